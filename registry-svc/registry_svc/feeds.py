@@ -1,0 +1,215 @@
+"""The registry's bulk feeds: units (企业库) and registrations (注册人员), validated and stored set-wise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from kernel.categories import CATEGORY_LABELS, Category
+from kernel.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
+from kernel.ingest import (
+    ID_NUMBER,
+    PERSON_NAME,
+    REGION_CODE,
+    BatchContext,
+    Feed,
+    Field,
+    Row,
+    choice_value,
+    date_value,
+    list_value,
+    text_value,
+    uscc_field,
+)
+from kernel.persons import prepare_person, upsert_persons_cte
+from kernel.records import RecordKind, RegistrationStatus
+from registry_svc.events import registration_events, unit_events
+
+CATEGORY_CHOICES = {c.value: c.value for c in Category} | {label: c.value for c, label in CATEGORY_LABELS.items()}
+STATUS_CHOICES = {s.value: s.value for s in RegistrationStatus} | {
+    "有效": "active",
+    "正常": "active",
+    "注销": "cancelled",
+    "已注销": "cancelled",
+    "撤销": "revoked",
+    "已撤销": "revoked",
+    "过期": "expired",
+    "失效": "expired",
+}
+UNIT_KIND_CHOICES = {k.value: k.value for k in UnitKind} | {
+    "企业": "enterprise",
+    "机关": "government",
+    "国家机关": "government",
+    "事业单位": "public_institution",
+    "高校": "university",
+    "院校": "university",
+    "人力资源服务机构": "hr_agency",
+    "社会组织": "social_organisation",
+    "其他": "other",
+}
+
+
+def _unnest(columns: dict[str, str]) -> str:
+    """`unnest($1::type[], ...) AS input(col, ...)`: a chunk bound as one array per column."""
+    arrays = ", ".join(f"${i}::{sql_type}[]" for i, sql_type in enumerate(columns.values(), start=1))
+    return f"unnest({arrays}) AS input({', '.join(columns)})"
+
+
+def _arrays(rows: list[Row], columns: dict[str, str]) -> list[list[Any]]:
+    return [[row[name] for row in rows] for name in columns]
+
+
+def _upsert(table: str, key: str, columns: tuple[str, ...], select: str) -> str:
+    """INSERT … ON CONFLICT DO UPDATE that touches (and returns) only rows whose values changed."""
+    listed = ", ".join(columns)
+    excluded = ", ".join(f"excluded.{c}" for c in columns)
+    current = ", ".join(f"{table}.{c}" for c in columns)
+    return (
+        f"INSERT INTO {table} ({key}, {listed}, batch_id) {select} "
+        f"ON CONFLICT ({key}) DO UPDATE SET ({listed}, batch_id, updated_at) = "
+        f"ROW({excluded}, excluded.batch_id, now()) "
+        f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING *"
+    )
+
+
+def _changed_count(status: str) -> int:
+    """Rows inserted into the outbox by the statement, i.e. records that changed."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+# --- units ---------------------------------------------------------------------------------
+
+# Lists travel as text joined by U+001F: unnest cannot take arrays of arrays of varying length.
+_SEP = "\x1f"
+
+UNIT_INPUT = {
+    "uscc": "text",
+    "name": "text",
+    "name_norm": "text",
+    "former_names": "text",
+    "former_names_norm": "text",
+    "kind": "text",
+    "head_office_uscc": "text",
+    "region_code": "text",
+}
+UNIT_VALUES = ("name", "name_norm", "former_names", "former_names_norm", "kind", "head_office_uscc", "region_code")
+_UNIT_SELECT = (
+    "SELECT uscc, name, name_norm, "
+    "coalesce(string_to_array(former_names, chr(31)), '{}'), "
+    "coalesce(string_to_array(former_names_norm, chr(31)), '{}'), "
+    f"kind, head_office_uscc, region_code, ${len(UNIT_INPUT) + 1}::uuid FROM input"
+)
+STORE_UNITS = (
+    f"WITH input AS (SELECT * FROM {_unnest(UNIT_INPUT)}), "
+    f"changed AS ({_upsert('units', 'uscc', UNIT_VALUES, _UNIT_SELECT)}) "
+    + unit_events("changed", "FROM changed")
+)
+
+
+def _prepare_unit(row: Row, _: BatchContext) -> None:
+    row["name_norm"] = normalize_unit_name(row["name"])
+    row["kind"] = row["kind"] or unit_kind_from_uscc(row["uscc"]).value
+    names = row["former_names"] or []
+    row["former_names"] = _SEP.join(names) or None
+    row["former_names_norm"] = _SEP.join(normalize_unit_name(n) for n in names) or None
+
+
+async def _store_units(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
+    return _changed_count(await pg.execute(STORE_UNITS, *_arrays(rows, UNIT_INPUT), batch.batch_id))
+
+
+UNITS = Feed(
+    kind=RecordKind.units,
+    fields=(
+        uscc_field("uscc", required=True, headers=("信用代码", "单位统一社会信用代码")),
+        Field("name", text_value(200), headers=("企业名称",)),
+        Field("former_names", list_value, required=False),
+        Field("kind", choice_value(UNIT_KIND_CHOICES), required=False),
+        uscc_field("head_office_uscc", required=False, headers=("总公司信用代码",)),
+        REGION_CODE,
+    ),
+    key=lambda row: row["uscc"],
+    prepare=_prepare_unit,
+    store=_store_units,
+)
+
+
+# --- registrations -------------------------------------------------------------------------
+
+REGISTRATION_INPUT = {
+    "person_key": "text",
+    "id_cipher": "bytea",
+    "id_key_id": "text",
+    "masked_id": "text",
+    "birth_date": "date",
+    "name": "text",
+    "category": "text",
+    "specialty": "text",
+    "certificate_no": "text",
+    "seal_no": "text",
+    "unit_name": "text",
+    "unit_name_norm": "text",
+    "unit_uscc": "text",
+    "region_code": "text",
+    "registered_on": "date",
+    "valid_until": "date",
+    "status": "text",
+}
+REGISTRATION_VALUES = (
+    "person_key",
+    "name",
+    "specialty",
+    "seal_no",
+    "unit_name",
+    "unit_name_norm",
+    "unit_uscc",
+    "region_code",
+    "registered_on",
+    "valid_until",
+    "status",
+)
+_REGISTRATION_SELECT = (
+    f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, "
+    f"${len(REGISTRATION_INPUT) + 1}::uuid FROM input"
+)
+STORE_REGISTRATIONS = (
+    f"WITH input AS (SELECT * FROM {_unnest(REGISTRATION_INPUT)}), "
+    f"{upsert_persons_cte('input')}, "
+    f"changed AS ({_upsert('registrations', 'category, certificate_no', REGISTRATION_VALUES, _REGISTRATION_SELECT)}) "
+    + registration_events("changed", "input", "FROM changed JOIN input USING (category, certificate_no)")
+)
+
+
+def _prepare_registration(row: Row, batch: BatchContext) -> None:
+    prepare_person(row, batch, batch.cache)
+    row["unit_name_norm"] = normalize_unit_name(row["unit_name"])
+    row["status"] = row["status"] or RegistrationStatus.active.value
+
+
+async def _store_registrations(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
+    return _changed_count(await pg.execute(STORE_REGISTRATIONS, *_arrays(rows, REGISTRATION_INPUT), batch.batch_id))
+
+
+REGISTRATIONS = Feed(
+    kind=RecordKind.registrations,
+    fields=(
+        ID_NUMBER,
+        PERSON_NAME,
+        Field("category", choice_value(CATEGORY_CHOICES), headers=("注册类型", "资格类别")),
+        Field("specialty", text_value(100), required=False, headers=("专业",)),
+        Field("certificate_no", text_value(64), headers=("证书编号", "注册编号")),
+        Field("seal_no", text_value(64), required=False, headers=("印章号",)),
+        Field("unit_name", text_value(200), headers=("注册单位名称", "单位名称")),
+        uscc_field("unit_uscc", required=False, headers=("注册单位统一社会信用代码", "单位统一社会信用代码")),
+        REGION_CODE,
+        Field("registered_on", date_value, required=False, headers=("注册时间",)),
+        Field("valid_until", date_value, required=False, headers=("有效期", "有效期至日期")),
+        Field("status", choice_value(STATUS_CHOICES), required=False, headers=("注册状态",)),
+    ),
+    key=lambda row: (row["category"], row["certificate_no"]),
+    prepare=_prepare_registration,
+    store=_store_registrations,
+)
+
+FEEDS = (UNITS, REGISTRATIONS)

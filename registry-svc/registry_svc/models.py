@@ -1,0 +1,55 @@
+"""registry-svc's tables: units (企业库), registrations (注册人员) and the people they name."""
+
+from __future__ import annotations
+
+from sqlalchemy import ARRAY, Column, Date, DateTime, Index, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy.dialects.postgresql import UUID
+
+from kernel.db import service_metadata
+from kernel.persons import persons_table
+
+metadata = service_metadata()
+persons = persons_table(metadata)
+
+units = Table(
+    "units",
+    metadata,
+    Column("uscc", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_norm", Text, nullable=False),
+    Column("former_names", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("former_names_norm", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("kind", Text, nullable=False),
+    Column("head_office_uscc", Text),
+    Column("region_code", Text(collation="C"), nullable=False),
+    Column("batch_id", UUID(as_uuid=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "name_norm"),
+    Index(None, "former_names_norm", postgresql_using="gin"),
+    Index(None, "updated_at"),
+)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("category", Text, nullable=False),
+    Column("certificate_no", Text, nullable=False),
+    Column("person_key", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("specialty", Text),
+    Column("seal_no", Text),
+    Column("unit_name", Text, nullable=False),
+    Column("unit_name_norm", Text, nullable=False),
+    Column("unit_uscc", Text),
+    # "C" collation lets the btree index serve region prefix filters (LIKE '1501%').
+    Column("region_code", Text(collation="C"), nullable=False),
+    Column("registered_on", Date),
+    Column("valid_until", Date),
+    Column("status", Text, nullable=False),
+    Column("batch_id", UUID(as_uuid=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("category", "certificate_no"),
+    Index(None, "person_key"),
+    Index(None, "region_code", "category", "certificate_no"),
+    Index(None, "updated_at"),
+)

@@ -1,0 +1,129 @@
+"""The idempotent consumer loop: apply a batch of events and record their ids in one transaction,
+then commit the Kafka offsets. Replays and duplicate deliveries change nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kernel import metrics
+from kernel.db import Database
+from kernel.events import CloudEvent
+from kernel.kafka import ensure_topics, make_consumer
+from kernel.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# Applies new events (already filtered of duplicates) inside the caller's transaction.
+EventHandler = Callable[[AsyncConnection, list[CloudEvent]], Awaitable[None]]
+
+
+class IdempotentConsumer:
+    """One consumer group member. Runs as a task in the service's lifespan."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        db: Database,
+        *,
+        name: str,
+        topics: list[str],
+        handler: EventHandler,
+        max_records: int = 2000,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.name = name
+        self.topics = topics
+        self.handler = handler
+        self.max_records = max_records
+        self.connected = False
+        self._stopping = asyncio.Event()
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.settings.service_name}.{self.name}"
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            consumer: AIOKafkaConsumer | None = None
+            try:
+                await ensure_topics(self.settings, self.topics)
+                consumer = make_consumer(self.settings, self.group_id, self.topics)
+                await consumer.start()
+                self.connected = True
+                backoff = 0.5
+                while not self._stopping.is_set():
+                    batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                    for partition, records in batches.items():
+                        await self._apply(consumer, partition, records)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self.connected = False
+                log.exception("consumer failed; restarting", extra={"consumer": self.name, "retry_in_s": backoff})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 15.0)
+            finally:
+                self.connected = False
+                if consumer is not None:
+                    await consumer.stop()
+
+    async def _apply(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]) -> None:
+        events = [event for record in records if (event := self._parse(record)) is not None]
+        try:
+            async with self.db.transaction() as conn:
+                fresh = await self._claim(conn, [e.id for e in events])
+                new_events = []
+                for event in events:  # a duplicate inside one batch is applied once
+                    if event.id in fresh:
+                        fresh.discard(event.id)
+                        new_events.append(event)
+                if new_events:
+                    await self.handler(conn, new_events)
+        except Exception:
+            # Nothing was recorded: rewind so the same records come again after the restart.
+            consumer.seek(partition, records[0].offset)
+            raise
+        await consumer.commit({partition: records[-1].offset + 1})
+        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "applied").inc(len(new_events))
+        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "duplicate").inc(
+            len(events) - len(new_events)
+        )
+
+    async def _claim(self, conn: AsyncConnection, event_ids: list[str]) -> set[str]:
+        """Records the ids as processed; returns those not seen before."""
+        if not event_ids:
+            return set()
+        result = await conn.execute(
+            text(
+                "INSERT INTO processed_events (event_id, consumer) "
+                "SELECT unnest(CAST(:ids AS text[])), :consumer "
+                "ON CONFLICT DO NOTHING RETURNING event_id"
+            ),
+            {"ids": event_ids, "consumer": self.name},
+        )
+        return {row[0] for row in result}
+
+    def _parse(self, record: ConsumerRecord) -> CloudEvent | None:
+        try:
+            return CloudEvent.model_validate_json(record.value)
+        except ValidationError:
+            # A message that is not a CloudEvent can never be applied; skip it visibly.
+            log.error(
+                "skipping malformed event",
+                extra={"consumer": self.name, "topic": record.topic, "partition": record.partition, "offset": record.offset},
+            )
+            metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "malformed").inc()
+            return None

@@ -1,0 +1,106 @@
+"""Database access: the async engine and sessions of one service, and the tables the kernel adds to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from kernel.settings import ServiceSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata() -> MetaData:
+    """A service's MetaData with the kernel's tables (outbox, processed events, ingest batches) in it."""
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("topic", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("event_id", UUID(as_uuid=True), nullable=False, server_default=text("gen_random_uuid()")),
+        Column("event_type", Text, nullable=False),
+        Column("subject", Text),
+        Column("payload", JSONB, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Table(
+        "processed_events",
+        metadata,
+        Column("event_id", Text, primary_key=True),
+        Column("consumer", Text, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    Table(
+        "ingest_batches",
+        metadata,
+        Column("batch_id", UUID(as_uuid=True), primary_key=True),
+        Column("feed", Text, nullable=False),
+        Column("idempotency_key", Text),
+        Column("mode", Text, nullable=False),
+        Column("status", Text, nullable=False),
+        Column("received", Integer, nullable=False),
+        Column("accepted", Integer, nullable=False),
+        Column("rejected", Integer, nullable=False),
+        Column("changed", Integer, nullable=False),
+        Column("errors", JSONB, nullable=False),
+        Column("errors_omitted", Integer, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("retracted_at", DateTime(timezone=True)),
+        UniqueConstraint("feed", "idempotency_key"),
+    )
+    return metadata
+
+
+class Database:
+    """One service's engine and session factory; owned by the app's lifespan."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            settings.async_database_url,
+            pool_size=settings.database_pool_size,
+            pool_pre_ping=True,
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success and rolls back on error."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(text("select 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
+    """The asyncpg connection under a SQLAlchemy one, for COPY and array-bound bulk statements."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]

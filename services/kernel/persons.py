@@ -1,0 +1,62 @@
+"""People as every ingesting service keeps them: keyed by pseudonym, the ID number only encrypted.
+
+A service that receives ID numbers adds `persons_table` to its metadata, runs `prepare_person` on
+each valid row (pseudonym, masked ID, birth date, sealed ID) and upserts with `UPSERT_PERSONS_CTE`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, Date, DateTime, LargeBinary, MetaData, Table, Text, func
+
+from kernel.identifiers import birth_date_from_id, mask_id_number
+from kernel.ingest import BatchContext, Row
+
+
+def persons_table(metadata: MetaData) -> Table:
+    return Table(
+        "persons",
+        metadata,
+        Column("person_key", Text, primary_key=True),
+        Column("id_cipher", LargeBinary, nullable=False),
+        Column("id_key_id", Text, nullable=False),
+        Column("masked_id", Text, nullable=False),
+        Column("birth_date", Date, nullable=False),
+        Column("name", Text, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+PERSON_COLUMNS = ("person_key", "id_cipher", "id_key_id", "masked_id", "birth_date")
+
+
+def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ...]]) -> None:
+    """Replaces `id_number` in a valid row by the person's pseudonym, masked ID, birth date and sealed ID.
+
+    `cache` holds one upload's people so that a person with many rows is sealed once.
+    """
+    id_number = row.pop("id_number")
+    derived = cache.get(id_number)
+    if derived is None:
+        key_id, sealed = batch.runtime.cipher.encrypt(id_number)
+        derived = (
+            batch.runtime.pseudonymizer.person_key(id_number),
+            sealed,
+            key_id,
+            mask_id_number(id_number),
+            birth_date_from_id(id_number),
+        )
+        cache[id_number] = derived
+    row.update(zip(PERSON_COLUMNS, derived, strict=True))
+
+
+def upsert_persons_cte(source: str) -> str:
+    """A CTE inserting new people from `source` (which has PERSON_COLUMNS and name); a name change updates."""
+    return (
+        "persons_upserted AS ("
+        "INSERT INTO persons (person_key, id_cipher, id_key_id, masked_id, birth_date, name) "
+        f"SELECT DISTINCT ON (person_key) person_key, id_cipher, id_key_id, masked_id, birth_date, name FROM {source} "
+        "ON CONFLICT (person_key) DO UPDATE SET name = excluded.name, updated_at = now() "
+        "WHERE persons.name IS DISTINCT FROM excluded.name)"
+    )

@@ -1,0 +1,151 @@
+"""The local runner behind `suite up`: infrastructure (embedded unless configured), migrations, one
+process per declared service, readiness, and a clean stop. Tests and benchmarks use the same parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kernel import migrations
+from kernel.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
+from kernel.service import ServiceSpec
+
+
+class RunnerSettings(BaseSettings):
+    """Where the infrastructure is: unset means embedded."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None  # a server: each service gets its own database on it
+    kafka_bootstrap_servers: str | None = None
+    data_dir: Path = Path(".data")
+
+
+@dataclass
+class Infrastructure:
+    server_url: str
+    bootstrap_servers: str
+    embedded: list[EmbeddedPostgres | EmbeddedBroker] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, settings: RunnerSettings, *, say=print) -> Infrastructure:  # noqa: ANN001
+        embedded: list[EmbeddedPostgres | EmbeddedBroker] = []
+        if settings.database_url:
+            server_url = settings.database_url
+            say("PostgreSQL: DATABASE_URL")
+        else:
+            postgres = EmbeddedPostgres(settings.data_dir.resolve() / "postgres")
+            embedded.append(postgres)
+            server_url = postgres.url
+            say(f"PostgreSQL: embedded, data in {settings.data_dir / 'postgres'}")
+        if settings.kafka_bootstrap_servers:
+            bootstrap = settings.kafka_bootstrap_servers
+            say("Kafka: KAFKA_BOOTSTRAP_SERVERS")
+        else:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            broker = EmbeddedBroker(9092, log_path=settings.data_dir / "broker.log")
+            embedded.append(broker)
+            bootstrap = broker.bootstrap_servers
+            say(f"Kafka: embedded broker at {bootstrap} (memory only: `replay` rebuilds topics)")
+        return cls(server_url, bootstrap, embedded)
+
+    def stop(self) -> None:
+        for part in reversed(self.embedded):
+            part.stop()
+
+
+def prepare_database(infra: Infrastructure, spec: ServiceSpec, database: str) -> str:
+    """Creates the service's database if needed and migrates it to head; returns its URL."""
+    url = database_url(infra.server_url, database)
+    asyncio.run(create_database(infra.server_url, database))
+    async_url = url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    migrations.upgrade(spec.migrations, async_url)
+    return url
+
+
+class ServiceProcess:
+    """One service running as its own process (`suite serve NAME`)."""
+
+    def __init__(self, spec: ServiceSpec, *, port: int, env: dict[str, str], log_path: Path | None = None) -> None:
+        self.spec = spec
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ServiceProcess:
+        log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kernel.cli", "serve", self.spec.name, "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            start_new_session=True,  # Ctrl-C reaches the runner only; it stops us in order
+        )
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        last = "no answer"
+        while time.monotonic() < deadline:
+            if self.process and self.process.poll() is not None:
+                raise RuntimeError(f"{self.spec.title} exited with code {self.process.returncode}")
+            try:
+                response = httpx.get(f"{self.url}/readyz", timeout=2)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.spec.title} not ready after {timeout}s: {last}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def service_env(infra: Infrastructure, db_url: str, **extra: str) -> dict[str, str]:
+    return {"DATABASE_URL": db_url, "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers, **extra}
+
+
+def start_services(
+    infra: Infrastructure,
+    specs: Iterable[ServiceSpec],
+    *,
+    database_prefix: str = "",
+    log_dir: Path | None = None,
+    say=print,  # noqa: ANN001
+) -> list[ServiceProcess]:
+    processes = []
+    for spec in specs:
+        db_url = prepare_database(infra, spec, database_prefix + spec.name)
+        say(f"  {spec.title}: database migrated")
+        log_path = log_dir / f"{spec.name}.log" if log_dir else None
+        processes.append(ServiceProcess(spec, port=spec.port, env=service_env(infra, db_url), log_path=log_path).start())
+    try:
+        for process in processes:
+            process.wait_ready()
+    except BaseException:
+        for process in processes:
+            process.stop()
+        raise
+    return processes

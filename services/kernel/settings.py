@@ -1,0 +1,85 @@
+"""Settings every service reads from its environment: one object per process, nothing else reads os.environ."""
+
+from __future__ import annotations
+
+import base64
+from enum import StrEnum
+from functools import cached_property
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Development-only secrets: fixed so that a local run and its tests agree on pseudonyms.
+# A production deployment refuses to start with them (see ServiceSettings._refuse_dev_secrets).
+DEV_PEPPER = "dev-only-pepper-not-for-production"
+DEV_ENCRYPTION_KEYS = "dev1:" + base64.b64encode(b"dev-only-aes-256-key-32-bytes!!!").decode()
+
+
+class Environment(StrEnum):
+    development = "development"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """The settings shared by every service. A service subclasses it to add its own."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = "suite"
+    environment: Environment = Environment.development
+    log_level: str = "INFO"
+
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/postgres",
+        description="This service's own database (postgresql://user:password@host:port/dbname).",
+    )
+    database_pool_size: int = 10
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = Field(
+        6, description="Partitions of every person-keyed topic; the same number everywhere."
+    )
+    kafka_enable_idempotence: bool = Field(
+        False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
+    )
+
+    pseudonym_pepper: SecretStr = SecretStr(DEV_PEPPER)
+    encryption_keys: SecretStr = Field(
+        SecretStr(DEV_ENCRYPTION_KEYS),
+        description="Comma-separated key_id:base64(32-byte key) pairs; old keys stay for decryption.",
+    )
+    encryption_active_key_id: str = "dev1"
+
+    outbox_relay_enabled: bool = True
+    outbox_batch_size: int = 2000
+    outbox_poll_seconds: float = 1.0
+
+    max_errors_in_receipt: int = 1000
+
+    @model_validator(mode="after")
+    def _refuse_dev_secrets(self) -> ServiceSettings:
+        if self.environment is Environment.production:
+            if self.pseudonym_pepper.get_secret_value() == DEV_PEPPER:
+                raise ValueError("PSEUDONYM_PEPPER must be set in production")
+            if self.encryption_keys.get_secret_value() == DEV_ENCRYPTION_KEYS:
+                raise ValueError("ENCRYPTION_KEYS must be set in production")
+        if self.encryption_active_key_id not in self.encryption_key_map:
+            raise ValueError("ENCRYPTION_ACTIVE_KEY_ID names no key in ENCRYPTION_KEYS")
+        return self
+
+    @cached_property
+    def encryption_key_map(self) -> dict[str, bytes]:
+        keys: dict[str, bytes] = {}
+        for pair in self.encryption_keys.get_secret_value().split(","):
+            key_id, _, encoded = pair.strip().partition(":")
+            key = base64.b64decode(encoded)
+            if len(key) != 32:
+                raise ValueError(f"encryption key {key_id!r} is not 32 bytes")
+            keys[key_id] = key
+        return keys
+
+    @property
+    def async_database_url(self) -> str:
+        """The same URL for SQLAlchemy's asyncpg dialect."""
+        scheme, sep, rest = self.database_url.partition("://")
+        return f"postgresql+asyncpg{sep}{rest}" if scheme in {"postgresql", "postgres"} else self.database_url

@@ -1,0 +1,141 @@
+"""Shared test fixtures (a pytest plugin loaded by the root conftest): real PostgreSQL and a real
+Kafka-protocol broker — the configured ones when DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS are set,
+embedded ones otherwise — fresh migrated databases per test, and apps running in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import FastAPI
+
+from kernel.embedded import drop_database
+from kernel.runner import Infrastructure, RunnerSettings, prepare_database
+from kernel.service import ServiceSpec
+from kernel.settings import ServiceSettings
+
+
+@pytest.fixture(scope="session")
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    settings = RunnerSettings(data_dir=tmp_path_factory.mktemp("infra"))
+    infrastructure = Infrastructure.start(settings, say=lambda _: None)
+    yield infrastructure
+    infrastructure.stop()
+
+
+@dataclass
+class ServiceDatabase:
+    spec: ServiceSpec
+    url: str
+    name: str
+
+    def settings(self, infra: Infrastructure, **overrides: object) -> ServiceSettings:
+        return ServiceSettings(
+            service_name=self.spec.name,
+            database_url=self.url,
+            kafka_bootstrap_servers=infra.bootstrap_servers,
+            outbox_poll_seconds=0.2,
+            **overrides,
+        )
+
+
+@pytest.fixture
+def service_database(infra: Infrastructure) -> Iterator:
+    """A factory of fresh, migrated databases for a service; dropped after the test."""
+    created: list[str] = []
+
+    def make(spec: ServiceSpec) -> ServiceDatabase:
+        name = f"test_{uuid.uuid4().hex[:10]}_{spec.name}"
+        created.append(name)
+        return ServiceDatabase(spec=spec, url=prepare_database(infra, spec, name), name=name)
+
+    yield make
+    for name in created:
+        asyncio.run(drop_database(infra.server_url, name))
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan (relay, consumers) running, and a client speaking to it in-process."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service", timeout=60) as client:
+            yield client
+
+
+class TopicTail:
+    """Reads what is published to a topic after the tail was opened (the broker is shared by tests)."""
+
+    def __init__(self, bootstrap_servers: str, topic: str) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic = topic
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def __aenter__(self) -> TopicTail:
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.errors import TopicAlreadyExistsError
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            if self.topic not in await admin.list_topics():
+                try:
+                    await admin.create_topics([NewTopic(self.topic, num_partitions=6, replication_factor=1)])
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        await self.consumer.start()
+        partitions = [TopicPartition(self.topic, p) for p in self.consumer.partitions_for_topic(self.topic) or []]
+        if not partitions:
+            await self.consumer.client.force_metadata_update()
+            partitions = [TopicPartition(self.topic, p) for p in self.consumer.partitions_for_topic(self.topic)]
+        self.consumer.assign(partitions)
+        ends = await self.consumer.end_offsets(partitions)
+        for partition, offset in ends.items():
+            self.consumer.seek(partition, offset)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self.consumer:
+            await self.consumer.stop()
+
+    async def read(self, count: int, *, timeout: float = 30.0) -> list:
+        """At least `count` records (fails the test if they do not come in time)."""
+        assert self.consumer is not None
+        records: list = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(records) < count:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"{len(records)} of {count} records arrived on {self.topic} in {timeout}s")
+            batches = await self.consumer.getmany(timeout_ms=int(min(remaining, 1) * 1000))
+            for batch in batches.values():
+                records.extend(batch)
+        return records
+
+    async def read_quiet(self, *, settle: float = 2.0) -> list:
+        """Everything that arrives until nothing has come for `settle` seconds."""
+        assert self.consumer is not None
+        records: list = []
+        while batches := await self.consumer.getmany(timeout_ms=int(settle * 1000)):
+            for batch in batches.values():
+                records.extend(batch)
+        return records
+
+
+def event_of(record) -> dict:  # noqa: ANN001
+    return orjson.loads(record.value)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
