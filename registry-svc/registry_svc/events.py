@@ -1,7 +1,8 @@
-"""What registry-svc publishes: its records rendered as event payloads in SQL, and the replay of current state."""
+"""What registry-svc publishes: how its records render as event payloads, and the replay of current state."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import text
@@ -11,55 +12,54 @@ from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
 
 
-def registration_payload(reg: str, person: str) -> str:
-    """Payload of RegistrationRecordedV1 from a registrations row `reg` and the person's row `person`."""
-    columns = {name: f"{reg}.{name}" for name in RegistrationRecordedV1.model_fields}
+def _registration_payload() -> str:
+    columns = {name: f"r.{name}" for name in RegistrationRecordedV1.model_fields}
     columns |= {
-        "person_ref": f"{reg}.person_key",
-        "masked_id": f"{person}.masked_id",
-        "birth_date": f"{person}.birth_date",
-        "batch_id": f"{reg}.batch_id::text",
+        "person_ref": "r.person_key",
+        "masked_id": "p.masked_id",
+        "birth_date": "p.birth_date",
+        "batch_id": "r.batch_id::text",
     }
     return outbox.payload_sql(RegistrationRecordedV1, columns)
 
 
-def unit_payload(unit: str) -> str:
-    columns = {name: f"{unit}.{name}" for name in UnitRecordedV1.model_fields}
-    columns["batch_id"] = f"{unit}.batch_id::text"
+def _unit_payload() -> str:
+    columns = {name: f"u.{name}" for name in UnitRecordedV1.model_fields}
+    columns["batch_id"] = "u.batch_id::text"
     return outbox.payload_sql(UnitRecordedV1, columns)
 
 
-def registration_events(reg: str, person: str, source: str) -> str:
-    return outbox.insert_sql(
-        RegistrationRecordedV1,
-        key=f"{reg}.person_key",
-        subject=f"{reg}.category || ':' || {reg}.certificate_no",
-        payload=registration_payload(reg, person),
-        source=source,
-    )
+REGISTRATIONS = outbox.ChangeStream(
+    name="registrations",
+    model=RegistrationRecordedV1,
+    key="r.person_key",
+    subject="r.category || ':' || r.certificate_no",
+    payload=_registration_payload(),
+    source="FROM registrations r JOIN persons p USING (person_key) WHERE r.change_id = $1",
+)
 
+UNITS = outbox.ChangeStream(
+    name="units",
+    model=UnitRecordedV1,
+    key="u.uscc",
+    subject="u.uscc",
+    payload=_unit_payload(),
+    source="FROM units u WHERE u.change_id = $1",
+)
 
-def unit_events(unit: str, source: str) -> str:
-    return outbox.insert_sql(
-        UnitRecordedV1, key=f"{unit}.uscc", subject=f"{unit}.uscc", payload=unit_payload(unit), source=source
-    )
-
-
-STREAMS = ("units", "registrations")
-
-_REPLAY = {
-    "units": unit_events("u", "FROM units u WHERE u.updated_at >= :since"),
-    "registrations": registration_events(
-        "r", "p", "FROM registrations r JOIN persons p USING (person_key) WHERE r.updated_at >= :since"
-    ),
-}
+STREAMS = {stream.name: stream for stream in (UNITS, REGISTRATIONS)}
 
 
 async def replay(conn: AsyncConnection, streams: list[str], since: datetime | None) -> dict[str, int]:
     """Queues the current state of `streams` (changed since `since`, or all) for publishing again."""
     queued = {}
-    for stream in streams:
-        result = await conn.execute(text(_REPLAY[stream]), {"since": since or datetime.min})
-        queued[stream] = result.rowcount
-    await outbox.notify(conn)
+    for name in streams:
+        change_id = uuid.uuid4()
+        result = await conn.execute(
+            text(f"UPDATE {name} SET change_id = :change_id WHERE updated_at >= :since"),
+            {"change_id": change_id, "since": since or datetime.min},
+        )
+        queued[name] = result.rowcount
+        if result.rowcount:
+            await outbox.queue_change_set(conn, STREAMS[name], change_id)
     return queued

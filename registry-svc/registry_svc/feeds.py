@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from kernel.categories import CATEGORY_LABELS, Category
+from kernel.categories import category_from_text
 from kernel.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
 from kernel.ingest import (
     ID_NUMBER,
@@ -15,6 +15,7 @@ from kernel.ingest import (
     BatchContext,
     Feed,
     Field,
+    FieldError,
     Row,
     choice_value,
     date_value,
@@ -24,9 +25,17 @@ from kernel.ingest import (
 )
 from kernel.persons import prepare_person, upsert_persons_cte
 from kernel.records import RecordKind, RegistrationStatus
-from registry_svc.events import registration_events, unit_events
+from registry_svc import events
 
-CATEGORY_CHOICES = {c.value: c.value for c in Category} | {label: c.value for c, label in CATEGORY_LABELS.items()}
+
+
+def _category(value: Any) -> str:
+    try:
+        return category_from_text(str(value)).value
+    except ValueError:
+        raise FieldError("invalid_choice", "not a registration category (code such as constructor_1 or 一级注册建造师)") from None
+
+
 STATUS_CHOICES = {s.value: s.value for s in RegistrationStatus} | {
     "有效": "active",
     "正常": "active",
@@ -61,21 +70,19 @@ def _arrays(rows: list[Row], columns: dict[str, str]) -> list[list[Any]]:
 
 
 def _upsert(table: str, key: str, columns: tuple[str, ...], select: str) -> str:
-    """INSERT … ON CONFLICT DO UPDATE that touches (and returns) only rows whose values changed."""
+    """Counts the rows of `select` that were new or changed; only those are written and get the batch
+    id as their change id, so unchanged re-sent records publish nothing. `select` ends with the batch id
+    (twice: batch_id and change_id)."""
     listed = ", ".join(columns)
     excluded = ", ".join(f"excluded.{c}" for c in columns)
     current = ", ".join(f"{table}.{c}" for c in columns)
     return (
-        f"INSERT INTO {table} ({key}, {listed}, batch_id) {select} "
-        f"ON CONFLICT ({key}) DO UPDATE SET ({listed}, batch_id, updated_at) = "
-        f"ROW({excluded}, excluded.batch_id, now()) "
-        f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING *"
+        f"changed AS (INSERT INTO {table} ({key}, {listed}, batch_id, change_id) {select} "
+        f"ON CONFLICT ({key}) DO UPDATE SET ({listed}, batch_id, change_id, updated_at) = "
+        f"ROW({excluded}, excluded.batch_id, excluded.change_id, now()) "
+        f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING 1) "
+        "SELECT count(*) FROM changed"
     )
-
-
-def _changed_count(status: str) -> int:
-    """Rows inserted into the outbox by the statement, i.e. records that changed."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -98,13 +105,9 @@ _UNIT_SELECT = (
     "SELECT uscc, name, name_norm, "
     "coalesce(string_to_array(former_names, chr(31)), '{}'), "
     "coalesce(string_to_array(former_names_norm, chr(31)), '{}'), "
-    f"kind, head_office_uscc, region_code, ${len(UNIT_INPUT) + 1}::uuid FROM input"
+    f"kind, head_office_uscc, region_code, ${len(UNIT_INPUT) + 1}::uuid, ${len(UNIT_INPUT) + 1}::uuid FROM input"
 )
-STORE_UNITS = (
-    f"WITH input AS (SELECT * FROM {_unnest(UNIT_INPUT)}), "
-    f"changed AS ({_upsert('units', 'uscc', UNIT_VALUES, _UNIT_SELECT)}) "
-    + unit_events("changed", "FROM changed")
-)
+STORE_UNITS = f"WITH input AS (SELECT * FROM {_unnest(UNIT_INPUT)}), " + _upsert("units", "uscc", UNIT_VALUES, _UNIT_SELECT)
 
 
 def _prepare_unit(row: Row, _: BatchContext) -> None:
@@ -116,7 +119,7 @@ def _prepare_unit(row: Row, _: BatchContext) -> None:
 
 
 async def _store_units(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
-    return _changed_count(await pg.execute(STORE_UNITS, *_arrays(rows, UNIT_INPUT), batch.batch_id))
+    return await pg.fetchval(STORE_UNITS, *_arrays(rows, UNIT_INPUT), batch.batch_id)
 
 
 UNITS = Feed(
@@ -130,6 +133,7 @@ UNITS = Feed(
         REGION_CODE,
     ),
     key=lambda row: row["uscc"],
+    change_stream=events.UNITS,
     prepare=_prepare_unit,
     store=_store_units,
 )
@@ -169,15 +173,11 @@ REGISTRATION_VALUES = (
     "valid_until",
     "status",
 )
-_REGISTRATION_SELECT = (
-    f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, "
-    f"${len(REGISTRATION_INPUT) + 1}::uuid FROM input"
-)
+_BATCH = f"${len(REGISTRATION_INPUT) + 1}::uuid"
+_REGISTRATION_SELECT = f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {_BATCH}, {_BATCH} FROM input"
 STORE_REGISTRATIONS = (
-    f"WITH input AS (SELECT * FROM {_unnest(REGISTRATION_INPUT)}), "
-    f"{upsert_persons_cte('input')}, "
-    f"changed AS ({_upsert('registrations', 'category, certificate_no', REGISTRATION_VALUES, _REGISTRATION_SELECT)}) "
-    + registration_events("changed", "input", "FROM changed JOIN input USING (category, certificate_no)")
+    f"WITH input AS (SELECT * FROM {_unnest(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
+    + _upsert("registrations", "category, certificate_no", REGISTRATION_VALUES, _REGISTRATION_SELECT)
 )
 
 
@@ -188,7 +188,7 @@ def _prepare_registration(row: Row, batch: BatchContext) -> None:
 
 
 async def _store_registrations(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
-    return _changed_count(await pg.execute(STORE_REGISTRATIONS, *_arrays(rows, REGISTRATION_INPUT), batch.batch_id))
+    return await pg.fetchval(STORE_REGISTRATIONS, *_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
 
 
 REGISTRATIONS = Feed(
@@ -196,7 +196,7 @@ REGISTRATIONS = Feed(
     fields=(
         ID_NUMBER,
         PERSON_NAME,
-        Field("category", choice_value(CATEGORY_CHOICES), headers=("注册类型", "资格类别")),
+        Field("category", _category, headers=("注册类型", "资格类别")),
         Field("specialty", text_value(100), required=False, headers=("专业",)),
         Field("certificate_no", text_value(64), headers=("证书编号", "注册编号")),
         Field("seal_no", text_value(64), required=False, headers=("印章号",)),
@@ -208,6 +208,7 @@ REGISTRATIONS = Feed(
         Field("status", choice_value(STATUS_CHOICES), required=False, headers=("注册状态",)),
     ),
     key=lambda row: (row["category"], row["certificate_no"]),
+    change_stream=events.REGISTRATIONS,
     prepare=_prepare_registration,
     store=_store_registrations,
 )

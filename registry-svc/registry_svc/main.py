@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from kernel.events import Topics
 from kernel.service import ServiceSpec, build_app
 from kernel.settings import ServiceSettings
-from registry_svc import api
+from registry_svc import api, events
 
 service = ServiceSpec(
     name="registry",
@@ -18,6 +18,7 @@ service = ServiceSpec(
     port=8101,
     migrations=Path(__file__).parent / "migrations",
     publishes=(Topics.registry_units, Topics.registry_registrations),
+    change_streams=tuple(events.STREAMS.values()),
     feeds={"units": f"{api.PREFIX}/units", "registrations": f"{api.PREFIX}/registrations"},
 )
 

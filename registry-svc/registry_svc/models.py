@@ -23,10 +23,11 @@ units = Table(
     Column("head_office_uscc", Text),
     Column("region_code", Text(collation="C"), nullable=False),
     Column("batch_id", UUID(as_uuid=True)),
+    Column("change_id", UUID(as_uuid=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index(None, "name_norm"),
     Index(None, "former_names_norm", postgresql_using="gin"),
-    Index(None, "updated_at"),
+    Index(None, "change_id"),
 )
 
 registrations = Table(
@@ -47,9 +48,11 @@ registrations = Table(
     Column("valid_until", Date),
     Column("status", Text, nullable=False),
     Column("batch_id", UUID(as_uuid=True)),
+    # The change set (see kernel.outbox) that last changed the row: the upload's batch id, or a replay's id.
+    Column("change_id", UUID(as_uuid=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("category", "certificate_no"),
     Index(None, "person_key"),
     Index(None, "region_code", "category", "certificate_no"),
-    Index(None, "updated_at"),
+    Index(None, "change_id"),
 )

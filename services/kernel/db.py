@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import asyncpg
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Integer,
@@ -35,17 +36,26 @@ NAMING_CONVENTION = {
 def service_metadata() -> MetaData:
     """A service's MetaData with the kernel's tables (outbox, processed events, ingest batches) in it."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Either one event (topic, key, payload...) or a change set: every record of `change_stream`
+    # whose change_id is `change_id`, rendered into events by the relay (see kernel.outbox).
     Table(
         "outbox",
         metadata,
         Column("id", BigInteger, primary_key=True, autoincrement=True),
-        Column("topic", Text, nullable=False),
-        Column("key", Text, nullable=False),
+        Column("topic", Text),
+        Column("key", Text),
         Column("event_id", UUID(as_uuid=True), nullable=False, server_default=text("gen_random_uuid()")),
-        Column("event_type", Text, nullable=False),
+        Column("event_type", Text),
         Column("subject", Text),
-        Column("payload", JSONB, nullable=False),
+        Column("payload", JSONB),
+        Column("change_stream", Text),
+        Column("change_id", UUID(as_uuid=True)),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        CheckConstraint(
+            "(payload IS NOT NULL AND topic IS NOT NULL AND key IS NOT NULL AND event_type IS NOT NULL) "
+            "OR (change_stream IS NOT NULL AND change_id IS NOT NULL)",
+            name="event_or_change_set",
+        ),
     )
     Table(
         "processed_events",

@@ -5,6 +5,7 @@ KAFKA_BOOTSTRAP_SERVERS are not set; the services themselves cannot tell the dif
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 import time
@@ -13,6 +14,9 @@ from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+# pgserver narrates every start and stop at INFO, also from an atexit hook after logging is torn down.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 class EmbeddedPostgres:

@@ -6,7 +6,6 @@ checks are hand-written loops over precomputed tables rather than regular expres
 
 from __future__ import annotations
 
-import base64
 import hmac
 import os
 import unicodedata
@@ -225,9 +224,8 @@ class Pseudonymizer:
         self._pepper = pepper
 
     def person_key(self, id_number: str) -> str:
-        """26 lower-case base32 characters from the first 128 bits of the HMAC."""
-        digest = hmac.digest(self._pepper, id_number.encode("ascii"), "sha256")
-        return base64.b32encode(digest[:16]).decode("ascii").rstrip("=").lower()
+        """26 hex characters: the first 104 bits of the HMAC (hex, because it is C-fast on hot paths)."""
+        return hmac.digest(self._pepper, id_number.encode("ascii"), "sha256")[:13].hex()
 
 
 class FieldCipher:

@@ -158,7 +158,8 @@ class BatchContext:
     cache: dict[Any, Any] = field(default_factory=dict)  # per-upload memo for `prepare` (e.g. sealed IDs)
 
 
-# Stores one chunk of valid rows in the open transaction; returns how many records changed.
+# Stores one chunk of valid rows in the open transaction, marking the records it changed with the
+# batch id as their change id; returns how many records changed.
 ChunkStore = Callable[[asyncpg.Connection, list[Row], BatchContext], Awaitable[int]]
 # Completes derived rows for storage (pseudonym, encrypted ID...); may raise FieldError.
 RowPreparer = Callable[[Row, BatchContext], None]
@@ -172,6 +173,7 @@ class Feed:
     fields: Sequence[Field]
     store: ChunkStore
     key: Callable[[Row], Any]  # identity of a record; the last row of an upload wins
+    change_stream: outbox.ChangeStream  # the records `store` marks with the batch id are published through it
     prepare: RowPreparer | None = None
     header_map: dict[str, str] = field(init=False)
 
@@ -183,20 +185,22 @@ class Feed:
         object.__setattr__(self, "header_map", headers)
 
     def validate(self, raw: Mapping[str, Any]) -> tuple[Row | None, list[tuple[str, str, str]]]:
-        """The clean row, or the list of (field, code, message) problems."""
+        """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight."""
         row: Row = {}
         problems: list[tuple[str, str, str]] = []
         for f in self.fields:
             value = raw.get(f.name)
-            if value is None or (isinstance(value, str) and not value.strip()):
+            if value is not None and value != "":
+                try:
+                    value = f.parse(value)
+                except FieldError as exc:
+                    problems.append((f.name, exc.code, exc.message))
+                    continue
+            if value is None or value == "":
                 if f.required:
                     problems.append((f.name, "missing", "required"))
-                row[f.name] = None
-                continue
-            try:
-                row[f.name] = f.parse(value)
-            except FieldError as exc:
-                problems.append((f.name, exc.code, exc.message))
+                value = None
+            row[f.name] = value
         return (None, problems) if problems else (row, problems)
 
 
@@ -477,6 +481,9 @@ async def ingest(
             if chunk:
                 pending_store = asyncio.create_task(feed.store(pg, list(chunk.values()), batch))
                 chunk = {}
+                # Let the task send its statement now; parsing would otherwise run first (a buffered
+                # request body never yields) and the two would take turns instead of overlapping.
+                await asyncio.sleep(0)
 
         try:
             async for number, raw in _rows(chunks, content_type, feed):
@@ -530,7 +537,7 @@ async def ingest(
         try:
             await _save_receipt(conn, receipt, idempotency_key)
             if tally.changed:
-                await outbox.notify(conn)
+                await outbox.queue_change_set(pg, feed.change_stream, batch.batch_id)
             await transaction.commit()
         except IntegrityError:
             # The same Idempotency-Key won a race: that first receipt stands, this upload is dropped.

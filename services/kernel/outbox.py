@@ -1,16 +1,27 @@
-"""The transactional outbox: events are written with the state they describe, and a relay publishes them.
+"""The transactional outbox: events are committed with the state they describe, a relay publishes them.
 
-Writers insert outbox rows in their own transaction (bulk writers straight from SQL, with the payload
-rendered by `payload_sql` from the event's pydantic model, so the contract's field list lives in one
-place). One relay per service database — elected with an advisory lock — publishes rows in id order
-and deletes them after the broker acknowledged: at-least-once, in key order.
+Two kinds of outbox row, published strictly in id order:
+
+- an **event** row (`add`): one event, payload stored as written — for single-record changes;
+- a **change set** row (`queue_change_set`): "every record of stream S whose change_id is C" — for
+  bulk writes. A 200,000-row upload writes one outbox row instead of 200,000, and the relay renders
+  the events from the records when it publishes. Event ids are derived from (change id, subject), so
+  a change set published twice (a crash between send and delete) yields the same ids, which the
+  idempotent consumers drop. If a later change touches a record before the relay got to an earlier
+  set, the record is published once, with its later state, in the later set: these events carry
+  state, so the latest is what consumers need.
+
+One relay per service database — elected with an advisory lock — publishes and then deletes the
+rows: at-least-once, in key order.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +43,7 @@ _RELAY_LOCK = 0x6F7574626F78  # "outbox": one relay per database
 
 
 def payload_sql(model: type[EventPayload], columns: Mapping[str, str]) -> str:
-    """A `jsonb_build_object(...)` expression rendering `model` from SQL columns.
+    """A `jsonb_build_object(...)` expression rendering `model` from SQL expressions.
 
     `columns` maps every field of the model to a SQL expression; a missing or extra field is a
     programming error caught at import time, so SQL and contract cannot drift apart.
@@ -46,12 +57,27 @@ def payload_sql(model: type[EventPayload], columns: Mapping[str, str]) -> str:
     return f"jsonb_build_object({pairs})"
 
 
-def insert_sql(model: type[EventPayload], *, key: str, subject: str, payload: str, source: str) -> str:
-    """`INSERT INTO outbox ... SELECT` head for events of `model`, to be completed with a FROM clause."""
-    return (
-        "INSERT INTO outbox (topic, key, event_type, subject, payload) "
-        f"SELECT '{model.topic}', {key}, '{model.event_type}', {subject}, {payload} {source}"
-    )
+@dataclass(frozen=True)
+class ChangeStream:
+    """How the records of one stream become events of `model`.
+
+    `source` is a FROM clause whose WHERE selects the records with change id `$1`; `key`, `subject`
+    and `payload` are SQL expressions over it.
+    """
+
+    name: str
+    model: type[EventPayload]
+    key: str
+    subject: str
+    payload: str
+    source: str
+
+    @property
+    def render_sql(self) -> str:
+        return (
+            f"SELECT {self.key} AS key, md5($1::uuid::text || '/' || {self.subject})::uuid AS event_id, "
+            f"{self.subject} AS subject, ({self.payload})::text AS payload {self.source}"
+        )
 
 
 async def add(conn: AsyncConnection, event: EventPayload, *, key: str, subject: str | None = None) -> None:
@@ -71,34 +97,57 @@ async def add(conn: AsyncConnection, event: EventPayload, *, key: str, subject: 
     )
 
 
+async def queue_change_set(conn: Any, stream: ChangeStream, change_id: uuid.UUID) -> None:
+    """Queue every record of `stream` carrying `change_id`, in the caller's transaction.
+
+    `conn` is an asyncpg connection (bulk paths) or a SQLAlchemy one.
+    """
+    if isinstance(conn, asyncpg.Connection):
+        await conn.execute("INSERT INTO outbox (change_stream, change_id) VALUES ($1, $2)", stream.name, change_id)
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    else:
+        await conn.execute(
+            text("INSERT INTO outbox (change_stream, change_id) VALUES (:stream, :id)"),
+            {"stream": stream.name, "id": change_id},
+        )
+        await notify(conn)
+
+
 async def notify(conn: AsyncConnection) -> None:
     """Wake the relay when this transaction commits (NOTIFY is delivered at commit)."""
     await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def envelope_bytes(row: Mapping[str, Any], source: str) -> bytes:
-    """The CloudEvents structured-mode message value, splicing the stored JSON payload in as-is."""
+def envelope_bytes(*, event_id: Any, event_type: str, subject: str | None, time: datetime, payload: str, source: str) -> bytes:
+    """The CloudEvents structured-mode message value, splicing the JSON payload in as-is."""
     head = orjson.dumps(
         {
             "specversion": "1.0",
-            "id": str(row["event_id"]),
+            "id": str(event_id),
             "source": source,
-            "type": row["event_type"],
-            "time": row["created_at"].astimezone(UTC).isoformat(),
-            "subject": row["subject"],
+            "type": event_type,
+            "time": time.astimezone(UTC).isoformat(),
+            "subject": subject,
             "datacontenttype": "application/json",
         }
     )
-    return head[:-1] + b',"data":' + row["payload"].encode() + b"}"
+    return head[:-1] + b',"data":' + payload.encode() + b"}"
 
 
 class OutboxRelay:
     """Publishes a service's outbox to Kafka. Runs as one task in the service's lifespan."""
 
-    def __init__(self, settings: ServiceSettings, dsn: str, topics: list[str]) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        dsn: str,
+        topics: list[str],
+        streams: Mapping[str, ChangeStream] | None = None,
+    ) -> None:
         self.settings = settings
         self.dsn = dsn
         self.topics = topics
+        self.streams = dict(streams or {})
         self.source = f"urn:guazheng:{settings.service_name}"
         self.connected = False
         self._wake = asyncio.Event()
@@ -144,7 +193,7 @@ class OutboxRelay:
             self.connected = True
             while not self._stopping.is_set():
                 published = await self._publish_batch(conn, producer)
-                if published < self.settings.outbox_batch_size:
+                if not published:
                     await self._sleep(self.settings.outbox_poll_seconds)
         finally:
             self.connected = False
@@ -154,24 +203,55 @@ class OutboxRelay:
 
     async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         rows = await conn.fetch(
-            "SELECT id, topic, key, event_id, event_type, subject, payload::text AS payload, created_at "
-            "FROM outbox ORDER BY id LIMIT $1",
+            "SELECT id, topic, key, event_id, event_type, subject, payload::text AS payload, "
+            "change_stream, change_id, created_at FROM outbox ORDER BY id LIMIT $1",
             self.settings.outbox_batch_size,
         )
         if not rows:
             metrics.OUTBOX_PENDING.labels(self.settings.service_name).set(0)
             return 0
-        deliveries = [
-            await producer.send(
-                row["topic"],
-                value=envelope_bytes(row, self.source),
-                key=row["key"].encode(),
-                headers=[CONTENT_TYPE_HEADER],
-            )
-            for row in rows
-        ]
+        deliveries: list[asyncio.Future] = []
+        published = 0
+        for row in rows:
+            if row["change_stream"] is None:
+                deliveries.append(
+                    await self._send(producer, row["topic"], row["key"], row["event_id"], row["event_type"], row["subject"], row["created_at"], row["payload"])
+                )
+                published += 1
+            else:
+                published += await self._publish_change_set(conn, producer, row, deliveries)
         await asyncio.gather(*deliveries)  # raises if the broker refused any: rows stay for the retry
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows])
-        metrics.OUTBOX_PUBLISHED.labels(self.settings.service_name).inc(len(rows))
+        metrics.OUTBOX_PUBLISHED.labels(self.settings.service_name).inc(published)
         metrics.OUTBOX_LAST_PUBLISH.labels(self.settings.service_name).set(datetime.now(UTC).timestamp())
         return len(rows)
+
+    async def _publish_change_set(
+        self, conn: asyncpg.Connection, producer: AIOKafkaProducer, row: Mapping[str, Any], deliveries: list
+    ) -> int:
+        stream = self.streams.get(row["change_stream"])
+        if stream is None:
+            raise RuntimeError(f"no change stream named {row['change_stream']!r} in this service")
+        count = 0
+        async with conn.transaction():  # a cursor needs one; it only reads
+            async for record in conn.cursor(stream.render_sql, row["change_id"], prefetch=2000):
+                deliveries.append(
+                    await self._send(
+                        producer, stream.model.topic, record["key"], record["event_id"], stream.model.event_type,
+                        record["subject"], row["created_at"], record["payload"],
+                    )
+                )
+                count += 1
+                if len(deliveries) >= 10_000:  # bound what waits for acknowledgement
+                    await asyncio.gather(*deliveries)
+                    deliveries.clear()
+        return count
+
+    async def _send(
+        self, producer: AIOKafkaProducer, topic: str, key: str, event_id: Any, event_type: str,
+        subject: str | None, time: datetime, payload: str,
+    ) -> asyncio.Future:
+        value = envelope_bytes(
+            event_id=event_id, event_type=event_type, subject=subject, time=time, payload=payload, source=self.source
+        )
+        return await producer.send(topic, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER])

@@ -25,7 +25,7 @@ from kernel.identifiers import FieldCipher, Pseudonymizer
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
 from kernel.migrations import MigrationsNotAtHead, assert_at_head
-from kernel.outbox import OutboxRelay
+from kernel.outbox import ChangeStream, OutboxRelay
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class ServiceSpec:
     port: int  # local port in the embedded run
     migrations: Path
     publishes: tuple[str, ...] = ()
+    change_streams: tuple[ChangeStream, ...] = ()  # how bulk-written records become events
     feeds: Mapping[str, str] = field(default_factory=dict)  # record kind -> bulk ingest path (for --demo)
 
 
@@ -98,7 +99,8 @@ def build_app(
         app.state.runtime = runtime
         tasks: list[asyncio.Task] = []
         if settings.outbox_relay_enabled and spec.publishes:
-            runtime.relay = OutboxRelay(settings, settings.database_url, list(spec.publishes))
+            streams = {stream.name: stream for stream in spec.change_streams}
+            runtime.relay = OutboxRelay(settings, settings.database_url, list(spec.publishes), streams)
             tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
         for consumer in consumers(runtime) if consumers else ():
             runtime.consumers.append(consumer)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import accumulate
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, NamedTuple, TextIO
 
 from kernel.categories import AGE_LIMIT_YEARS, AGE_LIMITED, Category
 from kernel.identifiers import USCC_ALPHABET, UnitKind, birth_date_from_id, id_check_char, uscc_check_char
@@ -292,8 +292,7 @@ def _month_periods(review_month: str, months: int) -> list[str]:
     return periods[::-1]
 
 
-@dataclass(frozen=True)
-class _Person:
+class _Person(NamedTuple):
     id_number: str
     name: str
 
@@ -348,6 +347,11 @@ class _Generator:
         self._used_usccs: set[str] = set()
         self._used_names: set[str] = set()
         self._certificate_counters = dict.fromkeys(Category, 0)
+        self._certificate_marks = {
+            category: f"{province.abbreviation}{mark}{province.code[:2]}"
+            for category, mark in _CERTIFICATE_MARKS.items()
+        }
+        self._registration_span = (date(2012, 1, 1), self.window_start - timedelta(days=1))
         self._categories = list(_CATEGORY_WEIGHTS)
         self._category_cum_weights = list(accumulate(_CATEGORY_WEIGHTS.values()))
         earliest_birth = date(1958, 1, 1)
@@ -585,7 +589,7 @@ class _Generator:
         return _Person(id_number, name)
 
     def _registered_before_window(self) -> date:
-        return self._random_date(date(2012, 1, 1), self.window_start - timedelta(days=1))
+        return self._random_date(*self._registration_span)
 
     def _register(
         self,
@@ -614,14 +618,14 @@ class _Generator:
                     valid_until = _add_years(registered_on, 3 * (steps + 1))
         self._certificate_counters[category] += 1
         sequence = self._certificate_counters[category]
-        mark = f"{self.province.abbreviation}{_CERTIFICATE_MARKS[category]}{self.province.code[:2]}"
+        mark = self._certificate_marks[category]
         if with_uscc is None:
             with_uscc = rng.random() < 0.3  # the national platform usually gives the name only
         self.registrations.append(
             {
                 "id_number": person.id_number,
                 "name": person.name,
-                "category": category.value,
+                "category": str(category),
                 "specialty": self._pick(_SPECIALTIES[category]),
                 "certificate_no": f"{mark}{sequence:08d}",
                 "seal_no": f"{mark}{registered_on.year:04d}{sequence:07d}",
@@ -630,7 +634,7 @@ class _Generator:
                 "region_code": unit["region_code"],
                 "registered_on": registered_on,
                 "valid_until": valid_until,
-                "status": status.value,
+                "status": str(status),
             }
         )
 

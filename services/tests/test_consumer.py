@@ -1,0 +1,231 @@
+"""The idempotent consumer against a real database and broker: duplicates and replays apply nothing twice,
+a failed batch is retried, and offsets are committed only after the database commit."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from sqlalchemy import text
+
+from kernel.consumer import IdempotentConsumer
+from kernel.db import Database
+from kernel.events import CONTENT_TYPE_HEADER, CloudEvent
+from kernel.settings import ServiceSettings
+from registry_svc.main import service as registry_service
+
+
+@pytest.fixture
+def scratch_db(service_database):  # noqa: ANN001, ANN201
+    """A fresh, migrated service database (it has the kernel's processed_events table)."""
+    return service_database(registry_service)
+
+
+def _settings(scratch_db, infra, *, service_name: str, partitions: int) -> ServiceSettings:  # noqa: ANN001
+    return ServiceSettings(
+        service_name=service_name,
+        database_url=scratch_db.url,
+        kafka_bootstrap_servers=infra.bootstrap_servers,
+        kafka_topic_partitions=partitions,
+    )
+
+
+async def _create_topic(bootstrap: str, topic: str, partitions: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+def _event(event_id: str, n: int) -> bytes:
+    return CloudEvent(id=event_id, source="urn:test", type="test.applied.v1", subject=str(n), data={"n": n}).model_dump_json().encode()
+
+
+async def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send_and_wait(topic, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER])
+    finally:
+        await producer.stop()
+
+
+async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
+    from aiokafka import AIOKafkaConsumer
+
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or []]
+        if not partitions:
+            await reader.client.force_metadata_update()
+            partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)]
+        return await reader.end_offsets(partitions)
+    finally:
+        await reader.stop()
+
+
+async def _committed(bootstrap: str, group_id: str, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The group's committed offsets, read without joining the group (manual assignment)."""
+    from aiokafka import AIOKafkaConsumer
+
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await reader.start()
+    try:
+        reader.assign(partitions)
+        return {tp: offset for tp in partitions if (offset := await reader.committed(tp)) is not None}
+    finally:
+        await reader.stop()
+
+
+async def _until(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def _stop(consumer: IdempotentConsumer, task: asyncio.Task) -> None:
+    consumer.stop()
+    await asyncio.wait_for(task, timeout=20)
+
+
+async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # noqa: ANN001
+    bootstrap = infra.bootstrap_servers
+    topic = f"test.consumer.{uuid.uuid4().hex}"
+    settings = _settings(scratch_db, infra, service_name="consumer-test", partitions=3)
+    await _create_topic(bootstrap, topic, 3)
+    db = Database(settings)
+    calls: list[int] = []
+
+    async def handler(conn, events: list[CloudEvent]) -> None:  # noqa: ANN001
+        calls.append(len(events))
+        await conn.execute(
+            text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"),
+            [{"id": event.id, "n": event.data["n"]} for event in events],
+        )
+
+    async def applied() -> tuple[int, int]:
+        async with db.engine.connect() as conn:
+            row = (await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM applied"))).one()
+        return row[0], row[1]
+
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, n int NOT NULL)"))
+
+        n = 120
+        ids = [str(uuid.uuid4()) for _ in range(n)]
+        messages = [(f"person-{i % 17}", _event(ids[i], i)) for i in range(n)]
+        # Delivered twice in a row (same key: same partition, usually the same batch) ...
+        messages += [(f"person-{i % 17}", _event(ids[i], i)) for i in range(0, n, 4)]
+        # ... and again under another key (another partition, another batch).
+        messages += [(f"elsewhere-{i}", _event(ids[i], i)) for i in range(1, n, 5)]
+        messages.append(("junk", b"not a cloud event"))  # skipped, never blocks the partition
+        await _produce(bootstrap, topic, messages)
+        ends = await _end_offsets(bootstrap, topic)
+        assert sum(ends.values()) == len(messages)
+
+        first = IdempotentConsumer(settings, db, name="applier", topics=[topic], handler=handler)
+        task = asyncio.create_task(first.run())
+        try:
+            await _until(lambda: _all_committed(bootstrap, first.group_id, ends), what="the first group's offsets")
+        finally:
+            await _stop(first, task)
+        assert await applied() == (n, n)
+        async with db.engine.connect() as conn:
+            assert set((await conn.execute(text("SELECT n FROM applied"))).scalars()) == set(range(n))
+            claimed = (
+                await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'applier'"))
+            ).scalar_one()
+        assert claimed == n
+        assert sum(calls) == n
+
+        # A new consumer group (a rebuilt instance) replays the topic from the start under the same name.
+        calls.clear()
+        replayer_settings = _settings(scratch_db, infra, service_name="consumer-test-rebuilt", partitions=3)
+        second = IdempotentConsumer(replayer_settings, db, name="applier", topics=[topic], handler=handler)
+        assert second.group_id != first.group_id
+        task = asyncio.create_task(second.run())
+        try:
+            await _until(lambda: _all_committed(bootstrap, second.group_id, ends), what="the replaying group's offsets")
+        finally:
+            await _stop(second, task)
+        assert await applied() == (n, n)
+        assert calls == []
+    finally:
+        await db.dispose()
+
+
+async def _all_committed(bootstrap: str, group_id: str, ends: dict[TopicPartition, int]) -> bool:
+    committed = await _committed(bootstrap, group_id, list(ends))
+    return all(committed.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
+
+
+async def test_failed_batch_is_retried_and_offset_committed_only_after_the_database(scratch_db, infra):  # noqa: ANN001
+    bootstrap = infra.bootstrap_servers
+    topic = f"test.consumer.retry.{uuid.uuid4().hex}"
+    settings = _settings(scratch_db, infra, service_name="consumer-retry", partitions=1)
+    await _create_topic(bootstrap, topic, 1)
+    partition = TopicPartition(topic, 0)
+    db = Database(settings)
+    consumer: IdempotentConsumer
+    seen: list[dict] = []
+
+    async def handler(conn, events: list[CloudEvent]) -> None:  # noqa: ANN001
+        await conn.execute(
+            text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"),
+            [{"id": event.id, "n": event.data["n"]} for event in events],
+        )
+        # Inside the open transaction: the broker must not know of these events yet.
+        committed = (await _committed(bootstrap, consumer.group_id, [partition])).get(partition, 0)
+        seen.append({"events": len(events), "committed": committed})
+        if len(seen) == 1:
+            raise RuntimeError("the handler fails once")
+
+    async def applied() -> list[tuple[str, int]]:
+        async with db.engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text("SELECT event_id, n FROM applied ORDER BY n"))]
+
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, n int NOT NULL)"))
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        await _produce(bootstrap, topic, [("k", _event(event_id, i)) for i, event_id in enumerate(ids)])
+
+        consumer = IdempotentConsumer(settings, db, name="retrying", topics=[topic], handler=handler)
+        task = asyncio.create_task(consumer.run())
+        try:
+            await _until(lambda: _all_committed(bootstrap, consumer.group_id, {partition: 3}), what="the retry")
+        finally:
+            await _stop(consumer, task)
+
+        assert len(seen) >= 2
+        assert seen[0]["committed"] == 0  # the failed attempt committed nothing
+        assert all(attempt["committed"] == 0 for attempt in seen)  # nor did the successful one, before its commit
+        assert sum(attempt["events"] for attempt in seen[1:]) == 3
+        assert await applied() == [(event_id, i) for i, event_id in enumerate(ids)]
+        assert (await _committed(bootstrap, consumer.group_id, [partition]))[partition] == 3
+        async with db.engine.connect() as conn:
+            claimed = (
+                await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'retrying'"))
+            ).scalar_one()
+        assert claimed == 3  # the failed attempt's claims were rolled back with it
+    finally:
+        await db.dispose()
+
+
+def test_event_serialisation_round_trip():
+    raw = _event("abc", 7)
+    event = CloudEvent.model_validate_json(raw)
+    assert event.id == "abc" and event.data == {"n": 7} and event.specversion == "1.0"
+    assert orjson.loads(raw)["type"] == "test.applied.v1"

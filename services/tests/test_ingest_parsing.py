@@ -1,0 +1,293 @@
+"""Reading uploads (no database): CSV record boundaries across chunks, encodings, content types,
+field parsers and header mapping."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from datetime import date
+
+import pytest
+
+from kernel.errors import UnsupportedMediaType
+from kernel.ingest import (
+    Feed,
+    Field,
+    FieldError,
+    UploadError,
+    _complete_records,
+    _rows,
+    date_value,
+    month_value,
+    parse_content_type,
+    region_value,
+    text_value,
+)
+from kernel.records import RecordKind
+
+
+async def _no_store(*_: object) -> int:  # the parsing tests never store
+    raise AssertionError("store must not be called while parsing")
+
+
+FEED = Feed(
+    kind=RecordKind.registrations,
+    fields=(
+        Field("name", text_value(50)),
+        Field("unit_name", text_value(200), headers=("单位名称",)),
+        Field("specialty", text_value(100), required=False, headers=("专业",)),
+        Field("region_code", region_value, headers=("行政区划代码",)),
+    ),
+    store=_no_store,
+    key=lambda row: row["name"],
+)
+
+RECORDS = [
+    {"name": "张三", "unit_name": '内蒙古"华建"建设有限公司', "specialty": "建筑工程", "region_code": "150102"},
+    {"name": "李四", "unit_name": "包头市\n第二行,带逗号", "specialty": "", "region_code": "150203"},
+    {"name": "巴特尔", "unit_name": 'a "quoted"\r\nmulti\nline', "specialty": "市政", "region_code": "152501"},
+    {"name": "王五", "unit_name": "鄂尔多斯（集团）有限公司", "specialty": "机电工程", "region_code": "150602"},
+]
+
+
+def _csv_text(records: Iterable[dict], *, header: list[str] | None = None) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header or ["name", "unit_name", "specialty", "region_code"])
+    for record in records:
+        writer.writerow([record["name"], record["unit_name"], record["specialty"], record["region_code"]])
+    return out.getvalue()
+
+
+async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+async def _parse(data: bytes, content_type: str, *, size: int | None = None, feed: Feed = FEED) -> list:
+    return [item async for item in _rows(_chunks(data, size or max(1, len(data))), content_type, feed)]
+
+
+# --- record boundaries ------------------------------------------------------------------------
+
+
+def test_complete_records_stops_before_an_open_quote():
+    assert _complete_records('a,b\nc,"d\ne",f\n') == len('a,b\nc,"d\ne",f\n')
+    # The second record's quoted field is still open: only the first record is complete.
+    assert _complete_records('a,b\nc,"d\ne') == len("a,b\n")
+    assert _complete_records('a,"b\nc\n') == 0
+    # An escaped quote ("") inside a quoted field does not close it.
+    assert _complete_records('x,"say ""hi""\n') == 0
+    assert _complete_records('x,"say ""hi"""\ny') == len('x,"say ""hi"""\n')
+    # No newline at all: nothing is complete yet.
+    assert _complete_records("a,b") == 0
+    assert _complete_records("") == 0
+
+
+def test_complete_records_never_cuts_inside_a_record_at_any_split():
+    text = _csv_text(RECORDS)
+    expected = list(csv.reader(io.StringIO(text)))
+    for split in range(len(text) + 1):
+        prefix = text[:split]
+        cut = _complete_records(prefix)
+        assert cut <= split
+        # The complete prefix parses into whole records of the full text, in order.
+        head = list(csv.reader(io.StringIO(prefix[:cut])))
+        assert head == expected[: len(head)]
+
+
+async def test_csv_in_one_byte_chunks_parses_like_one_chunk():
+    data = _csv_text(RECORDS).encode("utf-8")
+    whole = await _parse(data, "text/csv")
+    assert [number for number, _ in whole] == [1, 2, 3, 4]
+    assert [row["unit_name"] for _, row in whole] == [r["unit_name"] for r in RECORDS]
+    assert [row["name"] for _, row in whole] == [r["name"] for r in RECORDS]
+    for size in (1, 2, 3, 7, 64):
+        assert await _parse(data, "text/csv", size=size) == whole
+
+
+async def test_csv_quotes_split_across_chunks_at_every_position():
+    data = _csv_text(RECORDS).encode("utf-8")
+    whole = await _parse(data, "text/csv")
+    for split in range(1, len(data)):
+
+        async def two(split: int = split) -> AsyncIterator[bytes]:
+            yield data[:split]
+            yield data[split:]
+
+        assert [item async for item in _rows(two(), "text/csv", FEED)] == whole
+
+
+async def test_utf8_bom_is_stripped_from_the_header():
+    data = b"\xef\xbb\xbf" + _csv_text(RECORDS[:1]).encode("utf-8")
+    rows = await _parse(data, "text/csv")
+    assert rows == await _parse(data[3:], "text/csv")
+    assert rows[0][1]["name"] == "张三"
+    # Also when the BOM arrives one byte at a time.
+    assert await _parse(data, "text/csv", size=1) == rows
+
+
+async def test_gb18030_bom_is_stripped_from_the_header():
+    data = ("\ufeff" + _csv_text(RECORDS[:2])).encode("gb18030")
+    rows = await _parse(data, "text/csv; charset=gb18030")
+    assert [row["name"] for _, row in rows] == ["张三", "李四"]
+
+
+async def test_gb18030_multibyte_characters_split_across_chunks():
+    text = _csv_text(RECORDS, header=["姓名", "单位名称", "专业", "行政区划代码"])
+    data = text.encode("gb18030")
+    assert data != text.encode("utf-8")
+    expected = await _parse(text.encode("utf-8"), "text/csv")
+    for content_type in ("text/csv; charset=gb18030", "text/csv; charset=GBK", 'text/csv;charset="gb2312"'):
+        for size in (1, 3, 5):
+            assert await _parse(data, content_type, size=size) == expected
+
+
+async def test_gb18030_bytes_declared_as_utf8_are_an_upload_error():
+    data = _csv_text(RECORDS).encode("gb18030")
+    with pytest.raises(UploadError) as caught:
+        await _parse(data, "text/csv")
+    assert "gb18030" in caught.value.msg.lower()
+
+
+async def test_blank_lines_are_skipped_and_not_numbered():
+    data = b"name,unit_name,region_code\n\na,b,150100\n,,\n\nc,d,150200\n"
+    rows = await _parse(data, "text/csv")
+    assert [(number, row["name"]) for number, row in rows] == [(1, "a"), (2, "c")]
+
+
+async def test_last_record_without_newline_is_read():
+    data = b"name,unit_name,region_code\na,b,150100\nc,d,150200"
+    for size in (1, 100):
+        rows = await _parse(data, "text/csv", size=size)
+        assert [(number, row["name"], row["region_code"]) for number, row in rows] == [
+            (1, "a", "150100"),
+            (2, "c", "150200"),
+        ]
+
+
+async def test_csv_missing_required_column_names_it():
+    with pytest.raises(UploadError) as caught:
+        await _parse(b"name,specialty\na,b\n", "text/csv")
+    assert "unit_name" in caught.value.msg and "region_code" in caught.value.msg
+    assert "name," not in caught.value.msg.split(":", 1)[1]
+
+
+async def test_empty_csv_is_an_upload_error():
+    with pytest.raises(UploadError):
+        await _parse(b"", "text/csv")
+
+
+async def test_unknown_columns_are_ignored():
+    rows = await _parse(b"name,unit_name,region_code,extra\na,b,150100,zzz\n", "text/csv")
+    assert rows == [(1, {"name": "a", "unit_name": "b", "region_code": "150100"})]
+
+
+async def test_ndjson_and_json_rows_map_header_spellings():
+    ndjson = b'{"\xe5\xa7\x93\xe5\x90\x8d": "a", "unit_name": "b"}\n\nnot json\n[1, 2]\n{"name": "c"}'
+    for size in (1, 1000):
+        rows = await _parse(ndjson, "application/x-ndjson", size=size)
+        assert rows == [(1, {"name": "a", "unit_name": "b"}), (2, None), (3, None), (4, {"name": "c"})]
+    array = '[{"姓名": "a", "行政区划代码": "150100"}, 5, {"name": "c"}]'.encode()
+    for size in (1, 1000):
+        rows = await _parse(array, "application/json", size=size)
+        assert rows == [(1, {"name": "a", "region_code": "150100"}), (2, None), (3, {"name": "c"})]
+
+
+async def test_malformed_json_array_is_an_upload_error():
+    with pytest.raises(UploadError):
+        await _parse(b'[{"name": "a"}, {"name": ', "application/json")
+
+
+# --- content types ----------------------------------------------------------------------------
+
+
+def test_parse_content_type():
+    assert parse_content_type("text/csv") == ("csv", "utf-8")
+    assert parse_content_type("TEXT/CSV; charset=UTF-8") == ("csv", "utf-8")
+    assert parse_content_type("text/csv; charset=gbk") == ("csv", "gb18030")
+    assert parse_content_type("text/csv; charset=GB2312") == ("csv", "gb18030")
+    assert parse_content_type("text/csv; charset=cp936") == ("csv", "gb18030")
+    assert parse_content_type('text/csv; charset="gb18030"') == ("csv", "gb18030")
+    assert parse_content_type("application/x-ndjson") == ("ndjson", "utf-8")
+    assert parse_content_type("application/json; charset=utf-8") == ("json", "utf-8")
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/csv; charset=klingon", "text/plain", "application/xml", "", None, "multipart/form-data; boundary=x"],
+)
+def test_parse_content_type_refuses_with_415(content_type):
+    with pytest.raises(UnsupportedMediaType) as caught:
+        parse_content_type(content_type)
+    assert caught.value.status_code == 415
+    assert caught.value.loc == ["header", "content-type"]
+
+
+# --- field parsers ----------------------------------------------------------------------------
+
+
+def test_month_value():
+    assert month_value("2024-03") == "2024-03"
+    assert month_value("202403") == "2024-03"
+    assert month_value(" 2024/03 ") == "2024-03"
+    assert month_value(202412) == "2024-12"
+    for bad in ("2024-13", "202413", "2024-00", "2024-3", "24-03", "2024-03-01", "abcdef", ""):
+        with pytest.raises(FieldError) as caught:
+            month_value(bad)
+        assert caught.value.code == "invalid_month"
+
+
+def test_date_value():
+    assert date_value("2024-03-01") == date(2024, 3, 1)
+    assert date_value("2024/03/01") == date(2024, 3, 1)
+    assert date_value("20240301") == date(2024, 3, 1)
+    assert date_value("2024.03.01") == date(2024, 3, 1)
+    assert date_value("2024-03-01 00:00:00") == date(2024, 3, 1)
+    assert date_value("2024-03-01T08:00:00") == date(2024, 3, 1)
+    for bad in ("2024-02-30", "2024-13-01", "01/03/2024", "yesterday", "2024"):
+        with pytest.raises(FieldError) as caught:
+            date_value(bad)
+        assert caught.value.code == "invalid_date"
+        assert bad not in caught.value.message
+
+
+# --- header mapping ---------------------------------------------------------------------------
+
+
+def test_header_mapping_english_chinese_and_synonyms():
+    from registry_svc.feeds import REGISTRATIONS, UNITS
+
+    reg = REGISTRATIONS.header_map
+    for spelling, name in {
+        "id_number": "id_number",
+        "ID_NUMBER": "id_number",
+        "身份证号": "id_number",
+        "身份证号码": "id_number",
+        "公民身份号码": "id_number",
+        "姓名": "name",
+        "注册类别": "category",
+        "资格类别": "category",
+        "注册证书编号": "certificate_no",
+        "证书编号": "certificate_no",
+        "注册单位": "unit_name",
+        "单位名称": "unit_name",
+        "统一社会信用代码": "unit_uscc",
+        "所属地区": "region_code",
+        "行政区划代码": "region_code",
+        "注册日期": "registered_on",
+        "有效期至": "valid_until",
+        "状态": "status",
+    }.items():
+        assert reg.get(spelling.strip().lower()) == name, spelling
+    # The same Chinese header means the unit's own name in the unit feed.
+    assert UNITS.header_map["单位名称"] == "name"
+    assert UNITS.header_map["统一社会信用代码"] == "uscc"
+    assert UNITS.header_map["曾用名"] == "former_names"
+
+
+async def test_chinese_headers_with_spaces_and_case_map_to_fields():
+    data = " 姓名 ,UNIT_NAME, 专业,行政区划代码\na,b,c,150100\n".encode()
+    rows = await _parse(data, "text/csv")
+    assert rows == [(1, {"name": "a", "unit_name": "b", "specialty": "c", "region_code": "150100"})]
