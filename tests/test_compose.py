@@ -11,8 +11,6 @@ import base64
 import os
 import re
 import shlex
-import shutil
-import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -381,7 +379,7 @@ def test_dockerfile_fetches_nothing_by_url_and_runs_unprivileged() -> None:
     assert "curl" not in text.lower() and "wget" not in text.lower()
     assert not re.search(r"https?://", text), "the image must not download anything by URL"
     assert re.search(r"^FROM python:3\.11-slim\b", text, re.MULTILINE)
-    assert "uv sync --frozen --no-dev" in text
+    assert "uv pip sync --python /app/.venv/bin/python requirements.lock" in text
     assert re.search(r"^ENV ENVIRONMENT=production$", text, re.MULTILINE)
     assert re.search(r"^EXPOSE 8000$", text, re.MULTILINE)
     users = re.findall(r"^USER\s+(\S+)", text, re.MULTILINE)
@@ -391,20 +389,3 @@ def test_dockerfile_fetches_nothing_by_url_and_runs_unprivileged() -> None:
 def test_dockerignore_keeps_local_state_and_secrets_out_of_the_image() -> None:
     entries = set(DOCKERIGNORE.read_text().split())
     assert {".venv", ".data", ".git", ".env", "**/__pycache__", ".pytest_cache", ".hypothesis"} <= entries
-
-
-def test_docker_compose_config_agrees_when_compose_is_installed(
-    tmp_path: Path, filled_env: dict[str, str]
-) -> None:
-    """Not required: `docker compose config` needs only the CLI plugin, which is optional here."""
-    docker = shutil.which("docker")
-    if docker is None or subprocess.run([docker, "compose", "version"], capture_output=True).returncode:
-        pytest.skip("no `docker compose` here; the structural tests above stand in for it")
-    env_file = tmp_path / ".env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in filled_env.items()))
-    result = subprocess.run(
-        [docker, "compose", "-f", str(COMPOSE), "--env-file", str(env_file), "config", "--quiet"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
