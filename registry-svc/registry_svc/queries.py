@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel.errors import DomainError
 from kernel.identifiers import normalize_unit_name
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.regions import like_prefix
@@ -60,6 +61,8 @@ async def registrations_by_region(
     conn: AsyncConnection, region_code: str, *, status: str | None, cursor: str | None, limit: int
 ) -> Page[Registration]:
     after = decode_cursor(cursor) or ["", "", ""]
+    if len(after) != 3 or not all(isinstance(part, str) for part in after):
+        raise DomainError("the cursor is not one this API gave out", loc=["query", "cursor"])
     params: dict[str, Any] = {"region": like_prefix(region_code), "limit": limit + 1, "status": status}
     params |= dict(zip(("a_region", "a_category", "a_cert"), after, strict=True))
     rows = await conn.execute(

@@ -111,6 +111,13 @@ class Database:
 
 
 async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
-    """The asyncpg connection under a SQLAlchemy one, for COPY and array-bound bulk statements."""
+    """The asyncpg connection under a SQLAlchemy one, for COPY and array-bound bulk statements.
+
+    When `conn` is in a transaction, statements on the returned connection take part in it.
+    """
+    if conn.in_transaction():
+        # SQLAlchemy's asyncpg adapter sends BEGIN lazily, with its first statement; without one,
+        # statements sent straight to the driver would run (and commit) outside the transaction.
+        await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
     return raw.driver_connection  # type: ignore[return-value]

@@ -396,7 +396,9 @@ class _AsyncReader:
     def __init__(self, chunks: AsyncIterator[bytes]) -> None:
         self._chunks = chunks
 
-    async def read(self, _size: int = -1) -> bytes:
+    async def read(self, size: int = -1) -> bytes:
+        if size == 0:
+            return b""  # ijson probes the stream's type with read(0): that must not consume a chunk
         try:
             return await self._chunks.__anext__()
         except StopAsyncIteration:
@@ -513,6 +515,8 @@ async def ingest(
         except BaseException:
             if pending_store is not None:
                 pending_store.cancel()
+                # The connection runs one statement at a time: the rollback waits for the cancel.
+                await asyncio.wait([pending_store])
             await transaction.rollback()
             raise
 

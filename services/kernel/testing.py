@@ -6,6 +6,7 @@ embedded ones otherwise — fresh migrated databases per test, and apps running 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -73,14 +74,24 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 class TopicTail:
-    """Reads what is published to a topic after the tail was opened (the broker is shared by tests)."""
+    """Reads what is published to a topic after the tail was opened (the broker is shared by tests).
+
+    The embedded broker reports a partition's end offset per record batch, not per record, so seeking
+    to it can land inside the last batch: records produced before the tail opened are skipped by their
+    timestamp as well.
+    """
 
     def __init__(self, bootstrap_servers: str, topic: str) -> None:
         self.bootstrap_servers = bootstrap_servers
         self.topic = topic
         self.consumer: AIOKafkaConsumer | None = None
+        self.opened_ms = 0
+
+    def _new(self, records: list) -> list:
+        return [record for record in records if record.timestamp >= self.opened_ms]
 
     async def __aenter__(self) -> TopicTail:
+        self.opened_ms = int(time.time() * 1000)
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
         from aiokafka.errors import TopicAlreadyExistsError
 
@@ -121,7 +132,7 @@ class TopicTail:
                 raise AssertionError(f"{len(records)} of {count} records arrived on {self.topic} in {timeout}s")
             batches = await self.consumer.getmany(timeout_ms=int(min(remaining, 1) * 1000))
             for batch in batches.values():
-                records.extend(batch)
+                records.extend(self._new(batch))
         return records
 
     async def read_quiet(self, *, settle: float = 2.0) -> list:
@@ -130,7 +141,7 @@ class TopicTail:
         records: list = []
         while batches := await self.consumer.getmany(timeout_ms=int(settle * 1000)):
             for batch in batches.values():
-                records.extend(batch)
+                records.extend(self._new(batch))
         return records
 
 

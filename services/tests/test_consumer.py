@@ -49,6 +49,7 @@ def _event(event_id: str, n: int) -> bytes:
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
+    # One record per batch (send_and_wait): the embedded broker reports end offsets per batch.
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -126,7 +127,7 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # no
         n = 120
         ids = [str(uuid.uuid4()) for _ in range(n)]
         messages = [(f"person-{i % 17}", _event(ids[i], i)) for i in range(n)]
-        # Delivered twice in a row (same key: same partition, usually the same batch) ...
+        # Delivered again under the same key (same partition: usually inside one fetched batch) ...
         messages += [(f"person-{i % 17}", _event(ids[i], i)) for i in range(0, n, 4)]
         # ... and again under another key (another partition, another batch).
         messages += [(f"elsewhere-{i}", _event(ids[i], i)) for i in range(1, n, 5)]
@@ -172,13 +173,15 @@ async def _all_committed(bootstrap: str, group_id: str, ends: dict[TopicPartitio
 
 
 async def test_failed_batch_is_retried_and_offset_committed_only_after_the_database(scratch_db, infra):  # noqa: ANN001
+    """Drives the consumer's apply step with a manually assigned Kafka consumer (no group join, so fast)."""
+    from aiokafka import AIOKafkaConsumer
+
     bootstrap = infra.bootstrap_servers
     topic = f"test.consumer.retry.{uuid.uuid4().hex}"
     settings = _settings(scratch_db, infra, service_name="consumer-retry", partitions=1)
     await _create_topic(bootstrap, topic, 1)
     partition = TopicPartition(topic, 0)
     db = Database(settings)
-    consumer: IdempotentConsumer
     seen: list[dict] = []
 
     async def handler(conn, events: list[CloudEvent]) -> None:  # noqa: ANN001
@@ -187,7 +190,7 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
             [{"id": event.id, "n": event.data["n"]} for event in events],
         )
         # Inside the open transaction: the broker must not know of these events yet.
-        committed = (await _committed(bootstrap, consumer.group_id, [partition])).get(partition, 0)
+        committed = (await _committed(bootstrap, idempotent.group_id, [partition])).get(partition, 0)
         seen.append({"events": len(events), "committed": committed})
         if len(seen) == 1:
             raise RuntimeError("the handler fails once")
@@ -196,31 +199,54 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
         async with db.engine.connect() as conn:
             return [tuple(row) for row in await conn.execute(text("SELECT event_id, n FROM applied ORDER BY n"))]
 
+    async def claimed() -> int:
+        async with db.engine.connect() as conn:
+            return (
+                await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'retrying'"))
+            ).scalar_one()
+
+    idempotent = IdempotentConsumer(settings, db, name="retrying", topics=[topic], handler=handler)
+    kafka = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=idempotent.group_id, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
     try:
         async with db.transaction() as conn:
             await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, n int NOT NULL)"))
         ids = [str(uuid.uuid4()) for _ in range(3)]
         await _produce(bootstrap, topic, [("k", _event(event_id, i)) for i, event_id in enumerate(ids)])
+        await kafka.start()
+        kafka.assign([partition])
 
-        consumer = IdempotentConsumer(settings, db, name="retrying", topics=[topic], handler=handler)
-        task = asyncio.create_task(consumer.run())
-        try:
-            await _until(lambda: _all_committed(bootstrap, consumer.group_id, {partition: 3}), what="the retry")
-        finally:
-            await _stop(consumer, task)
+        async def fetch() -> list:
+            records: list = []
+            while len(records) < 3:
+                batch = await kafka.getmany(partition, timeout_ms=2000)
+                assert batch, "the records did not come again"
+                records += batch[partition]
+            return records
 
-        assert len(seen) >= 2
-        assert seen[0]["committed"] == 0  # the failed attempt committed nothing
-        assert all(attempt["committed"] == 0 for attempt in seen)  # nor did the successful one, before its commit
-        assert sum(attempt["events"] for attempt in seen[1:]) == 3
+        records = await fetch()
+        with pytest.raises(RuntimeError, match="fails once"):
+            await idempotent._apply(kafka, partition, records)
+        assert seen == [{"events": 3, "committed": 0}]  # nothing committed while the transaction was open
+        assert await applied() == []  # the failed attempt left nothing behind ...
+        assert await claimed() == 0  # ... not even its claims
+        assert (await _committed(bootstrap, idempotent.group_id, [partition])).get(partition, 0) == 0
+
+        again = await fetch()  # rewound to the failed batch
+        assert [r.offset for r in again] == [r.offset for r in records]
+        await idempotent._apply(kafka, partition, again)
+        assert seen[1] == {"events": 3, "committed": 0}  # the broker learns only after the database commit
         assert await applied() == [(event_id, i) for i, event_id in enumerate(ids)]
-        assert (await _committed(bootstrap, consumer.group_id, [partition]))[partition] == 3
-        async with db.engine.connect() as conn:
-            claimed = (
-                await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'retrying'"))
-            ).scalar_one()
-        assert claimed == 3  # the failed attempt's claims were rolled back with it
+        assert await claimed() == 3
+        assert (await _committed(bootstrap, idempotent.group_id, [partition]))[partition] == 3
+
+        # Delivered again (e.g. after a crash before the offset commit): nothing applies twice.
+        await idempotent._apply(kafka, partition, again)
+        assert len(seen) == 2
+        assert len(await applied()) == 3
     finally:
+        await kafka.stop()
         await db.dispose()
 
 

@@ -1,0 +1,106 @@
+"""Outbox delivery after the service is killed between commit and publish.
+
+registry-svc runs as a real process with its relay switched off, accepts an upload (rows, receipt and
+outbox committed together) and is SIGKILLed before anything is published. Started again with the relay
+on, it publishes exactly what was committed, and the outbox drains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import asyncpg
+import httpx
+
+from kernel.embedded import free_port
+from kernel.events import RegistrationRecordedV1
+from kernel.identifiers import Pseudonymizer
+from kernel.records import FIELDS, RecordKind
+from kernel.runner import ServiceProcess
+from kernel.settings import DEV_PEPPER
+from kernel.synthetic import generate_province, write_csv
+from kernel.testing import TopicTail, event_of
+from registry_svc.main import service
+
+API = "/api/v1/registry"
+TOPIC = "registry.registrations"
+
+# Events still to publish: single-event rows, plus every record a queued change set covers.
+PENDING_EVENTS = (
+    "SELECT (SELECT count(*) FROM outbox WHERE change_stream IS NULL) + "
+    "(SELECT count(*) FROM registrations r JOIN outbox o "
+    " ON o.change_stream = 'registrations' AND o.change_id = r.change_id)"
+)
+
+
+async def _fetchval(url: str, sql: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return await conn.fetchval(sql)
+    finally:
+        await conn.close()
+
+
+def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> ServiceProcess:  # noqa: ANN001
+    env = {
+        "DATABASE_URL": registry_db.url,
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
+        "OUTBOX_RELAY_ENABLED": "true" if relay else "false",
+        "OUTBOX_POLL_SECONDS": "0.2",
+    }
+    return ServiceProcess(service, port=free_port(), env=env, log_path=tmp_path / f"{name}.log")
+
+
+async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db, infra, tmp_path):  # noqa: ANN001
+    rows = [dict(r) for r in generate_province(people=60, seed=3, with_payments=False).registrations[:50]]
+    buf = io.StringIO()
+    write_csv(rows, FIELDS[RecordKind.registrations], buf)
+    subjects = {f"{r['category']}:{r['certificate_no']}": r for r in rows}
+    pseudonyms = Pseudonymizer(DEV_PEPPER.encode())
+
+    first = _process(registry_db, infra, tmp_path, relay=False, name="first")
+    second = _process(registry_db, infra, tmp_path, relay=True, name="second")
+    try:
+        async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
+            first.start()
+            await asyncio.to_thread(first.wait_ready, 60)
+            async with httpx.AsyncClient(base_url=first.url, timeout=30) as client:
+                response = await client.post(
+                    f"{API}/registrations", content=buf.getvalue().encode(), headers={"content-type": "text/csv"}
+                )
+            assert response.status_code == 201, response.text
+            receipt = response.json()
+            assert (receipt["received"], receipt["accepted"], receipt["changed"], receipt["status"]) == (50, 50, 50, "accepted")
+
+            first.stop(kill=True)
+            assert first.process is not None and first.process.returncode == -9
+
+            # Committed with the rows: 50 events wait in the outbox; none reached the broker.
+            assert await _fetchval(registry_db.url, "SELECT count(*) FROM registrations") == 50
+            assert await _fetchval(registry_db.url, "SELECT count(*) FROM outbox") >= 1
+            assert await _fetchval(registry_db.url, PENDING_EVENTS) == 50
+            assert await tail.read_quiet(settle=0.5) == []
+
+            second.start()
+            await asyncio.to_thread(second.wait_ready, 60)  # ready includes the relay's broker connection
+            records = await tail.read(50, timeout=30)
+            records += await tail.read_quiet(settle=1.0)
+            assert len(records) == 50
+            assert {event_of(r)["subject"] for r in records} == set(subjects)
+            assert len({event_of(r)["id"] for r in records}) == 50
+            for record in records:
+                event = event_of(record)
+                payload = RegistrationRecordedV1.model_validate(event["data"])
+                expected = pseudonyms.person_key(subjects[event["subject"]]["id_number"])
+                assert record.key == expected.encode() and payload.person_ref == expected
+                assert payload.batch_id == receipt["batch_id"]
+
+            deadline = asyncio.get_running_loop().time() + 10
+            while await _fetchval(registry_db.url, "SELECT count(*) FROM outbox"):
+                assert asyncio.get_running_loop().time() < deadline, "the outbox did not drain"
+                await asyncio.sleep(0.1)
+            assert await _fetchval(registry_db.url, PENDING_EVENTS) == 0
+    finally:
+        first.stop(kill=True)
+        second.stop()
