@@ -6,6 +6,7 @@ checks are hand-written loops over precomputed tables rather than regular expres
 
 from __future__ import annotations
 
+import functools
 import hmac
 import os
 import unicodedata
@@ -197,6 +198,7 @@ def is_public_body_uscc(uscc: str) -> bool:
 _BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")"})
 
 
+@functools.lru_cache(maxsize=65536)  # a province's uploads name a few thousand units over and over
 def normalize_unit_name(name: str) -> str:
     """The key under which two spellings of one unit name are equal.
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import csv
 import io
+import logging
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ from kernel.records import ZH_HEADERS, RecordKind
 from kernel.service import Runtime
 
 CHUNK_ROWS = 5000
+log = logging.getLogger(__name__)
 
 
 class FieldError(Exception):
@@ -93,7 +97,12 @@ def choice_value(choices: Mapping[str, str]) -> Parser:
 
 
 def date_value(value: Any) -> date:
-    raw = str(value).strip().replace("/", "-").replace(".", "-")
+    return _date_from_text(str(value))
+
+
+@functools.lru_cache(maxsize=16384)  # uploads repeat the same few thousand dates
+def _date_from_text(text: str) -> date:
+    raw = text.strip().replace("/", "-").replace(".", "-")
     try:
         return date.fromisoformat(raw[:10] if len(raw) > 10 and raw[10] in " T" else raw)
     except ValueError:
@@ -176,6 +185,7 @@ class Feed:
     change_stream: outbox.ChangeStream  # the records `store` marks with the batch id are published through it
     prepare: RowPreparer | None = None
     header_map: dict[str, str] = field(init=False)
+    plan: tuple[tuple[str, Parser, bool], ...] = field(init=False)  # fields unpacked for the hot loop
 
     def __post_init__(self) -> None:
         headers: dict[str, str] = {}
@@ -183,24 +193,25 @@ class Feed:
             for spelling in (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *f.headers):
                 headers[spelling.strip().lower()] = f.name
         object.__setattr__(self, "header_map", headers)
+        object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required) for f in self.fields))
 
     def validate(self, raw: Mapping[str, Any]) -> tuple[Row | None, list[tuple[str, str, str]]]:
         """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight."""
         row: Row = {}
         problems: list[tuple[str, str, str]] = []
-        for f in self.fields:
-            value = raw.get(f.name)
+        for name, parse, required in self.plan:
+            value = raw.get(name)
             if value is not None and value != "":
                 try:
-                    value = f.parse(value)
+                    value = parse(value)
                 except FieldError as exc:
-                    problems.append((f.name, exc.code, exc.message))
+                    problems.append((name, exc.code, exc.message))
                     continue
             if value is None or value == "":
-                if f.required:
-                    problems.append((f.name, "missing", "required"))
+                if required:
+                    problems.append((name, "missing", "required"))
                 value = None
-            row[f.name] = value
+            row[name] = value
         return (None, problems) if problems else (row, problems)
 
 
@@ -473,12 +484,16 @@ async def ingest(
         pg = await driver_connection(conn)
         pending_store: asyncio.Task[int] | None = None
         chunk: dict[Any, Row] = {}
+        started = time.perf_counter()
+        waited = 0.0  # time spent waiting for the database rather than parsing
 
         async def flush() -> None:
             # One chunk is stored while the next is parsed: the database and Python work side by side.
-            nonlocal pending_store, chunk
+            nonlocal pending_store, chunk, waited
             if pending_store is not None:
+                wait_started = time.perf_counter()
                 tally.changed += await pending_store
+                waited += time.perf_counter() - wait_started
                 pending_store = None
             if chunk:
                 pending_store = asyncio.create_task(feed.store(pg, list(chunk.values()), batch))
@@ -552,6 +567,18 @@ async def ingest(
             return earlier, True
     for outcome, count in (("accepted", receipt.accepted), ("rejected", receipt.rejected)):
         metrics.INGEST_ROWS.labels(runtime.spec.title, feed.kind, outcome).inc(count)
+    log.info(
+        "upload stored",
+        extra={
+            "feed": feed.kind,
+            "batch_id": str(batch.batch_id),
+            "status": receipt.status,
+            "received": receipt.received,
+            "changed": receipt.changed,
+            "seconds": round(time.perf_counter() - started, 3),
+            "waiting_for_database_s": round(waited, 3),
+        },
+    )
     return await get_receipt(runtime, batch.batch_id), False
 
 

@@ -60,7 +60,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("aiokafka", "alembic"):  # alembic narrates every readiness check's head comparison
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
 
 
 class RequestIdMiddleware:
