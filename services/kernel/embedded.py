@@ -23,11 +23,11 @@ class EmbeddedPostgres:
     """A PostgreSQL server in a data directory of ours, reached over its unix socket."""
 
     def __init__(self, data_dir: Path, *, cleanup: str = "stop") -> None:
-        import pgserver  # imported here: only the embedded mode needs it
-
         data_dir.mkdir(parents=True, exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers without one
+            import pgserver  # imported here: only the embedded mode needs it
+
             self._server = pgserver.get_server(data_dir, cleanup_mode=cleanup)
         self.url = self._server.get_uri()
 
