@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
 
 from kernel.errors import NotFound
 from kernel.identifiers import InvalidIdentifier, normalize_uscc
-from kernel.ingest_api import feed_router
+from kernel.ingest_api import feed_router, replay_router
 from kernel.paging import Cursor, Limit, Page
 from kernel.service import RuntimeDep
 from registry_svc import events, queries
@@ -19,6 +17,7 @@ from registry_svc.feeds import FEEDS
 PREFIX = "/api/v1/registry"
 router = APIRouter(prefix=PREFIX, tags=["registry"])
 router.include_router(feed_router(FEEDS))
+router.include_router(replay_router(events.REPLAYERS))
 
 PersonRef = Annotated[str, Path(min_length=8, max_length=64, description="the person's pseudonym")]
 RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and everything under it")]
@@ -61,18 +60,3 @@ async def units_by_name(
 ) -> list[queries.Unit]:
     async with runtime.db.engine.connect() as conn:
         return await queries.units_by_name(conn, name)
-
-
-class ReplayRequest(BaseModel):
-    streams: list[Literal["units", "registrations"]] = Field(default_factory=lambda: list(events.STREAMS))
-    since: datetime | None = Field(None, description="only records changed since then; all when absent")
-
-
-class ReplayResult(BaseModel):
-    queued: dict[str, int]
-
-
-@router.post("/replay", response_model=ReplayResult, summary="Publish the current state again")
-async def replay(request: ReplayRequest, runtime: RuntimeDep) -> ReplayResult:
-    async with runtime.db.transaction() as conn:
-        return ReplayResult(queued=await events.replay(conn, request.streams, request.since))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
 
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
+from kernel.ingest_api import Replayer
 
 
 def _registration_payload() -> str:
@@ -50,16 +50,22 @@ UNITS = outbox.ChangeStream(
 STREAMS = {stream.name: stream for stream in (UNITS, REGISTRATIONS)}
 
 
-async def replay(conn: AsyncConnection, streams: list[str], since: datetime | None) -> dict[str, int]:
-    """Queues the current state of `streams` (changed since `since`, or all) for publishing again."""
-    queued = {}
-    for name in streams:
+def replayer(stream: outbox.ChangeStream) -> Replayer:
+    """Re-marks the stream's records (changed since a time, or all) with a new change id and queues it.
+
+    Each stream's table has the stream's name."""
+
+    async def replay(pg: asyncpg.Connection, since: datetime | None) -> int:
         change_id = uuid.uuid4()
-        result = await conn.execute(
-            text(f"UPDATE {name} SET change_id = :change_id WHERE updated_at >= :since"),
-            {"change_id": change_id, "since": since or datetime.min},
+        status = await pg.execute(
+            f"UPDATE {stream.name} SET change_id = $1 WHERE updated_at >= $2", change_id, since or datetime.min
         )
-        queued[name] = result.rowcount
-        if result.rowcount:
-            await outbox.queue_change_set(conn, STREAMS[name], change_id)
-    return queued
+        count = int(status.rsplit(" ", 1)[-1])
+        if count:
+            await outbox.queue_change_set(pg, stream, change_id)
+        return count
+
+    return replay
+
+
+REPLAYERS = {name: replayer(stream) for name, stream in STREAMS.items()}

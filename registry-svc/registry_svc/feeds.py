@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from kernel import bulk
 from kernel.categories import category_from_text
 from kernel.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
 from kernel.ingest import (
@@ -59,30 +60,10 @@ UNIT_KIND_CHOICES = {k.value: k.value for k in UnitKind} | {
 }
 
 
-def _unnest(columns: dict[str, str]) -> str:
-    """`unnest($1::type[], ...) AS input(col, ...)`: a chunk bound as one array per column."""
-    arrays = ", ".join(f"${i}::{sql_type}[]" for i, sql_type in enumerate(columns.values(), start=1))
-    return f"unnest({arrays}) AS input({', '.join(columns)})"
-
-
-def _arrays(rows: list[Row], columns: dict[str, str]) -> list[list[Any]]:
-    return [[row[name] for row in rows] for name in columns]
-
-
-def _upsert(table: str, key: str, columns: tuple[str, ...], select: str) -> str:
-    """Counts the rows of `select` that were new or changed; only those are written and get the batch
-    id as their change id, so unchanged re-sent records publish nothing. `select` ends with the batch id
-    (twice: batch_id and change_id)."""
-    listed = ", ".join(columns)
-    excluded = ", ".join(f"excluded.{c}" for c in columns)
-    current = ", ".join(f"{table}.{c}" for c in columns)
-    return (
-        f"changed AS (INSERT INTO {table} ({key}, {listed}, batch_id, change_id) {select} "
-        f"ON CONFLICT ({key}) DO UPDATE SET ({listed}, batch_id, change_id, updated_at) = "
-        f"ROW({excluded}, excluded.batch_id, excluded.change_id, now()) "
-        f"WHERE ({current}) IS DISTINCT FROM ({excluded}) RETURNING 1) "
-        "SELECT count(*) FROM changed"
-    )
+def _upsert(table: str, key: tuple[str, ...], values: tuple[str, ...], select: str) -> str:
+    """Counts new or changed records; they get the batch id as batch_id and as change id (see events)."""
+    changed = bulk.upsert_changed(table, key, values, select, stamps=("batch_id", "change_id"))
+    return f"changed AS ({changed}) SELECT count(*) FROM changed"
 
 
 # --- units ---------------------------------------------------------------------------------
@@ -107,7 +88,9 @@ _UNIT_SELECT = (
     "coalesce(string_to_array(former_names_norm, chr(31)), '{}'), "
     f"kind, head_office_uscc, region_code, ${len(UNIT_INPUT) + 1}::uuid, ${len(UNIT_INPUT) + 1}::uuid FROM input"
 )
-STORE_UNITS = f"WITH input AS (SELECT * FROM {_unnest(UNIT_INPUT)}), " + _upsert("units", "uscc", UNIT_VALUES, _UNIT_SELECT)
+STORE_UNITS = f"WITH input AS (SELECT * FROM {bulk.unnest_sql(UNIT_INPUT)}), " + _upsert(
+    "units", ("uscc",), UNIT_VALUES, _UNIT_SELECT
+)
 
 
 def _prepare_unit(row: Row, _: BatchContext) -> None:
@@ -119,7 +102,7 @@ def _prepare_unit(row: Row, _: BatchContext) -> None:
 
 
 async def _store_units(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
-    return await pg.fetchval(STORE_UNITS, *_arrays(rows, UNIT_INPUT), batch.batch_id)
+    return await pg.fetchval(STORE_UNITS, *bulk.column_arrays(rows, UNIT_INPUT), batch.batch_id)
 
 
 UNITS = Feed(
@@ -176,8 +159,8 @@ REGISTRATION_VALUES = (
 _BATCH = f"${len(REGISTRATION_INPUT) + 1}::uuid"
 _REGISTRATION_SELECT = f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {_BATCH}, {_BATCH} FROM input"
 STORE_REGISTRATIONS = (
-    f"WITH input AS (SELECT * FROM {_unnest(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
-    + _upsert("registrations", "category, certificate_no", REGISTRATION_VALUES, _REGISTRATION_SELECT)
+    f"WITH input AS (SELECT * FROM {bulk.unnest_sql(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
+    + _upsert("registrations", ("category", "certificate_no"), REGISTRATION_VALUES, _REGISTRATION_SELECT)
 )
 
 
@@ -188,7 +171,7 @@ def _prepare_registration(row: Row, batch: BatchContext) -> None:
 
 
 async def _store_registrations(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
-    return await pg.fetchval(STORE_REGISTRATIONS, *_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
+    return await pg.fetchval(STORE_REGISTRATIONS, *bulk.column_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
 
 
 REGISTRATIONS = Feed(

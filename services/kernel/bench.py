@@ -1,9 +1,13 @@
 """`suite bench NAME`: benchmarks that print figures, each against a baseline run in the same command.
 
-registry-ingest: N synthetic registrations through registry-svc's HTTP CSV endpoint (a real service
-process, streamed upload), then a plain PostgreSQL COPY of the same CSV into a scratch table of the
-same database; prints rows/s of both, their ratio, the service's peak memory, and how long the
-outbox relay took to publish every event.
+Each benchmark pushes synthetic records through a service's HTTP CSV endpoint (a real service
+process, streamed upload): first a tenth of them, then all, so that the service's peak memory can
+be compared between the two sizes. It waits until the outbox relay has published every event, then
+COPYs the same CSV into a scratch table of the same database — the baseline — and prints rows/s of
+both, their ratio, the memory and event figures.
+
+    registry-ingest     registrations (default 200,000)
+    insurance-ingest    social-insurance contributions (default 1,000,000: a mid-sized city's year)
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import asyncio
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -27,17 +33,38 @@ from kernel.service import discover_services
 from kernel.synthetic import generate_province, write_csv
 
 
+@dataclass(frozen=True)
+class IngestBenchmark:
+    service: str
+    kind: RecordKind
+    default_rows: int
+
+    def records(self, rows: int) -> list[dict[str, Any]]:
+        if self.kind is RecordKind.registrations:
+            return generate_province(people=rows, seed=7, with_payments=False).registrations[:rows]
+        # 12 months × 5 insurance types ≈ 60 rows a person: a city's year of contributions.
+        people = rows // 55 + 1
+        province = generate_province(people=people, seed=7, months=12, insurance_types=("01", "02", "03", "04", "05"))
+        return province.contributions[:rows]
+
+
+BENCHMARKS = {
+    "registry-ingest": IngestBenchmark("registry", RecordKind.registrations, 200_000),
+    "insurance-ingest": IngestBenchmark("insurance", RecordKind.contributions, 1_000_000),
+}
+
+
 class PeakMemory:
-    """Samples a process's resident memory every 50 ms."""
+    """Samples a process's resident memory every 20 ms."""
 
     def __init__(self, pid: int) -> None:
         self.process = psutil.Process(pid)
-        self.peak = self.baseline = self.process.memory_info().rss
+        self.peak = self.process.memory_info().rss
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.05):
+        while not self._stop.wait(0.02):
             self.peak = max(self.peak, self.process.memory_info().rss)
 
     def __enter__(self) -> PeakMemory:
@@ -49,21 +76,74 @@ class PeakMemory:
         self._thread.join()
 
 
+@dataclass
+class Upload:
+    rows: int
+    seconds: float
+    receipt: dict[str, Any]
+    waiting_for_database_s: float
+    peak_rss: int
+    published_s: float  # from the first byte until the outbox was empty
+    events: int
+
+
+def _write_csv(records: Sequence[dict[str, Any]], kind: RecordKind, path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        write_csv(records, FIELDS[kind], f, kind=kind)
+
+
 def _file_chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:
     with path.open("rb") as f:
         while chunk := f.read(size):
             yield chunk
 
 
-async def _outbox_rows(db_url: str) -> int:
+async def _fetchval(db_url: str, sql: str) -> Any:
     conn = await asyncpg.connect(db_url)
     try:
-        return await conn.fetchval("SELECT count(*) FROM outbox")
+        return await conn.fetchval(sql)
     finally:
         await conn.close()
 
 
-async def _plain_copy(db_url: str, csv_path: Path, columns: tuple[str, ...]) -> float:
+def _upload(service: ServiceProcess, path: Path, feed_path: str, db_url: str, log_path: Path, rows: int) -> Upload:
+    published_before = _published_events(log_path)
+    with PeakMemory(service.process.pid) as memory:  # type: ignore[union-attr]
+        started = time.perf_counter()
+        response = httpx.post(
+            service.url + feed_path, content=_file_chunks(path), headers={"Content-Type": "text/csv"}, timeout=3600
+        )
+        seconds = time.perf_counter() - started
+        response.raise_for_status()
+        while asyncio.run(_fetchval(db_url, "SELECT count(*) FROM outbox")):
+            time.sleep(0.05)
+        published = time.perf_counter() - started
+    stored = [line for line in _log_lines(log_path) if line.get("message") == "upload stored"][-1]
+    return Upload(
+        rows=rows,
+        seconds=seconds,
+        receipt=response.json(),
+        waiting_for_database_s=stored["waiting_for_database_s"],
+        peak_rss=memory.peak,
+        published_s=published,
+        events=_published_events(log_path) - published_before,
+    )
+
+
+def _log_lines(log_path: Path) -> list[dict[str, Any]]:
+    lines = []
+    for line in log_path.read_text().splitlines():
+        if line.startswith("{"):
+            lines.append(orjson.loads(line))
+    return lines
+
+
+def _published_events(log_path: Path) -> int:
+    """Events the service's relay reported publishing (its `published` log lines)."""
+    return sum(line.get("events", 0) for line in _log_lines(log_path) if line.get("message") == "outbox published")
+
+
+async def _plain_copy(db_url: str, csv_path: Path, columns: Sequence[str]) -> float:
     conn = await asyncpg.connect(db_url)
     try:
         await conn.execute(f"CREATE TABLE bench_scratch ({', '.join(f'{c} text' for c in columns)})")
@@ -74,66 +154,50 @@ async def _plain_copy(db_url: str, csv_path: Path, columns: tuple[str, ...]) -> 
         await conn.close()
 
 
-def registry_ingest(rows: int) -> None:
-    spec = discover_services()["registry"]
-    infra = Infrastructure.start(RunnerSettings(data_dir=Path(tempfile.mkdtemp(prefix="bench-"))), say=lambda _: None)
-    database = f"bench_{int(time.time())}_registry"
+def run_benchmark(name: str, rows: int | None) -> None:
+    bench = BENCHMARKS[name]
+    rows = rows or bench.default_rows
+    spec = discover_services()[bench.service]
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+    database = f"bench_{int(time.time())}_{bench.service}"
     try:
-        print(f"generating {rows:,} synthetic registrations…", flush=True)
-        province = generate_province(people=rows, seed=7, with_payments=False)
-        registrations = province.registrations[:rows]
-        csv_path = Path(tempfile.mkdtemp(prefix="bench-")) / "registrations.csv"
-        with csv_path.open("w", encoding="utf-8", newline="") as f:
-            write_csv(registrations, FIELDS[RecordKind.registrations], f)
-        size_mb = csv_path.stat().st_size / 1e6
+        print(f"{name}: generating {rows:,} synthetic {bench.kind.value}…", flush=True)
+        records = bench.records(rows)
+        small, full = workdir / "small.csv", workdir / "full.csv"
+        # The small upload is other people's records, so the full one still writes every row.
+        _write_csv(records[-len(records) // 10 :], bench.kind, small)
+        _write_csv(records, bench.kind, full)
         db_url = prepare_database(infra, spec, database)
-        log_path = csv_path.with_suffix(".log")
+        log_path = workdir / "service.log"
         service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path).start()
         try:
             service.wait_ready()
-            with PeakMemory(service.process.pid) as memory:  # type: ignore[union-attr]
-                started = time.perf_counter()
-                response = httpx.post(
-                    f"{service.url}/api/v1/registry/registrations",
-                    content=_file_chunks(csv_path),
-                    headers={"Content-Type": "text/csv"},
-                    timeout=600,
-                )
-                http_seconds = time.perf_counter() - started
-                response.raise_for_status()
-                receipt = response.json()
-                while asyncio.run(_outbox_rows(db_url)):
-                    time.sleep(0.1)
-                published_seconds = time.perf_counter() - started
+            rest_rss = psutil.Process(service.process.pid).memory_info().rss  # type: ignore[union-attr]
+            feed_path = spec.feeds[bench.kind.value]
+            uploads = [
+                _upload(service, path, feed_path, db_url, log_path, count)
+                for path, count in ((small, len(records) // 10), (full, len(records)))
+            ]
         finally:
             service.stop()
-        copy_seconds = asyncio.run(_plain_copy(db_url, csv_path, FIELDS[RecordKind.registrations]))
+        copy_seconds = asyncio.run(_plain_copy(db_url, full, FIELDS[bench.kind]))
     finally:
         asyncio.run(drop_database(infra.server_url, database))
         infra.stop()
-
-    stored = _upload_log(log_path)
-    http_rate, copy_rate = len(registrations) / http_seconds, len(registrations) / copy_seconds
-    print(f"\nregistry-ingest: {len(registrations):,} registrations, CSV {size_mb:.1f} MB")
-    print(f"  receipt: accepted {receipt['accepted']:,}, rejected {receipt['rejected']:,}, changed {receipt['changed']:,}")
-    print(f"  HTTP CSV ingest   {http_seconds:7.2f} s   {http_rate:>10,.0f} rows/s")
-    print(f"    of which the service waited for PostgreSQL {stored['waiting_for_database_s']:.2f} s (the rest: parsing, validating, sealing IDs)")
-    print(f"  plain COPY        {copy_seconds:7.2f} s   {copy_rate:>10,.0f} rows/s")
-    print(f"  ratio (ingest / COPY speed): {http_rate / copy_rate:.2f}   (goal ≥ 0.50)")
-    print(f"  all {receipt['changed']:,} events published {published_seconds:.2f} s after the first byte")
-    print(f"  service memory: {memory.baseline / 2**20:.0f} MiB at rest, peak {memory.peak / 2**20:.0f} MiB")
+    _report(name, uploads, copy_seconds, rest_rss, full.stat().st_size)
 
 
-def _upload_log(log_path: Path) -> dict:
-    """The service's own account of the upload (its `upload stored` log line)."""
-    for line in log_path.read_text().splitlines():
-        if '"upload stored"' in line:
-            return orjson.loads(line)
-    raise RuntimeError("the service logged no stored upload")
-
-
-BENCHMARKS = {"registry-ingest": registry_ingest}
-
-
-def run_benchmark(name: str, rows: int) -> None:
-    BENCHMARKS[name](rows)
+def _report(name: str, uploads: list[Upload], copy_seconds: float, rest_rss: int, size: int) -> None:
+    full = uploads[-1]
+    rate, copy_rate = full.rows / full.seconds, full.rows / copy_seconds
+    mib = 2**20
+    print(f"\n{name}: {full.rows:,} rows, CSV {size / 1e6:.1f} MB, through HTTP to a separate service process")
+    print(f"  receipt: accepted {full.receipt['accepted']:,}, rejected {full.receipt['rejected']:,}, changed {full.receipt['changed']:,}")
+    print(f"  HTTP CSV ingest   {full.seconds:7.2f} s   {rate:>10,.0f} rows/s")
+    print(f"    of which the service waited for PostgreSQL {full.waiting_for_database_s:.2f} s (the rest: parsing, validating, sealing IDs)")
+    print(f"  plain COPY        {copy_seconds:7.2f} s   {copy_rate:>10,.0f} rows/s   (same CSV into a text scratch table)")
+    print(f"  ratio (ingest / COPY speed): {rate / copy_rate:.2f}   (goal ≥ 0.50)")
+    print(f"  events published: {full.events:,}, all of them {full.published_s:.2f} s after the first byte")
+    print(f"  service memory: {rest_rss / mib:.0f} MiB at rest; peak {uploads[0].peak_rss / mib:.0f} MiB for "
+          f"{uploads[0].rows:,} rows, {full.peak_rss / mib:.0f} MiB for {full.rows:,} rows")

@@ -106,9 +106,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=serve)
 
-    p = commands.add_parser("bench", help="run a benchmark and print its figures")
-    p.add_argument("name", choices=["registry-ingest"])
-    p.add_argument("--rows", type=int, default=200_000)
+    from kernel.bench import BENCHMARKS, __doc__ as bench_doc
+
+    p = commands.add_parser(
+        "bench", help="run a benchmark and print its figures", description=bench_doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", choices=list(BENCHMARKS))
+    p.add_argument("--rows", type=int, default=None, help="how many records (each benchmark has a default)")
     p.set_defaults(func=bench)
 
     args = parser.parse_args(argv)

@@ -108,8 +108,81 @@ class RegistrationRecordedV1(EventPayload):
     batch_id: str | None
 
 
+# --- insurance and fund: one event per person per batch, carrying the person's whole record --------
+#
+# A person-level event states everything the publishing service holds for that person (all months,
+# retracted rows left out), so a consumer replaces its copy and a retraction corrects it.
+
+
+class PaidMonthV1(BaseModel):
+    """One paying unit in one month."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    period: str  # YYYY-MM
+    unit_uscc: str
+    unit_name: str
+    region_code: str
+    batch_id: str  # the upload that last recorded it (evidence)
+
+
+class ContributionMonthV1(PaidMonthV1):
+    insurance_types: list[str]  # 01 pension … 05 maternity; several types are one paying unit
+
+
+class ContributionsRecordedV1(EventPayload):
+    """A person's social-insurance contributions (社保缴费) as insurance-svc now holds them."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.insurance.contributions.recorded.v1"
+    topic: ClassVar[str] = Topics.insurance_contributions
+
+    person_ref: str
+    masked_id: str
+    name: str
+    months: list[ContributionMonthV1]
+
+
+class PersonStatusV1(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    status: str  # retired | early_retired | bought_out
+    since: date | None
+    batch_id: str
+
+
+class PersonStatusRecordedV1(EventPayload):
+    """A person's social-insurance status (退休, 提前退休, 买断社保) as insurance-svc now holds it."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.insurance.person-status.recorded.v1"
+    topic: ClassVar[str] = Topics.insurance_person_status
+
+    person_ref: str
+    masked_id: str
+    name: str
+    statuses: list[PersonStatusV1]
+
+
+class DepositsRecordedV1(EventPayload):
+    """A person's housing-fund deposits (公积金缴存) as fund-svc now holds them."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.fund.deposits.recorded.v1"
+    topic: ClassVar[str] = Topics.fund_deposits
+
+    person_ref: str
+    masked_id: str
+    name: str
+    months: list[PaidMonthV1]
+
+
 PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
-    model.event_type: model for model in (UnitRecordedV1, RegistrationRecordedV1)
+    model.event_type: model
+    for model in (
+        UnitRecordedV1,
+        RegistrationRecordedV1,
+        ContributionsRecordedV1,
+        PersonStatusRecordedV1,
+        DepositsRecordedV1,
+    )
 }
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel import metrics, outbox
 from kernel.db import driver_connection
-from kernel.errors import DomainError, NotFound, UnsupportedMediaType
+from kernel.errors import Conflict, DomainError, NotFound, UnsupportedMediaType
 from kernel.identifiers import InvalidIdentifier, normalize_id_number, normalize_uscc
 from kernel.records import ZH_HEADERS, RecordKind
 from kernel.service import Runtime
@@ -172,6 +172,8 @@ class BatchContext:
 ChunkStore = Callable[[asyncpg.Connection, list[Row], BatchContext], Awaitable[int]]
 # Completes derived rows for storage (pseudonym, encrypted ID...); may raise FieldError.
 RowPreparer = Callable[[Row, BatchContext], None]
+# Withdraws what a batch recorded, in the open transaction; returns how many records it withdrew.
+BatchRetractor = Callable[[asyncpg.Connection, BatchContext], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,7 @@ class Feed:
     key: Callable[[Row], Any]  # identity of a record; the last row of an upload wins
     change_stream: outbox.ChangeStream  # the records `store` marks with the batch id are published through it
     prepare: RowPreparer | None = None
+    retract: BatchRetractor | None = None  # None: this feed's batches cannot be retracted
     header_map: dict[str, str] = field(init=False)
     plan: tuple[tuple[str, Parser, bool], ...] = field(init=False)  # fields unpacked for the hot loop
 
@@ -580,6 +583,45 @@ async def ingest(
         },
     )
     return await get_receipt(runtime, batch.batch_id), False
+
+
+class Retraction(BaseModel):
+    receipt: Receipt
+    rows_retracted: int
+    already_retracted: bool
+
+
+async def retract_batch(runtime: Runtime, feeds: Sequence[Feed], batch_id: uuid.UUID) -> Retraction:
+    """Withdraws an accepted batch: its records are marked retracted and the change is published.
+
+    Retracting again changes nothing and says so.
+    """
+    async with runtime.db.engine.connect() as conn:
+        async with conn.begin():
+            row = (
+                await conn.execute(
+                    text("SELECT feed, status FROM ingest_batches WHERE batch_id = :id FOR UPDATE"), {"id": batch_id}
+                )
+            ).first()
+            if row is None:
+                raise NotFound("no batch with this id", loc=["path", "batch_id"])
+            feed = next((f for f in feeds if f.kind == row.feed), None)
+            if feed is None or feed.retract is None:
+                raise Conflict(f"{row.feed} batches cannot be retracted", loc=["path", "batch_id"])
+            if row.status == "retracted":
+                retracted, already = 0, True
+            elif row.status == "rejected":
+                raise Conflict("a rejected batch stored nothing; there is nothing to retract", loc=["path", "batch_id"])
+            else:
+                pg = await driver_connection(conn)
+                retracted = await feed.retract(pg, BatchContext(runtime=runtime, batch_id=batch_id, feed=feed))
+                await conn.execute(
+                    text("UPDATE ingest_batches SET status = 'retracted', retracted_at = now() WHERE batch_id = :id"),
+                    {"id": batch_id},
+                )
+                already = False
+    log.info("batch retracted", extra={"batch_id": str(batch_id), "rows": retracted, "already": already})
+    return Retraction(receipt=await get_receipt(runtime, batch_id), rows_retracted=retracted, already_retracted=already)
 
 
 async def _save_receipt(conn: Any, receipt: Receipt, idempotency_key: str | None) -> None:

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+import asyncpg
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
 
-from kernel.ingest import Feed, Mode, Receipt, get_receipt, ingest
+from kernel.db import driver_connection
+from kernel.errors import DomainError, NotFound
+
+from kernel.ingest import Feed, Mode, Receipt, Retraction, get_receipt, ingest, retract_batch
+from kernel.person_records import PersonRecords
 from kernel.service import RuntimeDep
 
 
@@ -79,4 +86,83 @@ def feed_router(feeds: Sequence[Feed]) -> APIRouter:
     async def batch_receipt(batch_id: uuid.UUID, runtime: RuntimeDep) -> Receipt:
         return await get_receipt(runtime, batch_id)
 
+    if any(feed.retract for feed in feeds):
+
+        @router.post(
+            "/batches/{batch_id}/retract",
+            response_model=Retraction,
+            summary="Withdraw a wrong upload",
+            description="Its records are marked retracted and the corrected records are published; "
+            "retracting again changes nothing.",
+        )
+        async def retract(batch_id: uuid.UUID, runtime: RuntimeDep) -> Retraction:
+            return await retract_batch(runtime, feeds, batch_id)
+
     return router
+
+
+# Queues a stream's current state (changed since a time, or all) for publishing again; returns a count.
+Replayer = Callable[[asyncpg.Connection, datetime | None], Awaitable[int]]
+
+
+class ReplayRequest(BaseModel):
+    streams: list[str] | None = Field(None, description="streams to re-publish; all when absent")
+    since: datetime | None = Field(None, description="only records changed since then; all when absent")
+
+
+class ReplayResult(BaseModel):
+    queued: dict[str, int]
+
+
+def replay_router(replayers: Mapping[str, Replayer]) -> APIRouter:
+    """`POST /replay`: re-publish current state, e.g. to rebuild a lost broker or a new consumer."""
+    router = APIRouter()
+
+    @router.post(
+        "/replay",
+        response_model=ReplayResult,
+        summary="Publish the current state again",
+        description=f"Streams: {', '.join(replayers)}.",
+    )
+    async def replay(request: ReplayRequest, runtime: RuntimeDep) -> ReplayResult:
+        names = request.streams or list(replayers)
+        unknown = [name for name in names if name not in replayers]
+        if unknown:
+            raise DomainError(f"unknown streams {unknown}; known: {list(replayers)}", loc=["body", "streams"])
+        queued = {}
+        async with runtime.db.transaction() as conn:
+            pg = await driver_connection(conn)
+            for name in names:
+                queued[name] = await replayers[name](pg, request.since)
+        return ReplayResult(queued=queued)
+
+    return router
+
+
+def person_records_router(records: Sequence[PersonRecords]) -> APIRouter:
+    """`GET /persons/{person_ref}/{records}`: a person's current records — an officer's evidence."""
+    router = APIRouter()
+    for kind in records:
+        router.add_api_route(
+            f"/persons/{{person_ref}}/{kind.name}",
+            _person_endpoint(kind),
+            methods=["GET"],
+            response_model=kind.model,
+            summary=f"A person's {kind.name.replace('_', ' ')}",
+            name=f"person_{kind.name}",
+        )
+    return router
+
+
+def _person_endpoint(kind: PersonRecords):  # noqa: ANN202 - a FastAPI endpoint
+    async def person(
+        person_ref: Annotated[str, Path(min_length=8, max_length=64, description="the person's pseudonym")],
+        runtime: RuntimeDep,
+    ) -> dict:
+        async with runtime.db.engine.connect() as conn:
+            found = await kind.person(await driver_connection(conn), person_ref)
+        if found is None:
+            raise NotFound("no records of this person", loc=["path", "person_ref"])
+        return found
+
+    return person

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,7 +43,7 @@ NOTIFY_CHANNEL = "outbox"
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one relay per database
 
 
-def payload_sql(model: type[EventPayload], columns: Mapping[str, str]) -> str:
+def payload_sql(model: type[BaseModel], columns: Mapping[str, str]) -> str:
     """A `jsonb_build_object(...)` expression rendering `model` from SQL expressions.
 
     `columns` maps every field of the model to a SQL expression; a missing or extra field is a
@@ -223,6 +224,7 @@ class OutboxRelay:
         await asyncio.gather(*deliveries)  # raises if the broker refused any: rows stay for the retry
         await conn.execute("DELETE FROM outbox WHERE id = ANY($1::bigint[])", [row["id"] for row in rows])
         metrics.OUTBOX_PUBLISHED.labels(self.settings.service_name).inc(published)
+        log.info("outbox published", extra={"events": published, "outbox_rows": len(rows)})
         metrics.OUTBOX_LAST_PUBLISH.labels(self.settings.service_name).set(datetime.now(UTC).timestamp())
         return len(rows)
 

@@ -29,6 +29,7 @@ def persons_table(metadata: MetaData) -> Table:
 
 
 PERSON_COLUMNS = ("person_key", "id_cipher", "id_key_id", "masked_id", "birth_date")
+_CACHE_LIMIT = 50_000
 
 
 def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ...]]) -> None:
@@ -39,6 +40,8 @@ def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ..
     id_number = row.pop("id_number")
     derived = cache.get(id_number)
     if derived is None:
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()  # memory stays flat in the size of the upload; exports group a person's rows anyway
         key_id, sealed = batch.runtime.cipher.encrypt(id_number)
         derived = (
             batch.runtime.pseudonymizer.person_key(id_number),

@@ -1,0 +1,33 @@
+"""fund-svc: housing-fund deposits pushed by the 公积金 centre."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from fund_svc import api
+from fund_svc.records import RECORDS
+from kernel.events import Topics
+from kernel.service import ServiceSpec, build_app
+from kernel.settings import ServiceSettings
+
+service = ServiceSpec(
+    name="fund",
+    title="fund-svc",
+    factory="fund_svc.main:create_app",
+    port=8103,
+    migrations=Path(__file__).parent / "migrations",
+    publishes=(Topics.fund_deposits,),
+    change_streams=tuple(records.change_stream for records in RECORDS),
+    feeds={"deposits": f"{api.PREFIX}/deposits"},
+)
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    return build_app(
+        service,
+        settings or ServiceSettings(service_name=service.name),
+        routers=[api.router],
+        description="Housing-fund deposits (公积金缴存).",
+    )

@@ -1,0 +1,14 @@
+"""fund-svc's tables: people, their deposits, and which people each change touched."""
+
+from __future__ import annotations
+
+from fund_svc.records import DEPOSITS
+from kernel.db import service_metadata
+from kernel.payments import payment_columns
+from kernel.person_records import person_changes_table
+from kernel.persons import persons_table
+
+metadata = service_metadata()
+persons = persons_table(metadata)
+person_changes = person_changes_table(metadata)
+deposits = DEPOSITS.table(metadata, *payment_columns(insurance_type=False))

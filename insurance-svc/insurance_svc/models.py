@@ -1,0 +1,17 @@
+"""insurance-svc's tables: people, their contributions and statuses, and which people each change touched."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Date, Text
+
+from insurance_svc.records import CONTRIBUTIONS, PERSON_STATUSES
+from kernel.db import service_metadata
+from kernel.payments import payment_columns
+from kernel.person_records import person_changes_table
+from kernel.persons import persons_table
+
+metadata = service_metadata()
+persons = persons_table(metadata)
+person_changes = person_changes_table(metadata)
+contributions = CONTRIBUTIONS.table(metadata, *payment_columns(insurance_type=True))
+person_statuses = PERSON_STATUSES.table(metadata, Column("status", Text, nullable=False), Column("since", Date))

@@ -1,0 +1,47 @@
+"""What insurance-svc keeps: contributions (社保缴费) and person status (退休, 提前退休, 买断社保)."""
+
+from __future__ import annotations
+
+from kernel import outbox
+from kernel.events import ContributionsRecordedV1, PersonStatusRecordedV1, PersonStatusV1
+from kernel.ingest import Field, choice_value, date_value
+from kernel.payments import payment_fields, payment_records
+from kernel.person_records import PersonRecords
+from kernel.records import PersonStatus, RecordKind
+
+CONTRIBUTIONS = payment_records("contributions", ContributionsRecordedV1, insurance_type=True)
+
+PERSON_STATUSES = PersonRecords(
+    name="person_statuses",
+    columns={"status": "text", "since": "date"},
+    key=("status",),
+    model=PersonStatusRecordedV1,
+    items_field="statuses",
+    items_sql=(
+        "SELECT coalesce(jsonb_agg("
+        + outbox.payload_sql(PersonStatusV1, {"status": "s.status", "since": "s.since", "batch_id": "s.batch_id::text"})
+        + " ORDER BY s.status), '[]'::jsonb) "
+        "FROM person_statuses s WHERE s.person_key = pc.person_key AND s.retracted_at IS NULL"
+    ),
+)
+
+STATUS_CHOICES = {s.value: s.value for s in PersonStatus} | {
+    "退休": "retired",
+    "正式退休": "retired",
+    "提前退休": "early_retired",
+    "买断": "bought_out",
+    "买断社保": "bought_out",
+    "买断工龄": "bought_out",
+}
+
+FEEDS = (
+    CONTRIBUTIONS.feed(RecordKind.contributions, payment_fields(insurance_type=True)),
+    PERSON_STATUSES.feed(
+        RecordKind.person_statuses,
+        (
+            Field("status", choice_value(STATUS_CHOICES), headers=("人员状态", "参保状态")),
+            Field("since", date_value, required=False, headers=("退休日期", "起始时间")),
+        ),
+    ),
+)
+RECORDS = (CONTRIBUTIONS, PERSON_STATUSES)

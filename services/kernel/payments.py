@@ -1,0 +1,75 @@
+"""Monthly payments by a unit for a person — social-insurance contributions and housing-fund deposits.
+
+The two feeds differ only in that a contribution has an insurance type (险种); everything else
+(fields, table, how a person's months render) is declared once here.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Text
+
+from kernel import outbox
+from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
+from kernel.ingest import REGION_CODE, Field, choice_value, month_value, text_value, uscc_field
+from kernel.person_records import PersonRecords
+from kernel.records import INSURANCE_TYPE_LABELS
+
+INSURANCE_TYPE = "insurance_type"
+
+INSURANCE_TYPE_CHOICES = (
+    {code: code for code in INSURANCE_TYPE_LABELS}
+    | {code.lstrip("0"): code for code in INSURANCE_TYPE_LABELS}
+    | {label: code for code, label in INSURANCE_TYPE_LABELS.items()}
+    | {label + "保险": code for code, label in INSURANCE_TYPE_LABELS.items()}
+)
+
+
+def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:
+    """The fields of a payment row after the person's (DOMAIN §5)."""
+    fields = (
+        uscc_field("unit_uscc", required=True, headers=("统一社会信用代码", "单位统一社会信用代码", "单位信用代码")),
+        Field("unit_name", text_value(200), headers=("单位名称",)),
+        Field("period", month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期")),
+        REGION_CODE,
+    )
+    if insurance_type:
+        fields += (Field(INSURANCE_TYPE, choice_value(INSURANCE_TYPE_CHOICES), headers=("险种类型", "险种代码")),)
+    return fields
+
+
+def payment_columns(*, insurance_type: bool) -> list[Column]:
+    columns = [
+        Column("unit_uscc", Text, nullable=False),
+        Column("period", Text(collation="C"), nullable=False),
+    ]
+    if insurance_type:
+        columns.append(Column(INSURANCE_TYPE, Text, nullable=False))
+    return columns + [Column("unit_name", Text, nullable=False), Column("region_code", Text(collation="C"), nullable=False)]
+
+
+def _months_sql(table: str, *, insurance_type: bool) -> str:
+    """The person's current paying units per month as a jsonb array; several insurance types paid
+    by one unit in one month are one paying unit (DOMAIN §6)."""
+    item = ContributionMonthV1 if insurance_type else PaidMonthV1
+    columns = {name: f"m.{name}" for name in item.model_fields}
+    types = f", array_agg({INSURANCE_TYPE} ORDER BY {INSURANCE_TYPE}) AS {INSURANCE_TYPE}s" if insurance_type else ""
+    return (
+        f"SELECT coalesce(jsonb_agg({outbox.payload_sql(item, columns)} ORDER BY m.period, m.unit_uscc), '[]'::jsonb) "
+        "FROM (SELECT period, unit_uscc, max(unit_name) AS unit_name, max(region_code) AS region_code, "
+        f"(array_agg(batch_id::text ORDER BY updated_at DESC))[1] AS batch_id{types} "
+        f"FROM {table} t WHERE t.person_key = pc.person_key AND t.retracted_at IS NULL "
+        "GROUP BY period, unit_uscc) m"
+    )
+
+
+def payment_records(name: str, model: type[EventPayload], *, insurance_type: bool) -> PersonRecords:
+    """A person's monthly payments; identified by person + unit + month (+ insurance type)."""
+    key = ("unit_uscc", "period", INSURANCE_TYPE) if insurance_type else ("unit_uscc", "period")
+    return PersonRecords(
+        name=name,
+        columns={**{column: "text" for column in key}, "unit_name": "text", "region_code": "text"},
+        key=key,
+        model=model,
+        items_field="months",
+        items_sql=_months_sql(name, insurance_type=insurance_type),
+    )
