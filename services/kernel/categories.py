@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import unicodedata
 from enum import StrEnum
 
@@ -81,7 +80,6 @@ _BY_TEXT: dict[str, Category] = {
 }
 
 
-@functools.lru_cache(maxsize=1024)
 def category_from_text(text: str) -> Category:
     """The category named by its code (``constructor_1``) or a Chinese label (一级注册建造师)."""
     category = _BY_TEXT.get(_label_key(text)) or _BY_TEXT.get(text.strip().lower())

@@ -32,6 +32,13 @@ class DomainError(Exception):
         return [{"type": self.error_type, "msg": self.msg, "loc": self.loc}]
 
 
+class Invalid(DomainError):
+    """A well-formed request whose content is not acceptable (FastAPI's 422, in the same shape)."""
+
+    status_code = 422
+    error_type = "value_error"
+
+
 class NotFound(DomainError):
     status_code = 404
     error_type = "not_found"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import codecs
-import functools
 import csv
 import io
 import logging
@@ -38,6 +37,8 @@ from kernel.records import ZH_HEADERS, RecordKind
 from kernel.service import Runtime
 
 CHUNK_ROWS = 5000
+_MEMO_LIMIT = 50_000
+_UNSEEN = object()
 log = logging.getLogger(__name__)
 
 
@@ -70,11 +71,16 @@ class Field:
     parse: Parser
     required: bool = True
     headers: tuple[str, ...] = ()  # extra accepted headers (Chinese labels, synonyms)
+    # Values that recur within an upload (a person's ID on each of their months, a unit's USCC on
+    # thousands of rows) are parsed once per upload and then looked up.
+    repeats: bool = False
 
 
 def text_value(max_length: int = 200) -> Parser:
     def parse(value: Any) -> str:
         result = str(value).strip()
+        if "\x00" in result:  # PostgreSQL text cannot hold NUL: the whole upload would fail in the store
+            raise FieldError("invalid_text", "contains a NUL character")
         if len(result) > max_length:
             raise FieldError("too_long", f"longer than {max_length} characters")
         return result
@@ -97,12 +103,7 @@ def choice_value(choices: Mapping[str, str]) -> Parser:
 
 
 def date_value(value: Any) -> date:
-    return _date_from_text(str(value))
-
-
-@functools.lru_cache(maxsize=16384)  # uploads repeat the same few thousand dates
-def _date_from_text(text: str) -> date:
-    raw = text.strip().replace("/", "-").replace(".", "-")
+    raw = str(value).strip().replace("/", "-").replace(".", "-")
     try:
         return date.fromisoformat(raw[:10] if len(raw) > 10 and raw[10] in " T" else raw)
     except ValueError:
@@ -145,13 +146,15 @@ def identifier_value(normalize: Callable[[str], str]) -> Parser:
 
 
 # Fields that several feeds share.
-ID_NUMBER = Field("id_number", identifier_value(normalize_id_number), headers=("身份证号码", "证件号码", "公民身份号码"))
+ID_NUMBER = Field(
+    "id_number", identifier_value(normalize_id_number), headers=("身份证号码", "证件号码", "公民身份号码"), repeats=True
+)
 PERSON_NAME = Field("name", text_value(50))
-REGION_CODE = Field("region_code", region_value, headers=("地区代码", "行政区划代码"))
+REGION_CODE = Field("region_code", region_value, headers=("地区代码", "行政区划代码"), repeats=True)
 
 
 def uscc_field(name: str, *, required: bool, headers: tuple[str, ...] = ()) -> Field:
-    return Field(name, identifier_value(normalize_uscc), required=required, headers=headers)
+    return Field(name, identifier_value(normalize_uscc), required=required, headers=headers, repeats=True)
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -165,6 +168,7 @@ class BatchContext:
     batch_id: uuid.UUID
     feed: Feed
     cache: dict[Any, Any] = field(default_factory=dict)  # per-upload memo for `prepare` (e.g. sealed IDs)
+    memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-upload memo of parsed field values
 
 
 # Stores one chunk of valid rows in the open transaction, marking the records it changed with the
@@ -188,7 +192,7 @@ class Feed:
     prepare: RowPreparer | None = None
     retract: BatchRetractor | None = None  # None: this feed's batches cannot be retracted
     header_map: dict[str, str] = field(init=False)
-    plan: tuple[tuple[str, Parser, bool], ...] = field(init=False)  # fields unpacked for the hot loop
+    plan: tuple[tuple[str, Parser, bool, bool], ...] = field(init=False)  # fields unpacked for the hot loop
 
     def __post_init__(self) -> None:
         headers: dict[str, str] = {}
@@ -196,20 +200,35 @@ class Feed:
             for spelling in (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *f.headers):
                 headers[spelling.strip().lower()] = f.name
         object.__setattr__(self, "header_map", headers)
-        object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required) for f in self.fields))
+        object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required, f.repeats) for f in self.fields))
 
-    def validate(self, raw: Mapping[str, Any]) -> tuple[Row | None, list[tuple[str, str, str]]]:
-        """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight."""
+    def validate(
+        self, raw: Mapping[str, Any], memo: dict[str, dict[Any, Any]] | None = None
+    ) -> tuple[Row | None, list[tuple[str, str, str]]]:
+        """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight.
+
+        `memo` (one per upload) remembers what repeating fields parsed to, errors included.
+        """
         row: Row = {}
         problems: list[tuple[str, str, str]] = []
-        for name, parse, required in self.plan:
+        for name, parse, required, repeats in self.plan:
             value = raw.get(name)
             if value is not None and value != "":
-                try:
-                    value = parse(value)
-                except FieldError as exc:
-                    problems.append((name, exc.code, exc.message))
+                seen = memo.setdefault(name, {}) if repeats and memo is not None and isinstance(value, str) else None
+                outcome = seen.get(value, _UNSEEN) if seen is not None else _UNSEEN
+                if outcome is _UNSEEN:
+                    try:
+                        outcome = parse(value)
+                    except FieldError as exc:
+                        outcome = exc
+                    if seen is not None:
+                        if len(seen) >= _MEMO_LIMIT:
+                            seen.clear()  # bounded: memory stays flat in the size of the upload
+                        seen[value] = outcome
+                if isinstance(outcome, FieldError):
+                    problems.append((name, outcome.code, outcome.message))
                     continue
+                value = outcome
             if value is None or value == "":
                 if required:
                     problems.append((name, "missing", "required"))
@@ -511,7 +530,7 @@ async def ingest(
                 if raw is None:
                     tally.reject(number, [(None, "invalid_record", "not a JSON object")], limit)
                     continue
-                row, problems = feed.validate(raw)
+                row, problems = feed.validate(raw, batch.memo)
                 if row is not None and feed.prepare is not None:
                     try:
                         feed.prepare(row, batch)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from kernel.db import driver_connection
-from kernel.errors import DomainError, NotFound
+from kernel.errors import Invalid, NotFound
 
 from kernel.ingest import Feed, Mode, Receipt, Retraction, get_receipt, ingest, retract_batch
 from kernel.person_records import PersonRecords
@@ -128,7 +128,7 @@ def replay_router(replayers: Mapping[str, Replayer]) -> APIRouter:
         names = request.streams or list(replayers)
         unknown = [name for name in names if name not in replayers]
         if unknown:
-            raise DomainError(f"unknown streams {unknown}; known: {list(replayers)}", loc=["body", "streams"])
+            raise Invalid(f"unknown streams {unknown}; known: {list(replayers)}", loc=["body", "streams"])
         queued = {}
         async with runtime.db.transaction() as conn:
             pg = await driver_connection(conn)

@@ -28,12 +28,14 @@ def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:
     """The fields of a payment row after the person's (DOMAIN §5)."""
     fields = (
         uscc_field("unit_uscc", required=True, headers=("统一社会信用代码", "单位统一社会信用代码", "单位信用代码")),
-        Field("unit_name", text_value(200), headers=("单位名称",)),
-        Field("period", month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期")),
+        Field("unit_name", text_value(200), headers=("单位名称",), repeats=True),
+        Field("period", month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期"), repeats=True),
         REGION_CODE,
     )
     if insurance_type:
-        fields += (Field(INSURANCE_TYPE, choice_value(INSURANCE_TYPE_CHOICES), headers=("险种类型", "险种代码")),)
+        fields += (
+            Field(INSURANCE_TYPE, choice_value(INSURANCE_TYPE_CHOICES), headers=("险种类型", "险种代码"), repeats=True),
+        )
     return fields
 
 
@@ -55,7 +57,9 @@ def _months_sql(table: str, *, insurance_type: bool) -> str:
     types = f", array_agg({INSURANCE_TYPE} ORDER BY {INSURANCE_TYPE}) AS {INSURANCE_TYPE}s" if insurance_type else ""
     return (
         f"SELECT coalesce(jsonb_agg({outbox.payload_sql(item, columns)} ORDER BY m.period, m.unit_uscc), '[]'::jsonb) "
-        "FROM (SELECT period, unit_uscc, max(unit_name) AS unit_name, max(region_code) AS region_code, "
+        # The latest recorded name and region win (a rename of one insurance type's row shows), not max().
+        "FROM (SELECT period, unit_uscc, (array_agg(unit_name ORDER BY updated_at DESC, unit_name))[1] AS unit_name, "
+        "(array_agg(region_code ORDER BY updated_at DESC, region_code))[1] AS region_code, "
         f"(array_agg(batch_id::text ORDER BY updated_at DESC))[1] AS batch_id{types} "
         f"FROM {table} t WHERE t.person_key = pc.person_key AND t.retracted_at IS NULL "
         "GROUP BY period, unit_uscc) m"
