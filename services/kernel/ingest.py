@@ -128,11 +128,13 @@ def region_value(value: Any) -> str:
 
 
 def list_value(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [str(v).strip() for v in value if str(v).strip()]
-    for separator in "；;、|":
-        value = str(value).replace(separator, ";")
-    return [part.strip() for part in str(value).split(";") if part.strip()]
+    """A list (JSON) or text separated by ; ； 、 or |, each item a text of at most 200 characters."""
+    item = text_value(200)
+    if not isinstance(value, list):
+        for separator in "；、|":
+            value = str(value).replace(separator, ";")
+        value = str(value).split(";")
+    return [text for part in value if (text := item(part))]
 
 
 def identifier_value(normalize: Callable[[str], str]) -> Parser:

@@ -119,8 +119,10 @@ class PersonRecords:
             f"WITH input AS (SELECT * FROM {bulk.unnest_sql(self.input_columns)}), "
             f"{upsert_persons_cte('input')}, "
             f"changed AS ({changed}), "
-            f"noted AS (INSERT INTO person_changes (change_id, person_key) "
-            f"SELECT DISTINCT {batch}, person_key FROM changed ON CONFLICT DO NOTHING) "
+            # A renamed person is published too: every event carries the name.
+            f"noted AS (INSERT INTO person_changes (change_id, person_key) SELECT {batch}, person_key "
+            "FROM (SELECT person_key FROM changed UNION SELECT person_key FROM persons_upserted) touched "
+            "ON CONFLICT DO NOTHING) "
             "SELECT count(*) FROM changed"
         )
 

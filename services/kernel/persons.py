@@ -55,11 +55,12 @@ def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ..
 
 
 def upsert_persons_cte(source: str) -> str:
-    """A CTE inserting new people from `source` (which has PERSON_COLUMNS and name); a name change updates."""
+    """A CTE inserting new people from `source` (which has PERSON_COLUMNS and name); a name change
+    updates. It returns the people it inserted or renamed."""
     return (
         "persons_upserted AS ("
         "INSERT INTO persons (person_key, id_cipher, id_key_id, masked_id, birth_date, name) "
         f"SELECT DISTINCT ON (person_key) person_key, id_cipher, id_key_id, masked_id, birth_date, name FROM {source} "
         "ON CONFLICT (person_key) DO UPDATE SET name = excluded.name, updated_at = now() "
-        "WHERE persons.name IS DISTINCT FROM excluded.name)"
+        "WHERE persons.name IS DISTINCT FROM excluded.name RETURNING person_key)"
     )

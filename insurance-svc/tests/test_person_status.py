@@ -1,0 +1,172 @@
+"""insurance-svc person statuses (退休, 提前退休, 买断社保): NDJSON and JSON-array uploads, events, the person view, retraction.
+
+Raw ID numbers are never printed: every check on them is a boolean or a count.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import asyncpg
+import orjson
+
+from kernel.events import PersonStatusRecordedV1
+from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
+from kernel.settings import DEV_PEPPER
+from kernel.synthetic import generate_province
+from kernel.testing import TopicTail, event_of
+
+API = "/api/v1/insurance"
+TOPIC = "insurance.person-status"
+EVENT_TYPE = "cn.gov.construction.insurance.person-status.recorded.v1"
+PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
+MASKED = re.compile(r"^\d{6}\*{10}[\dX]{2}$")
+NDJSON = {"content-type": "application/x-ndjson"}
+JSON = {"content-type": "application/json"}
+SETTLE = 0.8
+
+
+def people(count: int) -> list[tuple[str, str]]:
+    """(id_number, name) of `count` distinct synthetic people."""
+    seen: dict[str, str] = {}
+    for row in generate_province(people=count + 10, seed=21, with_payments=False).registrations:
+        seen.setdefault(row["id_number"], row["name"])
+    found = list(seen.items())
+    with_x = next(i for i, (id_number, _) in enumerate(found) if id_number.endswith("X"))
+    found.insert(3, found.pop(with_x))  # the fourth person's ID ends in X
+    assert len(found) >= count
+    return found[:count]
+
+
+def key(id_number: str) -> str:
+    return PSEUDONYMS.person_key(id_number)
+
+
+def broken_checksum(id_number: str) -> str:
+    return id_number[:17] + ("0" if id_check_char(id_number[:17]) != "0" else "1")
+
+
+def payloads_by_person(records: list) -> dict[str, PersonStatusRecordedV1]:
+    result: dict[str, PersonStatusRecordedV1] = {}
+    for record in records:
+        event = event_of(record)
+        assert event["type"] == EVENT_TYPE and event["specversion"] == "1.0"
+        payload = PersonStatusRecordedV1.model_validate(event["data"])
+        assert record.key == payload.person_ref.encode() and event["subject"] == payload.person_ref
+        assert MASKED.match(payload.masked_id)
+        assert payload.person_ref not in result, "a person got more than one event"
+        result[payload.person_ref] = payload
+    return result
+
+
+def statuses(items: list[Any]) -> list[tuple[str, str | None]]:
+    out = []
+    for item in items:
+        item = item if isinstance(item, dict) else item.model_dump(mode="json")
+        out.append((item["status"], item["since"]))
+    return out
+
+
+async def read_all(tail: TopicTail, count: int) -> list:
+    records = await tail.read(count, timeout=30) if count else []
+    return records + await tail.read_quiet(settle=SETTLE)
+
+
+async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
+    conn = await asyncpg.connect(db.url)
+    try:
+        return await conn.fetchval(sql, *args)
+    finally:
+        await conn.close()
+
+
+async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insurance_db, infra):  # noqa: ANN001
+    p = people(8)
+    ids = {i for i, _ in p}
+    assert p[3][0].endswith("X")
+    bad_id = broken_checksum(p[7][0])
+    # NDJSON with Chinese keys and labels; row 6 has an unknown status, row 7 a broken ID checksum.
+    ndjson_rows = [
+        {"身份证号": p[0][0], "姓名": p[0][1], "状态": "退休", "起始日期": "2021-10-31"},
+        {"身份证号": p[1][0], "姓名": p[1][1], "人员状态": "提前退休", "退休日期": "2022/03/15"},
+        {"身份证号": p[2][0], "姓名": p[2][1], "状态": "买断社保", "起始日期": "2001-06-05"},
+        {"身份证号": p[3][0].lower(), "姓名": p[3][1], "状态": "退休"},  # no since; a lowercase x is fine
+        {"id_number": p[4][0], "name": p[4][1], "status": "retired", "since": "2020-01-01"},
+        {"身份证号": p[5][0], "姓名": p[5][1], "状态": "死亡", "起始日期": "2020-01-01"},
+        {"身份证号": bad_id, "姓名": p[7][1], "状态": "退休", "起始日期": "2020-01-01"},
+    ]
+    ndjson = b"\n".join(orjson.dumps(row) for row in ndjson_rows) + b"\n"
+    # A JSON array with English codes; item 4 has an impossible date.
+    array = [
+        {"id_number": p[4][0], "name": p[4][1], "status": "bought_out", "since": "2003-05-01"},
+        {"id_number": p[5][0], "name": p[5][1], "status": "early_retired", "since": "2023-07-01"},
+        {"id_number": p[6][0], "name": p[6][1], "status": "retired", "since": "2019-12-31"},
+        {"id_number": p[7][0], "name": p[7][1], "status": "retired", "since": "2024-02-30"},
+    ]
+    first_expected = {
+        key(p[0][0]): [("retired", "2021-10-31")],
+        key(p[1][0]): [("early_retired", "2022-03-15")],
+        key(p[2][0]): [("bought_out", "2001-06-05")],
+        key(p[3][0]): [("retired", None)],
+        key(p[4][0]): [("retired", "2020-01-01")],
+    }
+    second_expected = {
+        key(p[4][0]): [("bought_out", "2003-05-01"), ("retired", "2020-01-01")],
+        key(p[5][0]): [("early_retired", "2023-07-01")],
+        key(p[6][0]): [("retired", "2019-12-31")],
+    }
+
+    async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
+        response = await insurance.post(f"{API}/person_statuses", content=ndjson, headers=NDJSON)
+        assert response.status_code == 201, response.text
+        first = response.json()
+        assert first["feed"] == "person_statuses"
+        assert (first["received"], first["accepted"], first["rejected"], first["changed"]) == (7, 5, 2, 5)
+        assert [(e["row"], e["field"], e["code"]) for e in first["errors"]] == [
+            (6, "status", "invalid_choice"),
+            (7, "id_number", "checksum"),
+        ]
+        assert bad_id not in response.text and not any(i in response.text for i in ids)
+        payloads = payloads_by_person(await read_all(tail, 5))
+        assert {k: statuses(v.statuses) for k, v in payloads.items()} == first_expected
+        assert all(s.batch_id == first["batch_id"] for v in payloads.values() for s in v.statuses)
+        assert payloads[key(p[0][0])].masked_id == mask_id_number(p[0][0])
+        assert payloads[key(p[0][0])].name == p[0][1]
+
+        response = await insurance.post(f"{API}/person_statuses", content=orjson.dumps(array), headers=JSON)
+        assert response.status_code == 201, response.text
+        second = response.json()
+        assert (second["received"], second["accepted"], second["rejected"], second["changed"]) == (4, 3, 1, 3)
+        assert [(e["row"], e["field"], e["code"]) for e in second["errors"]] == [(4, "since", "invalid_date")]
+        payloads = payloads_by_person(await read_all(tail, 3))
+        assert {k: statuses(v.statuses) for k, v in payloads.items()} == second_expected
+
+        # The person view states the same.
+        current = {**first_expected, **second_expected}
+        for person_ref, expected in current.items():
+            view = await insurance.get(f"{API}/persons/{person_ref}/person_statuses")
+            assert view.status_code == 200
+            assert view.json()["person_ref"] == person_ref
+            assert statuses(view.json()["statuses"]) == expected
+        assert (await insurance.get(f"{API}/persons/{key(p[7][0])}/person_statuses")).status_code == 404
+        assert (await insurance.get(f"{API}/persons/{key(p[0][0])}/contributions")).json()["months"] == []
+
+        # Retracting the NDJSON batch: its people are published again without its statuses.
+        retracted = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")
+        assert retracted.status_code == 200, retracted.text
+        assert (retracted.json()["rows_retracted"], retracted.json()["already_retracted"]) == (5, False)
+        assert retracted.json()["receipt"]["status"] == "retracted"
+        payloads = payloads_by_person(await read_all(tail, 5))
+        after = {k: [] for k in first_expected} | {key(p[4][0]): [("bought_out", "2003-05-01")]}
+        assert {k: statuses(v.statuses) for k, v in payloads.items()} == after
+        for person_ref, expected in (after | {key(p[5][0]): second_expected[key(p[5][0])]}).items():
+            view = await insurance.get(f"{API}/persons/{person_ref}/person_statuses")
+            assert statuses(view.json()["statuses"]) == expected
+
+        again = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")
+        assert (again.json()["rows_retracted"], again.json()["already_retracted"]) == (0, True)
+        assert await tail.read_quiet(settle=SETTLE) == []
+    assert await db_value(insurance_db, "SELECT count(*) FROM person_statuses WHERE retracted_at IS NULL") == 3
+    assert await db_value(insurance_db, "SELECT count(*) FROM person_statuses WHERE since = $1", date(2022, 3, 15)) == 1
