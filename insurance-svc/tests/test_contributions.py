@@ -457,7 +457,9 @@ async def test_person_split_across_chunks_gets_one_event(insurance, insurance_db
 
 async def test_a_renamed_person_is_published_with_the_new_name(insurance, infra) -> None:
     rows = contributions(people=6, seed=23)
-    assert (await insurance.post(f"{API}/contributions", content=csv_bytes(rows), headers=CSV)).status_code == 201
+    async with TopicTail(infra.bootstrap_servers, TOPIC) as first:
+        assert (await insurance.post(f"{API}/contributions", content=csv_bytes(rows), headers=CSV)).status_code == 201
+        await first.read(len({row["id_number"] for row in rows}))  # the first upload's events are out
     renamed = rows[0]["id_number"]
     for row in rows:
         if row["id_number"] == renamed:
