@@ -579,7 +579,7 @@ async def ingest(
         )
         try:
             await _save_receipt(conn, receipt, idempotency_key)
-            if tally.changed:
+            if not rejected_whole:  # publishes what the batch changed (a set may render no event)
                 await outbox.queue_change_set(pg, feed.change_stream, batch.batch_id)
             await transaction.commit()
         except IntegrityError:
