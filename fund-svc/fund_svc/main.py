@@ -27,7 +27,7 @@ service = ServiceSpec(
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
-        settings or ServiceSettings(service_name=service.name),
+        settings or service.load_settings(),
         routers=[api.router],
         description="Housing-fund deposits (公积金缴存).",
     )

@@ -27,7 +27,7 @@ service = ServiceSpec(
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
-        settings or ServiceSettings(service_name=service.name),
+        settings or service.load_settings(),
         routers=[api.router],
         description="Social-insurance contributions (社保缴费) and person status (退休, 买断社保).",
     )

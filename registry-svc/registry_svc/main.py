@@ -26,7 +26,7 @@ service = ServiceSpec(
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
-        settings or ServiceSettings(service_name=service.name),
+        settings or service.load_settings(),
         routers=[api.router],
         description="Units and registrations of registered construction professionals (注册人员).",
     )

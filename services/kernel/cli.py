@@ -59,10 +59,9 @@ def up(args: argparse.Namespace) -> None:
 
 def migrate(args: argparse.Namespace) -> None:
     from kernel import migrations
-    from kernel.settings import ServiceSettings
 
     spec = _spec(args.service)
-    settings = ServiceSettings(service_name=spec.name)
+    settings = spec.load_settings()
     migrations.upgrade(spec.migrations, settings.async_database_url)
     print(f"{spec.title}: database at head")
 

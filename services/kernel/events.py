@@ -174,6 +174,47 @@ class DepositsRecordedV1(EventPayload):
     months: list[PaidMonthV1]
 
 
+# --- matcher and cases ----------------------------------------------------------------------
+
+
+class FindingRecordedV1(EventPayload):
+    """A finding as the matcher now holds it (the integration contract's finding). Keyed by person_ref."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.matcher.finding.recorded.v1"
+    topic: ClassVar[str] = Topics.matcher_findings
+
+    finding_id: str
+    person_ref: str
+    masked_id: str
+    name: str
+    region_code: str
+    rule: str
+    status: str  # open | exempted | cleared
+    exemption: str | None
+    severity: str
+    review_month: str
+    evidence: dict[str, Any]
+    rule_set_version: str
+    first_seen: datetime
+    updated_at: datetime
+
+
+class ExemptionDecidedV1(EventPayload):
+    """Case handling granted (or withdrew) an exemption for a person: the matcher applies it.
+
+    `rule` None means every rule. Keyed by person_ref.
+    """
+
+    event_type: ClassVar[str] = "cn.gov.construction.cases.exemption.decided.v1"
+    topic: ClassVar[str] = Topics.cases_decisions
+
+    person_ref: str
+    exemption: str
+    rule: str | None
+    granted: bool
+    case_ref: str
+
+
 PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
     model.event_type: model
     for model in (
@@ -182,6 +223,8 @@ PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
         ContributionsRecordedV1,
         PersonStatusRecordedV1,
         DepositsRecordedV1,
+        FindingRecordedV1,
+        ExemptionDecidedV1,
     )
 }
 

@@ -27,7 +27,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
-        *topics,
+        *(settings.topic(t) for t in topics),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         group_id=group_id,
@@ -39,6 +39,7 @@ def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -
 
 async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
     """Create missing topics with the configured partition count; say so when an existing one differs."""
+    topics = [settings.topic(t) for t in topics]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:

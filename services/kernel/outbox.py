@@ -256,4 +256,6 @@ class OutboxRelay:
         value = envelope_bytes(
             event_id=event_id, event_type=event_type, subject=subject, time=time, payload=payload, source=self.source
         )
-        return await producer.send(topic, value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER])
+        return await producer.send(
+            self.settings.topic(topic), value=value, key=key.encode(), headers=[CONTENT_TYPE_HEADER]
+        )

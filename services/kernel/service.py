@@ -61,6 +61,11 @@ class ServiceSpec:
     publishes: tuple[str, ...] = ()
     change_streams: tuple[ChangeStream, ...] = ()  # how bulk-written records become events
     feeds: Mapping[str, str] = field(default_factory=dict)  # record kind -> bulk ingest path (for --demo)
+    settings: type[ServiceSettings] = ServiceSettings  # a service with settings of its own subclasses it
+
+    def load_settings(self, **overrides: object) -> ServiceSettings:
+        """The service's settings from the environment, `overrides` winning."""
+        return self.settings(**{"service_name": self.name, **overrides})
 
 
 def discover_services() -> dict[str, ServiceSpec]:

@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
     kafka_topic_partitions: int = Field(
         6, description="Partitions of every person-keyed topic; the same number everywhere."
     )
+    kafka_topic_prefix: str = Field(
+        "", description="Put before every topic name: separates suites (or test runs) sharing one cluster."
+    )
     kafka_enable_idempotence: bool = Field(
         False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
     )
@@ -77,6 +80,10 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"encryption key {key_id!r} is not 32 bytes")
             keys[key_id] = key
         return keys
+
+    def topic(self, name: str) -> str:
+        """The broker's name for a contract topic such as `registry.registrations`."""
+        return self.kafka_topic_prefix + name
 
     @property
     def async_database_url(self) -> str:

@@ -40,12 +40,13 @@ class ServiceDatabase:
     name: str
 
     def settings(self, infra: Infrastructure, **overrides: object) -> ServiceSettings:
-        return ServiceSettings(
-            service_name=self.spec.name,
-            database_url=self.url,
-            kafka_bootstrap_servers=infra.bootstrap_servers,
-            outbox_poll_seconds=0.2,
-            **overrides,
+        return self.spec.load_settings(
+            **{
+                "database_url": self.url,
+                "kafka_bootstrap_servers": infra.bootstrap_servers,
+                "outbox_poll_seconds": 0.2,
+                **overrides,
+            }
         )
 
 
