@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -249,7 +249,8 @@ def test_only_over_age_people_are_past_the_age_limit(province: SyntheticProvince
         limited = any(row["category"] in AGE_LIMITED for row in active(rows["registrations"]))
         if limited and sixty_fifth_birthday(id_number) < review_start:
             over.add(id_number)
-    mismatched = len(over ^ set(people_in(province, "over_age")))
+    planted = set(people_in(province, "over_age")) | set(people_in(province, "retired_over_age"))
+    mismatched = len(over ^ planted)
     assert over and mismatched == 0
 
 
@@ -260,7 +261,12 @@ def test_retired_and_bought_out_have_statuses(province: SyntheticProvince, by_pe
             assert status["status"] in statuses
             assert not by_person[id_number]["contributions"]
     with_status = {row["id_number"] for row in province.person_statuses}
-    expected = set(people_in(province, "retired")) | set(people_in(province, "bought_out"))
+    expected = {
+        id_number
+        for scenario in ("retired", "bought_out", "retired_over_age", "retired_paid_by_two_others",
+                         "bought_out_fund_elsewhere")
+        for id_number in people_in(province, scenario)
+    }
     assert len(with_status ^ expected) == 0
 
 
@@ -311,6 +317,92 @@ def test_inactive_registration(province: SyntheticProvince, by_person: dict) -> 
         assert registration["status"] in ("expired", "cancelled")
         if registration["status"] == "expired":
             assert registration["valid_until"] < date(2024, 10, 1)
+
+
+def test_the_age_boundaries(province: SyntheticProvince, by_person: dict) -> None:
+    review_start = date(2024, 10, 1)
+    over_age = people_in(province, "over_age")
+    assert any(sixty_fifth_birthday(i) == review_start - timedelta(days=1) for i in over_age)
+    turning = people_in(province, "turns_65_in_review_month")
+    assert any(sixty_fifth_birthday(i) == review_start for i in turning)
+    for id_number in turning:
+        assert review_start <= sixty_fifth_birthday(id_number) <= date(2024, 10, 31)
+        assert all(row["category"] in AGE_LIMITED for row in by_person[id_number]["registrations"])
+    for id_number in people_in(province, "retired_over_age"):
+        assert all(row["category"] in AGE_LIMITED for row in by_person[id_number]["registrations"])
+        assert by_person[id_number]["person_statuses"][0]["status"] == "retired"
+        assert not by_person[id_number]["contributions"] and not by_person[id_number]["deposits"]
+
+
+def test_retired_but_paid_by_two_others(province: SyntheticProvince, by_person: dict, units_by_uscc: dict) -> None:
+    for id_number in people_in(province, "retired_paid_by_two_others"):
+        rows = by_person[id_number]
+        assert rows["person_statuses"][0]["status"] in ("retired", "early_retired")
+        assert rows["person_statuses"][0]["since"] < date(2024, 5, 1)
+        (registration,) = rows["registrations"]
+        for kind in ("contributions", "deposits"):
+            assert len(payers(rows[kind], PERIODS[-1])) == 2 and len(payers(rows[kind], PERIODS[-2])) == 1
+            assert all(units_by_uscc[uscc]["name"] != registration["unit_name"] for uscc in payers(rows[kind]))
+
+
+def test_two_fund_payers_and_bought_out_fund_elsewhere(province: SyntheticProvince, by_person: dict) -> None:
+    for id_number in people_in(province, "two_fund_payers_latest_month"):
+        rows = by_person[id_number]
+        assert len(payers(rows["deposits"], PERIODS[-1])) == 2 and len(payers(rows["deposits"], PERIODS[0])) == 1
+        assert payers(rows["contributions"]) == payers(rows["deposits"], PERIODS[0])
+    for id_number in people_in(province, "bought_out_fund_elsewhere"):
+        rows = by_person[id_number]
+        assert rows["person_statuses"][0]["status"] == "bought_out" and not rows["contributions"]
+        assert len(rows["deposits"]) == len(PERIODS) and len(payers(rows["deposits"])) == 1
+
+
+def test_moves_switches_and_gaps(province: SyntheticProvince, by_person: dict, units_by_uscc: dict) -> None:
+    def paid_by_registered(rows: dict, period: str) -> bool:
+        (registration,) = active(rows["registrations"])
+        return any(units_by_uscc[u]["name"] == registration["unit_name"] for u in payers(rows["contributions"], period))
+
+    for id_number in people_in(province, "moved_last_month"):
+        rows = by_person[id_number]
+        assert date(2024, 9, 1) <= rows["registrations"][0]["registered_on"] <= date(2024, 9, 30)
+        assert not any(paid_by_registered(rows, period) for period in PERIODS)
+        assert sorted(row["period"] for row in rows["contributions"]) == PERIODS
+    for id_number in people_in(province, "switched_payer_last_month"):
+        rows = by_person[id_number]
+        assert all(paid_by_registered(rows, period) for period in PERIODS[:-1])
+        assert not paid_by_registered(rows, PERIODS[-1]) and len(payers(rows["contributions"], PERIODS[-1])) == 1
+    for id_number in people_in(province, "paid_elsewhere_with_gaps"):
+        rows = by_person[id_number]
+        assert sorted(row["period"] for row in rows["contributions"]) == [PERIODS[1], PERIODS[3]]
+        assert not any(paid_by_registered(rows, period) for period in PERIODS)
+
+
+def test_public_body_and_hr_agency_as_registered_unit(
+    province: SyntheticProvince, by_person: dict, units_by_uscc: dict
+) -> None:
+    for scenario, kind in (("employed_by_public_body", "public_institution"), ("registered_at_hr_agency", "hr_agency")):
+        for id_number in people_in(province, scenario):
+            (registration,) = by_person[id_number]["registrations"]
+            (payer,) = payers(by_person[id_number]["contributions"])
+            assert units_by_uscc[payer]["kind"] == kind and units_by_uscc[payer]["name"] == registration["unit_name"]
+
+
+def test_paid_by_former_registered_unit(province: SyntheticProvince, by_person: dict, units_by_uscc: dict) -> None:
+    for id_number in people_in(province, "paid_by_former_registered_unit"):
+        rows = by_person[id_number]
+        (cancelled,) = [row for row in rows["registrations"] if row["status"] == "cancelled"]
+        (current,) = active(rows["registrations"])
+        (payer,) = payers(rows["contributions"])
+        assert units_by_uscc[payer]["name"] == cancelled["unit_name"] != current["unit_name"]
+
+
+def test_certificates_spelled_differently(province: SyntheticProvince, by_person: dict, units_by_uscc: dict) -> None:
+    for id_number in people_in(province, "certificates_spelled_differently"):
+        rows = by_person[id_number]
+        first, second = active(rows["registrations"])
+        (payer,) = payers(rows["contributions"])
+        assert first["unit_name"] == units_by_uscc[payer]["name"] != second["unit_name"]
+        assert second["unit_uscc"] is None
+        assert normalize_unit_name(first["unit_name"]) == normalize_unit_name(second["unit_name"])
 
 
 def test_active_registrations_are_valid_through_the_review_month(province: SyntheticProvince) -> None:

@@ -1,0 +1,285 @@
+"""matcher-svc's HTTP routes: findings, a person's consolidated view, progress, review month, sweeps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, Field
+
+from kernel.db import driver_connection
+from kernel.errors import NotFound
+from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
+from kernel.regions import like_prefix
+from kernel.service import Runtime, RuntimeDep
+from matcher_svc import evaluation, projection
+from matcher_svc.domain import Rule
+from matcher_svc.policy import current_policy, set_review_month
+
+log = logging.getLogger(__name__)
+PREFIX = "/api/v1/matcher"
+router = APIRouter(prefix=PREFIX, tags=["matcher"])
+
+RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and everything under it")]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-10"])]
+
+
+class FindingOut(BaseModel):
+    """A finding (integration contract)."""
+
+    finding_id: str
+    person_ref: str
+    masked_id: str
+    name: str
+    region_code: str
+    rule: str
+    status: Literal["open", "exempted", "cleared"]
+    exemption: str | None
+    severity: str
+    review_month: str
+    evidence: dict[str, Any]
+    rule_set_version: str
+    first_seen: datetime
+    updated_at: datetime
+
+
+_FINDING = (
+    "SELECT finding_id::text, person_key AS person_ref, masked_id, name, region_code, rule, status, exemption, "
+    "severity, review_month, evidence::text, rule_set_version, first_seen, updated_at FROM findings "
+)
+
+
+def _finding(row: Any) -> FindingOut:
+    return FindingOut.model_validate({**dict(row), "evidence": orjson.loads(row["evidence"])})
+
+
+@router.get("/findings", response_model=Page[FindingOut], summary="Findings, filtered and cursor-paged")
+async def findings(
+    runtime: RuntimeDep,
+    region_code: RegionCode = "000000",
+    rule: Rule | None = None,
+    status: Literal["open", "exempted", "cleared"] | None = None,
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[FindingOut]:
+    after = decode_cursor(cursor) or ["", ""]
+    region = "%" if region_code == "000000" else like_prefix(region_code)
+    async with runtime.db.engine.connect() as conn:
+        pg = await driver_connection(conn)
+        rows = await pg.fetch(
+            _FINDING + "WHERE region_code LIKE $1 AND ($2::text IS NULL OR rule = $2) "
+            "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
+            "ORDER BY region_code, finding_id::text LIMIT $6",
+            region, rule.value if rule else None, status, str(after[0]), str(after[1]), limit + 1,
+        )
+    items = [_finding(row) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].region_code, items[-1].finding_id]) if len(rows) > limit else None
+    return Page[FindingOut](items=items, next_cursor=next_cursor)
+
+
+class PersonView(BaseModel):
+    person_ref: str
+    masked_id: str
+    name: str
+    registrations: list[dict[str, Any]]
+    contributions: list[dict[str, Any]]
+    deposits: list[dict[str, Any]]
+    statuses: list[dict[str, Any]]
+    granted_exemptions: list[dict[str, Any]]
+    findings: list[FindingOut]
+
+
+@router.get("/persons/{person_ref}", response_model=PersonView, summary="A person's consolidated view")
+async def person(
+    person_ref: Annotated[str, Path(min_length=8, max_length=64)], runtime: RuntimeDep
+) -> PersonView:
+    async with runtime.db.engine.connect() as conn:
+        pg = await driver_connection(conn)
+        person = await pg.fetchrow("SELECT * FROM people WHERE person_key = $1", person_ref)
+        if person is None:
+            raise NotFound("no registered person with this reference", loc=["path", "person_ref"])
+        registrations = await pg.fetch(
+            "SELECT category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, batch_id "
+            "FROM registrations WHERE person_key = $1 ORDER BY category, certificate_no", person_ref,
+        )
+        months = await pg.fetch(
+            "SELECT source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types FROM paid_months "
+            "WHERE person_key = $1 ORDER BY period, unit_uscc", person_ref,
+        )
+        statuses = await pg.fetch("SELECT status, since FROM person_statuses WHERE person_key = $1", person_ref)
+        granted = await pg.fetch(
+            "SELECT exemption, rule, case_ref FROM granted_exemptions WHERE person_key = $1", person_ref
+        )
+        found = await pg.fetch(_FINDING + "WHERE person_key = $1 ORDER BY rule", person_ref)
+
+    def plain(rows: list, drop: str | None = None) -> list[dict[str, Any]]:
+        return [{k: v for k, v in dict(row).items() if k != drop} for row in rows]
+
+    return PersonView(
+        person_ref=person_ref,
+        masked_id=person["masked_id"],
+        name=person["name"],
+        registrations=plain(registrations),
+        contributions=plain([m for m in months if m["source"] == "insurance"], "source"),
+        deposits=plain([m for m in months if m["source"] == "fund"], "source"),
+        statuses=plain(statuses),
+        granted_exemptions=plain(granted),
+        findings=[_finding(row) for row in found],
+    )
+
+
+# --- progress ----------------------------------------------------------------------------------
+
+
+class Progress(BaseModel):
+    settled: bool = Field(description="every event on the consumed topics is applied and no sweep is running")
+    unconsumed_events: int
+    running_sweeps: int
+    findings: dict[str, int]
+    review_month: str
+
+
+async def _unconsumed(runtime: Runtime) -> int:
+    """Events on the consumed topics past the matcher group's committed offsets (all instances')."""
+    consumer = runtime.consumers[0]
+    settings = runtime.settings
+    # A member of the group that never subscribes: it reads the group's offsets without joining it.
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        partitions: list[TopicPartition] = []
+        await probe._client.force_metadata_update()  # the probe has no subscription to fetch metadata for
+        for topic in projection.TOPICS_CONSUMED:
+            name = settings.topic(topic)
+            partitions += [TopicPartition(name, p) for p in probe.partitions_for_topic(name) or ()]
+        ends = await probe.end_offsets(partitions) if partitions else {}
+        unconsumed = 0
+        for partition, end in ends.items():
+            unconsumed += max(0, end - (await probe.committed(partition) or 0))
+        return unconsumed
+    finally:
+        await probe.stop()
+
+
+@router.get("/progress", response_model=Progress, summary="Whether everything published so far is matched")
+async def progress(runtime: RuntimeDep) -> Progress:
+    unconsumed = await _unconsumed(runtime)
+    async with runtime.db.engine.connect() as conn:
+        pg = await driver_connection(conn)
+        running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
+        counts = {row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")}
+        policy = await current_policy(pg, runtime.settings)  # type: ignore[arg-type]
+    return Progress(
+        settled=unconsumed == 0 and running == 0,
+        unconsumed_events=unconsumed,
+        running_sweeps=running,
+        findings=counts,
+        review_month=policy.review_month,
+    )
+
+
+# --- review month and sweeps -------------------------------------------------------------------
+
+
+class Sweep(BaseModel):
+    sweep_id: str
+    region_code: str
+    reason: str
+    status: Literal["running", "done", "failed"]
+    total: int
+    done: int
+    started_at: datetime
+    finished_at: datetime | None
+
+
+class SweepRequest(BaseModel):
+    region_code: str = Field("000000", pattern=r"^\d{6}$", description="000000: everyone")
+
+
+class ReviewMonth(BaseModel):
+    review_month: Month
+
+
+_SWEEP = "SELECT sweep_id::text, region_code, reason, status, total, done, started_at, finished_at FROM sweeps "
+_background: set[asyncio.Task] = set()
+
+
+async def start_sweep(runtime: Runtime, region_code: str, reason: str) -> Sweep:
+    """Re-evaluates every registered person of a region as a background job with progress."""
+    region = "%" if region_code == "000000" else like_prefix(region_code)
+    sweep_id = uuid.uuid4()
+    async with runtime.db.transaction() as conn:
+        pg = await driver_connection(conn)
+        total = await pg.fetchval(
+            "SELECT count(DISTINCT person_key) FROM registrations WHERE region_code LIKE $1", region
+        )
+        await pg.execute(
+            "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) VALUES ($1, $2, $3, 'running', $4, 0)",
+            sweep_id, region_code, reason, total,
+        )
+    task = asyncio.create_task(_run_sweep(runtime, sweep_id, region))
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+    return await _sweep(runtime, sweep_id)
+
+
+async def _run_sweep(runtime: Runtime, sweep_id: uuid.UUID, region: str) -> None:
+    chunk = runtime.settings.sweep_chunk  # type: ignore[attr-defined]
+    after = ""
+    try:
+        while True:
+            async with runtime.db.transaction() as conn:
+                pg = await driver_connection(conn)
+                keys = [
+                    row["person_key"]
+                    for row in await pg.fetch(
+                        "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
+                        "ORDER BY person_key LIMIT $3",
+                        region, after, chunk,
+                    )
+                ]
+                if not keys:
+                    await pg.execute("UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1", sweep_id)
+                    return
+                await evaluation.evaluate_people(pg, keys, await current_policy(pg, runtime.settings))  # type: ignore[arg-type]
+                await pg.execute("UPDATE sweeps SET done = done + $2 WHERE sweep_id = $1", sweep_id, len(keys))
+                after = keys[-1]
+    except Exception:
+        log.exception("sweep failed", extra={"sweep_id": str(sweep_id)})
+        async with runtime.db.transaction() as conn:
+            pg = await driver_connection(conn)
+            await pg.execute("UPDATE sweeps SET status = 'failed', finished_at = now() WHERE sweep_id = $1", sweep_id)
+
+
+async def _sweep(runtime: Runtime, sweep_id: uuid.UUID) -> Sweep:
+    async with runtime.db.engine.connect() as conn:
+        row = await (await driver_connection(conn)).fetchrow(_SWEEP + "WHERE sweep_id = $1", sweep_id)
+    if row is None:
+        raise NotFound("no sweep with this id", loc=["path", "sweep_id"])
+    return Sweep.model_validate(dict(row))
+
+
+@router.post("/sweeps", response_model=Sweep, status_code=202, summary="Re-evaluate a region now")
+async def sweep(request: SweepRequest, runtime: RuntimeDep) -> Sweep:
+    return await start_sweep(runtime, request.region_code, "requested")
+
+
+@router.get("/sweeps/{sweep_id}", response_model=Sweep, summary="A sweep's progress")
+async def sweep_progress(sweep_id: uuid.UUID, runtime: RuntimeDep) -> Sweep:
+    return await _sweep(runtime, sweep_id)
+
+
+@router.put("/review-month", response_model=Sweep, status_code=202, summary="Set the campaign's review month")
+async def review_month(request: ReviewMonth, runtime: RuntimeDep) -> Sweep:
+    """Findings are re-evaluated for the new month by a sweep of everyone (its progress is returned)."""
+    async with runtime.db.transaction() as conn:
+        await set_review_month(await driver_connection(conn), request.review_month)
+    return await start_sweep(runtime, "000000", f"review month {request.review_month}")

@@ -1,0 +1,137 @@
+"""The matcher's view of one person and of the unit directory, the policy it applies, and what it finds.
+
+Plain data, no framework: the rule catalog (`rules.py`) is a function of these, and the service
+loads them in batches from its projection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+
+class Rule(StrEnum):
+    """The rule catalog (DOMAIN §6). Codes are contract."""
+
+    SI_UNIT_MISMATCH = "SI_UNIT_MISMATCH"  # 社保单位与注册单位不一致
+    SI_MULTIPLE_UNITS = "SI_MULTIPLE_UNITS"  # 多家社保
+    SI_NONE = "SI_NONE"  # 无社保（劳动关系存疑）
+    FUND_UNIT_MISMATCH = "FUND_UNIT_MISMATCH"  # 公积金单位与注册单位不一致
+    FUND_MULTIPLE_UNITS = "FUND_MULTIPLE_UNITS"  # 多家公积金
+    MULTI_REGISTRATION = "MULTI_REGISTRATION"  # 多单位注册
+    PUBLIC_SECTOR_SI = "PUBLIC_SECTOR_SI"  # 机关事业单位人员在企业注册
+    HR_AGENCY_SI = "HR_AGENCY_SI"  # 人力资源服务机构代缴社保
+    AGE_OVER_LIMIT = "AGE_OVER_LIMIT"  # 超龄注册
+
+
+class Exemption(StrEnum):
+    """Situations that are not 挂证 (建办市函〔2019〕92号, plus head office/branch). Codes are contract."""
+
+    RETIRED = "RETIRED"
+    SI_BOUGHT_OUT = "SI_BOUGHT_OUT"
+    BRANCH_OFFICE = "BRANCH_OFFICE"
+    INSTITUTION_REFORM = "INSTITUTION_REFORM"
+    UNIVERSITY_STAFF = "UNIVERSITY_STAFF"
+    MILITARY_SELF_EMPLOYED = "MILITARY_SELF_EMPLOYED"
+    OTHER_LEGAL_BASIS = "OTHER_LEGAL_BASIS"
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A unit as registry-svc published it."""
+
+    uscc: str
+    name: str
+    name_norm: str  # kernel.identifiers.normalize_unit_name(name)
+    former_names_norm: tuple[str, ...]
+    kind: str  # kernel.identifiers.UnitKind value
+    head_office_uscc: str | None
+    region_code: str
+
+
+class UnitDirectory(Protocol):
+    def by_uscc(self, uscc: str) -> Unit | None: ...
+
+    def by_name(self, name_norm: str) -> list[Unit]:
+        """Units whose normalised name, or one of whose normalised former names, is `name_norm`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    category: str  # kernel.categories.Category value
+    certificate_no: str
+    unit_name: str
+    unit_uscc: str | None
+    region_code: str
+    registered_on: date | None
+    status: str  # active | cancelled | revoked | expired
+    batch_id: str | None
+
+
+@dataclass(frozen=True)
+class PaidMonth:
+    """One unit paying for the person in one month (several insurance types are one paying unit)."""
+
+    period: str  # YYYY-MM
+    unit_uscc: str
+    unit_name: str
+    region_code: str
+    batch_id: str
+    insurance_types: tuple[str, ...] = ()  # empty for housing-fund deposits
+
+
+@dataclass(frozen=True)
+class PersonStatus:
+    status: str  # retired | early_retired | bought_out
+    since: date | None
+
+
+@dataclass(frozen=True)
+class GrantedExemption:
+    """An exemption granted in case handling (cases.decisions); `rule` None means every rule."""
+
+    exemption: Exemption
+    rule: Rule | None
+    case_ref: str
+
+
+@dataclass(frozen=True)
+class Person:
+    person_key: str
+    masked_id: str
+    name: str
+    birth_date: date
+    registrations: tuple[Registration, ...] = ()
+    contributions: tuple[PaidMonth, ...] = ()
+    deposits: tuple[PaidMonth, ...] = ()
+    statuses: tuple[PersonStatus, ...] = ()
+    granted: tuple[GrantedExemption, ...] = ()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a campaign decides: the review month and the window (DOMAIN §6 policy choices)."""
+
+    review_month: str  # YYYY-MM: the campaign's as-of month M
+    window_months: int = 6  # the window is the last `window_months` months up to and including M
+    mismatch_months: int = 2  # SI/FUND_UNIT_MISMATCH needs this many latest months with data, all mismatched
+    age_limit_years: int = 65
+    rule_set_version: str = "2026.1"
+
+
+Severity = Literal["high", "medium", "low"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule that fires for a person, with its evidence; `status` is open or exempted."""
+
+    rule: Rule
+    status: Literal["open", "exempted"]
+    exemption: Exemption | None
+    severity: Severity
+    region_code: str  # the region of the person's (active) registration: who handles it
+    evidence: dict[str, Any] = field(default_factory=dict)

@@ -1,0 +1,181 @@
+"""Evaluating people: load their projection in bulk, run the rule catalog, and record what changed.
+
+A finding keeps its id per (person, rule). One that fires is `open` or `exempted`; one that no
+longer fires is kept as `cleared`, with when and why. Every changed finding is published on
+`matcher.findings` through the outbox (one change set per evaluation).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection
+from datetime import date
+
+import asyncpg
+import orjson
+
+from kernel import outbox
+from kernel.events import FindingRecordedV1
+from matcher_svc.domain import (
+    Exemption,
+    Finding,
+    GrantedExemption,
+    PaidMonth,
+    Person,
+    PersonStatus,
+    Policy,
+    Registration,
+    Rule,
+    Unit,
+)
+from matcher_svc.rules import evaluate
+
+FINDINGS = outbox.ChangeStream(
+    name="findings",
+    model=FindingRecordedV1,
+    key="f.person_key",
+    subject="f.finding_id::text",
+    payload=outbox.payload_sql(
+        FindingRecordedV1,
+        {
+            **{name: f"f.{name}" for name in FindingRecordedV1.model_fields},
+            "finding_id": "f.finding_id::text",
+            "person_ref": "f.person_key",
+        },
+    ),
+    source="FROM findings f WHERE f.change_id = $1",
+)
+
+
+class Directory:
+    """The units the evaluated people refer to, looked up by USCC and by normalised (former) name."""
+
+    def __init__(self, units: list[Unit]) -> None:
+        self._by_uscc = {unit.uscc: unit for unit in units}
+        self._by_name: dict[str, list[Unit]] = defaultdict(list)
+        for unit in units:
+            for name in {unit.name_norm, *unit.former_names_norm}:
+                self._by_name[name].append(unit)
+
+    def by_uscc(self, uscc: str) -> Unit | None:
+        return self._by_uscc.get(uscc)
+
+    def by_name(self, name_norm: str) -> list[Unit]:
+        return self._by_name.get(name_norm, [])
+
+
+async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[list[Person], Directory]:
+    keys = list(person_keys)
+    people = await pg.fetch("SELECT * FROM people WHERE person_key = ANY($1)", keys)
+    registrations = await pg.fetch("SELECT * FROM registrations WHERE person_key = ANY($1)", keys)
+    months = await pg.fetch("SELECT * FROM paid_months WHERE person_key = ANY($1)", keys)
+    statuses = await pg.fetch("SELECT * FROM person_statuses WHERE person_key = ANY($1)", keys)
+    granted = await pg.fetch("SELECT * FROM granted_exemptions WHERE person_key = ANY($1)", keys)
+    usccs = {r["unit_uscc"] for r in registrations if r["unit_uscc"]} | {m["unit_uscc"] for m in months}
+    names = list({r["unit_name_norm"] for r in registrations})
+    units = await pg.fetch(
+        "SELECT * FROM units WHERE uscc = ANY($1) OR name_norm = ANY($2) OR former_names_norm && $2 "
+        "OR head_office_uscc = ANY($1) "
+        "OR uscc IN (SELECT head_office_uscc FROM units WHERE uscc = ANY($1) AND head_office_uscc IS NOT NULL)",
+        list(usccs),
+        names,
+    )
+    by_person: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for r in registrations:
+        by_person[r["person_key"]]["registrations"].append(
+            Registration(
+                category=r["category"], certificate_no=r["certificate_no"], unit_name=r["unit_name"],
+                unit_uscc=r["unit_uscc"], region_code=r["region_code"], registered_on=r["registered_on"],
+                status=r["status"], batch_id=r["batch_id"],
+            )
+        )
+    for m in months:
+        month = PaidMonth(
+            period=m["period"], unit_uscc=m["unit_uscc"], unit_name=m["unit_name"], region_code=m["region_code"],
+            batch_id=m["batch_id"], insurance_types=tuple(m["insurance_types"]),
+        )
+        by_person[m["person_key"]]["contributions" if m["source"] == "insurance" else "deposits"].append(month)
+    for s in statuses:
+        by_person[s["person_key"]]["statuses"].append(PersonStatus(status=s["status"], since=s["since"]))
+    for g in granted:
+        by_person[g["person_key"]]["granted"].append(
+            GrantedExemption(
+                exemption=Exemption(g["exemption"]), rule=None if g["rule"] == "*" else Rule(g["rule"]), case_ref=g["case_ref"]
+            )
+        )
+    persons = [
+        Person(
+            person_key=p["person_key"],
+            masked_id=p["masked_id"],
+            name=p["name"],
+            birth_date=p["birth_date"] or date.min,
+            **{field: tuple(items) for field, items in by_person[p["person_key"]].items()},
+        )
+        for p in people
+    ]
+    directory = Directory(
+        [
+            Unit(
+                uscc=u["uscc"], name=u["name"], name_norm=u["name_norm"], former_names_norm=tuple(u["former_names_norm"]),
+                kind=u["kind"], head_office_uscc=u["head_office_uscc"], region_code=u["region_code"],
+            )
+            for u in units
+        ]
+    )
+    return persons, directory
+
+
+async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
+    """Re-evaluates `person_keys` in the caller's transaction; returns how many findings changed."""
+    if not person_keys:
+        return 0
+    persons, directory = await load(pg, person_keys)
+    fired: list[tuple[Person, Finding]] = [(p, f) for p in persons for f in evaluate(p, directory, policy)]
+    change_id = uuid.uuid4()
+    written = await pg.fetchval(
+        "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+        "$6::text[], $7::text[], $8::text[], $9::jsonb[]) "
+        "AS i(person_key, rule, status, exemption, severity, region_code, masked_id, name, evidence)), "
+        "written AS (INSERT INTO findings (finding_id, person_key, rule, status, exemption, severity, region_code, "
+        "masked_id, name, review_month, evidence, rule_set_version, change_id) "
+        "SELECT gen_random_uuid(), person_key, rule, status, exemption, severity, region_code, masked_id, name, "
+        "$10, evidence, $11, $12 FROM input "
+        "ON CONFLICT (person_key, rule) DO UPDATE SET (status, exemption, severity, region_code, masked_id, name, "
+        "review_month, evidence, rule_set_version, change_id, updated_at, cleared_at) = ROW(excluded.status, "
+        "excluded.exemption, excluded.severity, excluded.region_code, excluded.masked_id, excluded.name, "
+        "excluded.review_month, excluded.evidence, excluded.rule_set_version, excluded.change_id, now(), NULL) "
+        "WHERE (findings.status, findings.exemption, findings.severity, findings.region_code, findings.name, "
+        "findings.review_month, findings.evidence, findings.rule_set_version) IS DISTINCT FROM (excluded.status, "
+        "excluded.exemption, excluded.severity, excluded.region_code, excluded.name, excluded.review_month, "
+        "excluded.evidence, excluded.rule_set_version) RETURNING 1) "
+        "SELECT count(*) FROM written",
+        [p.person_key for p, _ in fired],
+        [f.rule.value for _, f in fired],
+        [f.status for _, f in fired],
+        [f.exemption.value if f.exemption else None for _, f in fired],
+        [f.severity for _, f in fired],
+        [f.region_code for _, f in fired],
+        [p.masked_id for p, _ in fired],
+        [p.name for p, _ in fired],
+        [orjson.dumps(f.evidence).decode() for _, f in fired],
+        policy.review_month,
+        policy.rule_set_version,
+        change_id,
+    )
+    # Findings that no longer fire are kept, cleared, with when and why.
+    cleared = await pg.fetchval(
+        "WITH cleared AS (UPDATE findings f SET status = 'cleared', cleared_at = now(), updated_at = now(), "
+        "change_id = $3, review_month = $4, "
+        "evidence = f.evidence || jsonb_build_object('cleared_because', "
+        "'the rule no longer fires on the current data for review month ' || $4) "
+        "WHERE f.person_key = ANY($1) AND f.status <> 'cleared' AND NOT (f.person_key || '/' || f.rule = ANY($2)) "
+        "RETURNING 1) SELECT count(*) FROM cleared",
+        list(person_keys),
+        [f"{p.person_key}/{f.rule.value}" for p, f in fired],
+        change_id,
+        policy.review_month,
+    )
+    if written or cleared:
+        await outbox.queue_change_set(pg, FINDINGS, change_id)
+    return written + cleared

@@ -1,0 +1,34 @@
+"""matcher-svc: the cross-check of registrations against who really pays insurance and housing fund."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from kernel.events import Topics
+from kernel.service import ServiceSpec, build_app
+from matcher_svc import api, evaluation
+from matcher_svc.consumers import consumers
+from matcher_svc.policy import MatcherSettings
+
+service = ServiceSpec(
+    name="matcher",
+    title="matcher-svc",
+    factory="matcher_svc.main:create_app",
+    port=8104,
+    migrations=Path(__file__).parent / "migrations",
+    publishes=(Topics.matcher_findings,),
+    change_streams=(evaluation.FINDINGS,),
+    settings=MatcherSettings,
+)
+
+
+def create_app(settings: MatcherSettings | None = None) -> FastAPI:
+    return build_app(
+        service,
+        settings or service.load_settings(),
+        routers=[api.router],
+        consumers=consumers,
+        description="Findings of the rule catalog (挂证 leads) with their evidence and exemptions.",
+    )

@@ -1,0 +1,137 @@
+"""matcher-svc's tables: a projection of every feed per person, the unit directory, and the findings."""
+
+from __future__ import annotations
+
+from sqlalchemy import ARRAY, Column, Date, DateTime, Index, Integer, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from kernel.db import service_metadata
+
+metadata = service_metadata()
+
+# --- projection (rebuilt from the topics; replaying them yields the same state) ----------------
+
+units = Table(
+    "units",
+    metadata,
+    Column("uscc", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("name_norm", Text, nullable=False),
+    Column("former_names_norm", ARRAY(Text), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("head_office_uscc", Text),
+    Column("region_code", Text, nullable=False),
+    Index(None, "name_norm"),
+    Index(None, "former_names_norm", postgresql_using="gin"),
+    Index(None, "head_office_uscc"),
+)
+
+people = Table(
+    "people",
+    metadata,
+    Column("person_key", Text, primary_key=True),
+    Column("masked_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("birth_date", Date),
+)
+
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("category", Text, nullable=False),
+    Column("certificate_no", Text, nullable=False),
+    Column("person_key", Text, nullable=False),
+    Column("unit_name", Text, nullable=False),
+    Column("unit_name_norm", Text, nullable=False),
+    Column("unit_uscc", Text),
+    Column("region_code", Text, nullable=False),
+    Column("registered_on", Date),
+    Column("status", Text, nullable=False),
+    Column("batch_id", Text),
+    PrimaryKeyConstraint("category", "certificate_no"),
+    Index(None, "person_key"),
+    Index(None, "unit_uscc"),
+    Index(None, "unit_name_norm"),
+)
+
+# A person's paying units per month, per source ("insurance" or "fund"): replaced whole by each event.
+paid_months = Table(
+    "paid_months",
+    metadata,
+    Column("person_key", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("unit_uscc", Text, nullable=False),
+    Column("unit_name", Text, nullable=False),
+    Column("region_code", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("insurance_types", ARRAY(Text), nullable=False),
+    PrimaryKeyConstraint("person_key", "source", "period", "unit_uscc"),
+    Index(None, "unit_uscc"),
+)
+
+person_statuses = Table(
+    "person_statuses",
+    metadata,
+    Column("person_key", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("since", Date),
+    PrimaryKeyConstraint("person_key", "status"),
+)
+
+granted_exemptions = Table(
+    "granted_exemptions",
+    metadata,
+    Column("person_key", Text, nullable=False),
+    Column("exemption", Text, nullable=False),
+    Column("rule", Text, nullable=False),  # "*" for every rule
+    Column("case_ref", Text, nullable=False),
+    PrimaryKeyConstraint("person_key", "exemption", "rule"),
+)
+
+# --- findings --------------------------------------------------------------------------------
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("finding_id", UUID(as_uuid=True), primary_key=True),
+    Column("person_key", Text, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("status", Text, nullable=False),  # open | exempted | cleared
+    Column("exemption", Text),
+    Column("severity", Text, nullable=False),
+    Column("region_code", Text(collation="C"), nullable=False),
+    Column("masked_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("review_month", Text, nullable=False),
+    Column("evidence", JSONB, nullable=False),
+    Column("rule_set_version", Text, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("cleared_at", DateTime(timezone=True)),
+    Column("change_id", UUID(as_uuid=True), nullable=False),
+    Index(None, "person_key", "rule", unique=True),
+    Index(None, "region_code", "finding_id"),
+    Index(None, "change_id"),
+)
+
+# The campaign's review month (one row) and sweeps (re-evaluation jobs with progress).
+matcher_state = Table(
+    "matcher_state",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+sweeps = Table(
+    "sweeps",
+    metadata,
+    Column("sweep_id", UUID(as_uuid=True), primary_key=True),
+    Column("region_code", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("status", Text, nullable=False),  # running | done | failed
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,42 @@
+"""The campaign policy the matcher applies: review month (changeable at run time) and window settings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import asyncpg
+from pydantic import Field
+
+from kernel.settings import ServiceSettings
+from matcher_svc.domain import Policy
+
+
+def _previous_month() -> str:
+    today = date.today()
+    return f"{today.year - (today.month == 1)}-{(today.month - 2) % 12 + 1:02d}"
+
+
+class MatcherSettings(ServiceSettings):
+    service_name: str = "matcher"
+    review_month: str = Field(default_factory=_previous_month, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    window_months: int = Field(6, ge=2, le=24)
+    mismatch_months: int = Field(2, ge=1, le=6)
+    sweep_chunk: int = 2000
+
+
+async def current_policy(pg: asyncpg.Connection, settings: MatcherSettings) -> Policy:
+    """The review month set through the API, else the configured one."""
+    month = await pg.fetchval("SELECT value FROM matcher_state WHERE key = 'review_month'")
+    return Policy(
+        review_month=month or settings.review_month,
+        window_months=settings.window_months,
+        mismatch_months=settings.mismatch_months,
+    )
+
+
+async def set_review_month(pg: asyncpg.Connection, month: str) -> None:
+    await pg.execute(
+        "INSERT INTO matcher_state (key, value) VALUES ('review_month', $1) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        month,
+    )

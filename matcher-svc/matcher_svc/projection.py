@@ -1,0 +1,194 @@
+"""Applying the feeds' events to the per-person projection, set-wise per batch.
+
+Every event states a record's current state (a registration, a unit, or all of a person's months
+or statuses), so applying it is an upsert or a replace: replaying a topic, or receiving an event
+twice, yields the same projection. Returns the people whose findings may have changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+
+from kernel.events import (
+    CloudEvent,
+    ContributionsRecordedV1,
+    DepositsRecordedV1,
+    ExemptionDecidedV1,
+    PersonStatusRecordedV1,
+    RegistrationRecordedV1,
+    UnitRecordedV1,
+    parse_payload,
+)
+from kernel.identifiers import normalize_unit_name
+
+TOPICS_CONSUMED = (
+    UnitRecordedV1.topic,
+    RegistrationRecordedV1.topic,
+    ContributionsRecordedV1.topic,
+    PersonStatusRecordedV1.topic,
+    DepositsRecordedV1.topic,
+    ExemptionDecidedV1.topic,
+)
+
+
+def _latest(events: Iterable[Any], key: str) -> list[Any]:
+    """The last payload per key (events come in partition order)."""
+    return list({getattr(event, key): event for event in events}.values())
+
+
+async def apply(pg: asyncpg.Connection, events: list[CloudEvent]) -> set[str]:
+    """Applies a batch of events; returns the person keys to evaluate again."""
+    by_type: dict[type, list[Any]] = {}
+    for event in events:
+        payload = parse_payload(event)
+        by_type.setdefault(type(payload), []).append(payload)
+    touched: set[str] = set()
+    if units := by_type.get(UnitRecordedV1):
+        touched |= await _apply_units(pg, _latest(units, "uscc"))
+    if registrations := by_type.get(RegistrationRecordedV1):
+        touched |= await _apply_registrations(pg, registrations)
+    for model, source in ((ContributionsRecordedV1, "insurance"), (DepositsRecordedV1, "fund")):
+        if payments := by_type.get(model):
+            touched |= await _apply_months(pg, source, _latest(payments, "person_ref"))
+    if statuses := by_type.get(PersonStatusRecordedV1):
+        touched |= await _apply_statuses(pg, _latest(statuses, "person_ref"))
+    if decisions := by_type.get(ExemptionDecidedV1):
+        touched |= await _apply_exemptions(pg, decisions)
+    return touched
+
+
+async def _apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
+    await pg.execute(
+        "INSERT INTO units (uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code) "
+        "SELECT u.uscc, u.name, u.name_norm, string_to_array(u.former, chr(31)), u.kind, u.head, u.region "
+        "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) "
+        "AS u(uscc, name, name_norm, former, kind, head, region) "
+        "ON CONFLICT (uscc) DO UPDATE SET (name, name_norm, former_names_norm, kind, head_office_uscc, region_code) "
+        "= ROW(excluded.name, excluded.name_norm, excluded.former_names_norm, excluded.kind, "
+        "excluded.head_office_uscc, excluded.region_code)",
+        [u.uscc for u in units],
+        [u.name for u in units],
+        [normalize_unit_name(u.name) for u in units],
+        ["\x1f".join(normalize_unit_name(n) for n in u.former_names) for u in units],
+        [u.kind for u in units],
+        [u.head_office_uscc for u in units],
+        [u.region_code for u in units],
+    )
+    # Whoever names or is paid by these units (or their branches) may resolve differently now.
+    usccs = [u.uscc for u in units]
+    names = [normalize_unit_name(n) for u in units for n in (u.name, *u.former_names)]
+    rows = await pg.fetch(
+        "SELECT person_key FROM registrations WHERE unit_uscc = ANY($1) OR unit_name_norm = ANY($2) "
+        "UNION SELECT person_key FROM paid_months WHERE unit_uscc = ANY($1) "
+        "OR unit_uscc IN (SELECT uscc FROM units WHERE head_office_uscc = ANY($1))",
+        usccs,
+        names,
+    )
+    return {row["person_key"] for row in rows}
+
+
+async def _apply_registrations(pg: asyncpg.Connection, registrations: list[RegistrationRecordedV1]) -> set[str]:
+    latest = list({(r.category, r.certificate_no): r for r in registrations}.values())
+    people = _latest(latest, "person_ref")
+    await pg.execute(
+        "INSERT INTO people (person_key, masked_id, name, birth_date) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) "
+        "ON CONFLICT (person_key) DO UPDATE SET (masked_id, name, birth_date) = "
+        "ROW(excluded.masked_id, excluded.name, excluded.birth_date)",
+        [p.person_ref for p in people],
+        [p.masked_id for p in people],
+        [p.name for p in people],
+        [p.birth_date for p in people],
+    )
+    # A certificate that moves to another person leaves the first person's view too.
+    moved = await pg.fetch(
+        "SELECT r.person_key FROM registrations r JOIN unnest($1::text[], $2::text[], $3::text[]) AS n(category, cert, person) "
+        "ON r.category = n.category AND r.certificate_no = n.cert WHERE r.person_key <> n.person",
+        [r.category for r in latest],
+        [r.certificate_no for r in latest],
+        [r.person_ref for r in latest],
+    )
+    await pg.execute(
+        "INSERT INTO registrations (category, certificate_no, person_key, unit_name, unit_name_norm, unit_uscc, "
+        "region_code, registered_on, status, batch_id) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+        "$8::date[], $9::text[], $10::text[]) "
+        "ON CONFLICT (category, certificate_no) DO UPDATE SET (person_key, unit_name, unit_name_norm, unit_uscc, "
+        "region_code, registered_on, status, batch_id) = ROW(excluded.person_key, excluded.unit_name, "
+        "excluded.unit_name_norm, excluded.unit_uscc, excluded.region_code, excluded.registered_on, "
+        "excluded.status, excluded.batch_id)",
+        [r.category for r in latest],
+        [r.certificate_no for r in latest],
+        [r.person_ref for r in latest],
+        [r.unit_name for r in latest],
+        [normalize_unit_name(r.unit_name) for r in latest],
+        [r.unit_uscc for r in latest],
+        [r.region_code for r in latest],
+        [r.registered_on for r in latest],
+        [r.status for r in latest],
+        [r.batch_id for r in latest],
+    )
+    return {r.person_ref for r in latest} | {row["person_key"] for row in moved}
+
+
+async def _apply_months(
+    pg: asyncpg.Connection, source: str, payments: list[ContributionsRecordedV1 | DepositsRecordedV1]
+) -> set[str]:
+    keys = [p.person_ref for p in payments]
+    await pg.execute("DELETE FROM paid_months WHERE person_key = ANY($1) AND source = $2", keys, source)
+    months = [(p.person_ref, m) for p in payments for m in p.months]
+    await pg.execute(
+        "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types) "
+        "SELECT m.person_key, $1, m.period, m.unit_uscc, m.unit_name, m.region_code, m.batch_id, "
+        "string_to_array(m.types, ',') "
+        "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) "
+        "AS m(person_key, period, unit_uscc, unit_name, region_code, batch_id, types)",
+        source,
+        [key for key, _ in months],
+        [m.period for _, m in months],
+        [m.unit_uscc for _, m in months],
+        [m.unit_name for _, m in months],
+        [m.region_code for _, m in months],
+        [m.batch_id for _, m in months],
+        [",".join(getattr(m, "insurance_types", ())) for _, m in months],
+    )
+    return set(keys)
+
+
+async def _apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRecordedV1]) -> set[str]:
+    keys = [s.person_ref for s in statuses]
+    await pg.execute("DELETE FROM person_statuses WHERE person_key = ANY($1)", keys)
+    rows = [(s.person_ref, item) for s in statuses for item in s.statuses]
+    await pg.execute(
+        "INSERT INTO person_statuses (person_key, status, since) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::date[]) ON CONFLICT DO NOTHING",
+        [key for key, _ in rows],
+        [item.status for _, item in rows],
+        [item.since for _, item in rows],
+    )
+    return set(keys)
+
+
+async def _apply_exemptions(pg: asyncpg.Connection, decisions: list[ExemptionDecidedV1]) -> set[str]:
+    for decision in decisions:  # few, and their order matters (a grant then a withdrawal)
+        rule = decision.rule or "*"
+        if decision.granted:
+            await pg.execute(
+                "INSERT INTO granted_exemptions (person_key, exemption, rule, case_ref) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (person_key, exemption, rule) DO UPDATE SET case_ref = excluded.case_ref",
+                decision.person_ref,
+                decision.exemption,
+                rule,
+                decision.case_ref,
+            )
+        else:
+            await pg.execute(
+                "DELETE FROM granted_exemptions WHERE person_key = $1 AND exemption = $2 AND rule = $3",
+                decision.person_ref,
+                decision.exemption,
+                rule,
+            )
+    return {d.person_ref for d in decisions}

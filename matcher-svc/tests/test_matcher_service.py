@@ -1,0 +1,171 @@
+"""matcher-svc end to end on the real broker and databases: feeds → projection → findings → API.
+
+All four services run in-process on topics of their own (a unique KAFKA_TOPIC_PREFIX), so the
+matcher sees exactly this test's events. ID numbers are never printed: checks on them are booleans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from contextlib import AsyncExitStack
+
+import pytest
+
+from fund_svc.main import create_app as fund_app, service as fund_service
+from insurance_svc.main import create_app as insurance_app, service as insurance_service
+from kernel.records import FIELDS, RecordKind
+from kernel.synthetic import generate_province, write_csv
+from kernel.testing import running
+from matcher_svc.main import create_app as matcher_app, service as matcher_service
+from registry_svc.main import create_app as registry_app, service as registry_service
+
+REVIEW_MONTH = "2024-10"
+
+
+def csv_of(records: list[dict], kind: RecordKind) -> bytes:
+    buffer = io.StringIO()
+    write_csv(records, FIELDS[kind], buffer, kind=kind)
+    return buffer.getvalue().encode()
+
+
+@pytest.fixture
+def suite_settings(service_database, infra):  # noqa: ANN001, ANN201
+    """Fresh databases for the four services, all on topics of their own."""
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    return {
+        "registry": service_database(registry_service).settings(infra, kafka_topic_prefix=prefix),
+        "insurance": service_database(insurance_service).settings(infra, kafka_topic_prefix=prefix),
+        "fund": service_database(fund_service).settings(infra, kafka_topic_prefix=prefix),
+        "matcher": service_database(matcher_service).settings(
+            infra, kafka_topic_prefix=prefix, review_month=REVIEW_MONTH
+        ),
+    }
+
+
+@pytest.fixture
+async def suite(suite_settings):  # noqa: ANN001, ANN201
+    factories = {"registry": registry_app, "insurance": insurance_app, "fund": fund_app, "matcher": matcher_app}
+    apps = {name: factories[name](settings) for name, settings in suite_settings.items()}
+    async with AsyncExitStack() as stack:
+        yield {name: await stack.enter_async_context(running(app)) for name, app in apps.items()}
+
+
+async def push(suite: dict, province) -> dict[str, dict]:  # noqa: ANN001
+    receipts = {}
+    for service, path, kind in (
+        ("registry", "/api/v1/registry/units", RecordKind.units),
+        ("registry", "/api/v1/registry/registrations", RecordKind.registrations),
+        ("insurance", "/api/v1/insurance/person_statuses", RecordKind.person_statuses),
+        ("insurance", "/api/v1/insurance/contributions", RecordKind.contributions),
+        ("fund", "/api/v1/fund/deposits", RecordKind.deposits),
+    ):
+        response = await suite[service].post(
+            path, content=csv_of(getattr(province, kind.value), kind), headers={"content-type": "text/csv"}
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["rejected"] == 0
+        receipts[kind.value] = response.json()
+    return receipts
+
+
+async def settled(suite: dict, *, timeout: float = 90.0) -> dict:
+    """Waits until the matcher reports everything consumed, and the count of findings holds still."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last = None
+    while asyncio.get_running_loop().time() < deadline:
+        progress = (await suite["matcher"].get("/api/v1/matcher/progress")).json()
+        if progress["settled"] and progress["findings"] == last:
+            return progress
+        last = progress["findings"] if progress["settled"] else None
+        await asyncio.sleep(1.0)
+    raise AssertionError(f"the matcher did not settle in {timeout}s: {progress}")
+
+
+async def all_findings(client, **filters: str) -> list[dict]:  # noqa: ANN001
+    items, cursor = [], None
+    while True:
+        params = {**filters, "limit": "50", **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/api/v1/matcher/findings", params=params)).json()
+        items += page["items"]
+        if not (cursor := page["next_cursor"]):
+            return items
+
+
+async def test_a_province_flows_to_findings_with_evidence(suite) -> None:  # noqa: ANN001
+    province = generate_province(people=150, seed=5, review_month=REVIEW_MONTH)
+    await push(suite, province)
+    progress = await settled(suite)
+    assert progress["review_month"] == REVIEW_MONTH
+
+    findings = await all_findings(suite["matcher"])
+    assert len({f["finding_id"] for f in findings}) == len(findings) > 0
+    # Registrations arrive before payments, so some SI_NONE open and then clear: cleared ones are kept.
+    current = [f for f in findings if f["status"] != "cleared"]
+    rules = {f["rule"] for f in current}
+    assert {"SI_UNIT_MISMATCH", "MULTI_REGISTRATION", "AGE_OVER_LIMIT", "SI_NONE"} <= rules
+    assert all(f["evidence"].get("cleared_because") for f in findings if f["status"] == "cleared")
+    raw_ids = {r["id_number"] for r in province.registrations}
+    for finding in findings:
+        assert finding["evidence"] and finding["rule_set_version"] and finding["review_month"] == REVIEW_MONTH
+        assert not any(raw in str(finding) for raw in raw_ids)
+
+    # Filters: a city sees only its own regions; a rule filter returns only that rule.
+    hohhot = await all_findings(suite["matcher"], region_code="150100")
+    assert hohhot and all(f["region_code"].startswith("1501") for f in hohhot)
+    mismatches = await all_findings(suite["matcher"], rule="SI_UNIT_MISMATCH", status="open")
+    assert mismatches and all(f["rule"] == "SI_UNIT_MISMATCH" and f["status"] == "open" for f in mismatches)
+
+    # The person's consolidated view shows the evidence side by side with the findings.
+    person = (await suite["matcher"].get(f"/api/v1/matcher/persons/{mismatches[0]['person_ref']}")).json()
+    assert person["registrations"] and person["contributions"]
+    assert any(f["rule"] == "SI_UNIT_MISMATCH" for f in person["findings"])
+
+
+async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:  # noqa: ANN001
+    province = generate_province(people=80, seed=9, review_month=REVIEW_MONTH)
+    receipts = await push(suite, province)
+    await settled(suite)
+    before = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
+    mismatched = [f for f in before.values() if f["rule"] == "SI_UNIT_MISMATCH" and f["status"] == "open"]
+    assert mismatched
+
+    # Replaying every source changes no finding.
+    for service in ("registry", "insurance", "fund"):
+        assert (await suite[service].post(f"/api/v1/{service}/replay", json={})).status_code == 200
+    await settled(suite)
+    after_replay = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
+    assert after_replay == before
+
+    # The contributions were wrong: retracting them clears every SI_UNIT_MISMATCH (kept, as cleared).
+    batch = receipts["contributions"]["batch_id"]
+    assert (await suite["insurance"].post(f"/api/v1/insurance/batches/{batch}/retract")).status_code == 200
+    await settled(suite)
+    after = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
+    for finding in mismatched:
+        assert after[finding["finding_id"]]["status"] == "cleared"
+    assert any(f["rule"] == "SI_NONE" and f["status"] == "open" for f in after.values())
+
+
+async def test_review_month_change_sweeps_everyone(suite) -> None:  # noqa: ANN001
+    province = generate_province(people=60, seed=13, review_month=REVIEW_MONTH)
+    await push(suite, province)
+    await settled(suite)
+    response = await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": "2025-06"})
+    assert response.status_code == 202
+    sweep = response.json()
+    assert sweep["total"] > 0
+    for _ in range(60):
+        sweep = (await suite["matcher"].get(f"/api/v1/matcher/sweeps/{sweep['sweep_id']}")).json()
+        if sweep["status"] == "done":
+            break
+        await asyncio.sleep(0.5)
+    assert sweep["status"] == "done" and sweep["done"] == sweep["total"]
+    progress = await settled(suite)
+    assert progress["review_month"] == "2025-06"
+    # Eight months after the data ends nobody pays anyone in the window: mismatches clear, SI_NONE opens.
+    findings = await all_findings(suite["matcher"], status="open")
+    assert findings and {f["review_month"] for f in findings} == {"2025-06"}
+    assert "SI_UNIT_MISMATCH" not in {f["rule"] for f in findings}
+    assert (await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": "2025-13"})).status_code == 422
