@@ -130,6 +130,13 @@ async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], 
     """Re-evaluates `person_keys` in the caller's transaction; returns how many findings changed."""
     if not person_keys:
         return 0
+    # Instances of one consumer group split people by partition, but a unit's event (keyed by USCC)
+    # can make another instance evaluate the same person: one evaluation per person at a time, and it
+    # reads what the previous one committed. Sorted, so two batches never wait on each other in a cycle.
+    await pg.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) keys",
+        list(person_keys),
+    )
     persons, directory = await load(pg, person_keys)
     fired: list[tuple[Person, Finding]] = [(p, f) for p in persons for f in evaluate(p, directory, policy)]
     change_id = uuid.uuid4()

@@ -30,9 +30,8 @@ def csv_of(records: list[dict], kind: RecordKind) -> bytes:
     return buffer.getvalue().encode()
 
 
-@pytest.fixture
-def suite_settings(service_database, infra):  # noqa: ANN001, ANN201
-    """Fresh databases for the four services, all on topics of their own."""
+def fresh_suite(service_database, infra) -> dict:  # noqa: ANN001
+    """Settings on fresh databases for the four services, all on topics of their own."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
     return {
         "registry": service_database(registry_service).settings(infra, kafka_topic_prefix=prefix),
@@ -44,12 +43,26 @@ def suite_settings(service_database, infra):  # noqa: ANN001, ANN201
     }
 
 
+FACTORIES = {"registry": registry_app, "insurance": insurance_app, "fund": fund_app, "matcher": matcher_app}
+
+
+@pytest.fixture
+def suite_settings(service_database, infra):  # noqa: ANN001, ANN201
+    return fresh_suite(service_database, infra)
+
+
+@pytest.fixture
+def twin_settings(service_database, infra):  # noqa: ANN001, ANN201
+    return fresh_suite(service_database, infra)
+
+
 @pytest.fixture
 async def suite(suite_settings):  # noqa: ANN001, ANN201
-    factories = {"registry": registry_app, "insurance": insurance_app, "fund": fund_app, "matcher": matcher_app}
-    apps = {name: factories[name](settings) for name, settings in suite_settings.items()}
     async with AsyncExitStack() as stack:
-        yield {name: await stack.enter_async_context(running(app)) for name, app in apps.items()}
+        yield {
+            name: await stack.enter_async_context(running(FACTORIES[name](settings)))
+            for name, settings in suite_settings.items()
+        }
 
 
 async def push(suite: dict, province) -> dict[str, dict]:  # noqa: ANN001
@@ -169,3 +182,41 @@ async def test_review_month_change_sweeps_everyone(suite) -> None:  # noqa: ANN0
     assert findings and {f["review_month"] for f in findings} == {"2025-06"}
     assert "SI_UNIT_MISMATCH" not in {f["rule"] for f in findings}
     assert (await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": "2025-13"})).status_code == 422
+
+
+def without_batches(value):  # noqa: ANN001, ANN201
+    """Evidence minus upload batch ids (random per run)."""
+    if isinstance(value, dict):
+        return {k: without_batches(v) for k, v in value.items() if "batch" not in k}
+    if isinstance(value, list):
+        return [without_batches(v) for v in value]
+    return value
+
+
+def comparable(findings: list[dict]) -> set[tuple]:
+    """What a finding says, without its id, times and batch ids (which differ between runs)."""
+    return {
+        (f["person_ref"], f["rule"], f["status"], f["exemption"], f["severity"], f["region_code"],
+         str(without_batches(f["evidence"])))
+        for f in findings
+    }
+
+
+async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settings) -> None:  # noqa: ANN001
+    province = generate_province(people=120, seed=17, review_month=REVIEW_MONTH)
+    # The reference: one matcher instance…
+    await push(suite, province)
+    await settled(suite)
+    one = comparable([f for f in await all_findings(suite["matcher"]) if f["status"] != "cleared"])
+    # …and another suite whose matcher runs as two instances of one consumer group on one database.
+    async with AsyncExitStack() as stack:
+        twin = {
+            name: await stack.enter_async_context(running(FACTORIES[name](settings)))
+            for name, settings in twin_settings.items()
+        }
+        second = await stack.enter_async_context(running(matcher_app(twin_settings["matcher"])))
+        await push(twin, province)
+        await settled(twin, timeout=150)
+        both = comparable([f for f in await all_findings(twin["matcher"]) if f["status"] != "cleared"])
+        assert second is not None  # both instances ran to the end
+    assert both == one and len(one) > 0
