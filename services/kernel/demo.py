@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from collections import Counter
 from collections.abc import Sequence
 
 import httpx
@@ -16,8 +18,13 @@ FEED_ORDER = [RecordKind.units, RecordKind.registrations, RecordKind.person_stat
 
 
 def load_demo(processes: Sequence[ServiceProcess], *, people: int) -> None:
-    province = generate_province(people=people, seed=2024)
-    print(f"\nDemo: a synthetic Inner Mongolia province of {people} registered people")
+    matcher = next((p for p in processes if p.spec.name == "matcher"), None)
+    # The province's months end at the matcher's review month, so its findings are about this data.
+    review_month = (
+        httpx.get(matcher.url + "/api/v1/matcher/progress", timeout=60).json()["review_month"] if matcher else "2024-10"
+    )
+    province = generate_province(people=people, seed=2024, review_month=review_month)
+    print(f"\nDemo: a synthetic Inner Mongolia province of {people} registered people, payments up to {review_month}")
     targets = {kind: (p, path) for p in processes for kind, path in p.spec.feeds.items()}
     with httpx.Client(timeout=120) as client:
         for kind in FEED_ORDER:
@@ -37,3 +44,27 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int) -> None:
                 f"  {kind.value:<16} {receipt['accepted']:>6} accepted, {receipt['rejected']} rejected "
                 f"→ {process.url}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
             )
+    if matcher is not None:
+        _show_findings(matcher)
+
+
+def _show_findings(matcher: ServiceProcess) -> None:
+    """Waits until the matcher has matched the demo, then says what it found."""
+    with httpx.Client(base_url=matcher.url + "/api/v1/matcher", timeout=60) as client:
+        for _ in range(120):
+            if client.get("/progress").json()["settled"]:
+                break
+            time.sleep(1)
+        time.sleep(2)  # the services' relays publish within a second or two of the receipts
+        while not client.get("/progress").json()["settled"]:
+            time.sleep(1)
+        found: Counter[tuple[str, str]] = Counter()
+        cursor = None
+        while True:
+            page = client.get("/findings", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}).json()
+            found.update((f["rule"], f["status"]) for f in page["items"] if f["status"] != "cleared")
+            if not (cursor := page["next_cursor"]):
+                break
+    print("\nFindings (open / exempted), with evidence at " + matcher.url + "/api/v1/matcher/findings:")
+    for rule in sorted({rule for rule, _ in found}):
+        print(f"  {rule:<20} {found[(rule, 'open')]:>4} open  {found[(rule, 'exempted')]:>4} exempted")
