@@ -74,10 +74,13 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
     granted = await pg.fetch("SELECT * FROM granted_exemptions WHERE person_key = ANY($1)", keys)
     usccs = {r["unit_uscc"] for r in registrations if r["unit_uscc"]} | {m["unit_uscc"] for m in months}
     names = list({r["unit_name_norm"] for r in registrations})
+    # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit).
     units = await pg.fetch(
-        "SELECT * FROM units WHERE uscc = ANY($1) OR name_norm = ANY($2) OR former_names_norm && $2 "
-        "OR head_office_uscc = ANY($1) "
-        "OR uscc IN (SELECT head_office_uscc FROM units WHERE uscc = ANY($1) AND head_office_uscc IS NOT NULL)",
+        "SELECT * FROM units WHERE uscc = ANY($1) "
+        "UNION SELECT * FROM units WHERE name_norm = ANY($2) "
+        "UNION SELECT * FROM units WHERE former_names_norm && $2 "
+        "UNION SELECT * FROM units WHERE head_office_uscc = ANY($1) "
+        "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)",
         list(usccs),
         names,
     )
@@ -176,12 +179,15 @@ async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], 
         "change_id = $3, review_month = $4, "
         "evidence = f.evidence || jsonb_build_object('cleared_because', "
         "'the rule no longer fires on the current data for review month ' || $4) "
-        "WHERE f.person_key = ANY($1) AND f.status <> 'cleared' AND NOT (f.person_key || '/' || f.rule = ANY($2)) "
+        "WHERE f.person_key = ANY($1) AND f.status <> 'cleared' AND NOT EXISTS ("
+        "SELECT 1 FROM unnest($2::text[], $5::text[]) AS still(person_key, rule) "
+        "WHERE still.person_key = f.person_key AND still.rule = f.rule) "
         "RETURNING 1) SELECT count(*) FROM cleared",
         list(person_keys),
-        [f"{p.person_key}/{f.rule.value}" for p, f in fired],
+        [p.person_key for p, _ in fired],
         change_id,
         policy.review_month,
+        [f.rule.value for _, f in fired],
     )
     if written or cleared:
         await outbox.queue_change_set(pg, FINDINGS, change_id)

@@ -82,8 +82,8 @@ async def _apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> s
     names = [normalize_unit_name(n) for u in units for n in (u.name, *u.former_names)]
     rows = await pg.fetch(
         "SELECT person_key FROM registrations WHERE unit_uscc = ANY($1) OR unit_name_norm = ANY($2) "
-        "UNION SELECT person_key FROM paid_months WHERE unit_uscc = ANY($1) "
-        "OR unit_uscc IN (SELECT uscc FROM units WHERE head_office_uscc = ANY($1))",
+        "UNION SELECT person_key FROM paid_months "
+        "WHERE unit_uscc = ANY($1 || ARRAY(SELECT uscc FROM units WHERE head_office_uscc = ANY($1)))",
         usccs,
         names,
     )
