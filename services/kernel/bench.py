@@ -15,11 +15,12 @@ both, their ratio, the memory and event figures.
 from __future__ import annotations
 
 import asyncio
+import functools
 import tempfile
 import threading
 import time
 from datetime import datetime
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ class IngestBenchmark:
         return province.contributions[:rows]
 
 
-BENCHMARKS = {
+INGEST_BENCHMARKS = {
     "registry-ingest": IngestBenchmark("registry", RecordKind.registrations, 200_000),
     "insurance-ingest": IngestBenchmark("insurance", RecordKind.contributions, 1_000_000),
 }
@@ -157,12 +158,8 @@ async def _plain_copy(db_url: str, csv_path: Path, columns: Sequence[str]) -> fl
         await conn.close()
 
 
-def run_benchmark(name: str, rows: int | None) -> None:
-    if name in BENCHMARKS_BY_PEOPLE:
-        run, default = BENCHMARKS_BY_PEOPLE[name]
-        run(rows or default)
-        return
-    bench = BENCHMARKS[name]
+def ingest_benchmark(name: str, rows: int | None) -> None:
+    bench = INGEST_BENCHMARKS[name]
     rows = rows or bench.default_rows
     spec = discover_services()[bench.service]
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -213,11 +210,12 @@ def _report(name: str, uploads: list[Upload], copy_seconds: float, rest_rss: int
 # --- the whole province through the matcher -----------------------------------------------------------
 
 
-def matcher_province(people: int) -> None:
+def matcher_province(people: int | None) -> None:
     """Every feed of a province of `people` pushed through the HTTP endpoints of separate service
     processes at once; the time until the matcher has matched everything, then a full sweep."""
     import concurrent.futures
 
+    people = people or 100_000
     services = discover_services()
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
@@ -285,4 +283,14 @@ def matcher_province(people: int) -> None:
     print(f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 30 s), status {sweep['status']}")
 
 
-BENCHMARKS_BY_PEOPLE = {"matcher-province": (matcher_province, 100_000)}
+# Every benchmark by name: it takes the --rows figure (None: its own default).
+BENCHMARKS: dict[str, Callable[[int | None], None]] = {
+    **{name: functools.partial(ingest_benchmark, name) for name in INGEST_BENCHMARKS},
+    "matcher-province": matcher_province,
+}
+
+
+def run_benchmark(name: str, rows: int | None) -> None:
+    if name not in BENCHMARKS:
+        raise SystemExit(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
+    BENCHMARKS[name](rows)

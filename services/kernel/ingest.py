@@ -402,7 +402,7 @@ def _columns(header: list[str], feed: Feed) -> list[str | None]:
     return columns
 
 
-async def _ndjson_rows(chunks: AsyncIterator[bytes], feed: Feed) -> AsyncIterator[tuple[int, Row | None]]:
+async def _ndjson_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, Row | None]]:
     number = 0
     pending = b""
 
@@ -461,7 +461,7 @@ async def _rows(chunks: AsyncIterator[bytes], content_type: str | None, feed: Fe
         async for item in _csv_rows(chunks, encoding, feed):
             yield item
         return
-    source = _ndjson_rows(chunks, feed) if fmt == "ndjson" else _json_rows(chunks)
+    source = _ndjson_rows(chunks) if fmt == "ndjson" else _json_rows(chunks)
     async for number, raw in source:
         yield number, None if raw is None else _canonical(raw, feed)
 
