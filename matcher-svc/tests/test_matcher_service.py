@@ -84,15 +84,20 @@ async def push(suite: dict, province) -> dict[str, dict]:  # noqa: ANN001
 
 
 async def settled(suite: dict, *, timeout: float = 90.0) -> dict:
-    """Waits until the matcher reports everything consumed, and the count of findings holds still."""
+    """Waits until the matcher reports everything consumed and its findings hold still.
+
+    Progress does not yet see the data services' outboxes (events accepted but not yet published),
+    so "settled" alone can come a moment early: the findings must also be unchanged between polls.
+    """
     deadline = asyncio.get_running_loop().time() + timeout
     last = None
     while asyncio.get_running_loop().time() < deadline:
         progress = (await suite["matcher"].get("/api/v1/matcher/progress")).json()
-        if progress["settled"] and progress["findings"] == last:
+        snapshot = await all_findings(suite["matcher"]) if progress["settled"] else None
+        if snapshot is not None and snapshot == last:
             return progress
-        last = progress["findings"] if progress["settled"] else None
-        await asyncio.sleep(1.0)
+        last = snapshot
+        await asyncio.sleep(1.5)
     raise AssertionError(f"the matcher did not settle in {timeout}s: {progress}")
 
 
