@@ -1,0 +1,80 @@
+"""Region scope: which regions the caller may see, as the gateway states it to the services.
+
+The gateway authenticates the caller and forwards the regions of its token in the trusted header
+`X-Region-Scope` (comma-separated 6-digit division codes; `000000` is everything). It removes any
+such header a client sent. A request without the header comes from inside the suite (a service, a
+test, an operator on the service's own port) and is unrestricted: in a deployment only the gateway
+is reachable from outside.
+
+Every list narrows its `region_code` filter with `RegionScope.patterns`, and every object loader
+answers 404 (not 403: the object's existence is not revealed) when `RegionScope.allows` says no.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kernel.errors import DomainError, NotFound
+from kernel.regions import region_prefix
+
+REGION_SCOPE_HEADER = "X-Region-Scope"
+EVERYWHERE = "000000"
+
+
+def _prefix(code: str) -> str:
+    return "" if code == EVERYWHERE else region_prefix(code)
+
+
+@dataclass(frozen=True)
+class RegionScope:
+    """The region prefixes a caller may see; `None` means every region."""
+
+    prefixes: tuple[str, ...] | None = None
+
+    @classmethod
+    def parse(cls, header: str | None) -> RegionScope:
+        if header is None:
+            return cls(None)
+        codes = [code.strip() for code in header.split(",") if code.strip()]
+        try:
+            prefixes = tuple(_prefix(code) for code in codes)
+        except DomainError:
+            raise DomainError("the region scope header is malformed", loc=["header", REGION_SCOPE_HEADER]) from None
+        return cls(None if "" in prefixes else prefixes)
+
+    def allows(self, region_code: str | None) -> bool:
+        if self.prefixes is None:
+            return True
+        return region_code is not None and any(region_code.startswith(p) for p in self.prefixes)
+
+    def allows_any(self, region_codes: list[str]) -> bool:
+        return any(self.allows(code) for code in region_codes)
+
+    def require(self, region_code: str | None, what: str, loc: list[str | int]) -> None:
+        """404 for an object outside the scope, worded as if it did not exist."""
+        if not self.allows(region_code):
+            raise NotFound(f"no {what} with this reference", loc=loc)
+
+    def patterns(self, region_code: str = EVERYWHERE) -> list[str]:
+        """LIKE patterns for `region_code LIKE ANY(...)`: the requested region (and everything under
+        it) intersected with the scope. Empty when they do not overlap: the list is empty."""
+        requested = _prefix(region_code)
+        if self.prefixes is None:
+            return [requested + "%"]
+        narrowed = set()
+        for prefix in self.prefixes:
+            if requested.startswith(prefix):
+                narrowed.add(requested)
+            elif prefix.startswith(requested):
+                narrowed.add(prefix)
+        return sorted(p + "%" for p in narrowed)
+
+
+def region_scope(request: Request) -> RegionScope:
+    return RegionScope.parse(request.headers.get(REGION_SCOPE_HEADER))
+
+
+RegionScopeDep = Annotated[RegionScope, Depends(region_scope)]
