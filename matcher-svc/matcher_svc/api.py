@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,11 +16,11 @@ from kernel.errors import NotFound
 from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
 from kernel.regions import like_prefix
 from kernel.service import Runtime, RuntimeDep
-from matcher_svc import evaluation, projection
+from kernel.upstream import pending_upstream
+from matcher_svc import projection, sweeps
 from matcher_svc.domain import Rule
 from matcher_svc.policy import current_policy, set_review_month
 
-log = logging.getLogger(__name__)
 PREFIX = "/api/v1/matcher"
 router = APIRouter(prefix=PREFIX, tags=["matcher"])
 
@@ -138,20 +136,31 @@ async def person(
 
 
 class Progress(BaseModel):
-    settled: bool = Field(description="every event on the consumed topics is applied and no sweep is running")
-    unconsumed_events: int
+    settled: bool = Field(
+        description="everything the upstream services accepted is published, consumed and evaluated, "
+        "and no sweep is running: the findings hold for the data accepted so far"
+    )
+    upstream_unpublished: dict[str, int | None] = Field(
+        description="per upstream service: outbox entries accepted but not yet published (null: did not answer)"
+    )
+    unconsumed_events: int = Field(description="events on the bus the matcher has not applied yet")
+    awaiting_evaluation: int = Field(description="people whose inputs changed and who wait to be evaluated")
     running_sweeps: int
     findings: dict[str, int]
     review_month: str
 
 
 async def _unconsumed(runtime: Runtime) -> int:
-    """Events on the consumed topics past the matcher group's committed offsets (all instances')."""
-    consumer = runtime.consumers[0]
+    """Events on the consumed topics past the matcher group's committed offsets (all instances').
+
+    Some brokers (the embedded one) report a partition's end at its last record *batch*, so a
+    partition whose committed offset has reached the reported end is read from there: whatever
+    still comes back is unconsumed.
+    """
     settings = runtime.settings
-    # A member of the group that never subscribes: it reads the group's offsets without joining it.
+    # Not a member of the group: it reads the group's committed offsets without joining it.
     probe = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=consumer.group_id, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=runtime.consumers[0].group_id, enable_auto_commit=False
     )
     await probe.start()
     try:
@@ -161,25 +170,47 @@ async def _unconsumed(runtime: Runtime) -> int:
             name = settings.topic(topic)
             partitions += [TopicPartition(name, p) for p in probe.partitions_for_topic(name) or ()]
         ends = await probe.end_offsets(partitions) if partitions else {}
-        unconsumed = 0
-        for partition, end in ends.items():
-            unconsumed += max(0, end - (await probe.committed(partition) or 0))
-        return unconsumed
+        committed = {partition: await probe.committed(partition) or 0 for partition in ends}
     finally:
         await probe.stop()
+    unconsumed = sum(max(0, end - committed[partition]) for partition, end in ends.items())
+    at_end = [partition for partition, end in ends.items() if end and committed[partition] >= end]
+    if at_end:
+        unconsumed += await _records_from(settings.kafka_bootstrap_servers, {p: committed[p] for p in at_end})
+    return unconsumed
 
 
-@router.get("/progress", response_model=Progress, summary="Whether everything published so far is matched")
+async def _records_from(bootstrap_servers: str, offsets: dict[TopicPartition, int]) -> int:
+    """How many records one fetch finds at or after `offsets` (a reader outside any group)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100)
+    await reader.start()
+    try:
+        reader.assign(list(offsets))
+        for partition, offset in offsets.items():
+            reader.seek(partition, offset)
+        batches = await reader.getmany(timeout_ms=300)
+        return sum(len(records) for records in batches.values())
+    finally:
+        await reader.stop()
+
+
+@router.get("/progress", response_model=Progress, summary="Whether everything accepted so far is matched")
 async def progress(runtime: RuntimeDep) -> Progress:
+    """Checked in the order data flows (upstream outboxes, then the bus, then the evaluation queue),
+    so "settled" covers everything the upstream services had accepted when it was asked."""
+    upstream = await pending_upstream(runtime.http, runtime.settings.upstreams)
     unconsumed = await _unconsumed(runtime)
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)
+        waiting = await pg.fetchval("SELECT count(*) FROM pending_evaluations")
         running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
         counts = {row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")}
         policy = await current_policy(pg, runtime.settings)  # type: ignore[arg-type]
     return Progress(
-        settled=unconsumed == 0 and running == 0,
+        settled=all(count == 0 for count in upstream.values()) and unconsumed == 0 and waiting == 0 and running == 0,
+        upstream_unpublished=upstream,
         unconsumed_events=unconsumed,
+        awaiting_evaluation=waiting,
         running_sweeps=running,
         findings=counts,
         review_month=policy.review_month,
@@ -209,54 +240,6 @@ class ReviewMonth(BaseModel):
 
 
 _SWEEP = "SELECT sweep_id::text, region_code, reason, status, total, done, started_at, finished_at FROM sweeps "
-_background: set[asyncio.Task] = set()
-
-
-async def start_sweep(runtime: Runtime, region_code: str, reason: str) -> Sweep:
-    """Re-evaluates every registered person of a region as a background job with progress."""
-    region = "%" if region_code == "000000" else like_prefix(region_code)
-    sweep_id = uuid.uuid4()
-    async with runtime.db.transaction() as conn:
-        pg = await driver_connection(conn)
-        total = await pg.fetchval(
-            "SELECT count(DISTINCT person_key) FROM registrations WHERE region_code LIKE $1", region
-        )
-        await pg.execute(
-            "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) VALUES ($1, $2, $3, 'running', $4, 0)",
-            sweep_id, region_code, reason, total,
-        )
-    task = asyncio.create_task(_run_sweep(runtime, sweep_id, region))
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-    return await _sweep(runtime, sweep_id)
-
-
-async def _run_sweep(runtime: Runtime, sweep_id: uuid.UUID, region: str) -> None:
-    chunk = runtime.settings.sweep_chunk  # type: ignore[attr-defined]
-    after = ""
-    try:
-        while True:
-            async with runtime.db.transaction() as conn:
-                pg = await driver_connection(conn)
-                keys = [
-                    row["person_key"]
-                    for row in await pg.fetch(
-                        "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
-                        "ORDER BY person_key LIMIT $3",
-                        region, after, chunk,
-                    )
-                ]
-                if not keys:
-                    await pg.execute("UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1", sweep_id)
-                    return
-                await evaluation.evaluate_people(pg, keys, await current_policy(pg, runtime.settings))  # type: ignore[arg-type]
-                await pg.execute("UPDATE sweeps SET done = done + $2 WHERE sweep_id = $1", sweep_id, len(keys))
-                after = keys[-1]
-    except Exception:
-        log.exception("sweep failed", extra={"sweep_id": str(sweep_id)})
-        async with runtime.db.transaction() as conn:
-            pg = await driver_connection(conn)
-            await pg.execute("UPDATE sweeps SET status = 'failed', finished_at = now() WHERE sweep_id = $1", sweep_id)
 
 
 async def _sweep(runtime: Runtime, sweep_id: uuid.UUID) -> Sweep:
@@ -269,7 +252,7 @@ async def _sweep(runtime: Runtime, sweep_id: uuid.UUID) -> Sweep:
 
 @router.post("/sweeps", response_model=Sweep, status_code=202, summary="Re-evaluate a region now")
 async def sweep(request: SweepRequest, runtime: RuntimeDep) -> Sweep:
-    return await start_sweep(runtime, request.region_code, "requested")
+    return await _sweep(runtime, await sweeps.start_sweep(runtime, request.region_code, "requested"))
 
 
 @router.get("/sweeps/{sweep_id}", response_model=Sweep, summary="A sweep's progress")
@@ -282,4 +265,4 @@ async def review_month(request: ReviewMonth, runtime: RuntimeDep) -> Sweep:
     """Findings are re-evaluated for the new month by a sweep of everyone (its progress is returned)."""
     async with runtime.db.transaction() as conn:
         await set_review_month(await driver_connection(conn), request.review_month)
-    return await start_sweep(runtime, "000000", f"review month {request.review_month}")
+    return await _sweep(runtime, await sweeps.start_sweep(runtime, "000000", f"review month {request.review_month}"))

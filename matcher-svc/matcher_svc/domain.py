@@ -109,6 +109,9 @@ class Person:
     deposits: tuple[PaidMonth, ...] = ()
     statuses: tuple[PersonStatus, ...] = ()
     granted: tuple[GrantedExemption, ...] = ()
+    # Months for which the 社保 feed delivered data for the person's province (any person's payments);
+    # None: not tracked, the data counts as complete.
+    insurance_data_months: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from matcher_svc.domain import (
     Rule,
     Unit,
 )
-from matcher_svc.rules import evaluate
+from matcher_svc.rules import ACTIVE, evaluate
 
 FINDINGS = outbox.ChangeStream(
     name="findings",
@@ -72,6 +72,12 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
     months = await pg.fetch("SELECT * FROM paid_months WHERE person_key = ANY($1)", keys)
     statuses = await pg.fetch("SELECT * FROM person_statuses WHERE person_key = ANY($1)", keys)
     granted = await pg.fetch("SELECT * FROM granted_exemptions WHERE person_key = ANY($1)", keys)
+    insurance_months = {
+        row["province"]: frozenset(row["periods"])
+        for row in await pg.fetch(
+            "SELECT province, array_agg(period) AS periods FROM data_months WHERE source = 'insurance' GROUP BY province"
+        )
+    }
     usccs = {r["unit_uscc"] for r in registrations if r["unit_uscc"]} | {m["unit_uscc"] for m in months}
     names = list({r["unit_name_norm"] for r in registrations})
     # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit).
@@ -107,6 +113,10 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
                 exemption=Exemption(g["exemption"]), rule=None if g["rule"] == "*" else Rule(g["rule"]), case_ref=g["case_ref"]
             )
         )
+    def data_months(registrations: list[Registration]) -> frozenset[str]:
+        provinces = {r.region_code[:2] for r in registrations if r.status == ACTIVE}
+        return frozenset().union(*(insurance_months.get(p, frozenset()) for p in provinces))
+
     persons = [
         Person(
             person_key=p["person_key"],
@@ -114,6 +124,7 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
             name=p["name"],
             birth_date=p["birth_date"] or date.min,
             **{field: tuple(items) for field, items in by_person[p["person_key"]].items()},
+            insurance_data_months=data_months(by_person[p["person_key"]]["registrations"]),
         )
         for p in people
     ]

@@ -8,8 +8,9 @@ from fastapi import FastAPI
 
 from kernel.events import Topics
 from kernel.service import ServiceSpec, build_app
-from matcher_svc import api, evaluation
+from matcher_svc import api, evaluation, projection
 from matcher_svc.consumers import consumers
+from matcher_svc.evaluator import Evaluator
 from matcher_svc.policy import MatcherSettings
 
 service = ServiceSpec(
@@ -19,6 +20,7 @@ service = ServiceSpec(
     port=8104,
     migrations=Path(__file__).parent / "migrations",
     publishes=(Topics.matcher_findings,),
+    consumes=projection.TOPICS_CONSUMED,
     change_streams=(evaluation.FINDINGS,),
     settings=MatcherSettings,
 )
@@ -30,5 +32,6 @@ def create_app(settings: MatcherSettings | None = None) -> FastAPI:
         settings or service.load_settings(),
         routers=[api.router],
         consumers=consumers,
+        workers=lambda runtime: [Evaluator(runtime)],
         description="Findings of the rule catalog (挂证 leads) with their evidence and exemptions.",
     )

@@ -70,6 +70,17 @@ paid_months = Table(
     Index(None, "unit_uscc"),
 )
 
+# Which months of which province a feed has delivered data for (the first two digits of 参保地):
+# an absence of payments is evidence only where the data has arrived (SI_NONE).
+data_months = Table(
+    "data_months",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("province", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    PrimaryKeyConstraint("source", "province", "period"),
+)
+
 person_statuses = Table(
     "person_statuses",
     metadata,
@@ -134,4 +145,16 @@ sweeps = Table(
     Column("done", Integer, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
+    Column("after_key", Text, nullable=False, server_default=""),  # the last person evaluated: where a resumed sweep goes on
 )
+
+# People whose inputs changed and who wait to be evaluated: the consumer applies events at once and
+# the evaluator evaluates once the inputs have settled, so a first load (registrations before their
+# payments) does not open findings that the next feed clears again.
+pending_evaluations = Table(
+    "pending_evaluations",
+    metadata,
+    Column("person_key", Text, primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+

@@ -21,7 +21,10 @@ class MatcherSettings(ServiceSettings):
     review_month: str = Field(default_factory=_previous_month, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     window_months: int = Field(6, ge=2, le=24)
     mismatch_months: int = Field(2, ge=1, le=6)
-    sweep_chunk: int = 2000
+    evaluation_chunk: int = Field(2000, ge=1, description="people evaluated per transaction (sweeps and the queue)")
+    evaluation_max_delay_seconds: float = Field(
+        120.0, ge=0, description="a queued person is evaluated after this long even if the inputs never settle"
+    )
 
 
 async def current_policy(pg: asyncpg.Connection, settings: MatcherSettings) -> Policy:

@@ -155,7 +155,24 @@ async def _apply_months(
         [m.batch_id for _, m in months],
         [",".join(getattr(m, "insurance_types", ())) for _, m in months],
     )
-    return set(keys)
+    touched = set(keys)
+    new_provinces = await pg.fetch(
+        "INSERT INTO data_months (source, province, period) "
+        "SELECT DISTINCT $1, left(m.region_code, 2), m.period FROM unnest($2::text[], $3::text[]) AS m(region_code, period) "
+        "ON CONFLICT DO NOTHING RETURNING province",
+        source,
+        [m.region_code for _, m in months],
+        [m.period for _, m in months],
+    )
+    if new_provinces and source == "insurance":
+        # A province's 社保 data for a new month arrived: whoever it shows paying nothing is judged now.
+        rows = await pg.fetch(
+            "SELECT DISTINCT r.person_key FROM registrations r WHERE left(r.region_code, 2) = ANY($1) "
+            "AND NOT EXISTS (SELECT 1 FROM paid_months m WHERE m.person_key = r.person_key AND m.source = 'insurance')",
+            list({row["province"] for row in new_provinces}),
+        )
+        touched |= {row["person_key"] for row in rows}
+    return touched
 
 
 async def _apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRecordedV1]) -> set[str]:

@@ -20,6 +20,12 @@ Policy choices made here (the regulations leave them open):
   have not completed 65 years on 28 February (`anniversary`). A birth date of ``date.min``
   (unknown, as the projection loads it) never fires AGE_OVER_LIMIT.
 * **region_code** is the region of the active registration registered last.
+* **SI_NONE needs the data to have arrived**: it fires only when the 社保 feed has delivered data
+  for the person's province (the first two digits of an active registration's region) for at least
+  one month of the window (`Person.insurance_data_months`); the evidence lists those months. An
+  absence of payments proves nothing before the centre has sent its file: the registry's feed
+  often arrives days before the insurance centre's. (Province, since 社保 is pooled and delivered
+  at provincial level.)
 
 Evidence is a JSON-serialisable dict with the same keys across rules, deterministic (sorted)
 so that an unchanged finding compares equal on re-evaluation:
@@ -220,8 +226,9 @@ class _Evaluation:
     def run(self) -> list[Finding]:
         self.unit_mismatch(Rule.SI_UNIT_MISMATCH, self.si, self.si_months, SOURCE_INSURANCE)
         self.multiple_units(Rule.SI_MULTIPLE_UNITS, self.si, self.si_months, SOURCE_INSURANCE)
-        if not self.si:
-            self.emit(Rule.SI_NONE, SOURCE_INSURANCE, self.calendar.months, self.si)  # paid: {}
+        if not self.si and (covered := self.insurance_data_months()):
+            # paid: {}; data_months: the months whose 社保 data arrived, so the absence is evidence
+            self.emit(Rule.SI_NONE, SOURCE_INSURANCE, self.calendar.months, self.si, {"data_months": covered})
         self.unit_mismatch(Rule.FUND_UNIT_MISMATCH, self.fund, self.fund_months, SOURCE_FUND)
         self.multiple_units(Rule.FUND_MULTIPLE_UNITS, self.fund, self.fund_months, SOURCE_FUND)
         if len(self.active) > 1:
@@ -230,6 +237,12 @@ class _Evaluation:
             self.latest_si_payers()
         self.age_over_limit()
         return self.findings
+
+    def insurance_data_months(self) -> list[str]:
+        """The window's months for which the 社保 feed has delivered data for this person's province."""
+        if self.person.insurance_data_months is None:
+            return list(self.calendar.months)
+        return [m for m in self.calendar.months if m in self.person.insurance_data_months]
 
     def unit_mismatch(self, rule: Rule, by_month: _ByMonth, data_months: list[str], source: str) -> None:
         """No paying unit is a registered unit in each of the last `mismatch_months` months with data,

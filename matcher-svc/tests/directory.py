@@ -112,6 +112,7 @@ def person(
     statuses: Iterable[PersonStatus] = (),
     granted: Iterable[GrantedExemption] = (),
     key: str = "p1",
+    insurance_data_months: frozenset[str] | None = None,
 ) -> Person:
     return Person(
         person_key=key,
@@ -123,4 +124,5 @@ def person(
         deposits=tuple(fund),
         statuses=tuple(statuses),
         granted=tuple(granted),
+        insurance_data_months=insurance_data_months,
     )

@@ -275,6 +275,15 @@ def test_no_social_insurance_at_all():
     assert (f.evidence["paid"], f.evidence["batch_ids"]) == ({}, ["reg-1"])
 
 
+def test_si_none_waits_for_the_provinces_insurance_data():
+    # The 社保 feed has sent nothing for the window yet (or only months before it): no lead.
+    assert run(home_person(si=(), insurance_data_months=frozenset())) == {}
+    assert run(home_person(si=(), insurance_data_months=frozenset({"2023-01"}))) == {}
+    # One month of the window has arrived: the absence is evidence, and the evidence says which months.
+    f = run(home_person(si=(), insurance_data_months=frozenset({WINDOW[-1]})))[Rule.SI_NONE]
+    assert (f.status, f.evidence["data_months"]) == ("open", [WINDOW[-1]])
+
+
 def test_no_housing_fund_is_not_flagged():
     assert run(home_person(fund=())) == {}
 

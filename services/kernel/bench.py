@@ -33,7 +33,7 @@ import psutil
 from kernel.embedded import drop_database, free_port
 from kernel.records import FIELDS, RecordKind
 from kernel.runner import Infrastructure, RunnerSettings, ServiceProcess, prepare_database, service_env
-from kernel.service import discover_services
+from kernel.service import discover_services, upstream_urls
 from kernel.synthetic import generate_province, write_csv
 
 
@@ -234,10 +234,13 @@ def matcher_province(people: int | None) -> None:
     processes: dict[str, ServiceProcess] = {}
     databases: dict[str, str] = {}
     try:
+        ports = {name: free_port() for name in services}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         for name, spec in services.items():
             databases[name] = prepare_database(infra, spec, f"bench_{stamp}_{name}")
-            env = service_env(infra, databases[name], REVIEW_MONTH="2024-10")
-            processes[name] = ServiceProcess(spec, port=free_port(), env=env, log_path=workdir / f"{name}.log").start()
+            upstream = upstream_urls(spec, urls, services)
+            env = service_env(infra, databases[name], REVIEW_MONTH="2024-10", UPSTREAM_URLS=upstream)
+            processes[name] = ServiceProcess(spec, port=ports[name], env=env, log_path=workdir / f"{name}.log").start()
         for process in processes.values():
             process.wait_ready()
         matcher = processes["matcher"]
@@ -255,11 +258,8 @@ def matcher_province(people: int | None) -> None:
             list(pool.map(push, uploads))
         accepted = time.perf_counter() - started
         print(f"  all {rows:,} rows accepted after {accepted:.1f} s; waiting for the matcher…", flush=True)
-        while True:
-            upstream = sum(asyncio.run(_fetchval(databases[n], "SELECT count(*) FROM outbox")) for n in uploads)
-            progress = httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60).json()
-            if upstream == 0 and progress["settled"]:
-                break
+        # Progress itself waits for the upstream outboxes: its word is what a dashboard would trust.
+        while not (progress := httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60).json())["settled"]:
             time.sleep(1)
         settled = time.perf_counter() - started
         findings = progress["findings"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -45,11 +46,15 @@ class IdempotentConsumer:
         self.handler = handler
         self.max_records = max_records
         self.connected = False
+        # When the latest fetch that brought nothing began (time.monotonic()), None while records
+        # flow: everything published to this member's partitions before then is applied.
+        self.caught_up_since: float | None = None
         self._stopping = asyncio.Event()
 
     @property
     def group_id(self) -> str:
-        return f"{self.settings.service_name}.{self.name}"
+        # The topic prefix separates suites sharing a cluster: their consumer groups too.
+        return f"{self.settings.kafka_topic_prefix}{self.settings.service_name}.{self.name}"
 
     def stop(self) -> None:
         self._stopping.set()
@@ -65,9 +70,13 @@ class IdempotentConsumer:
                 self.connected = True
                 backoff = 0.5
                 while not self._stopping.is_set():
+                    fetch_began = time.monotonic()
                     batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                     for partition, records in batches.items():
+                        self.caught_up_since = None
                         await self._apply(consumer, partition, records)
+                    if not batches and consumer.assignment():
+                        self.caught_up_since = fetch_began
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -77,6 +86,7 @@ class IdempotentConsumer:
                 backoff = min(backoff * 2, 15.0)
             finally:
                 self.connected = False
+                self.caught_up_since = None
                 if consumer is not None:
                     await consumer.stop()
 

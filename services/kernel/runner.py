@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel import migrations
 from kernel.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
-from kernel.service import ServiceSpec
+from kernel.service import ServiceSpec, upstream_urls
 
 
 class RunnerSettings(BaseSettings):
@@ -135,12 +135,15 @@ def start_services(
     log_dir: Path | None = None,
     say=print,  # noqa: ANN001
 ) -> list[ServiceProcess]:
+    specs = {spec.name: spec for spec in specs}
+    urls = {name: f"http://127.0.0.1:{spec.port}" for name, spec in specs.items()}
     processes = []
-    for spec in specs:
+    for spec in specs.values():
         db_url = prepare_database(infra, spec, database_prefix + spec.name)
         say(f"  {spec.title}: database migrated")
         log_path = log_dir / f"{spec.name}.log" if log_dir else None
-        processes.append(ServiceProcess(spec, port=spec.port, env=service_env(infra, db_url), log_path=log_path).start())
+        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, specs))
+        processes.append(ServiceProcess(spec, port=spec.port, env=env, log_path=log_path).start())
     try:
         for process in processes:
             process.wait_ready()

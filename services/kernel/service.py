@@ -13,10 +13,12 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
+import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 
 from kernel.consumer import IdempotentConsumer
 from kernel.db import Database
@@ -31,6 +33,8 @@ from kernel.settings import ServiceSettings
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "guazheng.services"
+# Internal routes live outside /api/v1: the gateway routes only the public prefixes.
+OUTBOX_PATH = "/internal/outbox"
 
 
 @dataclass
@@ -42,11 +46,24 @@ class Runtime:
     db: Database
     pseudonymizer: Pseudonymizer
     cipher: FieldCipher
+    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)  # calls to other services
     relay: OutboxRelay | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
+    workers: list[Worker] = field(default_factory=list)
+
+
+class Worker(Protocol):
+    """A background task of a service besides its relay and consumers."""
+
+    name: str
+
+    async def run(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 ConsumerFactory = Callable[[Runtime], Sequence[IdempotentConsumer]]
+WorkerFactory = Callable[[Runtime], Sequence[Worker]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,7 @@ class ServiceSpec:
     port: int  # local port in the embedded run
     migrations: Path
     publishes: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()  # topics; the services publishing them are its upstreams
     change_streams: tuple[ChangeStream, ...] = ()  # how bulk-written records become events
     feeds: Mapping[str, str] = field(default_factory=dict)  # record kind -> bulk ingest path (for --demo)
     settings: type[ServiceSettings] = ServiceSettings  # a service with settings of its own subclasses it
@@ -66,6 +84,13 @@ class ServiceSpec:
     def load_settings(self, **overrides: object) -> ServiceSettings:
         """The service's settings from the environment, `overrides` winning."""
         return self.settings(**{"service_name": self.name, **overrides})
+
+
+def upstream_urls(spec: ServiceSpec, urls: Mapping[str, str], specs: Mapping[str, ServiceSpec]) -> str:
+    """UPSTREAM_URLS for `spec`: the base URLs (by service name in `urls`) of the services it consumes from."""
+    return ",".join(
+        urls[name] for name, other in specs.items() if name in urls and set(other.publishes) & set(spec.consumes)
+    )
 
 
 def discover_services() -> dict[str, ServiceSpec]:
@@ -80,6 +105,7 @@ def build_app(
     *,
     routers: Sequence[APIRouter],
     consumers: ConsumerFactory | None = None,
+    workers: WorkerFactory | None = None,
     description: str = "",
 ) -> FastAPI:
     """The FastAPI app of a service: lifespan, health, metrics, errors, request ids, its routers."""
@@ -110,10 +136,15 @@ def build_app(
         for consumer in consumers(runtime) if consumers else ():
             runtime.consumers.append(consumer)
             tasks.append(asyncio.create_task(consumer.run(), name=f"consumer-{consumer.name}"))
+        for worker in workers(runtime) if workers else ():
+            runtime.workers.append(worker)
+            tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.name}"))
         log.info("service started", extra={"tasks": [t.get_name() for t in tasks]})
         try:
             yield
         finally:
+            for worker in reversed(runtime.workers):
+                worker.stop()
             for consumer in reversed(runtime.consumers):
                 consumer.stop()
             if runtime.relay:
@@ -125,6 +156,7 @@ def build_app(
                     task.cancel()
                 except Exception:
                     log.exception("background task ended with an error", extra={"task": task.get_name()})
+            await runtime.http.aclose()
             await db.dispose()
             log.info("service stopped")
 
@@ -157,6 +189,16 @@ def build_app(
             checks[f"consumer:{consumer.name}"] = "ok" if consumer.connected else "not connected"
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+    if spec.publishes:
+
+        @app.get(OUTBOX_PATH, include_in_schema=False)
+        async def outbox_pending(request: Request) -> dict:
+            """Accepted but not yet published: what a downstream progress report waits for (not public)."""
+            runtime: Runtime = request.app.state.runtime
+            async with runtime.db.engine.connect() as conn:
+                pending = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
+            return {"service": spec.name, "pending": pending}
 
     for router in routers:
         app.include_router(router)

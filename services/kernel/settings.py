@@ -59,6 +59,12 @@ class ServiceSettings(BaseSettings):
 
     max_errors_in_receipt: int = 1000
 
+    upstream_urls: str = Field(
+        "",
+        description="Comma-separated base URLs of the services whose events this one consumes: its "
+        "progress report waits until their outboxes are published (events accepted but not yet on the bus).",
+    )
+
     @model_validator(mode="after")
     def _refuse_dev_secrets(self) -> ServiceSettings:
         if self.environment is Environment.production:
@@ -80,6 +86,10 @@ class ServiceSettings(BaseSettings):
                 raise ValueError(f"encryption key {key_id!r} is not 32 bytes")
             keys[key_id] = key
         return keys
+
+    @property
+    def upstreams(self) -> list[str]:
+        return [url.strip().rstrip("/") for url in self.upstream_urls.split(",") if url.strip()]
 
     def topic(self, name: str) -> str:
         """The broker's name for a contract topic such as `registry.registrations`."""

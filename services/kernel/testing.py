@@ -74,6 +74,27 @@ async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
+@asynccontextmanager
+async def serving(app: FastAPI, port: int) -> AsyncIterator[httpx.AsyncClient]:
+    """The app served over real HTTP at 127.0.0.1:`port`, lifespan included, and a client of it:
+    for a service that another one calls (an upstream whose outbox a progress report reads)."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises what stopped it
+            raise RuntimeError(f"the server on port {port} stopped before it started")
+        await asyncio.sleep(0.05)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await task
+
+
 class TopicTail:
     """Reads what is published to a topic after the tail was opened (the broker is shared by tests).
 
