@@ -133,6 +133,7 @@ def start_services(
     *,
     database_prefix: str = "",
     log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
     say=print,  # noqa: ANN001
 ) -> list[ServiceProcess]:
     processes = []
@@ -140,7 +141,8 @@ def start_services(
         db_url = prepare_database(infra, spec, database_prefix + spec.name)
         say(f"  {spec.title}: database migrated")
         log_path = log_dir / f"{spec.name}.log" if log_dir else None
-        processes.append(ServiceProcess(spec, port=spec.port, env=service_env(infra, db_url), log_path=log_path).start())
+        env = service_env(infra, db_url, **(extra_env or {}))
+        processes.append(ServiceProcess(spec, port=spec.port, env=env, log_path=log_path).start())
     try:
         for process in processes:
             process.wait_ready()

@@ -1,0 +1,147 @@
+"""Forwarding to the services: the route table decides, the token's identity and regions go along as
+trusted headers, bodies stream through both ways within their size limit, and a service that is down
+or slow is a 503/504 in the suite's error shape."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from gateway_svc import audit, routes
+from gateway_svc.deps import Gateway, GatewayDep, authenticate, require
+from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
+from gateway_svc.routes import Kind, Match
+from gateway_svc.tokens import Caller
+from kernel.logs import request_id
+from kernel.scope import REGION_SCOPE_HEADER
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+SERVICE_TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
+                  "matcher": "matcher-svc", "case": "case-svc"}
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host"}
+# Set by the gateway from the token; whatever a client sends under these names is dropped.
+TRUSTED = {REGION_SCOPE_HEADER.lower(), "x-actor", "x-actor-role", "x-request-id"}
+_NOT_FORWARDED = HOP_BY_HOP | TRUSTED | {"authorization", "cookie", "idempotency-key"}
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
+async def forward(request: Request, gateway: GatewayDep) -> Response:
+    found = routes.match(request.method, request.url.path)
+    if found is None:
+        raise NoRoute("no such route", loc=["path"])
+    caller = authenticate(request, gateway)
+    require(caller, found.scope)
+    limit = gateway_svc.settings.feed_body_limit if found.kind is Kind.feed else gateway_svc.settings.body_limit
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
+    if found.kind is Kind.batch:
+        owner = await audit.batch_owner(gateway.runtime.db, found.service, found.params["batch_id"])
+        if owner != caller.client_id:
+            raise NoRoute("no batch with this id", loc=["path", "batch_id"])
+
+    upstream = gateway.http.build_request(
+        request.method,
+        gateway_svc.settings.service_urls[found.service] + found.upstream_path,
+        params=_query(request, gateway_svc.settings.max_page_size),
+        headers=_headers(request, caller),
+        content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
+    )
+    title = SERVICE_TITLES[found.service]
+    try:
+        response = await gateway.http.send(upstream, stream=True)
+    except _TooLarge:
+        raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"]) from None
+    except httpx.TimeoutException:
+        raise ServiceTimeout(f"{title} did not answer in time", loc=[]) from None
+    except httpx.TransportError:
+        log.warning("service unreachable", extra={"service": title})
+        raise ServiceDown(f"{title} is unavailable; retry later", loc=[]) from None
+    if response.status_code in (403, 404):
+        log_refusal(request, response.status_code, f"refused by {title}")
+    if found.kind is Kind.person:
+        try:
+            await audit.record_access(
+                gateway.runtime.db, caller, found.params["person_ref"], "read",
+                f"{request.method} {found.template}", response.status_code,
+            )
+        except BaseException:
+            await response.aclose()
+            raise
+    if found.kind is Kind.feed:
+        return await _receipt(gateway, found, caller, response)
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers=_response_headers(response),
+        background=BackgroundTask(response.aclose),
+    )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, never held whole; stops the upload past `limit` bytes."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise _TooLarge
+        yield chunk
+
+
+def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
+    """The query string, with a page size above the gateway's cap reduced to it."""
+    params = []
+    for name, value in request.query_params.multi_items():
+        if name == "limit" and value.isdigit() and int(value) > max_page:
+            value = str(max_page)
+        params.append((name, value))
+    return params
+
+
+def _headers(request: Request, caller: Caller) -> dict[str, str]:
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
+    headers[REGION_SCOPE_HEADER] = caller.region_scope
+    headers["X-Actor"] = caller.client_id
+    headers["X-Actor-Role"] = caller.role
+    if rid := request_id.get():
+        headers["X-Request-ID"] = rid
+    if key := request.headers.get("idempotency-key"):
+        # Per client: two bureaus choosing the same key must not see each other's receipt.
+        headers["Idempotency-Key"] = f"{caller.client_id}:{key}"
+    return headers
+
+
+def _response_headers(response: httpx.Response) -> dict[str, str]:
+    return {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"x-request-id"}}
+
+
+async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: httpx.Response) -> Response:
+    """A feed's answer is a receipt (small): read whole, to note the uploader as the batch's owner."""
+    try:
+        body = await response.aread()
+    finally:
+        await response.aclose()
+    if response.status_code in (200, 201):
+        try:
+            batch_id = orjson.loads(body)["batch_id"]
+            uuid.UUID(batch_id)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
+        await audit.record_batch(gateway.runtime.db, found.service, uuid.UUID(batch_id), caller.client_id)
+    headers = {k: v for k, v in _response_headers(response).items() if k.lower() != "content-length"}
+    return Response(body, status_code=response.status_code, headers=headers)
