@@ -107,7 +107,7 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
     if form.get("grant_type") != "client_credentials":
         return _oauth_error(request, 400, "unsupported_grant_type", "only client_credentials is supported")
     client_id, secret = _basic_credentials(request) or (form.get("client_id", ""), form.get("client_secret", ""))
-    client = gateway_svc.clients.get(client_id)
+    client = gateway.clients.get(client_id)
     # One bucket per known client, one for all unknown ids: guessing is slowed, memory stays bounded.
     if (wait := gateway.limiter.take(f"token:{client_id if client else '?'}")) is not None:
         return _oauth_error(request, 429, "slow_down", "too many token requests", **{"Retry-After": RateLimiter.retry_after(wait)})
@@ -119,7 +119,7 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
         if not wanted <= {s.value for s in scopes}:
             return _oauth_error(request, 400, "invalid_scope", "a requested scope is not the client's")
         scopes = frozenset(s for s in scopes if s.value in wanted)
-    access_token, ttl = issue(gateway_svc.settings, client, scopes)
+    access_token, ttl = issue(gateway.settings, client, scopes)
     return JSONResponse(
         TokenResponse(access_token=access_token, expires_in=ttl, scope=" ".join(sorted(scopes))).model_dump(),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
@@ -173,7 +173,7 @@ async def reveal(
     route = "POST /api/v1/persons/{person_ref}/reveal"
     try:
         response = await gateway.http.get(
-            f"{gateway_svc.settings.registry_url}/internal/persons/{person_ref}/identity",
+            f"{gateway.settings.registry_url}/internal/persons/{person_ref}/identity",
             headers={REGION_SCOPE_HEADER: caller.region_scope, "X-Actor": caller.client_id,
                      "X-Actor-Role": caller.role, "X-Request-ID": request_id.get() or ""},
         )
@@ -206,5 +206,5 @@ async def person_access(
         since = since.replace(tzinfo=UTC)
     return await audit.person_accesses(
         gateway.runtime.db, person_ref=person_ref, client_id=client_id, since=since, cursor=cursor,
-        limit=min(limit, gateway_svc.settings.max_page_size),
+        limit=min(limit, gateway.settings.max_page_size),
     )

@@ -26,7 +26,7 @@ class Gateway:
     clients: dict[str, Client]
     http: httpx.AsyncClient  # one pool to every service
     limiter: RateLimiter
-    openapi: object  # gateway_svc.openapi.MergedOpenAPI
+    openapi: object  # gateway.openapi.MergedOpenAPI
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -42,13 +42,13 @@ def authenticate(request: Request, gateway: Gateway) -> Caller:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("a bearer token is required (POST /api/v1/auth/token)")
     try:
-        caller = verify(gateway_svc.settings, token.strip())
+        caller = verify(gateway.settings, token.strip())
     except InvalidToken:
         raise Unauthenticated(
             "the bearer token is invalid or expired",
             headers={"WWW-Authenticate": 'Bearer realm="guazheng", error="invalid_token"'},
         ) from None
-    if caller.client_id not in gateway_svc.clients:  # removed from the configuration since the token was issued
+    if caller.client_id not in gateway.clients:  # removed from the configuration since the token was issued
         raise Unauthenticated("the client of this token is no longer configured")
     request.state.caller = caller
     if (wait := gateway.limiter.take(caller.client_id)) is not None:

@@ -29,7 +29,7 @@ service = ServiceSpec(
     settings=GatewaySettings,
 )
 
-# FastAPI's own document would describe the gateway alone; ours is merged (gateway_svc.openapi).
+# FastAPI's own document would describe the gateway alone; ours is merged (gateway.openapi).
 _FASTAPI_DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
 
@@ -62,7 +62,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await request.app.state.gateway_svc.openapi.document(request.app))
+        return JSONResponse(await request.app.state.gateway.openapi.document(request.app))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -42,7 +42,7 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
         raise NoRoute("no such route", loc=["path"])
     caller = authenticate(request, gateway)
     require(caller, found.scope)
-    limit = gateway_svc.settings.feed_body_limit if found.kind is Kind.feed else gateway_svc.settings.body_limit
+    limit = gateway.settings.feed_body_limit if found.kind is Kind.feed else gateway.settings.body_limit
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
@@ -53,8 +53,8 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
 
     upstream = gateway.http.build_request(
         request.method,
-        gateway_svc.settings.service_urls[found.service] + found.upstream_path,
-        params=_query(request, gateway_svc.settings.max_page_size),
+        gateway.settings.service_urls[found.service] + found.upstream_path,
+        params=_query(request, gateway.settings.max_page_size),
         headers=_headers(request, caller),
         content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
     )
