@@ -52,12 +52,8 @@ def gateway_factory(gateway_db, infra, client_config) -> Callable:  # noqa: ANN0
     """Runs a gateway in-process on a fresh database: `async with gateway_factory(**settings) as client`."""
 
     def make(**overrides: object):  # noqa: ANN202
-        settings = gateway_db.settings(
-            infra,
-            gateway_clients=client_config[0],
-            **{f"{name}_url": nowhere() for name in ("registry", "insurance", "fund", "matcher", "case")},
-            **overrides,
-        )
+        down = {f"{name}_url": nowhere() for name in ("registry", "insurance", "fund", "matcher", "case")}
+        settings = gateway_db.settings(infra, **{"gateway_clients": client_config[0], **down, **overrides})
         return running(create_app(settings))
 
     return make
