@@ -87,12 +87,10 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
             raise
     if found.kind is Kind.feed:
         return await _receipt(gateway, found, caller, response)
-    return StreamingResponse(
-        response.aiter_raw(),
-        status_code=response.status_code,
-        headers=_response_headers(response),
-        background=BackgroundTask(response.aclose),
+    streamed = StreamingResponse(
+        response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
     )
+    return _with_headers(streamed, _response_headers(response))
 
 
 class _TooLarge(Exception):
@@ -119,21 +117,35 @@ def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
     return params
 
 
-def _headers(request: Request, caller: Caller) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in _NOT_FORWARDED}
-    headers[REGION_SCOPE_HEADER] = caller.region_scope
-    headers["X-Actor"] = caller.client_id
-    headers["X-Actor-Role"] = caller.role
+def _headers(request: Request, caller: Caller) -> list[tuple[bytes, bytes]]:
+    """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
+    the ones the gateway sets, plus the caller's identity and regions from the token."""
+    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
+    headers += [
+        (REGION_SCOPE_HEADER.encode(), caller.region_scope.encode()),
+        (b"x-actor", caller.client_id.encode()),
+        (b"x-actor-role", caller.role.encode()),
+    ]
     if rid := request_id.get():
-        headers["X-Request-ID"] = rid
-    if key := request.headers.get("idempotency-key"):
-        # Per client: two bureaus choosing the same key must not see each other's receipt.
-        headers["Idempotency-Key"] = f"{caller.client_id}:{key}"
+        headers.append((b"x-request-id", rid.encode("latin-1")))
+    for key, value in request.headers.raw:
+        if key.lower() == b"idempotency-key":
+            # Per client: two bureaus choosing the same key must not see each other's receipt.
+            headers.append((b"idempotency-key", caller.client_id.encode() + b":" + value))
+            break
     return headers
 
 
-def _response_headers(response: httpx.Response) -> dict[str, str]:
-    return {k: v for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP | {"x-request-id"}}
+def _response_headers(response: httpx.Response, *, drop: frozenset[bytes] = frozenset()) -> list[tuple[bytes, bytes]]:
+    skip = {h.encode() for h in HOP_BY_HOP} | {b"x-request-id"} | drop  # the gateway's middleware sets the id
+    return [(k, v) for k, v in response.headers.raw if k.lower() not in skip]
+
+
+def _with_headers(outgoing: Response, headers: list[tuple[bytes, bytes]]) -> Response:
+    """The service's headers as it sent them (bytes: nothing is re-encoded on the way)."""
+    own = [(k, v) for k, v in outgoing.raw_headers if k not in {name for name, _ in headers}]
+    outgoing.raw_headers = own + headers
+    return outgoing
 
 
 async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: httpx.Response) -> Response:
@@ -149,5 +161,6 @@ async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: htt
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
         await audit.record_batch(gateway.runtime.db, found.service, uuid.UUID(batch_id), caller.client_id)
-    headers = {k: v for k, v in _response_headers(response).items() if k.lower() != "content-length"}
-    return Response(body, status_code=response.status_code, headers=headers)
+    return _with_headers(
+        Response(body, status_code=response.status_code), _response_headers(response, drop=frozenset({b"content-length"}))
+    )

@@ -187,6 +187,17 @@ def test_feeds_are_pushed_with_feed_tokens_and_receipts_belong_to_their_uploader
                       headers={**tokens["registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "e2e-units"})
     assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json()["batch_id"] == province["receipts"]["units"][2]["batch_id"]
+    other_client = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:3], RecordKind.units),
+                            headers={**tokens["hohhot-registry-feed"], "Content-Type": "text/csv",
+                                     "Idempotency-Key": "e2e-units"})
+    assert other_client.status_code == 201 and other_client.json()["batch_id"] != replay.json()["batch_id"]
+    # Keys are often Chinese (社保-2024-10-呼和浩特): any octets pass through unchanged.
+    chinese = {**tokens["registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "单位-2024-11".encode()}
+    first = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese)
+    second = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese)
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert first.json()["batch_id"] == second.json()["batch_id"]
+    assert first.headers["content-type"] == "application/json" and first.headers["x-request-id"]
 
 
 def test_findings_are_read_per_city(api, tokens, province) -> None:  # noqa: ANN001
@@ -251,12 +262,14 @@ def make_id(first16: str, seq: int) -> str:
 
 def test_lookup_reveal_and_the_audit_log(api, tokens, province) -> None:  # noqa: ANN001
     [hohhot_id, *_] = people_only_in(province["data"], "1501")
-    looked_up = api.post("/api/v1/persons/lookup", json={"id_number": hohhot_id}, headers=tokens["hohhot"])
+    looked_up = api.post("/api/v1/persons/lookup", json={"id_number": hohhot_id},
+                         headers={**tokens["hohhot"], "X-Request-ID": "e2e-lookup-1"})
     assert looked_up.status_code == 200
     ref = looked_up.json()["person_ref"]
     assert ref == PSEUDONYMS.person_key(hohhot_id) and looked_up.json()["masked_id"] != hohhot_id
-    view = api.get(f"/api/v1/matcher/persons/{ref}", headers=tokens["hohhot"])
+    view = api.get(f"/api/v1/matcher/persons/{ref}", headers={**tokens["hohhot"], "X-Request-ID": "e2e-view-1"})
     assert view.status_code == 200 and hohhot_id not in view.text
+    assert view.headers["x-request-id"] == "e2e-view-1"  # the caller's id is kept (and sent to the service)
 
     assert api.post(f"/api/v1/persons/{ref}/reveal", headers=tokens["hohhot"]).status_code == 403
     revealed = api.post(f"/api/v1/persons/{ref}/reveal", headers=tokens["admin"])
@@ -274,6 +287,7 @@ def test_lookup_reveal_and_the_audit_log(api, tokens, province) -> None:  # noqa
         ("baotou", "read", "GET /api/v1/matcher/persons/{person_ref}", 404),
     } <= seen
     assert ("hohhot", "reveal", "POST /api/v1/persons/{person_ref}/reveal", 200) not in seen  # refused before
+    assert {e["request_id"] for e in entries} >= {"e2e-lookup-1", "e2e-view-1"}
     first = api.get("/api/v1/audit/person-access", params={"limit": "2"}, headers=tokens["admin"]).json()
     second = api.get("/api/v1/audit/person-access", params={"limit": "2", "cursor": first["next_cursor"]},
                      headers=tokens["admin"]).json()
