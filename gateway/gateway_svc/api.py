@@ -16,15 +16,14 @@ from pydantic import BaseModel, Field
 from gateway_svc import audit
 from gateway_svc.clients import verify_secret
 from gateway_svc.deps import GatewayDep, scoped
+from gateway_svc.proxy import trusted_headers
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.roles import Scope
 from gateway_svc.tokens import Caller, issue
 from kernel.errors import Invalid
 from kernel.identifiers import InvalidIdentifier, mask_id_number, normalize_id_number
-from kernel.logs import request_id
 from kernel.paging import Cursor, Page
-from kernel.scope import REGION_SCOPE_HEADER
 
 PREFIX = "/api/v1"
 router = APIRouter(prefix=PREFIX)
@@ -174,8 +173,7 @@ async def reveal(
     try:
         response = await gateway.http.get(
             f"{gateway.settings.registry_url}/internal/persons/{person_ref}/identity",
-            headers={REGION_SCOPE_HEADER: caller.region_scope, "X-Actor": caller.client_id,
-                     "X-Actor-Role": caller.role, "X-Request-ID": request_id.get() or ""},
+            headers=trusted_headers(caller),
         )
     except httpx.TimeoutException:
         raise ServiceTimeout("registry-svc did not answer in time") from None

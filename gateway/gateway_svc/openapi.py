@@ -14,12 +14,10 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gateway_svc.roles import Scope
-from gateway_svc.routes import PREFIX_ROUTES, ROUTES
+from gateway_svc.routes import PREFIX_ROUTES, ROUTES, SERVICE_TITLES
 from gateway_svc.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
-TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
-          "matcher": "matcher-svc", "case": "case-svc"}
 _REF = "#/components/schemas/"
 _ERROR = {"$ref": _REF + "ErrorBody"}
 _ERROR_SCHEMA = {
@@ -68,7 +66,7 @@ class MergedOpenAPI:
             response.raise_for_status()
             doc = response.json()
         except (httpx.HTTPError, ValueError):
-            log.warning("service OpenAPI unavailable", extra={"service": TITLES[service]})
+            log.warning("service OpenAPI unavailable", extra={"service": SERVICE_TITLES[service]})
             return cached[1] if cached else None
         self._cache[service] = (time.monotonic(), doc)
         return doc
@@ -78,10 +76,10 @@ class MergedOpenAPI:
         paths: dict[str, dict] = {p: ops for p, ops in own.get("paths", {}).items()}
         schemas: dict[str, Any] = dict(own.get("components", {}).get("schemas", {}))
         unavailable = []
-        for service in TITLES:
+        for service in SERVICE_TITLES:
             doc = await self._service_doc(service)
             if doc is None:
-                unavailable.append(TITLES[service])
+                unavailable.append(SERVICE_TITLES[service])
                 continue
             doc = _prefix_conflicting(doc, schemas, service)
             schemas.update(doc.get("components", {}).get("schemas", {}))

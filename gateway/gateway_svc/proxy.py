@@ -18,7 +18,7 @@ from starlette.background import BackgroundTask
 from gateway_svc import audit, routes
 from gateway_svc.deps import Gateway, GatewayDep, authenticate, require
 from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
-from gateway_svc.routes import Kind, Match
+from gateway_svc.routes import SERVICE_TITLES, Kind, Match
 from gateway_svc.tokens import Caller
 from kernel.logs import request_id
 from kernel.scope import REGION_SCOPE_HEADER
@@ -26,8 +26,6 @@ from kernel.scope import REGION_SCOPE_HEADER
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-SERVICE_TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
-                  "matcher": "matcher-svc", "case": "case-svc"}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
               "transfer-encoding", "upgrade", "host"}
 # Set by the gateway from the token; whatever a client sends under these names is dropped.
@@ -117,17 +115,23 @@ def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
     return params
 
 
-def _headers(request: Request, caller: Caller) -> list[tuple[bytes, bytes]]:
-    """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
-    the ones the gateway sets, plus the caller's identity and regions from the token."""
-    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
-    headers += [
+def trusted_headers(caller: Caller) -> list[tuple[bytes, bytes]]:
+    """What the services trust about the caller (kernel.scope): its regions, identity and role; the request id."""
+    headers = [
         (REGION_SCOPE_HEADER.encode(), caller.region_scope.encode()),
         (b"x-actor", caller.client_id.encode()),
         (b"x-actor-role", caller.role.encode()),
     ]
     if rid := request_id.get():
         headers.append((b"x-request-id", rid.encode("latin-1")))
+    return headers
+
+
+def _headers(request: Request, caller: Caller) -> list[tuple[bytes, bytes]]:
+    """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
+    the ones the gateway sets, plus the caller's identity and regions from the token."""
+    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
+    headers += trusted_headers(caller)
     for key, value in request.headers.raw:
         if key.lower() == b"idempotency-key":
             # Per client: two bureaus choosing the same key must not see each other's receipt.

@@ -69,6 +69,9 @@ class Match:
     params: dict[str, str]
 
 
+SERVICE_TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
+                  "matcher": "matcher-svc", "case": "case-svc"}
+
 S, K = Scope, Kind
 _V1 = "/api/v1"
 

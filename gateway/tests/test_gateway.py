@@ -5,8 +5,6 @@ from __future__ import annotations
 import base64
 import logging
 
-import pytest
-
 from kernel.identifiers import Pseudonymizer
 from kernel.settings import DEV_PEPPER
 
