@@ -29,10 +29,10 @@ INIT_DATABASES = ROOT / "deploy" / "postgres" / "init-databases.sh"
 
 SECRETS = (
     "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "ENCRYPTION_ACTIVE_KEY_ID", "POSTGRES_PASSWORD",
-    "TOKEN_SIGNING_KEY", "GATEWAY_CLIENTS",
+    "TOKEN_SIGNING_KEY", "GATEWAY_CLIENTS_PATH",
 )
 # Of those, the ones whose value is secret (or deployment-specific): the example must leave them blank.
-SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY", "GATEWAY_CLIENTS")
+SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY")
 # The one container reachable from outside the compose network.
 PUBLIC_SERVER = "gateway"
 # Names the app may read that are not settings fields (the CLI reads PORT itself).
@@ -153,7 +153,6 @@ def filled_env(env_example: dict[str, str]) -> dict[str, str]:
         "ENCRYPTION_KEYS": f"{active}:" + base64.b64encode(bytes(range(32))).decode(),
         "ENCRYPTION_ACTIVE_KEY_ID": active,
         "TOKEN_SIGNING_KEY": "test-signing-key-of-at-least-32-bytes",
-        "GATEWAY_CLIENTS": "[]",
     }
     for name, value in stand_ins.items():
         env[name] = env.get(name) or value
@@ -363,6 +362,9 @@ def test_the_gateway_knows_where_every_service_is(compose: dict, servers: dict[s
     for name, (compose_name, _) in servers.items():
         if name != PUBLIC_SERVER:
             assert environment[f"{name.upper()}_URL"] == f"http://{compose_name}:8000", name
+    # The clients come from a file mounted read-only where GATEWAY_CLIENTS_FILE says.
+    mounts = [str(v) for v in compose["services"][PUBLIC_SERVER]["volumes"]]
+    assert any(m.endswith(f":{environment['GATEWAY_CLIENTS_FILE']}:ro") for m in mounts), mounts
     depends_on = compose["services"][PUBLIC_SERVER]["depends_on"]
     assert all(depends_on[compose_name]["condition"] == "service_healthy"
                for name, (compose_name, _) in servers.items() if name != PUBLIC_SERVER)
