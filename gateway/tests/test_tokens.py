@@ -92,6 +92,19 @@ def test_configuration_refuses_plain_secrets_ungrantable_scopes_and_duplicates()
         load_clients(GatewaySettings(gateway_clients=orjson.dumps([entry, entry]).decode()))
 
 
+def test_clients_come_from_the_environment_and_a_file_together(tmp_path) -> None:  # noqa: ANN001
+    import orjson
+
+    in_env, _ = new_client(Role.city_officer, ["150100"], "hohhot")
+    in_file, _ = new_client(Role.fund_feed, ["150000"], "fund-center")
+    path = tmp_path / "clients.json"
+    path.write_bytes(orjson.dumps([in_file]))
+    clients = load_clients(GatewaySettings(gateway_clients=orjson.dumps([in_env]).decode(), gateway_clients_file=path))
+    assert set(clients) == {"hohhot", "fund-center"}
+    assert clients["fund-center"].scopes == {Scope.feeds_fund}
+    assert clients["hohhot"].region_scope == "150100"
+
+
 def test_production_refuses_the_development_signing_key_and_short_keys() -> None:
     with pytest.raises(ValidationError):
         GatewaySettings(environment="production", pseudonym_pepper="p" * 40,
