@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from kernel.service import discover_services
 from kernel.settings import Environment, ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,9 +27,14 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 ENV_EXAMPLE = ROOT / "deploy" / "env.example"
 INIT_DATABASES = ROOT / "deploy" / "postgres" / "init-databases.sh"
 
-SECRETS = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "ENCRYPTION_ACTIVE_KEY_ID", "POSTGRES_PASSWORD")
-# Of those, the ones whose value is secret: the example must leave them blank.
-SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD")
+SECRETS = (
+    "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "ENCRYPTION_ACTIVE_KEY_ID", "POSTGRES_PASSWORD",
+    "TOKEN_SIGNING_KEY", "GATEWAY_CLIENTS_PATH",
+)
+# Of those, the ones whose value is secret (or deployment-specific): the example must leave them blank.
+SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY")
+# The one container reachable from outside the compose network.
+PUBLIC_SERVER = "gateway"
 # Names the app may read that are not settings fields (the CLI reads PORT itself).
 NON_SETTINGS_VARIABLES = {"PORT"}
 # A service's database is named after it, except where the name is an SQL keyword.
@@ -146,6 +152,7 @@ def filled_env(env_example: dict[str, str]) -> dict[str, str]:
         "PSEUDONYM_PEPPER": "test-pepper",
         "ENCRYPTION_KEYS": f"{active}:" + base64.b64encode(bytes(range(32))).decode(),
         "ENCRYPTION_ACTIVE_KEY_ID": active,
+        "TOKEN_SIGNING_KEY": "test-signing-key-of-at-least-32-bytes",
     }
     for name, value in stand_ins.items():
         env[name] = env.get(name) or value
@@ -252,9 +259,14 @@ def test_secrets_are_required_with_a_message_wherever_they_are_used(
 # ---- the app containers --------------------------------------------------------------------
 
 
+def settings_class_of(service: dict) -> type[ServiceSettings]:
+    """The settings class of the suite service a container runs (`suite serve|migrate NAME`)."""
+    return discover_services()[command_of(service)[2]].settings
+
+
 def test_every_environment_name_is_a_settings_field(app_services: dict[str, dict]) -> None:
-    fields = set(ServiceSettings.model_fields)
     for compose_name, service in app_services.items():
+        fields = set(settings_class_of(service).model_fields)
         names = set(service.get("environment", {}))
         assert names, f"{compose_name} has no environment"
         unknown = {n for n in names if n.lower() not in fields and n not in NON_SETTINGS_VARIABLES}
@@ -266,7 +278,7 @@ def test_app_environment_makes_valid_production_settings(
 ) -> None:
     for compose_name, service in app_services.items():
         environment = service["environment"]
-        settings = ServiceSettings(
+        settings = settings_class_of(service)(
             **{k.lower(): str(v) for k, v in environment.items() if k not in NON_SETTINGS_VARIABLES}
         )
         assert settings.environment is Environment.production, compose_name
@@ -335,6 +347,27 @@ def test_each_service_uses_its_own_database_created_by_the_init_script(
 def test_init_script_is_executable() -> None:
     # Otherwise the postgres entrypoint sources it into its own shell instead of running it.
     assert os.access(INIT_DATABASES, os.X_OK)
+
+
+def test_only_the_gateway_publishes_a_port(compose: dict, servers: dict[str, tuple[str, dict]]) -> None:
+    published = {name for name, service in compose["services"].items() if service.get("ports")}
+    assert published == {PUBLIC_SERVER}, f"only the gateway may be reachable from outside; published: {published}"
+    assert PUBLIC_SERVER in servers and servers[PUBLIC_SERVER][0] == PUBLIC_SERVER
+    [mapping] = compose["services"][PUBLIC_SERVER]["ports"]
+    assert str(mapping).endswith(":8000")
+
+
+def test_the_gateway_knows_where_every_service_is(compose: dict, servers: dict[str, tuple[str, dict]]) -> None:
+    environment = compose["services"][PUBLIC_SERVER]["environment"]
+    for name, (compose_name, _) in servers.items():
+        if name != PUBLIC_SERVER:
+            assert environment[f"{name.upper()}_URL"] == f"http://{compose_name}:8000", name
+    # The clients come from a file mounted read-only where GATEWAY_CLIENTS_FILE says.
+    mounts = [str(v) for v in compose["services"][PUBLIC_SERVER]["volumes"]]
+    assert any(m.endswith(f":{environment['GATEWAY_CLIENTS_FILE']}:ro") for m in mounts), mounts
+    depends_on = compose["services"][PUBLIC_SERVER]["depends_on"]
+    assert all(depends_on[compose_name]["condition"] == "service_healthy"
+               for name, (compose_name, _) in servers.items() if name != PUBLIC_SERVER)
 
 
 # ---- the infrastructure --------------------------------------------------------------------

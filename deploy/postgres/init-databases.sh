@@ -12,7 +12,7 @@
 set -Eeo pipefail
 
 # `case` is an SQL keyword, hence `cases` for case-svc.
-SERVICE_DATABASES="registry insurance fund matcher cases"
+SERVICE_DATABASES="registry insurance fund matcher cases gateway"
 
 for db in $SERVICE_DATABASES; do
     psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \

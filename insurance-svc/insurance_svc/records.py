@@ -23,6 +23,7 @@ PERSON_STATUSES = PersonRecords(
         + " ORDER BY s.status), '[]'::jsonb) "
         "FROM person_statuses s WHERE s.person_key = pc.person_key AND s.retracted_at IS NULL"
     ),
+    region_table="contributions",  # a status has no region: the person's contributions place them
 )
 
 STATUS_CHOICES = {s.value: s.value for s in PersonStatus} | {

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from kernel.db import driver_connection
-from kernel.errors import NotFound
+from kernel.errors import Forbidden, NotFound
 from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
 from kernel.regions import like_prefix
+from kernel.scope import RegionScopeDep
 from kernel.service import Runtime, RuntimeDep
 from kernel.upstream import pending_upstream
 from matcher_svc import projection, sweeps
@@ -60,6 +61,7 @@ def _finding(row: Any) -> FindingOut:
 @router.get("/findings", response_model=Page[FindingOut], summary="Findings, filtered and cursor-paged")
 async def findings(
     runtime: RuntimeDep,
+    scope: RegionScopeDep,
     region_code: RegionCode = "000000",
     rule: Rule | None = None,
     status: Literal["open", "exempted", "cleared"] | None = None,
@@ -67,14 +69,14 @@ async def findings(
     limit: Limit = 100,
 ) -> Page[FindingOut]:
     after = decode_cursor(cursor) or ["", ""]
-    region = "%" if region_code == "000000" else like_prefix(region_code)
+    regions = scope.patterns(region_code)  # the requested region within the caller's
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)
         rows = await pg.fetch(
-            _FINDING + "WHERE region_code LIKE $1 AND ($2::text IS NULL OR rule = $2) "
+            _FINDING + "WHERE region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR rule = $2) "
             "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
             "ORDER BY region_code, finding_id::text LIMIT $6",
-            region, rule.value if rule else None, status, str(after[0]), str(after[1]), limit + 1,
+            regions, rule.value if rule else None, status, str(after[0]), str(after[1]), limit + 1,
         )
     items = [_finding(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, items[-1].finding_id]) if len(rows) > limit else None
@@ -95,12 +97,22 @@ class PersonView(BaseModel):
 
 @router.get("/persons/{person_ref}", response_model=PersonView, summary="A person's consolidated view")
 async def person(
-    person_ref: Annotated[str, Path(min_length=8, max_length=64)], runtime: RuntimeDep
+    person_ref: Annotated[str, Path(min_length=8, max_length=64)], runtime: RuntimeDep, scope: RegionScopeDep
 ) -> PersonView:
+    """The whole view when any of the person's registrations, payments or findings is in the caller's regions."""
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)
         person = await pg.fetchrow("SELECT * FROM people WHERE person_key = $1", person_ref)
-        if person is None:
+        visible = person is not None and (
+            scope.prefixes is None
+            or await pg.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM registrations WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
+                "OR EXISTS (SELECT 1 FROM paid_months WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
+                "OR EXISTS (SELECT 1 FROM findings WHERE person_key = $1 AND region_code LIKE ANY($2::text[]))",
+                person_ref, scope.patterns(),
+            )
+        )
+        if not visible:
             raise NotFound("no registered person with this reference", loc=["path", "person_ref"])
         registrations = await pg.fetch(
             "SELECT category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, batch_id "
@@ -251,18 +263,24 @@ async def _sweep(runtime: Runtime, sweep_id: uuid.UUID) -> Sweep:
 
 
 @router.post("/sweeps", response_model=Sweep, status_code=202, summary="Re-evaluate a region now")
-async def sweep(request: SweepRequest, runtime: RuntimeDep) -> Sweep:
+async def sweep(request: SweepRequest, runtime: RuntimeDep, scope: RegionScopeDep) -> Sweep:
+    if not scope.allows(request.region_code):  # 000000 (everyone) is allowed to an unrestricted caller only
+        raise Forbidden("the region is outside the caller's regions", loc=["body", "region_code"])
     return await _sweep(runtime, await sweeps.start_sweep(runtime, request.region_code, "requested"))
 
 
 @router.get("/sweeps/{sweep_id}", response_model=Sweep, summary="A sweep's progress")
-async def sweep_progress(sweep_id: uuid.UUID, runtime: RuntimeDep) -> Sweep:
-    return await _sweep(runtime, sweep_id)
+async def sweep_progress(sweep_id: uuid.UUID, runtime: RuntimeDep, scope: RegionScopeDep) -> Sweep:
+    found = await _sweep(runtime, sweep_id)
+    scope.require(found.region_code, "sweep", ["path", "sweep_id"])
+    return found
 
 
 @router.put("/review-month", response_model=Sweep, status_code=202, summary="Set the campaign's review month")
-async def review_month(request: ReviewMonth, runtime: RuntimeDep) -> Sweep:
+async def review_month(request: ReviewMonth, runtime: RuntimeDep, scope: RegionScopeDep) -> Sweep:
     """Findings are re-evaluated for the new month by a sweep of everyone (its progress is returned)."""
+    if not scope.covers_provinces():
+        raise Forbidden("the review month is the province's: only a province-wide client may set it")
     async with runtime.db.transaction() as conn:
         await set_review_month(await driver_connection(conn), request.review_month)
     return await _sweep(runtime, await sweeps.start_sweep(runtime, "000000", f"review month {request.review_month}"))

@@ -27,6 +27,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
         settings or service.load_settings(),
-        routers=[api.router],
+        routers=[api.router, api.internal],
         description="Units and registrations of registered construction professionals (注册人员).",
     )

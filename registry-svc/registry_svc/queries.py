@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel.errors import DomainError
 from kernel.identifiers import normalize_unit_name
 from kernel.paging import Page, decode_cursor, encode_cursor
-from kernel.regions import like_prefix
 
 
 class Registration(BaseModel):
@@ -58,17 +57,18 @@ async def person_registrations(conn: AsyncConnection, person_ref: str) -> list[R
 
 
 async def registrations_by_region(
-    conn: AsyncConnection, region_code: str, *, status: str | None, cursor: str | None, limit: int
+    conn: AsyncConnection, regions: list[str], *, status: str | None, cursor: str | None, limit: int
 ) -> Page[Registration]:
+    """Registrations whose region matches one of the LIKE patterns `regions` (see kernel.scope)."""
     after = decode_cursor(cursor) or ["", "", ""]
     if len(after) != 3 or not all(isinstance(part, str) for part in after):
         raise DomainError("the cursor is not one this API gave out", loc=["query", "cursor"])
-    params: dict[str, Any] = {"region": like_prefix(region_code), "limit": limit + 1, "status": status}
+    params: dict[str, Any] = {"regions": regions, "limit": limit + 1, "status": status}
     params |= dict(zip(("a_region", "a_category", "a_cert"), after, strict=True))
     rows = await conn.execute(
         text(
             _REGISTRATION
-            + "WHERE r.region_code LIKE :region AND (CAST(:status AS text) IS NULL OR r.status = :status) "
+            + "WHERE r.region_code LIKE ANY(CAST(:regions AS text[])) AND (CAST(:status AS text) IS NULL OR r.status = :status) "
             "AND (r.region_code, r.category, r.certificate_no) > (:a_region, :a_category, :a_cert) "
             "ORDER BY r.region_code, r.category, r.certificate_no LIMIT :limit"
         ),
@@ -81,6 +81,16 @@ async def registrations_by_region(
         last = items[-1]
         next_cursor = encode_cursor([last.region_code, last.category, last.certificate_no])
     return Page[Registration](items=items, next_cursor=next_cursor)
+
+
+async def sealed_identity(conn: AsyncConnection, person_ref: str) -> dict[str, Any] | None:
+    """The person's encrypted ID number with its key id (for the internal identity route only)."""
+    row = (
+        await conn.execute(
+            text("SELECT id_cipher, id_key_id, masked_id, name FROM persons WHERE person_key = :ref"), {"ref": person_ref}
+        )
+    ).mappings().first()
+    return dict(row) if row else None
 
 
 async def unit_by_uscc(conn: AsyncConnection, uscc: str) -> Unit | None:

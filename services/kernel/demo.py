@@ -1,4 +1,5 @@
-"""`suite up --demo`: a small synthetic province pushed through the services' own feed endpoints."""
+"""`suite up --demo`: a small synthetic province pushed through the gateway with feed tokens (or, without a
+gateway, straight to the services' feed endpoints)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import httpx
 
@@ -17,11 +19,28 @@ from kernel.synthetic import generate_province, write_csv
 FEED_ORDER = [RecordKind.units, RecordKind.registrations, RecordKind.person_statuses, RecordKind.contributions, RecordKind.deposits]
 
 
-def load_demo(processes: Sequence[ServiceProcess], *, people: int) -> None:
+@dataclass(frozen=True)
+class GatewayAccess:
+    """Push and read through the gateway, as bureaus and dashboards do: feed tokens per service, a reader's."""
+
+    url: str
+    feed_tokens: dict[str, str]  # service name -> bearer token
+    reader_token: str
+
+    def headers(self, service: str | None = None) -> dict[str, str]:
+        token = self.feed_tokens[service] if service else self.reader_token
+        return {"Authorization": f"Bearer {token}"}
+
+
+def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: GatewayAccess | None = None) -> None:
     matcher = next((p for p in processes if p.spec.name == "matcher"), None)
+    matcher_url = gateway.url if gateway else matcher.url if matcher else None
+    reader = gateway.headers() if gateway else {}
     # The province's months end at the matcher's review month, so its findings are about this data.
     review_month = (
-        httpx.get(matcher.url + "/api/v1/matcher/progress", timeout=60).json()["review_month"] if matcher else "2024-10"
+        httpx.get(matcher_url + "/api/v1/matcher/progress", headers=reader, timeout=60).json()["review_month"]
+        if matcher
+        else "2024-10"
     )
     province = generate_province(people=people, seed=2024, review_month=review_month)
     print(f"\nDemo: a synthetic Inner Mongolia province of {people} registered people, payments up to {review_month}")
@@ -31,26 +50,31 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int) -> None:
             if kind.value not in targets:
                 continue
             process, path = targets[kind.value]
+            base = gateway.url if gateway else process.url
             buffer = io.StringIO()
             write_csv(getattr(province, kind.value), FIELDS[kind], buffer, headers="zh", kind=kind)
             response = client.post(
-                process.url + path,
+                base + path,
                 content=buffer.getvalue().encode("utf-8"),
-                headers={"Content-Type": "text/csv; charset=utf-8", "Idempotency-Key": f"demo-{kind.value}-{people}"},
+                headers={
+                    "Content-Type": "text/csv; charset=utf-8",
+                    "Idempotency-Key": f"demo-{kind.value}-{people}",
+                    **(gateway.headers(process.spec.name) if gateway else {}),
+                },
             )
             response.raise_for_status()
             receipt = response.json()
             print(
                 f"  {kind.value:<16} {receipt['accepted']:>6} accepted, {receipt['rejected']} rejected "
-                f"→ {process.url}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
+                f"→ {base}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
             )
     if matcher is not None:
-        _show_findings(matcher)
+        _show_findings(matcher_url, reader)
 
 
-def _show_findings(matcher: ServiceProcess) -> None:
+def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
     """Waits until the matcher has matched the demo, then says what it found."""
-    with httpx.Client(base_url=matcher.url + "/api/v1/matcher", timeout=60) as client:
+    with httpx.Client(base_url=matcher_url + "/api/v1/matcher", headers=headers, timeout=60) as client:
         for _ in range(120):
             if client.get("/progress").json()["settled"]:
                 break
@@ -65,6 +89,6 @@ def _show_findings(matcher: ServiceProcess) -> None:
             found.update((f["rule"], f["status"]) for f in page["items"] if f["status"] != "cleared")
             if not (cursor := page["next_cursor"]):
                 break
-    print("\nFindings (open / exempted), with evidence at " + matcher.url + "/api/v1/matcher/findings:")
+    print("\nFindings (open / exempted), with evidence at " + matcher_url + "/api/v1/matcher/findings:")
     for rule in sorted({rule for rule, _ in found}):
         print(f"  {rule:<20} {found[(rule, 'open')]:>4} open  {found[(rule, 'exempted')]:>4} exempted")

@@ -39,6 +39,13 @@ class Invalid(DomainError):
     error_type = "value_error"
 
 
+class Forbidden(DomainError):
+    """The caller may not do this (for objects outside its regions, answer NotFound instead)."""
+
+    status_code = 403
+    error_type = "forbidden"
+
+
 class NotFound(DomainError):
     status_code = 404
     error_type = "not_found"

@@ -31,9 +31,10 @@ from sqlalchemy.exc import IntegrityError
 
 from kernel import metrics, outbox
 from kernel.db import driver_connection
-from kernel.errors import Conflict, DomainError, NotFound, UnsupportedMediaType
+from kernel.errors import Conflict, DomainError, Forbidden, NotFound, UnsupportedMediaType
 from kernel.identifiers import InvalidIdentifier, normalize_id_number, normalize_uscc
 from kernel.records import ZH_HEADERS, RecordKind
+from kernel.scope import UNRESTRICTED, RegionScope
 from kernel.service import Runtime
 
 CHUNK_ROWS = 5000
@@ -495,8 +496,18 @@ async def ingest(
     content_type: str | None,
     mode: Mode = Mode.valid_rows,
     idempotency_key: str | None = None,
+    scope: RegionScope = UNRESTRICTED,
 ) -> tuple[Receipt, bool]:
-    """Runs one upload; returns its receipt and whether it is a replay of an earlier one."""
+    """Runs one upload; returns its receipt and whether it is a replay of an earlier one.
+
+    A caller restricted to some regions (the gateway's `X-Region-Scope`) may only send rows of those
+    regions: others are rejected as `out_of_scope`, like any invalid row. A feed whose rows carry no
+    region (person statuses) is a statement about anyone, so it needs a province-wide caller.
+    """
+    has_region = any(f.name == "region_code" for f in feed.fields)
+    if not has_region and not scope.covers_provinces():
+        raise Forbidden(f"{feed.kind} carry no region: only a province-wide client may send them")
+    check_region = has_region and scope.prefixes is not None
     if idempotency_key and (earlier := await _receipt_by_key(runtime, feed, idempotency_key)):
         return earlier, True
 
@@ -533,6 +544,8 @@ async def ingest(
                     tally.reject(number, [(None, "invalid_record", "not a JSON object")], limit)
                     continue
                 row, problems = feed.validate(raw, batch.memo)
+                if check_region and row is not None and not scope.allows(row["region_code"]):
+                    row, problems = None, [("region_code", "out_of_scope", "outside the regions this client may send")]
                 if row is not None and feed.prepare is not None:
                     try:
                         feed.prepare(row, batch)

@@ -16,6 +16,7 @@ from kernel.errors import Invalid, NotFound
 
 from kernel.ingest import Feed, Mode, Receipt, Retraction, get_receipt, ingest, retract_batch
 from kernel.person_records import PersonRecords
+from kernel.scope import RegionScopeDep
 from kernel.service import RuntimeDep
 
 
@@ -48,6 +49,7 @@ def _upload_endpoint(feed: Feed):  # noqa: ANN202 - a FastAPI endpoint
         request: Request,
         response: Response,
         runtime: RuntimeDep,
+        scope: RegionScopeDep,
         mode: Annotated[Mode, Query(description="all_or_nothing: one bad row rejects the batch")] = Mode.valid_rows,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> Receipt:
@@ -58,6 +60,7 @@ def _upload_endpoint(feed: Feed):  # noqa: ANN202 - a FastAPI endpoint
             content_type=request.headers.get("content-type"),
             mode=mode,
             idempotency_key=idempotency_key,
+            scope=scope,
         )
         if replayed:
             response.status_code = status.HTTP_200_OK
@@ -158,9 +161,11 @@ def _person_endpoint(kind: PersonRecords):  # noqa: ANN202 - a FastAPI endpoint
     async def person(
         person_ref: Annotated[str, Path(min_length=8, max_length=64, description="the person's pseudonym")],
         runtime: RuntimeDep,
+        scope: RegionScopeDep,
     ) -> dict:
         async with runtime.db.engine.connect() as conn:
-            found = await kind.person(await driver_connection(conn), person_ref)
+            pg = await driver_connection(conn)
+            found = await kind.person(pg, person_ref) if await kind.visible(pg, person_ref, scope) else None
         if found is None:
             raise NotFound("no records of this person", loc=["path", "person_ref"])
         return found

@@ -25,6 +25,7 @@ from kernel.events import EventPayload
 from kernel.ingest import ID_NUMBER, PERSON_NAME, BatchContext, Feed, Field, Row
 from kernel.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
 from kernel.records import RecordKind
+from kernel.scope import RegionScope
 
 # Person columns every input carries (see kernel.persons.prepare_person), with their SQL types.
 PERSON_INPUT = {
@@ -65,6 +66,9 @@ class PersonRecords:
     model: type[EventPayload]
     items_field: str
     items_sql: str
+    # The records table whose rows' regions decide whether a region-scoped caller sees the person:
+    # this one when it has region_code; records without a region name another (statuses: contributions).
+    region_table: str | None = None
 
     @property
     def values(self) -> tuple[str, ...]:
@@ -182,6 +186,20 @@ class PersonRecords:
             subject="pc.person_key",
             payload=self.payload,
             source="FROM person_changes pc JOIN persons p USING (person_key) WHERE pc.change_id = $1",
+        )
+
+    async def visible(self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> bool:
+        """Whether the caller's regions hold any current record of the person (see kernel.scope)."""
+        if scope.prefixes is None:
+            return True
+        table = self.region_table or (self.name if "region_code" in self.columns else None)
+        if table is None:
+            return False
+        return await pg.fetchval(
+            f"SELECT EXISTS (SELECT 1 FROM {table} WHERE person_key = $1 AND retracted_at IS NULL "
+            "AND region_code LIKE ANY($2::text[]))",
+            person_ref,
+            scope.patterns(),
         )
 
     async def person(self, pg: asyncpg.Connection, person_ref: str) -> dict[str, Any] | None:

@@ -133,6 +133,7 @@ def start_services(
     *,
     database_prefix: str = "",
     log_dir: Path | None = None,
+    extra_env: dict[str, str] | None = None,
     say=print,  # noqa: ANN001
 ) -> list[ServiceProcess]:
     specs = {spec.name: spec for spec in specs}
@@ -142,7 +143,7 @@ def start_services(
         db_url = prepare_database(infra, spec, database_prefix + spec.name)
         say(f"  {spec.title}: database migrated")
         log_path = log_dir / f"{spec.name}.log" if log_dir else None
-        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, specs))
+        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, specs), **(extra_env or {}))
         processes.append(ServiceProcess(spec, port=spec.port, env=env, log_path=log_path).start())
     try:
         for process in processes:

@@ -50,6 +50,10 @@ class RegionScope:
             return True
         return region_code is not None and any(region_code.startswith(p) for p in self.prefixes)
 
+    def covers_provinces(self) -> bool:
+        """Whether the caller sees whole provinces (or everything), not just some cities or counties."""
+        return self.prefixes is None or all(len(prefix) <= 2 for prefix in self.prefixes)
+
     def allows_any(self, region_codes: list[str]) -> bool:
         return any(self.allows(code) for code in region_codes)
 
@@ -71,6 +75,9 @@ class RegionScope:
             elif prefix.startswith(requested):
                 narrowed.add(prefix)
         return sorted(p + "%" for p in narrowed)
+
+
+UNRESTRICTED = RegionScope(None)
 
 
 def region_scope(request: Request) -> RegionScope:

@@ -13,7 +13,6 @@ from kernel import migrations
 from kernel.embedded import create_database, database_url, drop_database
 from kernel.migrations import MigrationsNotAtHead
 from kernel.service import ServiceSpec, discover_services
-from kernel.settings import ServiceSettings
 
 SERVICES = discover_services()
 
@@ -22,7 +21,7 @@ def _async_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def _create_app(spec: ServiceSpec, settings: ServiceSettings):  # noqa: ANN202
+def _create_app(spec: ServiceSpec, settings):  # noqa: ANN001  # noqa: ANN202
     module, _, name = spec.factory.partition(":")
     return getattr(importlib.import_module(module), name)(settings)
 
@@ -66,9 +65,7 @@ def bare_database(infra):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("name", list(SERVICES))
 async def test_app_refuses_to_start_below_head(name, bare_database, infra):  # noqa: ANN001
     spec = SERVICES[name]
-    settings = ServiceSettings(
-        service_name=spec.name, database_url=bare_database, kafka_bootstrap_servers=infra.bootstrap_servers
-    )
+    settings = spec.load_settings(database_url=bare_database, kafka_bootstrap_servers=infra.bootstrap_servers)
     app = _create_app(spec, settings)
     started = False
     with pytest.raises(MigrationsNotAtHead):

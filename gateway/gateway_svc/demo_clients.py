@@ -1,0 +1,75 @@
+"""Demo clients for `suite up`: one per role, with development-only secrets written to .data/demo-clients.json.
+
+Never used in production: the gateway refuses the development signing key there, and these secrets
+are printed in the clear.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import orjson
+
+from gateway_svc.clients import new_client
+from gateway_svc.roles import Role, Scope
+
+# (client id, role, regions, extra scopes): Inner Mongolia, Hohhot and one of its districts.
+DEMO_CLIENTS = (
+    ("demo-province-admin", Role.province_admin, ["150000"], [Scope.persons_reveal]),
+    ("demo-hohhot-officer", Role.city_officer, ["150100"], []),
+    ("demo-baotou-officer", Role.city_officer, ["150200"], []),
+    ("demo-xincheng-officer", Role.county_officer, ["150102"], []),
+    ("demo-registry-feed", Role.registry_feed, ["150000"], []),
+    ("demo-insurance-feed", Role.insurance_feed, ["150000"], []),
+    ("demo-fund-feed", Role.fund_feed, ["150000"], []),
+    ("demo-dashboard", Role.dashboard, ["150000"], []),
+)
+
+
+def make_demo_clients() -> tuple[list[dict], dict[str, str]]:
+    """The configuration entries (hashed secrets) and the secrets by client id."""
+    entries, secrets = [], {}
+    for client_id, role, regions, extra in DEMO_CLIENTS:
+        entry, secret = new_client(role, regions, client_id, extra_scopes=extra, description=f"demo {role.value}")
+        entries.append(entry)
+        secrets[client_id] = secret
+    return entries, secrets
+
+
+def write_demo_clients(path: Path) -> tuple[list[dict], dict[str, str]]:
+    """Makes the demo clients; writes their ids, roles, regions and secrets (for people) to `path`.
+    The gateway gets the entries, with hashed secrets only."""
+    entries, secrets = make_demo_clients()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    listing = [
+        {"client_id": e["client_id"], "role": e["role"], "regions": e["regions"], "scopes_added": e["extra_scopes"],
+         "client_secret": secrets[e["client_id"]]}
+        for e in entries
+    ]
+    path.write_bytes(orjson.dumps(listing, option=orjson.OPT_INDENT_2))
+    path.chmod(0o600)
+    return entries, secrets
+
+
+# Which demo client pushes each service's feeds.
+FEED_CLIENTS = {"registry": "demo-registry-feed", "insurance": "demo-insurance-feed", "fund": "demo-fund-feed"}
+
+
+def get_token(gateway_url: str, client_id: str, secret: str) -> str:
+    response = httpx.post(
+        gateway_url + "/api/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return response.json()["access_token"]
+
+
+def curl_examples(gateway_url: str, secrets: dict[str, str]) -> str:
+    officer = "demo-hohhot-officer"
+    return (
+        f"  TOKEN=$(curl -s -X POST {gateway_url}/api/v1/auth/token -d grant_type=client_credentials \\\n"
+        f"          -d client_id={officer} -d client_secret={secrets[officer]} | python3 -c 'import json,sys;print(json.load(sys.stdin)[\"access_token\"])')\n"
+        f"  curl -s -H \"Authorization: Bearer $TOKEN\" '{gateway_url}/api/v1/matcher/findings?status=open&limit=5'"
+    )

@@ -1,0 +1,71 @@
+"""gateway: the one public entrance of the suite — tokens, scopes, region scoping, limits, audit, routing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from gateway_svc import api, proxy
+from gateway_svc.clients import load_clients
+from gateway_svc.deps import Gateway
+from gateway_svc.openapi import MergedOpenAPI
+from gateway_svc.ratelimit import RateLimiter
+from gateway_svc.refusals import install_refusal_handler
+from gateway_svc.settings import GatewaySettings
+from kernel.service import ServiceSpec, build_app
+
+service = ServiceSpec(
+    name="gateway",
+    title="gateway",
+    factory="gateway_svc.main:create_app",
+    port=8100,
+    migrations=Path(__file__).parent / "migrations",
+    settings=GatewaySettings,
+)
+
+# FastAPI's own document would describe the gateway alone; ours is merged (gateway.openapi).
+_FASTAPI_DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or service.load_settings()
+    clients = load_clients(settings)  # a malformed client entry stops the start, not the first login
+    # The gateway's routes first: the forwarding route catches everything else under /api/v1.
+    app = build_app(service, settings, routers=[api.router, proxy.router], description="The suite's public entrance.")
+    install_refusal_handler(app)
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in _FASTAPI_DOCS]
+    service_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_lifespan(app):
+            timeout = httpx.Timeout(settings.upstream_read_timeout, connect=settings.upstream_connect_timeout)
+            limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as http:
+                app.state.gateway = Gateway(
+                    settings=settings,
+                    runtime=app.state.runtime,
+                    clients=clients,
+                    http=http,
+                    limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+                    openapi=MergedOpenAPI(settings, http),
+                )
+                yield
+
+    app.router.lifespan_context = lifespan
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        return JSONResponse(await request.app.state.gateway.openapi.document(request.app))
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="挂证 suite API")
+
+    return app

@@ -1,0 +1,163 @@
+"""One OpenAPI document for the whole public API: the gateway's routes plus, from each service's own
+document (fetched lazily, cached), exactly the operations the route table makes public."""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from typing import Any
+
+import httpx
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from gateway_svc.roles import Scope
+from gateway_svc.routes import PREFIX_ROUTES, ROUTES, SERVICE_TITLES
+from gateway_svc.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+_REF = "#/components/schemas/"
+_ERROR = {"$ref": _REF + "ErrorBody"}
+_ERROR_SCHEMA = {
+    "title": "ErrorBody",
+    "type": "object",
+    "properties": {
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"type": {"type": "string"}, "msg": {"type": "string"},
+                               "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}},
+            },
+        }
+    },
+    "example": {"detail": [{"type": "insufficient_scope", "msg": "this token lacks the scope feeds:fund", "loc": []}]},
+}
+_REFUSALS = {
+    "401": "no valid bearer token",
+    "403": "the token lacks this route's scope",
+    "429": "rate limit: retry after `Retry-After` seconds",
+    "503": "the service behind this route is unavailable",
+}
+DESCRIPTION = """\
+The public API of the 挂证 cross-check suite. Get a token with `POST /api/v1/auth/token`
+(OAuth2 client credentials), then send `Authorization: Bearer <token>`. Each operation names the
+scope it needs; lists and objects are limited to the token's regions (another region's object is 404).
+Responses show ID numbers masked; `POST /api/v1/persons/{person_ref}/reveal` (scope `persons:reveal`)
+is the only exception, and every read of a person's data is audited.
+"""
+
+
+class MergedOpenAPI:
+    def __init__(self, settings: GatewaySettings, http: httpx.AsyncClient) -> None:
+        self.settings = settings
+        self.http = http
+        self._cache: dict[str, tuple[float, dict]] = {}
+
+    async def _service_doc(self, service: str) -> dict | None:
+        """The service's document, cached; a stale copy while it is down, None if never seen."""
+        cached = self._cache.get(service)
+        if cached and time.monotonic() - cached[0] < self.settings.openapi_cache_seconds:
+            return cached[1]
+        try:
+            response = await self.http.get(self.settings.service_urls[service] + "/openapi.json", timeout=5)
+            response.raise_for_status()
+            doc = response.json()
+        except (httpx.HTTPError, ValueError):
+            log.warning("service OpenAPI unavailable", extra={"service": SERVICE_TITLES[service]})
+            return cached[1] if cached else None
+        self._cache[service] = (time.monotonic(), doc)
+        return doc
+
+    async def document(self, app: FastAPI) -> dict[str, Any]:
+        own = get_openapi(title="挂证 suite API", version="1", description=DESCRIPTION, routes=app.routes)
+        paths: dict[str, dict] = {p: ops for p, ops in own.get("paths", {}).items()}
+        schemas: dict[str, Any] = dict(own.get("components", {}).get("schemas", {}))
+        unavailable = []
+        for service in SERVICE_TITLES:
+            doc = await self._service_doc(service)
+            if doc is None:
+                unavailable.append(SERVICE_TITLES[service])
+                continue
+            doc = _prefix_conflicting(doc, schemas, service)
+            schemas.update(doc.get("components", {}).get("schemas", {}))
+            for public_path, method, operation, scope in _public_operations(doc, service):
+                paths.setdefault(public_path, {})[method] = _secured(operation, scope)
+        for public_path, operations in paths.items():
+            for method, operation in operations.items():
+                if public_path.startswith("/api/v1/auth/"):
+                    continue
+                operation.setdefault("security", [{"oauth2": []}])
+                for status, text in _REFUSALS.items():
+                    operation.setdefault("responses", {}).setdefault(
+                        status, {"description": text, "content": {"application/json": {"schema": _ERROR}}}
+                    )
+        schemas["ErrorBody"] = _ERROR_SCHEMA
+        description = DESCRIPTION
+        if unavailable:
+            description += (
+                f"\n\n**Unavailable when this document was made: {', '.join(unavailable)}** — "
+                "their operations are missing here; reload later."
+            )
+        return {
+            "openapi": own.get("openapi", "3.1.0"),
+            "info": {"title": "挂证 suite API", "version": "1", "description": description},
+            "paths": dict(sorted(paths.items())),
+            "components": {
+                "schemas": dict(sorted(schemas.items())),
+                "securitySchemes": {
+                    "oauth2": {
+                        "type": "oauth2",
+                        "description": "Client credentials; the access token is a JWT sent as a bearer token.",
+                        "flows": {"clientCredentials": {"tokenUrl": "/api/v1/auth/token",
+                                                        "scopes": {s.value: s.name.replace("_", " ") for s in Scope}}},
+                    }
+                },
+            },
+            "x-unavailable-services": unavailable,
+        }
+
+
+def _public_operations(doc: dict, service: str):  # noqa: ANN202 - yields (path, method, operation, scope)
+    service_paths = doc.get("paths", {})
+    for route in ROUTES:
+        if route.service != service:
+            continue
+        operation = service_paths.get(route.upstream, {}).get(route.method.lower())
+        if operation is not None:
+            yield route.path, route.method.lower(), operation, route.scope
+    for prefix in PREFIX_ROUTES:
+        if prefix.service != service:
+            continue
+        for path, operations in service_paths.items():
+            if prefix.matches(path):
+                for method, operation in operations.items():
+                    if method.upper() in {"GET", "POST", "PUT", "PATCH", "DELETE"}:
+                        yield path, method, operation, prefix.scope(method.upper())
+
+
+def _secured(operation: dict, scope: Scope) -> dict:
+    operation = copy.deepcopy(operation)
+    operation["security"] = [{"oauth2": [scope.value]}]
+    operation["description"] = (operation.get("description", "") + f"\n\nScope: `{scope.value}`.").strip()
+    # Each operation keeps its service's id, made unique across services by the path.
+    operation.pop("operationId", None)
+    return operation
+
+
+def _prefix_conflicting(doc: dict, schemas: dict, service: str) -> dict:
+    """The service's document with schemas that clash with already merged ones renamed `service__Name`."""
+    theirs = doc.get("components", {}).get("schemas", {})
+    clashes = [name for name, schema in theirs.items() if name in schemas and schemas[name] != schema]
+    if not clashes:
+        return doc
+    text = orjson.dumps(doc).decode()
+    for name in clashes:
+        text = text.replace(f'"{_REF}{name}"', f'"{_REF}{service}__{name}"')
+    doc = orjson.loads(text)
+    components = doc["components"]["schemas"]
+    for name in clashes:
+        components[f"{service}__{name}"] = components.pop(name)
+    return doc

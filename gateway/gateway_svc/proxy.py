@@ -1,0 +1,170 @@
+"""Forwarding to the services: the route table decides, the token's identity and regions go along as
+trusted headers, bodies stream through both ways within their size limit, and a service that is down
+or slow is a 503/504 in the suite's error shape."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import quote
+
+import httpx
+import orjson
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from gateway_svc import audit, routes
+from gateway_svc.deps import Gateway, GatewayDep, authenticate, require
+from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
+from gateway_svc.routes import SERVICE_TITLES, Kind, Match
+from gateway_svc.tokens import Caller
+from kernel.logs import request_id
+from kernel.scope import REGION_SCOPE_HEADER
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "host"}
+# Set by the gateway from the token; whatever a client sends under these names is dropped.
+TRUSTED = {REGION_SCOPE_HEADER.lower(), "x-actor", "x-actor-role", "x-request-id"}
+_NOT_FORWARDED = HOP_BY_HOP | TRUSTED | {"authorization", "cookie", "idempotency-key"}
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
+async def forward(request: Request, gateway: GatewayDep) -> Response:
+    found = routes.match(request.method, request.url.path)
+    if found is None:
+        raise NoRoute("no such route", loc=["path"])
+    caller = authenticate(request, gateway)
+    require(caller, found.scope)
+    limit = gateway.settings.feed_body_limit if found.kind is Kind.feed else gateway.settings.body_limit
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
+    if found.kind is Kind.batch:
+        owner = await audit.batch_owner(gateway.runtime.db, found.service, found.params["batch_id"])
+        if owner != caller.client_id:
+            raise NoRoute("no batch with this id", loc=["path", "batch_id"])
+
+    try:
+        upstream = gateway.http.build_request(
+            request.method,
+            # The path was decoded to match the table: encoded again, any character reaches the service intact.
+            gateway.settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
+            params=_query(request, gateway.settings.max_page_size),
+            headers=_headers(request, caller),
+            content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
+        )
+    except httpx.InvalidURL:
+        raise NoRoute("no such route", loc=["path"]) from None
+    title = SERVICE_TITLES[found.service]
+    try:
+        response = await gateway.http.send(upstream, stream=True)
+    except _TooLarge:
+        raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"]) from None
+    except httpx.TimeoutException:
+        raise ServiceTimeout(f"{title} did not answer in time", loc=[]) from None
+    except httpx.TransportError:
+        log.warning("service unreachable", extra={"service": title})
+        raise ServiceDown(f"{title} is unavailable; retry later", loc=[]) from None
+    if response.status_code in (403, 404):
+        log_refusal(request, response.status_code, f"refused by {title}")
+    if found.kind is Kind.person:
+        try:
+            await audit.record_access(
+                gateway.runtime.db, caller, found.params["person_ref"], "read",
+                f"{request.method} {found.template}", response.status_code,
+            )
+        except BaseException:
+            await response.aclose()
+            raise
+    if found.kind is Kind.feed:
+        return await _receipt(gateway, found, caller, response)
+    streamed = StreamingResponse(
+        response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
+    )
+    return _with_headers(streamed, _response_headers(response))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """The request body as it arrives, never held whole; stops the upload past `limit` bytes."""
+    seen = 0
+    async for chunk in request.stream():
+        seen += len(chunk)
+        if seen > limit:
+            raise _TooLarge
+        yield chunk
+
+
+def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
+    """The query string, with a page size above the gateway's cap reduced to it."""
+    params = []
+    for name, value in request.query_params.multi_items():
+        if name == "limit" and value.isdigit() and int(value) > max_page:
+            value = str(max_page)
+        params.append((name, value))
+    return params
+
+
+def trusted_headers(caller: Caller) -> list[tuple[bytes, bytes]]:
+    """What the services trust about the caller (kernel.scope): its regions, identity and role; the request id."""
+    headers = [
+        (REGION_SCOPE_HEADER.encode(), caller.region_scope.encode()),
+        (b"x-actor", caller.client_id.encode()),
+        (b"x-actor-role", caller.role.encode()),
+    ]
+    if rid := request_id.get():
+        headers.append((b"x-request-id", rid.encode("latin-1")))
+    return headers
+
+
+def _headers(request: Request, caller: Caller) -> list[tuple[bytes, bytes]]:
+    """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
+    the ones the gateway sets, plus the caller's identity and regions from the token."""
+    headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
+    headers += trusted_headers(caller)
+    for key, value in request.headers.raw:
+        if key.lower() == b"idempotency-key":
+            # Per client: two bureaus choosing the same key must not see each other's receipt.
+            headers.append((b"idempotency-key", caller.client_id.encode() + b":" + value))
+            break
+    return headers
+
+
+def _response_headers(response: httpx.Response, *, drop: frozenset[bytes] = frozenset()) -> list[tuple[bytes, bytes]]:
+    skip = {h.encode() for h in HOP_BY_HOP} | {b"x-request-id"} | drop  # the gateway's middleware sets the id
+    return [(k, v) for k, v in response.headers.raw if k.lower() not in skip]
+
+
+def _with_headers(outgoing: Response, headers: list[tuple[bytes, bytes]]) -> Response:
+    """The service's headers as it sent them (bytes: nothing is re-encoded on the way)."""
+    own = [(k, v) for k, v in outgoing.raw_headers if k not in {name for name, _ in headers}]
+    outgoing.raw_headers = own + headers
+    return outgoing
+
+
+async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: httpx.Response) -> Response:
+    """A feed's answer is a receipt (small): read whole, to note the uploader as the batch's owner."""
+    try:
+        body = await response.aread()
+    finally:
+        await response.aclose()
+    if response.status_code in (200, 201):
+        try:
+            batch_id = orjson.loads(body)["batch_id"]
+            uuid.UUID(batch_id)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
+        await audit.record_batch(gateway.runtime.db, found.service, uuid.UUID(batch_id), caller.client_id)
+    return _with_headers(
+        Response(body, status_code=response.status_code), _response_headers(response, drop=frozenset({b"content-length"}))
+    )

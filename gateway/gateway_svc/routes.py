@@ -1,0 +1,133 @@
+"""The public route table: every path the gateway forwards, to which service, with which scope.
+
+This table is the integration contract's enforcement: a path not in it is 404, whatever the services
+have (their internal routes, health and metrics are never reachable from outside).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from gateway_svc.roles import Scope
+
+
+class Kind(StrEnum):
+    plain = "plain"
+    feed = "feed"  # a bulk upload: large body limit, streamed; the uploading client owns the batch
+    batch = "batch"  # a batch's receipt or retraction: only for the client that uploaded it
+    person = "person"  # one person's data: every access is written to the audit log
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # public template, `{name}` is one path segment
+    service: str
+    scope: Scope
+    kind: Kind = Kind.plain
+    upstream_path: str | None = None  # when the service's path differs from the contract's
+    regex: re.Pattern[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+        object.__setattr__(self, "regex", re.compile(pattern + "$"))
+
+    @property
+    def upstream(self) -> str:
+        return self.upstream_path or self.path
+
+    def upstream_url_path(self, params: dict[str, str]) -> str:
+        return self.upstream.format(**params)
+
+
+@dataclass(frozen=True)
+class PrefixRoute:
+    """Everything under a prefix of a service whose paths are its own design (case-svc): the scope
+    depends on the method only."""
+
+    prefix: str
+    service: str
+    read_scope: Scope
+    write_scope: Scope
+
+    def matches(self, path: str) -> bool:
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def scope(self, method: str) -> Scope:
+        return self.read_scope if method in {"GET", "HEAD"} else self.write_scope
+
+
+@dataclass(frozen=True)
+class Match:
+    service: str
+    scope: Scope
+    kind: Kind
+    template: str  # for logs and the audit log: the path without its values
+    upstream_path: str
+    params: dict[str, str]
+
+
+SERVICE_TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
+                  "matcher": "matcher-svc", "case": "case-svc"}
+
+S, K = Scope, Kind
+_V1 = "/api/v1"
+
+ROUTES: tuple[Route, ...] = (
+    # registry-svc
+    Route("POST", f"{_V1}/registry/units", "registry", S.feeds_registry, K.feed),
+    Route("POST", f"{_V1}/registry/registrations", "registry", S.feeds_registry, K.feed),
+    Route("GET", f"{_V1}/registry/batches/{{batch_id}}", "registry", S.feeds_registry, K.batch),
+    Route("GET", f"{_V1}/registry/registrations", "registry", S.records_read),
+    Route("GET", f"{_V1}/registry/units", "registry", S.records_read),
+    Route("GET", f"{_V1}/registry/units/{{uscc}}", "registry", S.records_read),
+    Route("GET", f"{_V1}/registry/persons/{{person_ref}}/registrations", "registry", S.persons_read, K.person),
+    Route("POST", f"{_V1}/registry/replay", "registry", S.ops_replay),
+    # insurance-svc (`person-status` is the contract's spelling of the service's `person_statuses`)
+    Route("POST", f"{_V1}/insurance/contributions", "insurance", S.feeds_insurance, K.feed),
+    Route("POST", f"{_V1}/insurance/person-status", "insurance", S.feeds_insurance, K.feed,
+          upstream_path=f"{_V1}/insurance/person_statuses"),
+    Route("POST", f"{_V1}/insurance/person_statuses", "insurance", S.feeds_insurance, K.feed),
+    Route("GET", f"{_V1}/insurance/batches/{{batch_id}}", "insurance", S.feeds_insurance, K.batch),
+    Route("POST", f"{_V1}/insurance/batches/{{batch_id}}/retract", "insurance", S.feeds_insurance, K.batch),
+    Route("GET", f"{_V1}/insurance/persons/{{person_ref}}/contributions", "insurance", S.persons_read, K.person),
+    Route("GET", f"{_V1}/insurance/persons/{{person_ref}}/person_statuses", "insurance", S.persons_read, K.person),
+    Route("POST", f"{_V1}/insurance/replay", "insurance", S.ops_replay),
+    # fund-svc
+    Route("POST", f"{_V1}/fund/deposits", "fund", S.feeds_fund, K.feed),
+    Route("GET", f"{_V1}/fund/batches/{{batch_id}}", "fund", S.feeds_fund, K.batch),
+    Route("POST", f"{_V1}/fund/batches/{{batch_id}}/retract", "fund", S.feeds_fund, K.batch),
+    Route("GET", f"{_V1}/fund/persons/{{person_ref}}/deposits", "fund", S.persons_read, K.person),
+    Route("POST", f"{_V1}/fund/replay", "fund", S.ops_replay),
+    # matcher-svc
+    Route("GET", f"{_V1}/matcher/findings", "matcher", S.findings_read),
+    Route("GET", f"{_V1}/matcher/persons/{{person_ref}}", "matcher", S.persons_read, K.person),
+    Route("GET", f"{_V1}/matcher/progress", "matcher", S.findings_read),
+    Route("PUT", f"{_V1}/matcher/review-month", "matcher", S.campaign_admin),
+    Route("POST", f"{_V1}/matcher/sweeps", "matcher", S.campaign_admin),
+    Route("GET", f"{_V1}/matcher/sweeps/{{sweep_id}}", "matcher", S.campaign_admin),
+)
+
+# case-svc (issue 5): its own design under these prefixes; it applies the region scope itself.
+PREFIX_ROUTES: tuple[PrefixRoute, ...] = (
+    PrefixRoute(f"{_V1}/cases", "case", S.cases_read, S.cases_write),
+    PrefixRoute(f"{_V1}/complaints", "case", S.cases_read, S.complaints_write),
+    PrefixRoute(f"{_V1}/reports", "case", S.reports_read, S.reports_read),
+    PrefixRoute(f"{_V1}/campaigns", "case", S.cases_read, S.campaign_admin),
+)
+
+
+def match(method: str, path: str) -> Match | None:
+    """The route for a request, or None (the caller gets 404: unknown paths and methods look alike)."""
+    if any(segment in {".", ".."} for segment in path.split("/")):
+        return None  # the service's URL must be the one the table names, not a neighbour of it
+    for route in ROUTES:
+        if route.method == method and (found := route.regex.match(path)):
+            params = found.groupdict()
+            return Match(route.service, route.scope, route.kind, route.path, route.upstream_url_path(params), params)
+    for prefix in PREFIX_ROUTES:
+        if prefix.matches(path):
+            return Match(prefix.service, prefix.scope(method), Kind.plain, prefix.prefix + "/…", path, {})
+    return None
