@@ -216,7 +216,8 @@ def matcher_province(people: int | None) -> None:
     import concurrent.futures
 
     people = people or 100_000
-    services = discover_services()
+    # The services a province passes through: those taking its feeds, and the matcher.
+    services = {name: spec for name, spec in discover_services().items() if spec.feeds or name == "matcher"}
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
     stamp = int(time.time())
