@@ -106,7 +106,7 @@ def group_length(region_prefix: str) -> int:
 
 def _summary_sql(group: str) -> str:
     rules = ", ".join(
-        f"count(DISTINCT person_ref) FILTER (WHERE rule = '{code}') AS rule_{code}" for code in RULE_LABELS
+        f"count(DISTINCT person_ref) FILTER (WHERE rule = '{code}') AS \"rule_{code}\"" for code in RULE_LABELS
     )
     return f"""
     WITH f AS (
@@ -138,7 +138,7 @@ def _summary_sql(group: str) -> str:
     ), groups AS (
         SELECT g FROM f UNION SELECT g FROM o UNION SELECT g FROM d UNION SELECT g FROM c
     )
-    SELECT groups.g, {", ".join(COUNT_KEYS)} FROM groups
+    SELECT groups.g, {", ".join(f'"{key}"' for key in COUNT_KEYS)} FROM groups
     LEFT JOIN f USING (g) LEFT JOIN o USING (g) LEFT JOIN d USING (g) LEFT JOIN u USING (g) LEFT JOIN c USING (g)
     ORDER BY groups.g
     """
