@@ -46,6 +46,9 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int) -> None:
             )
     if matcher is not None:
         _show_findings(matcher)
+    cases = next((p for p in processes if p.spec.name == "case"), None)
+    if cases is not None:
+        _show_cases(cases)
 
 
 def _show_findings(matcher: ServiceProcess) -> None:
@@ -68,3 +71,28 @@ def _show_findings(matcher: ServiceProcess) -> None:
     print("\nFindings (open / exempted), with evidence at " + matcher.url + "/api/v1/matcher/findings:")
     for rule in sorted({rule for rule, _ in found}):
         print(f"  {rule:<20} {found[(rule, 'open')]:>4} open  {found[(rule, 'exempted')]:>4} exempted")
+
+
+def _show_cases(cases: ServiceProcess) -> None:
+    """Waits until case-svc has opened cases from the open findings (they hold still), then counts them."""
+    with httpx.Client(base_url=cases.url + "/api/v1/cases", timeout=60) as client:
+        last, count = -1, 0
+        for _ in range(60):
+            count = _count(client)
+            if count and count == last:
+                break
+            last = count
+            time.sleep(1.5)
+        first = client.get("", params={"limit": 1}).json()["items"]
+    print(f"\nCases opened from the open findings: {count}, at {cases.url}/api/v1/cases")
+    if first:
+        print(f"  e.g. {first[0]['case_ref']}: {cases.url}/api/v1/cases/{first[0]['case_id']}  (walk it: case-svc/README.md)")
+
+
+def _count(client: httpx.Client) -> int:
+    count, cursor = 0, None
+    while True:
+        page = client.get("", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}).json()
+        count += len(page["items"])
+        if not (cursor := page["next_cursor"]):
+            return count
