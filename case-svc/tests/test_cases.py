@@ -197,13 +197,15 @@ async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> 
 async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consistent(cases, bus, case_settings) -> None:  # noqa: ANN001
     await bus.publish(finding(PERSON_A))
     case = await case_of(cases)
+    await post(cases, f"{API}/{case['case_id']}/notice", {})
     await bus.publish(finding(PERSON_A, status="cleared"))
 
     async def noted() -> list | None:
         actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
         return actions if "all_findings_resolved" in actions else None
 
-    assert await eventually(noted) == ["open", "finding_cleared", "all_findings_resolved"]
+    assert await eventually(noted) == ["open", "send_notice", "finding_cleared", "all_findings_resolved"]
+    assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "awaiting_reply"  # stays for the officer
     async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
         closed = await post(cases, f"{API}/{case['case_id']}/close", {"reason": "社保已与注册单位一致"})
         assert closed["outcome"] == "not_guazheng" and closed["outcome_reason"] == "already_consistent"
@@ -216,6 +218,27 @@ async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consist
         return items if len(items) == 2 else None
 
     assert {c["status"] for c in await eventually(second)} == {"closed", "open"}
+
+
+async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="SI_NONE"))
+
+    async def two_findings() -> dict | None:
+        case = await case_of(cases)
+        return case if len(case["findings"]) == 2 else None
+
+    case = await eventually(two_findings)
+    async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
+        await bus.publish(finding(PERSON_A, status="cleared"))
+        await asyncio.sleep(1.5)
+        assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "open"  # one finding still open
+        await bus.publish(finding(PERSON_A, rule="SI_NONE", status="exempted", exemption="RETIRED"))
+        closed = event_of((await tail.read(1))[0])["data"]
+    assert closed["outcome"] == "withdrawn" and closed["case_ref"] == case["case_ref"]
+    withdrawn = (await cases.get(f"{API}/{case['case_id']}")).json()
+    assert withdrawn["status"] == "closed" and withdrawn["outcome"] is None and withdrawn["outcome_reason"] == "findings_cleared"
+    actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
+    assert actions == ["open", "finding_joined", "finding_cleared", "finding_exempted", "close"]
 
 
 async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:  # noqa: ANN001

@@ -75,7 +75,7 @@ def _show_findings(matcher: ServiceProcess) -> None:
 
 def _show_cases(cases: ServiceProcess) -> None:
     """Waits until case-svc has opened cases from the open findings (they hold still), then counts them."""
-    with httpx.Client(base_url=cases.url + "/api/v1/cases", timeout=60) as client:
+    with httpx.Client(base_url=cases.url, timeout=60) as client:
         last, count = -1, 0
         for _ in range(60):
             count = _count(client)
@@ -83,7 +83,7 @@ def _show_cases(cases: ServiceProcess) -> None:
                 break
             last = count
             time.sleep(1.5)
-        first = client.get("", params={"limit": 1}).json()["items"]
+        first = client.get("/api/v1/cases", params={"limit": 1}).json()["items"]
     print(f"\nCases opened from the open findings: {count}, at {cases.url}/api/v1/cases")
     if first:
         print(f"  e.g. {first[0]['case_ref']}: {cases.url}/api/v1/cases/{first[0]['case_id']}  (walk it: case-svc/README.md)")
@@ -92,7 +92,7 @@ def _show_cases(cases: ServiceProcess) -> None:
 def _count(client: httpx.Client) -> int:
     count, cursor = 0, None
     while True:
-        page = client.get("", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}).json()
+        page = client.get("/api/v1/cases", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}).json()
         count += len(page["items"])
         if not (cursor := page["next_cursor"]):
             return count

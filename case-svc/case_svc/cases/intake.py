@@ -6,23 +6,33 @@ the newest (by `updated_at`); a replay or a duplicate changes nothing. Then:
 - `open`: the finding joins the person's one undecided case, which is opened now if there is none
   (a finding that was in a decided or closed case and opens again starts a new case);
 - `exempted` / `cleared`: the change is recorded on the case's timeline. When the last open finding
-  of an undecided case clears, the timeline says so and the case stays for the officer, who closes it
-  as "already consistent" (or decides it: a cleared finding may still have been 挂证 in the past).
+  of an undecided case clears or is exempted:
+  - if nobody has acted on the case yet (still `open`, no notice sent), the lead is gone before it was
+    handled — typically a finding that fired while a bureau's uploads were still arriving — and the
+    case is **withdrawn**: closed by the system with no outcome (`outcome_reason` findings_cleared),
+    kept with its timeline, left out of the reports' outcome columns;
+  - otherwise the timeline says so and the case stays for the officer, who closes it as "already
+    consistent" or decides it (a cleared finding may still have been 挂证 in the past).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from case_svc.audit import service as audit_service
+from case_svc.campaigns.models import Campaign
 from case_svc.cases import service as case_service
+from case_svc.cases.workflow import Action, CaseStatus
 from case_svc.deps import Actor, to_jsonb
-from kernel.events import CloudEvent, FindingRecordedV1
+from kernel import outbox
+from kernel.events import CaseClosedV1, CloudEvent, FindingRecordedV1
 
 MATCHER = Actor(id="matcher-svc", role="system")
+WITHDRAWN = "withdrawn"  # CaseClosedV1.outcome of a case closed because its lead disappeared
 
 
 def _latest(events: list[CloudEvent]) -> list[FindingRecordedV1]:
@@ -81,12 +91,29 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
         still_open = await pg.fetchval(
             "SELECT count(*) FROM findings WHERE case_id = $1 AND status = 'open'", previous["case_id"]
         )
-        if not still_open:
+        if not still_open and previous["case_status"] == CaseStatus.open.value:
+            await case_service.transition(
+                pg, previous["case_id"], Action.close, MATCHER, "every finding cleared before the case was handled",
+                _withdraw,
+            )
+        elif not still_open:
             await audit_service.record(
                 pg, entity="case", entity_id=previous["case_id"], case_id=previous["case_id"], action="all_findings_resolved",
                 actor=MATCHER,
                 reason="every finding of the case is cleared or exempted: close it as already consistent, or decide it",
             )
+
+
+async def _withdraw(pg: asyncpg.Connection, case: dict[str, Any], _: Campaign | None) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    await outbox.add(
+        pg,
+        CaseClosedV1(person_ref=case["person_ref"], case_ref=case["case_ref"], region_code=case["region_code"],
+                     outcome=WITHDRAWN, closed_at=now),
+        key=case["person_ref"],
+        subject=case["case_ref"],
+    )
+    return {"closed_at": now, "outcome_reason": "findings_cleared"}
 
 
 async def _note(pg: asyncpg.Connection, case_id: uuid.UUID, finding: FindingRecordedV1, action: str) -> None:

@@ -2,7 +2,9 @@
 the per-person detail list, and the monthly table of campaigns that require one.
 
 What "in the period" means, per column: findings first seen in it (people checked, leads by rule),
-cases decided in it (outcomes and sanctions), complaints received / answered in it.
+cases opened in it (立案数), cases decided in it (outcomes and sanctions), complaints received /
+answered in it. A case withdrawn because its findings cleared before anyone handled it is in no
+count and not in the detail list.
 
 **People checked** (核查人数) counts the distinct people the matcher has published a finding about
 (open, exempted or cleared) for the region: the matcher evaluates every registered person but
@@ -113,7 +115,7 @@ def _summary_sql(group: str) -> str:
         SELECT {group} AS g, count(DISTINCT person_ref) AS people_checked, {rules}
         FROM findings WHERE region_code LIKE ANY($1) AND first_seen::date BETWEEN $2 AND $3 GROUP BY 1
     ), o AS (
-        SELECT {group} AS g, count(*) AS cases_opened FROM cases
+        SELECT {group} AS g, count(*) FILTER (WHERE NOT (status = 'closed' AND outcome IS NULL)) AS cases_opened FROM cases
         WHERE region_code LIKE ANY($1) AND opened_at::date BETWEEN $2 AND $3 GROUP BY 1
     ), d AS (
         SELECT {group} AS g,
@@ -167,7 +169,7 @@ async def detail(pg: asyncpg.Connection, patterns: list[str], period: Period) ->
     records = await pg.fetch(
         "SELECT c.case_ref, c.region_code, c.name, c.masked_id, c.status, c.outcome, c.sanctions, c.decided_on, "
         "c.opened_at::date AS opened_on, ARRAY(SELECT DISTINCT rule FROM findings f WHERE f.case_id = c.case_id ORDER BY 1) AS rules "
-        "FROM cases c WHERE c.region_code LIKE ANY($1) AND (c.opened_at::date BETWEEN $2 AND $3 OR c.decided_on BETWEEN $2 AND $3) "
+        "FROM cases c WHERE c.region_code LIKE ANY($1) AND NOT (c.status = 'closed' AND c.outcome IS NULL) AND (c.opened_at::date BETWEEN $2 AND $3 OR c.decided_on BETWEEN $2 AND $3) "
         "ORDER BY c.region_code, c.case_ref",
         patterns, period.starts_on, period.ends_on,
     )
