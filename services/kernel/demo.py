@@ -74,25 +74,28 @@ def _show_findings(matcher: ServiceProcess) -> None:
 
 
 def _show_cases(cases: ServiceProcess) -> None:
-    """Waits until case-svc has opened cases from the open findings (they hold still), then counts them."""
+    """Waits until case-svc's cases hold still, then counts the open ones (and those withdrawn because
+    their findings cleared while the uploads were still arriving)."""
     with httpx.Client(base_url=cases.url, timeout=60) as client:
-        last, count = -1, 0
+        last, counts = None, (0, 0)
         for _ in range(60):
-            count = _count(client)
-            if count and count == last:
+            counts = (_count(client, "open"), _count(client, "closed"))
+            if counts[0] and counts == last:
                 break
-            last = count
+            last = counts
             time.sleep(1.5)
-        first = client.get("/api/v1/cases", params={"limit": 1}).json()["items"]
-    print(f"\nCases opened from the open findings: {count}, at {cases.url}/api/v1/cases")
+        first = client.get("/api/v1/cases", params={"limit": 1, "status": "open"}).json()["items"]
+    print(f"\nCases: {counts[0]} open from the open findings ({counts[1]} withdrawn: their findings cleared as the "
+          f"uploads arrived), at {cases.url}/api/v1/cases?status=open")
     if first:
         print(f"  e.g. {first[0]['case_ref']}: {cases.url}/api/v1/cases/{first[0]['case_id']}  (walk it: case-svc/README.md)")
 
 
-def _count(client: httpx.Client) -> int:
+def _count(client: httpx.Client, status: str) -> int:
     count, cursor = 0, None
     while True:
-        page = client.get("/api/v1/cases", params={"limit": 1000, **({"cursor": cursor} if cursor else {})}).json()
+        params = {"limit": 1000, "status": status, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/cases", params=params).json()
         count += len(page["items"])
         if not (cursor := page["next_cursor"]):
             return count

@@ -1,7 +1,8 @@
 """The campaign's reports (DOMAIN §7 item 6): the per-region summary table (处理情况汇总表) for a period,
 the per-person detail list, and the monthly table of campaigns that require one.
 
-What "in the period" means, per column: findings first seen in it (people checked, leads by rule),
+What "in the period" means, per column: findings first seen in it (people checked; leads by rule,
+which leave out findings that fired and cleared before anyone handled them),
 cases opened in it (立案数), cases decided in it (outcomes and sanctions), complaints received /
 answered in it. A case withdrawn because its findings cleared before anyone handled it is in no
 count and not in the detail list.
@@ -107,13 +108,18 @@ def group_length(region_prefix: str) -> int:
 
 
 def _summary_sql(group: str) -> str:
+    # A lead by rule: a finding still open or exempted, or one that cleared in a case someone handled
+    # (a finding that fired and cleared while the uploads were still arriving is no lead).
     rules = ", ".join(
-        f"count(DISTINCT person_ref) FILTER (WHERE rule = '{code}') AS \"rule_{code}\"" for code in RULE_LABELS
+        f"count(DISTINCT f.person_ref) FILTER (WHERE f.rule = '{code}' AND (f.status <> 'cleared' "
+        f"OR (c.case_id IS NOT NULL AND NOT (c.status = 'closed' AND c.outcome IS NULL)))) AS \"rule_{code}\""
+        for code in RULE_LABELS
     )
     return f"""
     WITH f AS (
-        SELECT {group} AS g, count(DISTINCT person_ref) AS people_checked, {rules}
-        FROM findings WHERE region_code LIKE ANY($1) AND first_seen::date BETWEEN $2 AND $3 GROUP BY 1
+        SELECT {group.replace("region_code", "f.region_code")} AS g, count(DISTINCT f.person_ref) AS people_checked, {rules}
+        FROM findings f LEFT JOIN cases c USING (case_id)
+        WHERE f.region_code LIKE ANY($1) AND f.first_seen::date BETWEEN $2 AND $3 GROUP BY 1
     ), o AS (
         SELECT {group} AS g, count(*) FILTER (WHERE NOT (status = 'closed' AND outcome IS NULL)) AS cases_opened FROM cases
         WHERE region_code LIKE ANY($1) AND opened_at::date BETWEEN $2 AND $3 GROUP BY 1
