@@ -100,6 +100,8 @@ async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> N
     detail = refused.json()["detail"][0]
     assert detail["type"] == "invalid_transition"
     assert "open" in detail["msg"] and "send_notice" in detail["msg"] and "decide" in detail["msg"]
+    future = await cases.post(f"{API}/{case_id}/notice", json={"notice_date": str(today() + timedelta(days=1))})
+    assert future.status_code == 422 and (await cases.get(f"{API}/{case_id}")).json()["status"] == "open"
     await post(cases, f"{API}/{case_id}/notice", {})
     again = await cases.post(f"{API}/{case_id}/notice", json={})
     assert again.status_code == 409 and "awaiting_reply" in again.json()["detail"][0]["msg"]
@@ -150,6 +152,11 @@ async def test_deadlines_and_overdue_cases(cases, bus) -> None:  # noqa: ANN001
     overdue = (await cases.get(API, params={"overdue": "true"})).json()["items"]
     assert [c["case_id"] for c in overdue] == [late] and overdue[0]["overdue"]
     assert [c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]] == [on_time]
+    third = "c" * 26  # a case not yet notified has no deadline: never overdue
+    await bus.publish(finding(third))
+    not_notified = (await case_of(cases, third))["case_id"]
+    not_overdue = {c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]}
+    assert not_overdue == {on_time, not_notified}
     tomorrow = str(today() + timedelta(days=1))
     assert len((await cases.get(API, params={"overdue": "true", "as_of": tomorrow})).json()["items"]) == 2
     # No reply can be recorded while the deadline runs; past it, the case goes on to review.

@@ -79,7 +79,7 @@ def suite_settings(service_database, infra) -> dict:  # noqa: ANN001
     }
 
 
-async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_settings) -> None:  # noqa: ANN001
+async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_settings, log_lines) -> None:  # noqa: ANN001
     settings = suite_settings
     province = generate_province(people=40, seed=11, review_month="2024-10")
     async with AsyncExitStack() as stack:
@@ -153,3 +153,8 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
 
         await asyncio.sleep(1)
         await eventually(matcher_settled, timeout=60)
+    # Personal data: no ID number and no name of the province in any log line of the five services.
+    logs = "\n".join(log_lines)
+    assert len(log_lines) > 10
+    assert not any(r["id_number"] in logs for r in province.registrations)
+    assert not any(r["name"] in logs for r in province.registrations)

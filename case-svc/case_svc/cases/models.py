@@ -104,7 +104,6 @@ Exemption = Literal[
     "RETIRED", "SI_BOUGHT_OUT", "BRANCH_OFFICE", "INSTITUTION_REFORM", "UNIVERSITY_STAFF",
     "MILITARY_SELF_EMPLOYED", "OTHER_LEGAL_BASIS",
 ]
-EvidenceRef = Field(min_length=1, max_length=300, description="a document reference (file number, archive id)")
 
 
 class AnswerKind(StrEnum):

@@ -66,10 +66,6 @@ def barred_until(revoked_on: date) -> date:
     return add_years(revoked_on, BAR_YEARS)
 
 
-def within(day: date, starts_on: date, ends_on: date) -> bool:
-    return starts_on <= day <= ends_on
-
-
 def validate_fine(amount: Decimal, illegal_gains: Decimal | None) -> None:
     """Up to ¥10,000 without illegal gains; with gains, up to 3× the gains and never above ¥30,000."""
     if amount < 0:

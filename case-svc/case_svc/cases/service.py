@@ -124,7 +124,7 @@ async def list_cases(
         f"SELECT {CASE_COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
         "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR campaign_id = $3) "
         "AND ($4::text IS NULL OR person_ref = $4) "
-        "AND ($5::boolean IS NULL OR (status = ANY($6) AND reply_due < $7) = $5) "
+        "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
         "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
         patterns, status.value if status else None, campaign_id, person_ref, overdue, waiting, as_of,
         str(after[0]), str(after[1]), limit + 1,
@@ -267,6 +267,8 @@ def _reply_days(campaign: Campaign | None, settings: CaseSettings) -> int:
 def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
     async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
         notice_date = body.notice_date or today()
+        if notice_date > today():
+            raise SanctionError("a notice cannot be dated in the future")
         return {"notice_date": notice_date, "reply_due": workflow.reply_due(notice_date, _reply_days(campaign, settings))}
 
     return effect
@@ -274,6 +276,8 @@ def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
 
 def answer(body: Answer, actor: Actor) -> Effect:
     async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        if any(day and day > today() for day in (body.answered_on, body.cancelled_on)):
+            raise SanctionError("an answer cannot be dated, or a cancellation happen, in the future")
         recorded = body.model_dump(mode="json", exclude={"reason"}) | {
             "answered_on": (body.answered_on or today()).isoformat(),
             "recorded_by": actor.id,
@@ -363,6 +367,8 @@ def _self_correction_check(case: dict[str, Any], campaign: Campaign | None) -> d
 def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
     async def effect(pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
         decided_on = body.decided_on or today()
+        if decided_on > today():
+            raise SanctionError("a decision cannot be dated in the future")
         findings = await case_findings(pg, case["case_id"])
         facts = sanctions.facts_from_evidence([f for f in findings if f["status"] != "cleared"] or findings)
         decision: dict[str, Any] = {

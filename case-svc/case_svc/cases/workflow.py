@@ -15,7 +15,6 @@ may be closed early as "already consistent" (the service checks the findings).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
