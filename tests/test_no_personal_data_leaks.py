@@ -10,7 +10,6 @@ Raw ID numbers are never printed: every check on them is a boolean or a count.
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterable
 
 import asyncpg
@@ -18,11 +17,9 @@ import httpx
 import orjson
 import pytest
 
-import kernel.service
 from fund_svc.main import create_app as create_fund, service as fund_service
 from insurance_svc.main import create_app as create_insurance, service as insurance_service
 from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
-from kernel.logs import JsonFormatter
 from kernel.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
 from kernel.settings import DEV_PEPPER
 from kernel.synthetic import generate_province, write_csv
@@ -36,33 +33,6 @@ CSV = {"content-type": "text/csv"}
 GB18030_CSV = {"content-type": "text/csv; charset=gb18030"}
 NDJSON = {"content-type": "application/x-ndjson"}
 JSON = {"content-type": "application/json"}
-
-
-class Capture(logging.Handler):
-    """Keeps every log line as the services' JSON formatter renders it."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
-@pytest.fixture
-def log_lines(monkeypatch):  # noqa: ANN001, ANN201
-    """Every log line from the moment an app's lifespan configures logging (which replaces the root handlers)."""
-    capture = Capture()
-    original = kernel.service.configure_logging
-
-    def configure_and_capture(service: str, level: str = "INFO") -> None:
-        original(service, level)
-        capture.setFormatter(JsonFormatter(service))
-        logging.getLogger().addHandler(capture)
-
-    monkeypatch.setattr(kernel.service, "configure_logging", configure_and_capture)
-    yield capture.lines
-    logging.getLogger().removeHandler(capture)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from kernel.events import Topics
 from kernel.service import ServiceSpec, build_app
 from kernel.settings import ServiceSettings
 from registry_svc import api, events
+from registry_svc.consumers import consumers
 
 service = ServiceSpec(
     name="registry",
@@ -28,5 +29,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         service,
         settings or service.load_settings(),
         routers=[api.router, api.internal],
+        consumers=consumers,
         description="Units and registrations of registered construction professionals (注册人员).",
     )

@@ -1,4 +1,5 @@
-"""registry-svc's tables: units (企业库), registrations (注册人员) and the people they name."""
+"""registry-svc's tables: units (企业库), registrations (注册人员), the people they name, and the bars
+(3 years without a new registration) that case handling's revocations set."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ registrations = Table(
     Column("registered_on", Date),
     Column("valid_until", Date),
     Column("status", Text, nullable=False),
+    # Set by case handling (cases.decisions): on a revoked registration, the last day of the person's
+    # bar; on a registration recorded during someone's bar, that day too, with bar_flag saying which.
+    Column("barred_until", Date),
+    Column("bar_flag", Text),  # revoked | registered_during_bar
     Column("batch_id", UUID(as_uuid=True)),
     # The change set (see kernel.outbox) that last changed the row: the upload's batch id, or a replay's id.
     Column("change_id", UUID(as_uuid=True), nullable=False),
@@ -55,4 +60,19 @@ registrations = Table(
     Index(None, "person_key"),
     Index(None, "region_code", "category", "certificate_no"),
     Index(None, "change_id"),
+)
+
+# A revocation by case handling (撤销注册): no new application for 3 years from the revocation date.
+registration_bars = Table(
+    "registration_bars",
+    metadata,
+    Column("person_key", Text, nullable=False),
+    Column("category", Text, nullable=False),
+    Column("certificate_no", Text, nullable=False),
+    Column("revoked_on", Date, nullable=False),
+    Column("barred_until", Date, nullable=False),
+    Column("authority", Text, nullable=False),
+    Column("case_ref", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("person_key", "category", "certificate_no"),
 )

@@ -28,6 +28,8 @@ class Registration(BaseModel):
     registered_on: date | None
     valid_until: date | None
     status: str
+    barred_until: date | None  # revoked by case handling: the bar's last day; or recorded during a bar
+    bar_flag: str | None  # revoked | registered_during_bar
     batch_id: str | None
 
 
@@ -43,7 +45,7 @@ class Unit(BaseModel):
 
 _REGISTRATION = (
     "SELECT r.person_key AS person_ref, p.masked_id, r.name, r.category, r.specialty, r.certificate_no, r.seal_no, "
-    "r.unit_name, r.unit_uscc, r.region_code, r.registered_on, r.valid_until, r.status, r.batch_id::text AS batch_id "
+    "r.unit_name, r.unit_uscc, r.region_code, r.registered_on, r.valid_until, r.status, r.barred_until, r.bar_flag, r.batch_id::text AS batch_id "
     "FROM registrations r JOIN persons p USING (person_key) "
 )
 _UNIT = "SELECT uscc, name, former_names, kind, head_office_uscc, region_code, batch_id::text AS batch_id FROM units "

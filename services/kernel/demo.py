@@ -70,6 +70,9 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: Gate
             )
     if matcher is not None:
         _show_findings(matcher_url, reader)
+    cases = next((p for p in processes if p.spec.name == "case"), None)
+    if cases is not None:
+        _show_cases(cases)
 
 
 def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
@@ -92,3 +95,31 @@ def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
     print("\nFindings (open / exempted), with evidence at " + matcher_url + "/api/v1/matcher/findings:")
     for rule in sorted({rule for rule, _ in found}):
         print(f"  {rule:<20} {found[(rule, 'open')]:>4} open  {found[(rule, 'exempted')]:>4} exempted")
+
+
+def _show_cases(cases: ServiceProcess) -> None:
+    """Waits until case-svc's cases hold still, then counts the open ones (and those withdrawn because
+    their findings cleared while the uploads were still arriving)."""
+    with httpx.Client(base_url=cases.url, timeout=60) as client:
+        last, counts = None, (0, 0)
+        for _ in range(60):
+            counts = (_count(client, "open"), _count(client, "closed"))
+            if counts[0] and counts == last:
+                break
+            last = counts
+            time.sleep(1.5)
+        first = client.get("/api/v1/cases", params={"limit": 1, "status": "open"}).json()["items"]
+    print(f"\nCases: {counts[0]} open from the open findings ({counts[1]} withdrawn: their findings cleared as the "
+          f"uploads arrived), at {cases.url}/api/v1/cases?status=open")
+    if first:
+        print(f"  e.g. {first[0]['case_ref']}: {cases.url}/api/v1/cases/{first[0]['case_id']}  (walk it: case-svc/README.md)")
+
+
+def _count(client: httpx.Client, status: str) -> int:
+    count, cursor = 0, None
+    while True:
+        params = {"limit": 1000, "status": status, **({"cursor": cursor} if cursor else {})}
+        page = client.get("/api/v1/cases", params=params).json()
+        count += len(page["items"])
+        if not (cursor := page["next_cursor"]):
+            return count

@@ -215,6 +215,39 @@ class ExemptionDecidedV1(EventPayload):
     case_ref: str
 
 
+class RegistrationRevokedV1(EventPayload):
+    """Case handling confirmed 挂证 and the province revoked a registration (撤销注册): registry-svc marks it
+    revoked and flags any new registration of the person before `barred_until` (3 years). Keyed by person_ref.
+
+    Only for province-managed categories; a ministry-managed one is reported up instead (no event).
+    """
+
+    event_type: ClassVar[str] = "cn.gov.construction.cases.registration.revoked.v1"
+    topic: ClassVar[str] = Topics.cases_decisions
+
+    person_ref: str
+    masked_id: str
+    category: str
+    certificate_no: str
+    revoked_on: date
+    barred_until: date
+    authority: str
+    case_ref: str
+
+
+class CaseClosedV1(EventPayload):
+    """A case was closed with its outcome (not_guazheng, self_corrected, confirmed). Keyed by person_ref."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.cases.case.closed.v1"
+    topic: ClassVar[str] = Topics.cases_decisions
+
+    person_ref: str
+    case_ref: str
+    region_code: str
+    outcome: str
+    closed_at: datetime
+
+
 PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
     model.event_type: model
     for model in (
@@ -225,6 +258,8 @@ PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
         DepositsRecordedV1,
         FindingRecordedV1,
         ExemptionDecidedV1,
+        RegistrationRevokedV1,
+        CaseClosedV1,
     )
 }
 

@@ -81,21 +81,27 @@ class ChangeStream:
         )
 
 
-async def add(conn: AsyncConnection, event: EventPayload, *, key: str, subject: str | None = None) -> None:
-    """Queue one event in the caller's transaction (for single-record writes)."""
+async def add(conn: Any, event: EventPayload, *, key: str, subject: str | None = None) -> None:
+    """Queue one event in the caller's transaction (for single-record writes).
+
+    `conn` is a SQLAlchemy connection or an asyncpg one (services writing raw SQL); the relay is
+    woken when the transaction commits.
+    """
+    values = (event.topic, key, event.event_type, subject, event.model_dump_json())
+    if isinstance(conn, asyncpg.Connection):
+        await conn.execute(
+            "INSERT INTO outbox (topic, key, event_type, subject, payload) VALUES ($1, $2, $3, $4, $5::jsonb)", *values
+        )
+        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+        return
     await conn.execute(
         text(
             "INSERT INTO outbox (topic, key, event_type, subject, payload) "
             "VALUES (:topic, :key, :type, :subject, CAST(:payload AS jsonb))"
         ),
-        {
-            "topic": event.topic,
-            "key": key,
-            "type": event.event_type,
-            "subject": subject,
-            "payload": event.model_dump_json(),
-        },
+        dict(zip(("topic", "key", "type", "subject", "payload"), values, strict=True)),
     )
+    await notify(conn)
 
 
 async def queue_change_set(conn: Any, stream: ChangeStream, change_id: uuid.UUID) -> None:

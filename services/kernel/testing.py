@@ -6,6 +6,7 @@ embedded ones otherwise — fresh migrated databases per test, and apps running 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -19,7 +20,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
+import kernel.service
 from kernel.embedded import drop_database
+from kernel.logs import JsonFormatter
 from kernel.runner import Infrastructure, RunnerSettings, prepare_database
 from kernel.service import ServiceSpec
 from kernel.settings import ServiceSettings
@@ -93,6 +96,33 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[httpx.AsyncClient]:
     finally:
         server.should_exit = True
         await task
+
+
+class Capture(logging.Handler):
+    """Keeps every log line as the services' JSON formatter renders it."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every log line from the moment an app's lifespan configures logging (which replaces the root handlers)."""
+    capture = Capture()
+    original = kernel.service.configure_logging
+
+    def configure_and_capture(service: str, level: str = "INFO") -> None:
+        original(service, level)
+        capture.setFormatter(JsonFormatter(service))
+        logging.getLogger().addHandler(capture)
+
+    monkeypatch.setattr(kernel.service, "configure_logging", configure_and_capture)
+    yield capture.lines
+    logging.getLogger().removeHandler(capture)
 
 
 class TopicTail:

@@ -1,0 +1,502 @@
+"""Case handling: opening cases, moving them through the workflow, deciding them, and what decisions publish.
+
+Every change runs in one transaction with its audit entry and the events it publishes (outbox), on
+the case row locked `FOR UPDATE`, so two officers acting at once are serialised and the second one
+meets the state the first one left (and a 409 if its action no longer applies).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+
+from case_svc.audit import service as audit_service
+from case_svc.campaigns import service as campaign_service
+from case_svc.campaigns.models import Campaign
+from case_svc.cases import sanctions, workflow
+from case_svc.cases.models import (
+    Answer,
+    AnswerKind,
+    AttendanceCheck,
+    CaseDetail,
+    CaseFinding,
+    CaseSummary,
+    Close,
+    Decision,
+    Review,
+    SendBack,
+    SendNotice,
+)
+from case_svc.cases.sanctions import NotGuazhengReason, Outcome, SanctionError
+from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
+from case_svc.deps import Actor, from_jsonb, to_jsonb
+from case_svc.references import next_reference
+from case_svc.settings import CaseSettings
+from kernel import outbox
+from kernel.errors import Conflict, Invalid
+from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
+from kernel.paging import Page, decode_cursor, encode_cursor
+
+CASE_COLUMNS = (
+    "case_id, case_ref, person_ref, masked_id, name, region_code, campaign_id, status, opened_by, opened_reason, "
+    "notice_date, reply_due, answer, reviews, returns_to, send_back_reason, outcome, outcome_reason, authority, "
+    "decision, sanctions, decided_on, closed_at, opened_at, updated_at"
+)
+_JSON_COLUMNS = ("answer", "reviews", "decision", "sanctions")
+_FINDING = (
+    "SELECT finding_id, rule, status, exemption, severity, region_code, review_month, evidence, first_seen, updated_at "
+    "FROM findings "
+)
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    case = dict(row)
+    for column in _JSON_COLUMNS:
+        case[column] = from_jsonb(case[column])
+    return case
+
+
+def summary(case: dict[str, Any], as_of: date | None = None) -> CaseSummary:
+    status = CaseStatus(case["status"])
+    return CaseSummary.model_validate(
+        {
+            **case,
+            "status_label": workflow.STATUS_LABELS[status],
+            "allowed_actions": workflow.allowed_actions(status),
+            "overdue": workflow.is_overdue(status, case["reply_due"], as_of or today()),
+        }
+    )
+
+
+async def case_row(pg: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+    row = await pg.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id)
+    return _plain(row) if row else None
+
+
+async def case_findings(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[dict[str, Any]]:
+    rows = await pg.fetch(_FINDING + "WHERE case_id = $1 ORDER BY rule, finding_id", case_id)
+    return [{**dict(row), "evidence": from_jsonb(row["evidence"])} for row in rows]
+
+
+async def detail(pg: asyncpg.Connection, case: dict[str, Any]) -> CaseDetail:
+    findings = await case_findings(pg, case["case_id"])
+    complaint_ids = [
+        row["complaint_id"]
+        for row in await pg.fetch("SELECT complaint_id FROM complaint_cases WHERE case_id = $1 ORDER BY linked_at", case["case_id"])
+    ]
+    return CaseDetail.model_validate(
+        {
+            **summary(case).model_dump(),
+            **{k: case[k] for k in ("opened_reason", "answer", "reviews", "returns_to", "send_back_reason", "decision", "sanctions")},
+            "open_findings": sum(1 for f in findings if f["status"] == "open"),
+            "findings": [CaseFinding.model_validate(f) for f in findings],
+            "complaint_ids": complaint_ids,
+        }
+    )
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+
+async def list_cases(
+    pg: asyncpg.Connection,
+    patterns: list[str],
+    *,
+    status: CaseStatus | None,
+    overdue: bool | None,
+    as_of: date,
+    campaign_id: str | None,
+    person_ref: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[CaseSummary]:
+    after = decode_cursor(cursor) or ["", "00000000-0000-0000-0000-000000000000"]
+    waiting = [s.value for s in workflow.WAITING_WITH_DEADLINE]
+    rows = await pg.fetch(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
+        "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR campaign_id = $3) "
+        "AND ($4::text IS NULL OR person_ref = $4) "
+        "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
+        "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
+        patterns, status.value if status else None, campaign_id, person_ref, overdue, waiting, as_of,
+        str(after[0]), str(after[1]), limit + 1,
+    )
+    items = [summary(_plain(row), as_of) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None
+    return Page[CaseSummary](items=items, next_cursor=next_cursor)
+
+
+async def list_attendance_checks(pg: asyncpg.Connection, patterns: list[str]) -> list[AttendanceCheck]:
+    rows = await pg.fetch(
+        "SELECT check_id, campaign_id, region_code, unit_name, unit_uscc, confirmed_cases, status, created_at "
+        "FROM attendance_checks WHERE region_code LIKE ANY($1) ORDER BY created_at, check_id",
+        patterns,
+    )
+    return [AttendanceCheck.model_validate(dict(row)) for row in rows]
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+
+async def open_case(
+    pg: asyncpg.Connection,
+    *,
+    person_ref: str,
+    region_code: str,
+    opened_by: str,
+    reason: str | None,
+    actor: Actor,
+    masked_id: str | None = None,
+    name: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """The person's open case, opened now if there is none; returns (case, opened_now).
+
+    The unique partial index on undecided cases per person makes this safe against a concurrent
+    opener: the loser of the race finds the winner's case.
+    """
+    campaign = await campaign_service.campaign_for_region(pg, region_code)
+    if masked_id is None:  # an officer or a complaint names only the pseudonym: take the rest from findings
+        known = await pg.fetchrow(
+            "SELECT masked_id, name FROM findings WHERE person_ref = $1 ORDER BY updated_at DESC LIMIT 1", person_ref
+        )
+        masked_id, name = (known["masked_id"], known["name"]) if known else (None, None)
+    case_id = uuid.uuid4()
+    case_ref = await next_reference(pg, "AJ", region_code, today().year)
+    inserted = await pg.fetchval(
+        "INSERT INTO cases (case_id, case_ref, person_ref, masked_id, name, region_code, campaign_id, status, opened_by, opened_reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+        "ON CONFLICT (person_ref) WHERE status NOT IN ('decided', 'closed') DO NOTHING RETURNING case_id",
+        case_id, case_ref, person_ref, masked_id, name, region_code, campaign.campaign_id if campaign else None,
+        CaseStatus.open.value, opened_by, reason,
+    )
+    if inserted is None:
+        existing = await pg.fetchrow(
+            f"SELECT {CASE_COLUMNS} FROM cases WHERE person_ref = $1 AND status NOT IN ('decided', 'closed') FOR UPDATE",
+            person_ref,
+        )
+        return _plain(existing), False
+    # Open findings of the person not yet in an undecided case join the new one.
+    await pg.execute(
+        "UPDATE findings f SET case_id = $1 WHERE f.person_ref = $2 AND f.status = 'open' "
+        "AND (f.case_id IS NULL OR EXISTS (SELECT 1 FROM cases c WHERE c.case_id = f.case_id AND c.status IN ('decided', 'closed')))",
+        case_id, person_ref,
+    )
+    case = await case_row(pg, case_id)
+    assert case is not None
+    await audit_service.record(
+        pg, entity="case", entity_id=case_id, case_id=case_id, action="open", actor=actor, reason=reason,
+        after={"case_ref": case_ref, "status": CaseStatus.open.value, "opened_by": opened_by, "region_code": region_code,
+               "campaign_id": case["campaign_id"]},
+    )
+    return case, True
+
+
+async def open_by_officer(pg: asyncpg.Connection, person_ref: str, region_code: str, reason: str, actor: Actor) -> dict[str, Any]:
+    case, opened = await open_case(
+        pg, person_ref=person_ref, region_code=region_code, opened_by="officer", reason=reason, actor=actor
+    )
+    if not opened:
+        raise Conflict(f"the person already has an open case {case['case_ref']}", loc=["body", "person_ref"])
+    return case
+
+
+# --- transitions -------------------------------------------------------------------------------
+
+# An action's effect: given the locked case and its campaign, the columns it changes (status aside).
+Effect = Callable[[asyncpg.Connection, dict[str, Any], Campaign | None], Awaitable[dict[str, Any]]]
+
+_UPDATABLE = (
+    "notice_date", "reply_due", "answer", "reviews", "returns_to", "send_back_reason", "outcome", "outcome_reason",
+    "authority", "decision", "sanctions", "decided_on", "closed_at",
+)
+
+
+async def transition(
+    pg: asyncpg.Connection,
+    case_id: uuid.UUID,
+    action: Action,
+    actor: Actor,
+    reason: str | None,
+    effect: Effect,
+) -> dict[str, Any]:
+    """Moves a case by `action` through the transition table, applies `effect`, audits, in one transaction."""
+    case = await case_row(pg, case_id, lock=True)
+    assert case is not None  # the route's loader answered 404 already; cases are never deleted
+    status = CaseStatus(case["status"])
+    returns_to = CaseStatus(case["returns_to"]) if case["returns_to"] else None
+    try:
+        target = workflow.next_state(status, action, returns_to=returns_to)
+    except TransitionRefused as exc:
+        raise Conflict(str(exc), error_type="invalid_transition") from None
+    campaign = await campaign_service.get_campaign(pg, case["campaign_id"]) if case["campaign_id"] else None
+    try:
+        changes = await effect(pg, case, campaign)
+    except SanctionError as exc:
+        raise Invalid(str(exc), loc=["body"]) from None
+    changes["status"] = target.value
+    unknown = set(changes) - set(_UPDATABLE) - {"status"}
+    assert not unknown, unknown
+    columns = list(changes)
+    assignments = ", ".join(
+        f"{c} = ${i}::jsonb" if c in _JSON_COLUMNS else f"{c} = ${i}" for i, c in enumerate(columns, start=2)
+    )
+    values = [to_jsonb(changes[c]) if c in _JSON_COLUMNS else changes[c] for c in columns]
+    await pg.execute(f"UPDATE cases SET {assignments}, updated_at = now() WHERE case_id = $1", case_id, *values)
+    before, after = audit_service.changes(case, changes)
+    await audit_service.record(
+        pg, entity="case", entity_id=case_id, case_id=case_id, action=action.value, actor=actor, reason=reason,
+        before=before, after=after,
+    )
+    updated = await case_row(pg, case_id)
+    assert updated is not None
+    return updated
+
+
+def _reply_days(campaign: Campaign | None, settings: CaseSettings) -> int:
+    return campaign.reply_days if campaign else settings.default_reply_days
+
+
+def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
+    async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        notice_date = body.notice_date or today()
+        if notice_date > today():
+            raise SanctionError("a notice cannot be dated in the future")
+        return {"notice_date": notice_date, "reply_due": workflow.reply_due(notice_date, _reply_days(campaign, settings))}
+
+    return effect
+
+
+def answer(body: Answer, actor: Actor) -> Effect:
+    async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        if any(day and day > today() for day in (body.answered_on, body.cancelled_on)):
+            raise SanctionError("an answer cannot be dated, or a cancellation happen, in the future")
+        recorded = body.model_dump(mode="json", exclude={"reason"}) | {
+            "answered_on": (body.answered_on or today()).isoformat(),
+            "recorded_by": actor.id,
+        }
+        if body.kind is AnswerKind.cancelled_registration and body.cancelled_on is not None:
+            # Whether the cancellation fell in the campaign's 自查自纠 decides if liability may be waived.
+            recorded["within_self_correction"] = bool(campaign and campaign_service.in_self_correction(campaign, body.cancelled_on))
+        return {"answer": recorded}
+
+    return effect
+
+
+def no_reply() -> Effect:
+    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
+        as_of = today()
+        if case["reply_due"] is None or as_of <= case["reply_due"]:
+            raise Conflict(
+                f"the reply is due by {case['reply_due']}; no reply can be recorded before the deadline has passed",
+                error_type="deadline_not_passed",
+            )
+        return {"answer": {"kind": "no_reply", "recorded_on": as_of.isoformat()}}
+
+    return effect
+
+
+def review(level: str, body: Review, actor: Actor) -> Effect:
+    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
+        entry = {
+            "level": level, "result": "passed", "opinion": body.opinion,
+            "proposed_outcome": body.proposed_outcome.value if body.proposed_outcome else None,
+            "by": actor.id, "at": datetime.now(UTC).isoformat(),
+        }
+        return {"reviews": [*case["reviews"], entry], "returns_to": None, "send_back_reason": None}
+
+    return effect
+
+
+_REVIEW_LEVEL = {
+    CaseStatus.awaiting_county_review: "county",
+    CaseStatus.awaiting_city_review: "city",
+    CaseStatus.awaiting_decision: "decision",
+}
+
+
+def send_back(body: SendBack, actor: Actor) -> Effect:
+    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
+        status = CaseStatus(case["status"])
+        entry = {"level": _REVIEW_LEVEL[status], "result": "sent_back", "reason": body.reason, "by": actor.id,
+                 "at": datetime.now(UTC).isoformat()}
+        return {
+            "reviews": [*case["reviews"], entry],
+            "returns_to": workflow.send_back_target(status).value,
+            "send_back_reason": body.reason,
+        }
+
+    return effect
+
+
+def resume(settings: CaseSettings) -> Effect:
+    async def effect(_: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        changes: dict[str, Any] = {"returns_to": None}
+        if case["returns_to"] == CaseStatus.awaiting_reply.value:  # asked again: a new notice and deadline
+            changes |= {"notice_date": today(), "reply_due": workflow.reply_due(today(), _reply_days(campaign, settings))}
+        return changes
+
+    return effect
+
+
+def _self_correction_check(case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    """The answer that proves a self-correction, or a 422 saying why it does not."""
+    answer = case["answer"] or {}
+    if answer.get("kind") != AnswerKind.cancelled_registration.value:
+        raise SanctionError("self-correction needs the answer 'cancelled_registration' with its cancellation date")
+    if campaign is None or campaign.phase("self_correction") is None:
+        raise SanctionError("the case's campaign has no self-correction phase")
+    cancelled_on = date.fromisoformat(answer["cancelled_on"])
+    phase = campaign.phase("self_correction")
+    assert phase is not None
+    if not campaign_service.in_self_correction(campaign, cancelled_on):
+        raise SanctionError(
+            f"the registration was cancelled on {cancelled_on}, outside the campaign's self-correction "
+            f"({phase.starts_on} to {phase.ends_on}): liability is not waived"
+        )
+    return {"cancelled_on": cancelled_on.isoformat(), "phase": [phase.starts_on.isoformat(), phase.ends_on.isoformat()]}
+
+
+def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
+    async def effect(pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        decided_on = body.decided_on or today()
+        if decided_on > today():
+            raise SanctionError("a decision cannot be dated in the future")
+        findings = await case_findings(pg, case["case_id"])
+        facts = sanctions.facts_from_evidence([f for f in findings if f["status"] != "cleared"] or findings)
+        decision: dict[str, Any] = {
+            "outcome": body.outcome.value, "reason": body.reason, "decided_by": actor.id, "decided_on": decided_on.isoformat(),
+        }
+        changes: dict[str, Any] = {
+            "outcome": body.outcome.value, "decided_on": decided_on, "authority": sanctions.case_authority(facts.certificates),
+            "returns_to": None, "send_back_reason": None,
+        }
+        if body.outcome is Outcome.not_guazheng:
+            changes["outcome_reason"] = body.not_guazheng_reason.value if body.not_guazheng_reason else None
+            if body.not_guazheng_reason is NotGuazhengReason.exemption:
+                exemption = body.exemption or (case["answer"] or {}).get("exemption")
+                if exemption is None:
+                    raise SanctionError("name the exemption granted (the answer claimed none)")
+                decision["exemption"] = exemption
+                # The matcher applies the grant: the person's findings become exempted with this reason.
+                await outbox.add(
+                    pg,
+                    ExemptionDecidedV1(
+                        person_ref=case["person_ref"], exemption=exemption, rule=None, granted=True, case_ref=case["case_ref"]
+                    ),
+                    key=case["person_ref"],
+                    subject=case["case_ref"],
+                )
+        elif body.outcome is Outcome.self_corrected:
+            decision["self_correction"] = _self_correction_check(case, campaign)
+            decision["liability_waived"] = True
+            changes["outcome_reason"] = "cancelled_during_self_correction"
+        else:
+            plan = sanctions.plan_confirmation(
+                facts,
+                decided_on=decided_on,
+                blacklist=body.blacklist,
+                public_notice=body.public_notice,
+                fine=body.fine,
+                illegal_gains=body.illegal_gains,
+                province_authority=campaign.revoking_authority if campaign else "省住房和城乡建设厅",
+            )
+            changes["sanctions"] = plan.as_json()
+            for revocation in plan.revocations:
+                await queue_revocation(pg, case, revocation)
+            if campaign is not None:
+                decision["attendance_checks"] = await _attendance_checks(pg, case, campaign, plan, settings)
+        changes["decision"] = decision
+        return changes
+
+    return effect
+
+
+async def queue_revocation(pg: asyncpg.Connection, case: dict[str, Any], revocation: dict[str, Any]) -> None:
+    await outbox.add(
+        pg,
+        RegistrationRevokedV1(
+            person_ref=case["person_ref"],
+            masked_id=case["masked_id"] or "",
+            category=revocation["category"],
+            certificate_no=revocation["certificate_no"],
+            revoked_on=date.fromisoformat(revocation["revoked_on"]),
+            barred_until=date.fromisoformat(revocation["barred_until"]),
+            authority=revocation["authority"],
+            case_ref=case["case_ref"],
+        ),
+        key=case["person_ref"],
+        subject=f"{revocation['category']}:{revocation['certificate_no']}",
+    )
+
+
+async def _attendance_checks(
+    pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign, plan: sanctions.SanctionPlan, settings: CaseSettings
+) -> list[str]:
+    """Units whose confirmed cases in the campaign (this one included) reach the threshold get a check task."""
+    threshold = campaign.attendance_check_threshold or settings.attendance_check_threshold
+    started = []
+    for unit in plan.units:
+        key = unit["unit_uscc"] or unit["unit_name"]
+        earlier = await pg.fetchval(
+            "SELECT count(*) FROM cases c, jsonb_array_elements(c.sanctions->'units') u "
+            "WHERE c.campaign_id = $1 AND c.outcome = 'confirmed' AND c.case_id <> $2 "
+            "AND coalesce(u->>'unit_uscc', u->>'unit_name') = $3",
+            campaign.campaign_id, case["case_id"], key,
+        )
+        count = earlier + 1
+        if count < threshold:
+            continue
+        created = await pg.fetchval(
+            "INSERT INTO attendance_checks (check_id, campaign_id, region_code, unit_key, unit_name, unit_uscc, confirmed_cases) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id, unit_key) "
+            "DO UPDATE SET confirmed_cases = excluded.confirmed_cases RETURNING (xmax = 0)",
+            uuid.uuid4(), campaign.campaign_id, case["region_code"], key, unit["unit_name"], unit["unit_uscc"], count,
+        )
+        if created:
+            started.append(key)
+    return started
+
+
+def close(body: Close) -> Effect:
+    async def effect(pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        changes: dict[str, Any] = {"closed_at": now, "returns_to": None}
+        if case["status"] != CaseStatus.decided.value:
+            # Closing early: only when nothing is left to decide (every finding cleared or exempted).
+            open_findings = await pg.fetchval(
+                "SELECT count(*) FROM findings WHERE case_id = $1 AND status = 'open'", case["case_id"]
+            )
+            if open_findings:
+                raise Conflict(
+                    f"the case has {open_findings} open finding(s): decide it, or wait until they clear",
+                    error_type="open_findings",
+                )
+            if body.outcome == Outcome.self_corrected.value:
+                changes |= {"outcome": Outcome.self_corrected.value, "outcome_reason": "cancelled_during_self_correction",
+                            "decision": {"self_correction": _self_correction_check(case, campaign), "liability_waived": True}}
+            else:
+                changes |= {"outcome": Outcome.not_guazheng.value,
+                            "outcome_reason": body.not_guazheng_reason or NotGuazhengReason.already_consistent.value}
+            changes["decided_on"] = now.date()
+        elif body.outcome is not None or body.not_guazheng_reason is not None:
+            raise SanctionError("a decided case closes with its decision's outcome")
+        await outbox.add(
+            pg,
+            CaseClosedV1(
+                person_ref=case["person_ref"], case_ref=case["case_ref"], region_code=case["region_code"],
+                outcome=changes.get("outcome") or case["outcome"], closed_at=now,
+            ),
+            key=case["person_ref"],
+            subject=case["case_ref"],
+        )
+        return changes
+
+    return effect

@@ -1,0 +1,11 @@
+"""Every table of case-svc, for Alembic: importing the nouns' models registers their tables on one MetaData."""
+
+from __future__ import annotations
+
+from case_svc.audit import models as audit_models
+from case_svc.campaigns import models as campaign_models
+from case_svc.cases import models as case_models
+from case_svc.complaints import models as complaint_models
+from case_svc.db import metadata
+
+__all__ = ["audit_models", "campaign_models", "case_models", "complaint_models", "metadata"]

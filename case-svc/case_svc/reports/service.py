@@ -1,0 +1,223 @@
+"""The campaign's reports (DOMAIN §7 item 6): the per-region summary table (处理情况汇总表) for a period,
+the per-person detail list, and the monthly table of campaigns that require one.
+
+What "in the period" means, per column: findings first seen in it (people checked; leads by rule,
+which leave out findings that fired and cleared before anyone handled them),
+cases opened in it (立案数), cases decided in it (outcomes and sanctions), complaints received /
+answered in it. A case withdrawn because its findings cleared before anyone handled it is in no
+count and not in the detail list.
+
+**People checked** (核查人数) counts the distinct people the matcher has published a finding about
+(open, exempted or cleared) for the region: the matcher evaluates every registered person but
+publishes only people with a finding, so this is the number of people whose records were examined
+as leads, not the whole register. A campaign's register size is in registry-svc.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+
+from case_svc.campaigns.models import Campaign
+from case_svc.deps import from_jsonb
+from case_svc.cases.workflow import STATUS_LABELS, CaseStatus
+from kernel.errors import Invalid
+
+# The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows.
+RULE_LABELS: dict[str, str] = {
+    "SI_UNIT_MISMATCH": "社保单位与注册单位不一致",
+    "SI_MULTIPLE_UNITS": "多家社保",
+    "SI_NONE": "无社保",
+    "FUND_UNIT_MISMATCH": "公积金单位与注册单位不一致",
+    "FUND_MULTIPLE_UNITS": "多家公积金",
+    "MULTI_REGISTRATION": "多单位注册",
+    "PUBLIC_SECTOR_SI": "机关事业单位人员在企业注册",
+    "HR_AGENCY_SI": "人力资源服务机构代缴社保",
+    "AGE_OVER_LIMIT": "超龄注册",
+}
+
+# Division names the tables show beside the codes (DOMAIN §3); other regions show their code only.
+REGION_NAMES: dict[str, str] = {
+    "150000": "内蒙古自治区", "150100": "呼和浩特市", "150200": "包头市", "150300": "乌海市", "150400": "赤峰市",
+    "150500": "通辽市", "150600": "鄂尔多斯市", "150700": "呼伦贝尔市", "150800": "巴彦淖尔市", "150900": "乌兰察布市",
+    "152200": "兴安盟", "152500": "锡林郭勒盟", "152900": "阿拉善盟", "150781": "满洲里市", "152501": "二连浩特市",
+    "230000": "黑龙江省", "230100": "哈尔滨市", "230200": "齐齐哈尔市", "230300": "鸡西市", "230400": "鹤岗市",
+    "230500": "双鸭山市", "230600": "大庆市", "230700": "伊春市", "230800": "佳木斯市", "230900": "七台河市",
+    "231000": "牡丹江市", "231100": "黑河市", "231200": "绥化市", "232700": "大兴安岭地区",
+}
+
+# (key, Chinese header) of the summary table, in column order.
+SUMMARY_COLUMNS: list[tuple[str, str]] = [
+    ("region_code", "地区代码"),
+    ("region_name", "地区"),
+    ("people_checked", "核查人数"),
+    *[(f"rule_{code}", f"疑似：{label}") for code, label in RULE_LABELS.items()],
+    ("cases_opened", "立案数"),
+    ("not_guazheng", "不认定挂证"),
+    ("self_corrected", "自查自纠整改"),
+    ("confirmed", "认定挂证"),
+    ("revoked", "撤销注册"),
+    ("reported_to_ministry", "上报住建部"),
+    ("units_notified", "通报单位"),
+    ("blacklisted", "列入黑名单"),
+    ("public_servants_referred", "机关事业单位人员移送"),
+    ("hr_agencies_referred", "人力资源服务机构移交人社"),
+    ("complaints_received", "受理投诉举报"),
+    ("complaints_answered", "办结投诉举报"),
+]
+COUNT_KEYS = [key for key, _ in SUMMARY_COLUMNS if key not in ("region_code", "region_name")]
+
+DETAIL_COLUMNS: list[tuple[str, str]] = [
+    ("case_ref", "案件编号"),
+    ("region_code", "地区代码"),
+    ("name", "姓名"),
+    ("masked_id", "身份证号（脱敏）"),
+    ("rules", "问题类型"),
+    ("status", "办理状态"),
+    ("outcome", "处理结果"),
+    ("revoked", "撤销注册证书"),
+    ("barred_until", "禁止申请至"),
+    ("reported_to_ministry", "上报住建部证书"),
+    ("fine", "罚款（元）"),
+    ("units", "注册单位"),
+    ("decided_on", "决定日期"),
+    ("opened_on", "立案日期"),
+]
+
+OUTCOME_LABELS = {"not_guazheng": "不认定挂证", "self_corrected": "自查自纠整改", "confirmed": "认定挂证"}
+
+
+@dataclass(frozen=True)
+class Period:
+    starts_on: date
+    ends_on: date
+
+    @classmethod
+    def checked(cls, starts_on: date, ends_on: date) -> Period:
+        if ends_on < starts_on:
+            raise Invalid("the period ends before it starts", loc=["query", "to"])
+        return cls(starts_on, ends_on)
+
+
+def group_length(region_prefix: str) -> int:
+    """Rows one level below the requested region: provinces → cities → counties."""
+    return {0: 2, 2: 4}.get(len(region_prefix), 6)
+
+
+def _summary_sql(group: str) -> str:
+    # A lead by rule: a finding still open or exempted, or one that cleared in a case someone handled
+    # (a finding that fired and cleared while the uploads were still arriving is no lead).
+    rules = ", ".join(
+        f"count(DISTINCT f.person_ref) FILTER (WHERE f.rule = '{code}' AND (f.status <> 'cleared' "
+        f"OR (c.case_id IS NOT NULL AND NOT (c.status = 'closed' AND c.outcome IS NULL)))) AS \"rule_{code}\""
+        for code in RULE_LABELS
+    )
+    return f"""
+    WITH f AS (
+        SELECT {group.replace("region_code", "f.region_code")} AS g, count(DISTINCT f.person_ref) AS people_checked, {rules}
+        FROM findings f LEFT JOIN cases c USING (case_id)
+        WHERE f.region_code LIKE ANY($1) AND f.first_seen::date BETWEEN $2 AND $3 GROUP BY 1
+    ), o AS (
+        SELECT {group} AS g, count(*) FILTER (WHERE NOT (status = 'closed' AND outcome IS NULL)) AS cases_opened FROM cases
+        WHERE region_code LIKE ANY($1) AND opened_at::date BETWEEN $2 AND $3 GROUP BY 1
+    ), d AS (
+        SELECT {group} AS g,
+            count(*) FILTER (WHERE outcome = 'not_guazheng') AS not_guazheng,
+            count(*) FILTER (WHERE outcome = 'self_corrected') AS self_corrected,
+            count(*) FILTER (WHERE outcome = 'confirmed') AS confirmed,
+            count(*) FILTER (WHERE jsonb_array_length(coalesce(sanctions->'revocations', '[]')) > 0) AS revoked,
+            count(*) FILTER (WHERE jsonb_array_length(coalesce(sanctions->'ministry_reports', '[]')) > 0) AS reported_to_ministry,
+            count(*) FILTER (WHERE (sanctions->'person'->>'blacklist')::boolean) AS blacklisted,
+            count(*) FILTER (WHERE jsonb_array_length(coalesce(sanctions->'employer_notices', '[]')) > 0) AS public_servants_referred,
+            count(*) FILTER (WHERE jsonb_array_length(coalesce(sanctions->'hr_agency_referrals', '[]')) > 0) AS hr_agencies_referred
+        FROM cases WHERE region_code LIKE ANY($1) AND decided_on BETWEEN $2 AND $3 GROUP BY 1
+    ), u AS (
+        SELECT {group} AS g, count(DISTINCT coalesce(unit->>'unit_uscc', unit->>'unit_name')) AS units_notified
+        FROM cases, jsonb_array_elements(coalesce(sanctions->'units', '[]')) AS unit
+        WHERE region_code LIKE ANY($1) AND decided_on BETWEEN $2 AND $3 AND (unit->>'notice')::boolean GROUP BY 1
+    ), c AS (
+        SELECT {group} AS g,
+            count(*) FILTER (WHERE received_on BETWEEN $2 AND $3) AS complaints_received,
+            count(*) FILTER (WHERE answered_on BETWEEN $2 AND $3) AS complaints_answered
+        FROM complaints WHERE region_code LIKE ANY($1) GROUP BY 1
+    ), groups AS (
+        SELECT g FROM f UNION SELECT g FROM o UNION SELECT g FROM d UNION SELECT g FROM c
+    )
+    SELECT groups.g, {", ".join(f'"{key}"' for key in COUNT_KEYS)} FROM groups
+    LEFT JOIN f USING (g) LEFT JOIN o USING (g) LEFT JOIN d USING (g) LEFT JOIN u USING (g) LEFT JOIN c USING (g)
+    ORDER BY groups.g
+    """
+
+
+def _row(record: Any, region_code: str | None) -> dict[str, Any]:
+    row: dict[str, Any] = {"region_code": region_code, "region_name": REGION_NAMES.get(region_code or "", "")}
+    for key in COUNT_KEYS:
+        row[key] = int(record[key] or 0) if record is not None else 0
+    return row
+
+
+async def summary(pg: asyncpg.Connection, patterns: list[str], region_prefix: str, period: Period) -> dict[str, Any]:
+    """The summary table: one row per region one level down, and a totals row (合计) counted over the
+    whole region (a person with findings in two cities is one person in the total)."""
+    length = group_length(region_prefix)
+    group = f"rpad(substr(region_code, 1, {length}), 6, '0')"
+    rows = [_row(r, r["g"]) for r in await pg.fetch(_summary_sql(group), patterns, period.starts_on, period.ends_on)]
+    total_records = await pg.fetch(_summary_sql("'total'"), patterns, period.starts_on, period.ends_on)
+    totals = _row(total_records[0] if total_records else None, None) | {"region_code": "合计", "region_name": ""}
+    return {"period": {"from": period.starts_on, "to": period.ends_on}, "rows": rows, "totals": totals}
+
+
+async def detail(pg: asyncpg.Connection, patterns: list[str], period: Period) -> list[dict[str, Any]]:
+    """One row per case opened or decided in the period (the per-person list officials check against)."""
+    records = await pg.fetch(
+        "SELECT c.case_ref, c.region_code, c.name, c.masked_id, c.status, c.outcome, c.sanctions, c.decided_on, "
+        "c.opened_at::date AS opened_on, ARRAY(SELECT DISTINCT rule FROM findings f WHERE f.case_id = c.case_id ORDER BY 1) AS rules "
+        "FROM cases c WHERE c.region_code LIKE ANY($1) AND NOT (c.status = 'closed' AND c.outcome IS NULL) AND (c.opened_at::date BETWEEN $2 AND $3 OR c.decided_on BETWEEN $2 AND $3) "
+        "ORDER BY c.region_code, c.case_ref",
+        patterns, period.starts_on, period.ends_on,
+    )
+    rows = []
+    for record in records:
+        plan = from_jsonb(record["sanctions"]) or {}
+        revocations = plan.get("revocations", [])
+        fine = (plan.get("person") or {}).get("fine")
+        rows.append(
+            {
+                "case_ref": record["case_ref"],
+                "region_code": record["region_code"],
+                "name": record["name"] or "",
+                "masked_id": record["masked_id"] or "",
+                "rules": "、".join(RULE_LABELS.get(r, r) for r in record["rules"]),
+                "status": STATUS_LABELS[CaseStatus(record["status"])],
+                "outcome": OUTCOME_LABELS.get(record["outcome"] or "", ""),
+                "revoked": "、".join(r["certificate_no"] for r in revocations),
+                "barred_until": max((r["barred_until"] for r in revocations), default=""),
+                "reported_to_ministry": "、".join(r["certificate_no"] for r in plan.get("ministry_reports", [])),
+                "fine": fine["amount"] if fine else "",
+                "units": "、".join(u["unit_name"] for u in plan.get("units", [])),
+                "decided_on": record["decided_on"].isoformat() if record["decided_on"] else "",
+                "opened_on": record["opened_on"].isoformat(),
+            }
+        )
+    return rows
+
+
+def monthly_period(campaign: Campaign, month: str) -> tuple[Period, date]:
+    """The month a monthly table covers and the day it is due (the `due_day` of the next month)."""
+    if campaign.monthly_report is None:
+        raise Invalid(f"campaign {campaign.campaign_id} requires no monthly report", loc=["query", "campaign_id"])
+    year, number = (int(part) for part in month.split("-"))
+    starts_on = date(year, number, 1)
+    next_month = date(year + number // 12, number % 12 + 1, 1)
+    # "from 2019-03, by the 2nd of each month, last month's table": from_month is the first month a
+    # table is due, covering the month before it.
+    if f"{next_month:%Y-%m}" < campaign.monthly_report.from_month:
+        raise Invalid(
+            f"monthly tables of {campaign.campaign_id} are due from {campaign.monthly_report.from_month} "
+            "(covering the month before)",
+            loc=["query", "month"],
+        )
+    return Period(starts_on, next_month - timedelta(days=1)), next_month.replace(day=campaign.monthly_report.due_day)

@@ -1,0 +1,88 @@
+"""Helpers of case-svc tests: synthetic findings as the matcher publishes them, a bus to publish them
+on, and polling until the consumer has acted."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from kernel.events import CloudEvent, EventPayload, FindingRecordedV1
+from kernel.kafka import ensure_topics
+from kernel.settings import ServiceSettings
+
+# Synthetic people: pseudonyms and masked IDs only, never an ID number.
+PERSON_A = "a" * 26
+PERSON_B = "b" * 26
+
+
+def finding(person_ref: str = PERSON_A, *, rule: str = "SI_UNIT_MISMATCH", status: str = "open",
+            region_code: str = "150102", finding_id: str | None = None, category: str = "constructor_2",
+            certificate_no: str = "蒙215000001", unit_name: str = "呼和浩特华建建设有限公司",
+            unit_uscc: str | None = "91150100MA0000001X", payer: dict | None = None,
+            updated_at: datetime | None = None, exemption: str | None = None) -> FindingRecordedV1:
+    now = updated_at or datetime.now(UTC)
+    payer = payer or {"uscc": "91150100MA0000002Y", "name": "包头某劳务有限公司", "kind": "enterprise", "same": False}
+    return FindingRecordedV1(
+        finding_id=finding_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{person_ref}/{rule}")),
+        person_ref=person_ref, masked_id="150102**********34", name="测试人员", region_code=region_code, rule=rule,
+        status=status, exemption=exemption, severity="high", review_month="2024-10",
+        evidence={
+            "source": "insurance",
+            "registered": [{"name": unit_name, "uscc": unit_uscc, "resolved_uscc": unit_uscc, "category": category,
+                            "certificate_no": certificate_no, "registered_on": "2023-05-01", "region_code": region_code}],
+            "paid": {"2024-09": [payer], "2024-10": [payer]},
+        },
+        rule_set_version="test", first_seen=now, updated_at=now,
+    )
+
+
+class Bus:
+    """Publishes events onto the test's own topics (its KAFKA_TOPIC_PREFIX)."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+
+    async def publish(self, *payloads: EventPayload) -> None:
+        topics = sorted({p.topic for p in payloads})
+        await ensure_topics(self.settings, topics)
+        producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            for payload in payloads:
+                event = CloudEvent(source="urn:guazheng:test", type=payload.event_type, subject=None,
+                                   data=payload.model_dump(mode="json"))
+                await producer.send_and_wait(
+                    self.settings.topic(payload.topic), event.model_dump_json().encode(),
+                    key=getattr(payload, "person_ref").encode(),
+                )
+        finally:
+            await producer.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
+    """The first truthy result of `check`, polled until `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the condition did not hold in time")
+        await asyncio.sleep(0.3)
+
+
+
+async def case_of(client, person_ref: str = PERSON_A) -> dict:  # noqa: ANN001
+    """The person's case once the consumer has opened it."""
+
+    async def found() -> dict | None:
+        items = (await client.get("/api/v1/cases", params={"person_ref": person_ref})).json()["items"]
+        return items[0] if items else None
+
+    summary = await eventually(found)
+    return (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()

@@ -1,0 +1,294 @@
+"""case-svc end to end on the real broker and database: findings on the bus open cases, officers walk
+them through the workflow, decisions are published through the outbox, and the audit trail holds.
+
+People are synthetic pseudonyms; nothing printed carries a name or an ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import asyncpg
+import orjson
+import pytest
+
+from case_svc.cases.service import today
+from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
+from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
+from kernel.testing import TopicTail, event_of
+
+API = "/api/v1/cases"
+OFFICER = {"X-Actor": "officer-0471-007", "X-Actor-Role": "county_officer"}
+
+
+async def post(client, path: str, body: dict, expect: int = 200, headers: dict | None = None) -> dict:  # noqa: ANN001
+    response = await client.post(path, json=body, headers=headers or OFFICER)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def walk_to_decision(client, case_id: str, answer: dict | None = None) -> dict:  # noqa: ANN001
+    await post(client, f"{API}/{case_id}/notice", {"notice_ref": "呼建函〔2024〕12号"})
+    await post(client, f"{API}/{case_id}/answer", answer or {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费证明-001"]})
+    await post(client, f"{API}/{case_id}/county-review", {"opinion": "核查属实", "proposed_outcome": "confirmed"})
+    return await post(client, f"{API}/{case_id}/city-review", {"opinion": "同意"})
+
+
+async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A), finding(PERSON_B))
+    case = await case_of(cases, PERSON_A)
+    assert case["status"] == "open" and case["campaign_id"] == "IM-2024" and case["region_code"] == "150102"
+    assert case["case_ref"].startswith("AJ-150102-") and case["allowed_actions"] == ["send_notice", "close"]
+    await bus.publish(finding(PERSON_A, rule="FUND_UNIT_MISMATCH"))
+
+    async def joined() -> dict | None:
+        detail = (await cases.get(f"{API}/{case['case_id']}")).json()
+        return detail if len(detail["findings"]) == 2 else None
+
+    detail = await eventually(joined)
+    assert detail["open_findings"] == 2
+    listed = (await cases.get(API, params={"person_ref": PERSON_A})).json()["items"]
+    assert [c["case_id"] for c in listed] == [case["case_id"]]  # still one case
+    assert (await case_of(cases, PERSON_B))["case_id"] != case["case_id"]
+    # An officer cannot open a second one for the same person.
+    refused = await cases.post(API, json={"person_ref": PERSON_A, "region_code": "150102", "reason": "举报线索"})
+    assert refused.status_code == 409 and case["case_ref"] in refused.json()["detail"][0]["msg"]
+    # Redelivering the same events changes nothing.
+    await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="FUND_UNIT_MISMATCH"))
+    await asyncio.sleep(2)
+    assert len((await cases.get(f"{API}/{case['case_id']}")).json()["findings"]) == 2
+
+
+async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(cases, bus, case_settings) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case = await case_of(cases)
+    case_id = case["case_id"]
+    decision_topic = case_settings.topic(RegistrationRevokedV1.topic)
+    async with TopicTail(case_settings.kafka_bootstrap_servers, decision_topic) as tail:
+        before = await walk_to_decision(cases, case_id)
+        assert before["status"] == "awaiting_decision" and before["reply_due"] == str(today() + timedelta(days=15))
+        decided = await post(cases, f"{API}/{case_id}/decision", {
+            "outcome": "confirmed", "reason": "社保缴纳单位与注册单位长期不一致，认定挂证", "fine": "8000",
+        })
+        assert decided["status"] == "decided" and decided["authority"] == "province"
+        revocation = decided["sanctions"]["revocations"][0]
+        assert revocation["barred_until"] == str(today().replace(year=today().year + 3))
+        assert decided["sanctions"]["person"]["fine"]["amount"] == "8000"
+        assert decided["sanctions"]["units"][0]["dynamic_qualification_check"]
+        closed = await post(cases, f"{API}/{case_id}/close", {"reason": "处罚决定已送达"})
+        assert closed["status"] == "closed" and closed["allowed_actions"] == []
+        events = [event_of(r) for r in await tail.read(2)]
+    assert [e["type"] for e in events] == [RegistrationRevokedV1.event_type, CaseClosedV1.event_type]
+    assert events[0]["data"]["certificate_no"] == "蒙215000001" and events[0]["data"]["case_ref"] == case["case_ref"]
+    assert events[1]["data"]["outcome"] == "confirmed"
+    # The timeline has every step with its actor, reason and before/after.
+    timeline = (await cases.get(f"{API}/{case_id}/timeline")).json()
+    assert [e["action"] for e in timeline] == [
+        "open", "send_notice", "answer", "county_review", "city_review", "decide", "close",
+    ]
+    assert timeline[0]["actor"] == "matcher-svc"
+    assert timeline[5]["actor"] == "officer-0471-007" and timeline[5]["before"]["status"] == "awaiting_decision"
+    assert timeline[5]["after"]["status"] == "decided" and timeline[5]["reason"].startswith("社保")
+
+
+async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case_id = (await case_of(cases))["case_id"]
+    refused = await cases.post(f"{API}/{case_id}/decision", json={"outcome": "confirmed", "reason": "x"})
+    assert refused.status_code == 409
+    detail = refused.json()["detail"][0]
+    assert detail["type"] == "invalid_transition"
+    assert "open" in detail["msg"] and "send_notice" in detail["msg"] and "decide" in detail["msg"]
+    future = await cases.post(f"{API}/{case_id}/notice", json={"notice_date": str(today() + timedelta(days=1))})
+    assert future.status_code == 422 and (await cases.get(f"{API}/{case_id}")).json()["status"] == "open"
+    await post(cases, f"{API}/{case_id}/notice", {})
+    again = await cases.post(f"{API}/{case_id}/notice", json={})
+    assert again.status_code == 409 and "awaiting_reply" in again.json()["detail"][0]["msg"]
+    # An early close is refused while findings are open.
+    early = await cases.post(f"{API}/{case_id}/close", json={"reason": "已一致"})
+    assert early.status_code == 409 and early.json()["detail"][0]["type"] == "open_findings"
+    # Server-owned fields cannot be set by the caller.
+    sneaky = await cases.post(f"{API}/{case_id}/answer", json={"kind": "insurance_now_matches", "status": "decided"})
+    assert sneaky.status_code == 422
+    assert (await cases.get(f"{API}/{case_id}")).json()["status"] == "awaiting_reply"
+    # An exemption claim without evidence is incomplete.
+    bare = await cases.post(f"{API}/{case_id}/answer", json={"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF"})
+    assert bare.status_code == 422
+
+
+async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case_id = (await case_of(cases))["case_id"]
+    old_notice = str(today() - timedelta(days=5))
+    await post(cases, f"{API}/{case_id}/notice", {"notice_date": old_notice})
+    await post(cases, f"{API}/{case_id}/answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]})
+    sent = await post(cases, f"{API}/{case_id}/send-back", {"reason": "证明材料不全"})
+    assert sent["status"] == "sent_back" and sent["returns_to"] == "awaiting_reply" and sent["send_back_reason"] == "证明材料不全"
+    assert sent["allowed_actions"] == ["resume", "close"]
+    resumed = await post(cases, f"{API}/{case_id}/resume", {})
+    assert resumed["status"] == "awaiting_reply" and resumed["reply_due"] == str(today() + timedelta(days=15))
+    await post(cases, f"{API}/{case_id}/answer", {"kind": "insurance_now_matches", "evidence_refs": ["补充证明"]})
+    await post(cases, f"{API}/{case_id}/county-review", {"opinion": "同意"})
+    city_refused = await post(cases, f"{API}/{case_id}/send-back", {"reason": "复审不同意"})
+    assert city_refused["returns_to"] == "awaiting_county_review"
+    assert (await post(cases, f"{API}/{case_id}/resume", {}))["status"] == "awaiting_county_review"
+    await post(cases, f"{API}/{case_id}/county-review", {"opinion": "补充后同意"})
+    await post(cases, f"{API}/{case_id}/city-review", {"opinion": "同意"})
+    at_decision = await post(cases, f"{API}/{case_id}/send-back", {"reason": "事实不清"})
+    assert at_decision["returns_to"] == "awaiting_city_review"
+    reviews = (await cases.get(f"{API}/{case_id}")).json()["reviews"]
+    assert [(r["level"], r["result"]) for r in reviews] == [
+        ("county", "sent_back"), ("county", "passed"), ("city", "sent_back"), ("county", "passed"), ("city", "passed"),
+        ("decision", "sent_back"),
+    ]
+
+
+async def test_deadlines_and_overdue_cases(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A), finding(PERSON_B))
+    late, on_time = (await case_of(cases, PERSON_A))["case_id"], (await case_of(cases, PERSON_B))["case_id"]
+    await post(cases, f"{API}/{late}/notice", {"notice_date": str(today() - timedelta(days=16))})
+    await post(cases, f"{API}/{on_time}/notice", {"notice_date": str(today() - timedelta(days=15))})
+    overdue = (await cases.get(API, params={"overdue": "true"})).json()["items"]
+    assert [c["case_id"] for c in overdue] == [late] and overdue[0]["overdue"]
+    assert [c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]] == [on_time]
+    third = "c" * 26  # a case not yet notified has no deadline: never overdue
+    await bus.publish(finding(third))
+    not_notified = (await case_of(cases, third))["case_id"]
+    not_overdue = {c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]}
+    assert not_overdue == {on_time, not_notified}
+    tomorrow = str(today() + timedelta(days=1))
+    assert len((await cases.get(API, params={"overdue": "true", "as_of": tomorrow})).json()["items"]) == 2
+    # No reply can be recorded while the deadline runs; past it, the case goes on to review.
+    early = await cases.post(f"{API}/{on_time}/no-reply", json={"reason": "未反馈"})
+    assert early.status_code == 409 and early.json()["detail"][0]["type"] == "deadline_not_passed"
+    moved = await post(cases, f"{API}/{late}/no-reply", {"reason": "逾期未反馈"})
+    assert moved["status"] == "awaiting_county_review" and not moved["overdue"]
+
+
+async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_settings) -> None:  # noqa: ANN001
+    third = "c" * 26
+    await bus.publish(finding(PERSON_A), finding(PERSON_B, category="constructor_1", certificate_no="蒙115000009"), finding(third))
+    a, b, c = [(await case_of(cases, p))["case_id"] for p in (PERSON_A, PERSON_B, third)]
+    async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(RegistrationRevokedV1.topic)) as tail:
+        # Cancelled during Inner Mongolia's 自查自纠 (2024-08 … 2024-10): self-corrected, liability waived.
+        await walk_to_decision(cases, a, {"kind": "cancelled_registration", "cancelled_on": "2024-11-02", "evidence_refs": ["注销证明"]})
+        outside = await cases.post(f"{API}/{a}/decision", json={"outcome": "self_corrected", "reason": "自查自纠"})
+        assert outside.status_code == 422 and "2024-08-01" in outside.json()["detail"][0]["msg"]
+        assert (await cases.get(f"{API}/{a}")).json()["status"] == "awaiting_decision"  # refused: nothing changed
+        # A ministry-managed certificate: confirmed, reported to the ministry, not revoked here.
+        await walk_to_decision(cases, b)
+        ministry = await post(cases, f"{API}/{b}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
+        assert ministry["authority"] == "ministry" and ministry["sanctions"]["revocations"] == []
+        assert ministry["sanctions"]["ministry_reports"][0]["to"] == "住房和城乡建设部"
+        # An exemption claimed with evidence and granted: the matcher is told.
+        await walk_to_decision(cases, c, {"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF", "evidence_refs": ["聘用合同"]})
+        granted = await post(cases, f"{API}/{c}/decision", {"outcome": "not_guazheng", "not_guazheng_reason": "exemption", "reason": "高校教师"})
+        assert granted["outcome"] == "not_guazheng" and granted["decision"]["exemption"] == "UNIVERSITY_STAFF"
+        events = [event_of(r) for r in await tail.read_quiet()]
+    assert [e["type"] for e in events] == [ExemptionDecidedV1.event_type]
+    assert events[0]["data"] == {"person_ref": third, "exemption": "UNIVERSITY_STAFF", "rule": None, "granted": True,
+                                 "case_ref": granted["case_ref"]}
+
+
+async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case_id = (await case_of(cases))["case_id"]
+    await walk_to_decision(cases, case_id, {"kind": "cancelled_registration", "cancelled_on": "2024-10-20", "evidence_refs": ["注销证明"]})
+    answer = (await cases.get(f"{API}/{case_id}")).json()["answer"]
+    assert answer["within_self_correction"] is True
+    decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "self_corrected", "reason": "自查自纠期间已注销"})
+    assert decided["outcome"] == "self_corrected" and decided["decision"]["liability_waived"] and decided["sanctions"] is None
+
+
+async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consistent(cases, bus, case_settings) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case = await case_of(cases)
+    await post(cases, f"{API}/{case['case_id']}/notice", {})
+    await bus.publish(finding(PERSON_A, status="cleared"))
+
+    async def noted() -> list | None:
+        actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
+        return actions if "all_findings_resolved" in actions else None
+
+    assert await eventually(noted) == ["open", "send_notice", "finding_cleared", "all_findings_resolved"]
+    assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "awaiting_reply"  # stays for the officer
+    async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
+        closed = await post(cases, f"{API}/{case['case_id']}/close", {"reason": "社保已与注册单位一致"})
+        assert closed["outcome"] == "not_guazheng" and closed["outcome_reason"] == "already_consistent"
+        assert event_of((await tail.read(1))[0])["data"]["outcome"] == "not_guazheng"
+    # A new open finding for the person later opens a new case: the closed one stays closed.
+    await bus.publish(finding(PERSON_A, rule="SI_NONE"))
+
+    async def second() -> list | None:
+        items = (await cases.get(API, params={"person_ref": PERSON_A})).json()["items"]
+        return items if len(items) == 2 else None
+
+    assert {c["status"] for c in await eventually(second)} == {"closed", "open"}
+
+
+async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="SI_NONE"))
+
+    async def two_findings() -> dict | None:
+        case = await case_of(cases)
+        return case if len(case["findings"]) == 2 else None
+
+    case = await eventually(two_findings)
+    async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
+        await bus.publish(finding(PERSON_A, status="cleared"))
+        await asyncio.sleep(1.5)
+        assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "open"  # one finding still open
+        await bus.publish(finding(PERSON_A, rule="SI_NONE", status="exempted", exemption="RETIRED"))
+        closed = event_of((await tail.read(1))[0])["data"]
+    assert closed["outcome"] == "withdrawn" and closed["case_ref"] == case["case_ref"]
+    withdrawn = (await cases.get(f"{API}/{case['case_id']}")).json()
+    assert withdrawn["status"] == "closed" and withdrawn["outcome"] is None and withdrawn["outcome_reason"] == "findings_cleared"
+    actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
+    assert actions == ["open", "finding_joined", "finding_cleared", "finding_exempted", "close"]
+
+
+async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A))
+    case_id = (await case_of(cases))["case_id"]
+    await post(cases, f"{API}/{case_id}/notice", {})
+    conn = await asyncpg.connect(case_db)  # the application's own role and database
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", __import__("uuid").UUID(case_id)) == 2
+        for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+            with pytest.raises(asyncpg.PostgresError, match="append-only"):
+                await conn.execute(statement)
+        assert await conn.fetchval("SELECT count(*) FROM audit_log") >= 2
+        privileges = await conn.fetch(
+            "SELECT privilege_type FROM information_schema.role_table_grants WHERE table_name = 'audit_log' "
+            "AND grantee IN ('PUBLIC', current_user)"
+        )
+        assert not {"UPDATE", "DELETE", "TRUNCATE"} & {row["privilege_type"] for row in privileges}
+    finally:
+        await conn.close()
+
+
+async def test_region_scope_hides_other_regions_cases(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A, region_code="150102"), finding(PERSON_B, region_code="150203"))
+    a = await case_of(cases, PERSON_A)
+    await case_of(cases, PERSON_B)
+    hohhot = {"X-Region-Scope": "150100"}
+    listed = (await cases.get(API, headers=hohhot)).json()["items"]
+    assert [c["person_ref"] for c in listed] == [PERSON_A]
+    assert (await cases.get(API, params={"region_code": "150200"}, headers=hohhot)).json()["items"] == []
+    assert (await cases.get(f"{API}/{a['case_id']}", headers={"X-Region-Scope": "230000"})).status_code == 404
+    assert (await cases.get(f"{API}/{a['case_id']}/timeline", headers={"X-Region-Scope": "150200"})).status_code == 404
+    assert (await cases.get(f"{API}/{a['case_id']}", headers=hohhot)).status_code == 200
+
+
+async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases, bus) -> None:  # noqa: ANN001
+    people = [c * 26 for c in "defg"]
+    await bus.publish(*(finding(p, certificate_no=f"蒙2150{i:05d}") for i, p in enumerate(people)))
+    for number, person in enumerate(people[:3], start=1):
+        case_id = (await case_of(cases, person))["case_id"]
+        await walk_to_decision(cases, case_id)
+        decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
+        assert decided["decision"]["attendance_checks"] == (["91150100MA0000001X"] if number == 3 else [])
+    checks = (await cases.get(f"{API}/attendance-checks")).json()
+    assert [(c["unit_uscc"], c["confirmed_cases"], c["region_code"]) for c in checks] == [("91150100MA0000001X", 3, "150102")]
+    assert orjson.dumps(checks)  # serialisable as the API answers it

@@ -1,0 +1,171 @@
+"""Complaints (投诉举报) from registration to answer and their cases; the summary table read back from
+its .xlsx with totals that match the cases, the CSV with its BOM, the detail list, the monthly table."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from case_helpers import PERSON_A, PERSON_B, case_of, finding
+from case_svc.cases.service import today
+from case_svc.reports.service import SUMMARY_COLUMNS
+
+COMPLAINTS = "/api/v1/complaints"
+CASES = "/api/v1/cases"
+
+
+def complaint(**overrides) -> dict:  # noqa: ANN003
+    return {"channel": "phone", "received_on": str(today()), "region_code": "150000",
+            "subject_unit_name": "呼和浩特华建建设有限公司", "content": "该公司项目经理长期不在岗"} | overrides
+
+
+async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> None:  # noqa: ANN001
+    first = await cases.post(COMPLAINTS, json=complaint(), headers={"X-Actor": "hotline-01"})
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["registration_no"] == f"TS-150000-{today().year}-000001" and body["status"] == "registered"
+    assert body["due_on"] == str(today() + timedelta(days=15)) and body["campaign_id"] == "IM-2024"
+    second = (await cases.post(COMPLAINTS, json=complaint(channel="letter"))).json()
+    assert second["registration_no"].endswith("-000002")
+    cid = body["complaint_id"]
+    assigned = (await cases.post(f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-0471-009"})).json()
+    assert assigned["status"] == "assigned" and assigned["assignee"] == "officer-0471-009"
+    answered = (await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "经核查，已责令整改"},
+                                 headers={"X-Actor": "officer-0471-009"})).json()
+    assert answered["status"] == "answered" and answered["answered_by"] == "officer-0471-009"
+    again = await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "再次答复"})
+    assert again.status_code == 409
+    # Every complaint is kept, answered or not, and listable by status and region.
+    listed = (await cases.get(COMPLAINTS, params={"region_code": "150000"})).json()["items"]
+    assert {c["complaint_id"] for c in listed} == {cid, second["complaint_id"]}
+    assert [c["complaint_id"] for c in (await cases.get(COMPLAINTS, params={"status": "answered"})).json()["items"]] == [cid]
+    late = str(today() + timedelta(days=16))
+    overdue = (await cases.get(COMPLAINTS, params={"overdue": "true", "as_of": late})).json()["items"]
+    assert [c["complaint_id"] for c in overdue] == [second["complaint_id"]]
+    history = (await cases.get(f"{COMPLAINTS}/{cid}/history")).json()
+    assert [h["action"] for h in history] == ["register", "assign", "answer"]
+    assert history[0]["actor"] == "hotline-01" and history[2]["after"]["status"] == "answered"
+    # Strict input: a caller cannot set the status or number, and a subject is required.
+    assert (await cases.post(COMPLAINTS, json=complaint(status="answered"))).status_code == 422
+    assert (await cases.post(COMPLAINTS, json=complaint(subject_unit_name=None))).status_code == 422
+    assert (await cases.get(f"{COMPLAINTS}/{cid}", headers={"X-Region-Scope": "230000"})).status_code == 404
+
+
+async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bus) -> None:  # noqa: ANN001
+    about_b = (await cases.post(COMPLAINTS, json=complaint(subject_person_ref=PERSON_B, region_code="150102"))).json()
+    linked = (await cases.post(f"{COMPLAINTS}/{about_b['complaint_id']}/cases", json={"reason": "举报属实，立案"})).json()
+    assert len(linked["case_ids"]) == 1
+    case = (await cases.get(f"{CASES}/{linked['case_ids'][0]}")).json()
+    assert case["opened_by"] == "complaint" and case["person_ref"] == PERSON_B
+    assert case["complaint_ids"] == [about_b["complaint_id"]]
+    assert "link_case" in [e["action"] for e in (await cases.get(f"{CASES}/{case['case_id']}/timeline")).json()]
+    # A finding for the same person joins the complaint's case.
+    await bus.publish(finding(PERSON_B))
+    assert (await case_of(cases, PERSON_B))["case_id"] == case["case_id"]
+    no_person = (await cases.post(COMPLAINTS, json=complaint())).json()
+    refused = await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={})
+    assert refused.status_code == 422
+    by_id = (await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={"case_id": case["case_id"]})).json()
+    assert by_id["case_ids"] == [case["case_id"]]
+
+
+async def _decide(cases, case_id: str, outcome: dict) -> None:  # noqa: ANN001
+    for path, body in (
+        ("notice", {}), ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]}),
+        ("county-review", {"opinion": "同意"}), ("city-review", {"opinion": "同意"}), ("decision", outcome),
+    ):
+        response = await cases.post(f"{CASES}/{case_id}/{path}", json=body)
+        assert response.status_code == 200, response.text
+
+
+async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cases, bus) -> None:  # noqa: ANN001
+    people = {PERSON_A: "150102", PERSON_B: "150203", "c" * 26: "150203", "d" * 26: "150102"}
+    await bus.publish(
+        *(finding(p, region_code=r, certificate_no=f"蒙2150{i:05d}") for i, (p, r) in enumerate(people.items())),
+        finding(PERSON_A, rule="PUBLIC_SECTOR_SI", region_code="150102",
+                payer={"uscc": "12150100MB0000003A", "name": "某研究院", "kind": "public_institution", "same": False}),
+        finding("d" * 26, rule="SI_NONE", region_code="150102", category="constructor_1", certificate_no="蒙1150009"),
+    )
+    ids = {p: (await case_of(cases, p))["case_id"] for p in people}
+    await _decide(cases, ids[PERSON_A], {"outcome": "confirmed", "reason": "认定"})
+    await _decide(cases, ids[PERSON_B], {"outcome": "confirmed", "reason": "认定", "blacklist": False})
+    await _decide(cases, ids["d" * 26], {"outcome": "confirmed", "reason": "认定"})
+    await _decide(cases, ids["c" * 26], {"outcome": "not_guazheng", "not_guazheng_reason": "data_error", "reason": "数据错误"})
+    received = (await cases.post(COMPLAINTS, json=complaint(region_code="150203"))).json()
+    await cases.post(f"{COMPLAINTS}/{received['complaint_id']}/answer", json={"answer": "已处理"})
+    await cases.post(COMPLAINTS, json=complaint(region_code="150102"))
+
+    period = {"region_code": "150000", "from": str(today() - timedelta(days=1)), "to": str(today())}
+    table = (await cases.get("/api/v1/reports/summary", params=period)).json()
+    response = await cases.get("/api/v1/reports/summary", params=period | {"format": "xlsx"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    headers = rows[2]
+    assert headers == [label for _, label in SUMMARY_COLUMNS]
+    assert sheet.column_dimensions["B"].width >= 8  # sized, not Excel's default
+    body = {r[0]: dict(zip(headers, r, strict=True)) for r in rows[3:]}
+    assert set(body) == {"150100", "150200", "合计"}
+    totals = body["合计"]
+    # Against the cases themselves: 4 people, 3 confirmed and revoked (one of them also holds a ministry
+    # certificate: 1 reported to the ministry), 1 not 挂证, 2 blacklisted (one decision waived it)…
+    assert totals["核查人数"] == 4 and totals["立案数"] == 4
+    assert totals["认定挂证"] == 3 and totals["不认定挂证"] == 1 and totals["自查自纠整改"] == 0
+    assert totals["撤销注册"] == 3 and totals["上报住建部"] == 1
+    assert totals["列入黑名单"] == 2 and totals["通报单位"] == 1
+    assert totals["机关事业单位人员移送"] == 1 and totals["疑似：机关事业单位人员在企业注册"] == 1
+    assert totals["疑似：社保单位与注册单位不一致"] == 4 and totals["疑似：无社保"] == 1
+    assert totals["受理投诉举报"] == 2 and totals["办结投诉举报"] == 1
+    assert body["150100"]["认定挂证"] == 2 and body["150200"]["认定挂证"] == 1 and body["150200"]["受理投诉举报"] == 1
+    for label in ("核查人数", "认定挂证", "撤销注册", "受理投诉举报"):
+        assert body["150100"][label] + body["150200"][label] == totals[label]
+    assert table["totals"]["confirmed"] == 3 and len(table["rows"]) == 2
+    # CSV: UTF-8 with a BOM (Excel and WPS read it as Chinese), the same figures.
+    raw = (await cases.get("/api/v1/reports/summary", params=period | {"format": "csv"})).content
+    assert raw.startswith(b"\xef\xbb\xbf")
+    csv_rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert csv_rows[0] == headers and csv_rows[-1][0] == "合计" and csv_rows[-1][headers.index("认定挂证")] == "3"
+    # The per-person detail list: one row per case, masked IDs only.
+    detail = (await cases.get("/api/v1/reports/detail", params=period)).json()["rows"]
+    assert len(detail) == 4 and all("*" in r["masked_id"] for r in detail)
+    sheet = load_workbook(io.BytesIO((await cases.get("/api/v1/reports/detail", params=period | {"format": "xlsx"})).content)).active
+    assert sheet.max_row == 3 + 4
+    # Another province's officer sees none of it.
+    outside = (await cases.get("/api/v1/reports/summary", params=period, headers={"X-Region-Scope": "230000"})).json()
+    assert outside["rows"] == [] and outside["totals"]["confirmed"] == 0
+
+
+async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> None:  # noqa: ANN001
+    hlj = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03"})
+    assert hlj.status_code == 200, hlj.text
+    assert hlj.json()["due_on"] == "2019-04-02" and hlj.json()["region_code"] == "230000"
+    first = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-02"})
+    assert first.status_code == 200 and first.json()["due_on"] == "2019-03-02"  # the first table, due 2019-03-02
+    too_early = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-01"})
+    assert too_early.status_code == 422
+    im = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "IM-2024", "month": "2024-11"})
+    assert im.status_code == 422 and "no monthly report" in im.json()["detail"][0]["msg"]
+    xlsx = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03", "format": "xlsx"})
+    assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value.startswith("2019-03")
+
+
+async def test_campaigns_are_present_after_migration_and_presets_restore(cases) -> None:  # noqa: ANN001
+    listed = (await cases.get("/api/v1/campaigns")).json()
+    assert [c["campaign_id"] for c in listed] == ["IM-2024", "HLJ-2018"]
+    assert all(c["region_code"] == c["province_code"] for c in listed)
+    city = (await cases.get("/api/v1/campaigns", headers={"X-Region-Scope": "150100"})).json()
+    assert [c["campaign_id"] for c in city] == ["IM-2024"]  # a city sees its province's campaign
+    assert (await cases.get("/api/v1/campaigns/HLJ-2018", headers={"X-Region-Scope": "150100"})).status_code == 404
+    restored = await cases.post("/api/v1/campaigns/presets/HLJ-2018")
+    assert restored.status_code == 200 and restored.json()["monthly_report"]["due_day"] == 2
+    assert (await cases.post("/api/v1/campaigns/presets/XX-1999")).status_code == 404
+    custom = {**(await cases.get("/api/v1/campaigns/IM-2024")).json(), "campaign_id": "IM-2026"}
+    for server_owned in ("region_code", "created_at", "updated_at"):
+        custom.pop(server_owned)
+    created = await cases.post("/api/v1/campaigns", json=custom | {"reply_days": 10})
+    assert created.status_code == 201 and created.json()["reply_days"] == 10
+    assert (await cases.post("/api/v1/campaigns", json=custom)).status_code == 409
