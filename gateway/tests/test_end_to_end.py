@@ -1,11 +1,10 @@
-"""The suite end to end through the gateway: the four services and the gateway as real processes on the
+"""The suite end to end through the gateway: the five services and the gateway as real processes on the
 real database server and broker, reached only through the gateway with each role's token.
 
 The steps run in file order on one small province (module fixtures): feeds pushed with feed tokens →
-matcher settled → findings per city → region isolation → personal data (lookup, reveal, audit) →
-refusals and limits → a schemathesis run over the merged OpenAPI. The case walk (case-svc, issue 5)
-is a step to add after `test_findings_are_read_per_city`: open a case on a Hohhot finding, walk it to a
-confirmed decision and see the registration revoked in GET /api/v1/registry/persons/{ref}/registrations.
+matcher settled → findings per city → a Hohhot case walked to a confirmed decision and its revocation
+seen in the registry → region isolation → personal data (lookup, reveal, audit) → refusals and limits →
+a schemathesis run over the merged OpenAPI.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+from kernel.categories import PROVINCE_MANAGED
 from kernel.embedded import drop_database, free_port
 from kernel.identifiers import Pseudonymizer, id_check_char
 from kernel.records import FIELDS, RecordKind
@@ -36,7 +36,7 @@ from gateway_svc.settings import DEV_TOKEN_KEY, GatewaySettings
 REVIEW_MONTH = "2024-10"
 PEOPLE = 300
 PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
-BACKENDS = ("registry", "insurance", "fund", "matcher")
+BACKENDS = ("registry", "insurance", "fund", "case", "matcher")
 
 
 @dataclass
@@ -75,7 +75,6 @@ def suite(infra, client_config, tmp_path_factory) -> Iterator[Suite]:  # noqa: A
             GATEWAY_CLIENTS=client_config[0],
             RATE_LIMIT_PER_SECOND="1000",
             RATE_LIMIT_BURST="10000",
-            CASE_URL=f"http://127.0.0.1:{free_port()}",  # case-svc is not part of this suite yet: down
             **{f"{name.upper()}_URL": url for name, url in suite.backend_urls.items()},
         )
         suite.url = gateway.url
@@ -224,6 +223,45 @@ def test_findings_are_read_per_city(api, tokens, province) -> None:  # noqa: ANN
     assert not any(raw in page for raw in raw_ids)
 
 
+def test_a_case_is_walked_to_a_revocation_through_the_gateway(api, tokens, province) -> None:  # noqa: ANN001
+    officer = tokens["hohhot"]
+    deadline, case = time.monotonic() + 60, None
+    while case is None and time.monotonic() < deadline:  # case-svc opens cases from the findings on the bus
+        for summary in api.get("/api/v1/cases", params={"status": "open", "limit": "200"}, headers=officer).json()["items"]:
+            candidate = api.get(f"/api/v1/cases/{summary['case_id']}", headers=officer).json()
+            registered = [r for f in candidate["findings"] if f["status"] == "open" for r in f["evidence"].get("registered", [])]
+            if registered and all(r["category"] in PROVINCE_MANAGED for r in registered):
+                case = candidate
+                break
+        else:
+            time.sleep(1)
+    assert case is not None and case["region_code"].startswith("1501")
+    # Another city's officer does not see it.
+    assert api.get(f"/api/v1/cases/{case['case_id']}", headers=tokens["baotou"]).status_code == 404
+    for action, body in (
+        ("notice", {}),
+        ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费记录"]}),
+        ("county-review", {"opinion": "社保单位与注册单位不一致，属实"}),
+        ("city-review", {"opinion": "同意"}),
+        ("decision", {"outcome": "confirmed", "reason": "认定挂证，撤销注册"}),
+    ):
+        response = api.post(f"/api/v1/cases/{case['case_id']}/{action}", json=body, headers=officer)
+        assert response.status_code == 200, response.text
+    revoked = {r["certificate_no"] for r in response.json()["sanctions"]["revocations"]}
+    assert revoked
+    # The actor is the token's client, whatever a body or header claims.
+    timeline = api.get(f"/api/v1/cases/{case['case_id']}/timeline", headers=officer).json()
+    assert sum(entry["actor"] == "hohhot" for entry in timeline) >= 5
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        held = api.get(f"/api/v1/registry/persons/{case['person_ref']}/registrations", headers=officer).json()
+        if {r["certificate_no"] for r in held if r["status"] == "revoked"} >= revoked:
+            break
+        time.sleep(1)
+    assert {r["certificate_no"] for r in held if r["status"] == "revoked"} >= revoked
+    assert all(r["barred_until"] for r in held if r["certificate_no"] in revoked)
+
+
 def test_one_city_gets_nothing_of_anothers(api, tokens, province) -> None:  # noqa: ANN001
     data = province["data"]
     [baotou_id, *_] = people_only_in(data, "1502")
@@ -327,9 +365,12 @@ def test_bad_tokens_are_refused(api, tokens) -> None:  # noqa: ANN001
 
 
 def test_limits_and_a_service_that_is_down(api, tokens, suite, gateway_factory, token_of) -> None:  # noqa: ANN001
-    # case-svc is not running in this suite: its routes answer 503 in the error shape.
-    down = api.get("/api/v1/cases", headers=tokens["hohhot"])
-    assert down.status_code == 503 and down.json()["detail"][0]["msg"] == "case-svc is unavailable; retry later"
+    async def service_down() -> None:  # a gateway whose services are all unreachable
+        async with gateway_factory() as gateway:
+            down = await gateway.get("/api/v1/cases", headers=await token_of(gateway, "hohhot"))
+            assert down.status_code == 503 and down.json()["detail"][0]["msg"] == "case-svc is unavailable; retry later"
+
+    asyncio.run(service_down())
 
     async def streamed_over_the_limit() -> None:
         async with gateway_factory(feed_body_limit=50_000, registry_url=suite.backend_urls["registry"]) as gateway:
@@ -351,7 +392,8 @@ def test_fuzzing_the_merged_openapi_finds_no_server_error(api, tokens, suite) ->
     import schemathesis
 
     document = api.get("/openapi.json").json()
-    assert document["x-unavailable-services"] == ["case-svc"]
+    assert document.get("x-unavailable-services", []) == []
+    assert "/api/v1/cases/{case_id}/decision" in document["paths"]
     assert "/api/v1/matcher/findings" in document["paths"] and "/api/v1/insurance/person-status" in document["paths"]
     assert not any(path.startswith("/internal") for path in document["paths"])
     schema = schemathesis.openapi.from_dict(document)
