@@ -16,6 +16,7 @@ import pytest
 from case_svc.cases.service import today
 from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
+from kernel.paging import encode_cursor
 from kernel.testing import TopicTail, event_of
 
 API = "/api/v1/cases"
@@ -292,3 +293,19 @@ async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases,
     checks = (await cases.get(f"{API}/attendance-checks")).json()
     assert [(c["unit_uscc"], c["confirmed_cases"], c["region_code"]) for c in checks] == [("91150100MA0000001X", 3, "150102")]
     assert orjson.dumps(checks)  # serialisable as the API answers it
+
+
+async def test_lists_refuse_a_tampered_cursor_or_a_nul_clearly(cases, bus) -> None:  # noqa: ANN001
+    await bus.publish(finding(PERSON_A), finding(PERSON_B))
+    await case_of(cases, PERSON_B)
+    first = (await cases.get(API, params={"limit": "1"})).json()
+    assert first["next_cursor"]
+    assert (await cases.get(API, params={"limit": "1", "cursor": first["next_cursor"]})).status_code == 200
+    for path in (API, "/api/v1/complaints"):
+        for tampered in (encode_cursor(["150102"]), encode_cursor(["150102", "not-a-uuid"]), encode_cursor([1, 2]), "%%%"):
+            response = await cases.get(path, params={"cursor": tampered})
+            assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["query", "cursor"], tampered
+    for params in ({"campaign_id": "IM\x002024"}, {"person_ref": "abcdefgh\x00"}):
+        response = await cases.get(API, params=params)
+        assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query"]
+    assert (await cases.get(f"{API}/abc%00def")).status_code == 422

@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from gateway_svc.models import feed_batches, person_access
 from gateway_svc.tokens import Caller
 from kernel.db import Database
-from kernel.errors import DomainError
 from kernel.logs import request_id
 from kernel.paging import Page, decode_cursor, encode_cursor
 
@@ -66,10 +65,9 @@ async def person_accesses(
         query = query.where(person_access.c.client_id == client_id)
     if since:
         query = query.where(person_access.c.at >= since)
-    if after := decode_cursor(cursor):
-        if len(after) != 1 or not isinstance(after[0], int):
-            raise DomainError("the cursor is not one this API gave out", loc=["query", "cursor"])
-        query = query.where(person_access.c.access_id < int(after[0]))
+    if cursor:
+        [last_seen] = decode_cursor(cursor, [0])
+        query = query.where(person_access.c.access_id < last_seen)
     async with db.engine.connect() as conn:
         rows = (await conn.execute(query)).mappings().all()
     items = [PersonAccess.model_validate(dict(row)) for row in rows[:limit]]

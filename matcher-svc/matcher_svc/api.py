@@ -21,12 +21,13 @@ from kernel.upstream import pending_upstream
 from matcher_svc import projection, sweeps
 from matcher_svc.domain import Rule
 from matcher_svc.policy import current_policy, set_review_month
+from kernel.records import MONTH_PATTERN
 
 PREFIX = "/api/v1/matcher"
 router = APIRouter(prefix=PREFIX, tags=["matcher"])
 
 RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and everything under it")]
-Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", examples=["2024-10"])]
+Month = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2024-10"])]
 
 
 class FindingOut(BaseModel):
@@ -68,7 +69,7 @@ async def findings(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[FindingOut]:
-    after = decode_cursor(cursor) or ["", ""]
+    after = decode_cursor(cursor, ["", ""])
     regions = scope.patterns(region_code)  # the requested region within the caller's
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)
@@ -76,7 +77,7 @@ async def findings(
             _FINDING + "WHERE region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR rule = $2) "
             "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
             "ORDER BY region_code, finding_id::text LIMIT $6",
-            regions, rule.value if rule else None, status, str(after[0]), str(after[1]), limit + 1,
+            regions, rule.value if rule else None, status, after[0], after[1], limit + 1,
         )
     items = [_finding(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, items[-1].finding_id]) if len(rows) > limit else None

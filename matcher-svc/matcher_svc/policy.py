@@ -9,6 +9,7 @@ from pydantic import Field
 
 from kernel.settings import ServiceSettings
 from matcher_svc.domain import Policy
+from kernel.records import MONTH_PATTERN
 
 
 def _previous_month() -> str:
@@ -18,7 +19,7 @@ def _previous_month() -> str:
 
 class MatcherSettings(ServiceSettings):
     service_name: str = "matcher"
-    review_month: str = Field(default_factory=_previous_month, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    review_month: str = Field(default_factory=_previous_month, pattern=MONTH_PATTERN)
     window_months: int = Field(6, ge=2, le=24)
     mismatch_months: int = Field(2, ge=1, le=6)
     evaluation_chunk: int = Field(2000, ge=1, description="people evaluated per transaction (sweeps and the queue)")

@@ -201,7 +201,9 @@ async def test_review_month_change_sweeps_everyone(suite) -> None:  # noqa: ANN0
     findings = await all_findings(suite["matcher"], status="open")
     assert findings and {f["review_month"] for f in findings} == {"2025-06"}
     assert "SI_UNIT_MISMATCH" not in {f["rule"] for f in findings}
-    assert (await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": "2025-13"})).status_code == 422
+    for impossible in ("2025-13", "0000-01", "9999-12"):  # no window before it, or no month after it
+        response = await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": impossible})
+        assert response.status_code == 422, impossible
 
 
 def without_batches(value):  # noqa: ANN001, ANN201

@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +87,32 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = [{"type": "http_error", "msg": str(exc.detail), "loc": []}]
         return JSONResponse(error_body(detail), status_code=exc.status_code, headers=exc.headers)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _: ClientDisconnect) -> JSONResponse:
+        # The caller went away mid-body (an upload aborted, a gateway limit hit): nothing was stored and
+        # nobody reads the answer; not an error of ours.
+        log.info("client disconnected before the request body ended", extra={"path": request.url.path})
+        return JSONResponse(error_body([{"type": "client_disconnected", "msg": "the request body did not end", "loc": ["body"]}]), status_code=400)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         detail = [{"type": "internal_error", "msg": "internal error; quote the request id", "loc": []}]
         return JSONResponse(error_body(detail), status_code=500)
+
+
+class RejectNulMiddleware:
+    """Refuses a URL with a NUL character (`%00`) in its path or query with a 422: PostgreSQL text cannot
+    hold one, so such a value would otherwise fail deep in a query instead of being refused here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = "path" if "\x00" in scope["path"] else "query" if b"%00" in scope["query_string"] else None
+            if where:
+                detail = [{"type": "value_error", "msg": "a URL cannot contain a NUL character (%00)", "loc": [where]}]
+                await JSONResponse(error_body(detail), status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

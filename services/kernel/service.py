@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from kernel.consumer import IdempotentConsumer
 from kernel.db import Database
-from kernel.errors import install_error_handlers
+from kernel.errors import RejectNulMiddleware, install_error_handlers
 from kernel.identifiers import FieldCipher, Pseudonymizer
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
@@ -162,6 +162,7 @@ def build_app(
 
     app = FastAPI(title=spec.title, description=description, lifespan=lifespan, version="1")
     install_error_handlers(app)
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, service=spec.title)
     app.add_middleware(RequestIdMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from case_svc.db import metadata
+from kernel.records import MONTH_PATTERN
 
 # The configuration (phases, agencies, deadlines, reply days…) is one document: it is read whole
 # and validated by the Campaign model; the columns are what queries select on.
@@ -36,7 +37,6 @@ reference_counters = Table(
 
 # --- API models ------------------------------------------------------------------------------
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 class Phase(BaseModel):
@@ -67,7 +67,7 @@ class MonthlyReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    from_month: str = Field(pattern=MONTH)
+    from_month: str = Field(pattern=MONTH_PATTERN)
     due_day: int = Field(ge=1, le=28)
     what: str = Field("上月查处情况处理汇总表", max_length=200)
 
@@ -85,7 +85,7 @@ class CampaignIn(BaseModel):
     national_basis: str | None = Field(None, max_length=200)
     agencies: list[str] = Field(min_length=1)
     phases: list[Phase] = Field(min_length=1)
-    review_month: str | None = Field(None, pattern=MONTH)
+    review_month: str | None = Field(None, pattern=MONTH_PATTERN)
     reporting_deadlines: list[ReportingDeadline] = []
     monthly_report: MonthlyReport | None = None
     reply_days: int = Field(15, ge=1, le=90, description="days to answer a notice (待反馈)")

@@ -118,7 +118,7 @@ async def list_cases(
     cursor: str | None,
     limit: int,
 ) -> Page[CaseSummary]:
-    after = decode_cursor(cursor) or ["", "00000000-0000-0000-0000-000000000000"]
+    after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     waiting = [s.value for s in workflow.WAITING_WITH_DEADLINE]
     rows = await pg.fetch(
         f"SELECT {CASE_COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
@@ -127,7 +127,7 @@ async def list_cases(
         "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
         "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
         patterns, status.value if status else None, campaign_id, person_ref, overdue, waiting, as_of,
-        str(after[0]), str(after[1]), limit + 1,
+        after[0], after[1], limit + 1,
     )
     items = [summary(_plain(row), as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None

@@ -50,12 +50,12 @@ async def list_complaints(
     pg: asyncpg.Connection, patterns: list[str], *, status: ComplaintStatus | None, overdue: bool | None, as_of: date,
     cursor: str | None, limit: int,
 ) -> Page[Complaint]:
-    after = decode_cursor(cursor) or ["", "00000000-0000-0000-0000-000000000000"]
+    after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     rows = await pg.fetch(
         _SELECT + "WHERE region_code LIKE ANY($1) AND ($2::text IS NULL OR status = $2) "
         "AND ($3::boolean IS NULL OR (status <> 'answered' AND due_on < $4) = $3) "
         "AND (region_code, complaint_id) > ($5, $6::uuid) ORDER BY region_code, complaint_id LIMIT $7",
-        patterns, status.value if status else None, overdue, as_of, str(after[0]), str(after[1]), limit + 1,
+        patterns, status.value if status else None, overdue, as_of, after[0], after[1], limit + 1,
     )
     items = [_complaint(row, as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].complaint_id)]) if len(rows) > limit else None

@@ -19,6 +19,7 @@ from kernel.errors import NotFound
 from kernel.regions import region_prefix
 from kernel.scope import EVERYWHERE, RegionScopeDep
 from kernel.service import RuntimeDep
+from kernel.records import MONTH_PATTERN
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -26,7 +27,7 @@ RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and ev
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (UTF-8 with BOM) or xlsx")]
 From = Annotated[date, Query(alias="from", description="first day of the period")]
 To = Annotated[date, Query(alias="to", description="last day of the period")]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="the month the table covers")]
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="the month the table covers")]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
