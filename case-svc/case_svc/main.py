@@ -22,6 +22,7 @@ service = ServiceSpec(
     port=8105,
     migrations=Path(__file__).parent / "migrations",
     publishes=(Topics.cases_decisions,),
+    consumes=(Topics.matcher_findings, Topics.registry_registrations),
     settings=CaseSettings,
 )
 

@@ -7,5 +7,6 @@ from case_svc.campaigns import models as campaign_models
 from case_svc.cases import models as case_models
 from case_svc.complaints import models as complaint_models
 from case_svc.db import metadata
+from case_svc.register import models as register_models
 
-__all__ = ["audit_models", "campaign_models", "case_models", "complaint_models", "metadata"]
+__all__ = ["audit_models", "campaign_models", "case_models", "complaint_models", "metadata", "register_models"]

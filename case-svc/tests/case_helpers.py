@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from kernel.events import CloudEvent, EventPayload, FindingRecordedV1
+from kernel.events import CloudEvent, EventPayload, FindingRecordedV1, RegistrationRecordedV1
 from kernel.kafka import ensure_topics
 from kernel.settings import ServiceSettings
 
@@ -38,6 +38,17 @@ def finding(person_ref: str = PERSON_A, *, rule: str = "SI_UNIT_MISMATCH", statu
             "paid": {"2024-09": [payer], "2024-10": [payer]},
         },
         rule_set_version="test", first_seen=now, updated_at=now,
+    )
+
+
+def registration(person_ref: str, region_code: str, certificate_no: str, *, status: str = "active",
+                 category: str = "constructor_2") -> RegistrationRecordedV1:
+    """A registration as registry-svc publishes it (what the summary table counts people checked from)."""
+    return RegistrationRecordedV1(
+        person_ref=person_ref, masked_id="150102**********34", name="测试人员", birth_date="1980-01-01",
+        category=category, specialty=None, certificate_no=certificate_no, seal_no=None,
+        unit_name="呼和浩特华建建设有限公司", unit_uscc=None, region_code=region_code, registered_on="2023-05-01",
+        valid_until=None, status=status, batch_id=None,
     )
 
 

@@ -1,16 +1,16 @@
 """The campaign's reports (DOMAIN §7 item 6): the per-region summary table (处理情况汇总表) for a period,
 the per-person detail list, and the monthly table of campaigns that require one.
 
-What "in the period" means, per column: findings first seen in it (people checked; leads by rule,
-which leave out findings that fired and cleared before anyone handled them),
-cases opened in it (立案数), cases decided in it (outcomes and sanctions), complaints received /
-answered in it. A case withdrawn because its findings cleared before anyone handled it is in no
-count and not in the detail list.
+What "in the period" means, per column: people on the register by its end (people checked),
+findings first seen in it (leads by rule, which leave out findings that fired and cleared before
+anyone handled them), cases opened in it (立案数), cases decided in it (outcomes and sanctions),
+complaints received / answered in it. A case withdrawn because its findings cleared before anyone
+handled it is in no count and not in the detail list.
 
-**People checked** (核查人数) counts the distinct people the matcher has published a finding about
-(open, exempted or cleared) for the region: the matcher evaluates every registered person but
-publishes only people with a finding, so this is the number of people whose records were examined
-as leads, not the whole register. A campaign's register size is in registry-svc.
+**People checked** (核查人数) counts the distinct people with an active registration in the region, as
+case-svc holds the register from `registry.registrations` (case_svc.register), known by the period's
+end: the matcher cross-checks every one of them, whether or not a finding came of it. A person
+registered in two cities counts in each city's row and once in the total.
 """
 
 from __future__ import annotations
@@ -116,8 +116,11 @@ def _summary_sql(group: str) -> str:
         for code in RULE_LABELS
     )
     return f"""
-    WITH f AS (
-        SELECT {group.replace("region_code", "f.region_code")} AS g, count(DISTINCT f.person_ref) AS people_checked, {rules}
+    WITH r AS (
+        SELECT {group} AS g, count(DISTINCT person_ref) AS people_checked FROM registrations
+        WHERE region_code LIKE ANY($1) AND status = 'active' AND first_seen::date <= $3 GROUP BY 1
+    ), f AS (
+        SELECT {group.replace("region_code", "f.region_code")} AS g, {rules}
         FROM findings f LEFT JOIN cases c USING (case_id)
         WHERE f.region_code LIKE ANY($1) AND f.first_seen::date BETWEEN $2 AND $3 GROUP BY 1
     ), o AS (
@@ -144,10 +147,10 @@ def _summary_sql(group: str) -> str:
             count(*) FILTER (WHERE answered_on BETWEEN $2 AND $3) AS complaints_answered
         FROM complaints WHERE region_code LIKE ANY($1) GROUP BY 1
     ), groups AS (
-        SELECT g FROM f UNION SELECT g FROM o UNION SELECT g FROM d UNION SELECT g FROM c
+        SELECT g FROM r UNION SELECT g FROM f UNION SELECT g FROM o UNION SELECT g FROM d UNION SELECT g FROM c
     )
     SELECT groups.g, {", ".join(f'"{key}"' for key in COUNT_KEYS)} FROM groups
-    LEFT JOIN f USING (g) LEFT JOIN o USING (g) LEFT JOIN d USING (g) LEFT JOIN u USING (g) LEFT JOIN c USING (g)
+    LEFT JOIN r USING (g) LEFT JOIN f USING (g) LEFT JOIN o USING (g) LEFT JOIN d USING (g) LEFT JOIN u USING (g) LEFT JOIN c USING (g)
     ORDER BY groups.g
     """
 

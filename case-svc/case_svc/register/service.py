@@ -1,0 +1,30 @@
+"""Keeping the register from `registry.registrations`: each event states a registration as the registry
+now holds it, so applying a batch is one set-based upsert of the latest state per certificate."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from kernel.events import CloudEvent, RegistrationRecordedV1
+
+
+async def apply_registrations(pg: asyncpg.Connection, events: list[CloudEvent]) -> None:
+    latest: dict[tuple[str, str], RegistrationRecordedV1] = {}
+    for event in events:  # in partition order: the last one per certificate is the registry's current state
+        if event.type == RegistrationRecordedV1.event_type:
+            registration = RegistrationRecordedV1.model_validate(event.data)
+            latest[(registration.category, registration.certificate_no)] = registration
+    if not latest:
+        return
+    rows = list(latest.values())
+    await pg.execute(
+        "INSERT INTO registrations (category, certificate_no, person_ref, region_code, status) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "
+        "ON CONFLICT (category, certificate_no) DO UPDATE SET (person_ref, region_code, status) "
+        "= ROW(excluded.person_ref, excluded.region_code, excluded.status)",
+        [r.category for r in rows],
+        [r.certificate_no for r in rows],
+        [r.person_ref for r in rows],
+        [r.region_code for r in rows],
+        [r.status for r in rows],
+    )
