@@ -71,9 +71,9 @@ def up(args: argparse.Namespace) -> None:
                 from gateway_svc.demo_clients import FEED_CLIENTS, get_token
 
                 tokens = {svc: get_token(gateway.url, cid, secrets[cid]) for svc, cid in FEED_CLIENTS.items()}
-                reader = get_token(gateway.url, "demo-dashboard", secrets["demo-dashboard"])
+                reader = get_token(gateway.url, "demo-province-admin", secrets["demo-province-admin"])
                 access = GatewayAccess(gateway.url, tokens, reader)
-            load_demo(processes, people=args.people, gateway=access)
+            load_demo(processes, people=args.people, files=settings.data_dir / "demo", gateway=access)
         print("\nPress Ctrl-C to stop everything.")
         stop.wait()
     finally:

@@ -1,5 +1,5 @@
 """`suite up --demo`: a small synthetic province pushed through the gateway with feed tokens (or, without a
-gateway, straight to the services' feed endpoints)."""
+gateway, straight to the services' feed endpoints). Its CSV files are kept for the README's upload examples."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
@@ -21,7 +22,8 @@ FEED_ORDER = [RecordKind.units, RecordKind.registrations, RecordKind.person_stat
 
 @dataclass(frozen=True)
 class GatewayAccess:
-    """Push and read through the gateway, as bureaus and dashboards do: feed tokens per service, a reader's."""
+    """Push and read through the gateway, as bureaus and officers do: feed tokens per service, a reader's
+    (one that may read findings and cases)."""
 
     url: str
     feed_tokens: dict[str, str]  # service name -> bearer token
@@ -32,7 +34,10 @@ class GatewayAccess:
         return {"Authorization": f"Bearer {token}"}
 
 
-def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: GatewayAccess | None = None) -> None:
+def load_demo(
+    processes: Sequence[ServiceProcess], *, people: int, files: Path, gateway: GatewayAccess | None = None
+) -> None:
+    """Pushes the province feed by feed, writing each CSV (Chinese headers, UTF-8) to `files` as well."""
     matcher = next((p for p in processes if p.spec.name == "matcher"), None)
     matcher_url = gateway.url if gateway else matcher.url if matcher else None
     reader = gateway.headers() if gateway else {}
@@ -45,6 +50,7 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: Gate
     province = generate_province(people=people, seed=2024, review_month=review_month)
     print(f"\nDemo: a synthetic Inner Mongolia province of {people} registered people, payments up to {review_month}")
     targets = {kind: (p, path) for p in processes for kind, path in p.spec.feeds.items()}
+    files.mkdir(parents=True, exist_ok=True)
     with httpx.Client(timeout=120) as client:
         for kind in FEED_ORDER:
             if kind.value not in targets:
@@ -53,9 +59,11 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: Gate
             base = gateway.url if gateway else process.url
             buffer = io.StringIO()
             write_csv(getattr(province, kind.value), FIELDS[kind], buffer, headers="zh", kind=kind)
+            content = buffer.getvalue().encode("utf-8")
+            (files / f"{kind.value}.csv").write_bytes(content)
             response = client.post(
                 base + path,
-                content=buffer.getvalue().encode("utf-8"),
+                content=content,
                 headers={
                     "Content-Type": "text/csv; charset=utf-8",
                     "Idempotency-Key": f"demo-{kind.value}-{people}",
@@ -68,11 +76,12 @@ def load_demo(processes: Sequence[ServiceProcess], *, people: int, gateway: Gate
                 f"  {kind.value:<16} {receipt['accepted']:>6} accepted, {receipt['rejected']} rejected "
                 f"→ {base}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
             )
+    print(f"  (the CSV files: {files}/)")
     if matcher is not None:
         _show_findings(matcher_url, reader)
     cases = next((p for p in processes if p.spec.name == "case"), None)
     if cases is not None:
-        _show_cases(cases)
+        _show_cases(gateway.url if gateway else cases.url, reader)
 
 
 def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
@@ -97,10 +106,10 @@ def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
         print(f"  {rule:<20} {found[(rule, 'open')]:>4} open  {found[(rule, 'exempted')]:>4} exempted")
 
 
-def _show_cases(cases: ServiceProcess) -> None:
+def _show_cases(base_url: str, headers: dict[str, str]) -> None:
     """Waits until case-svc's cases hold still, then counts the open ones (and those withdrawn because
     their findings cleared while the uploads were still arriving)."""
-    with httpx.Client(base_url=cases.url, timeout=60) as client:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
         last, counts = None, (0, 0)
         for _ in range(60):
             counts = (_count(client, "open"), _count(client, "closed"))
@@ -110,9 +119,9 @@ def _show_cases(cases: ServiceProcess) -> None:
             time.sleep(1.5)
         first = client.get("/api/v1/cases", params={"limit": 1, "status": "open"}).json()["items"]
     print(f"\nCases: {counts[0]} open from the open findings ({counts[1]} withdrawn: their findings cleared as the "
-          f"uploads arrived), at {cases.url}/api/v1/cases?status=open")
+          f"uploads arrived), at {base_url}/api/v1/cases?status=open")
     if first:
-        print(f"  e.g. {first[0]['case_ref']}: {cases.url}/api/v1/cases/{first[0]['case_id']}  (walk it: case-svc/README.md)")
+        print(f"  e.g. {first[0]['case_ref']}: {base_url}/api/v1/cases/{first[0]['case_id']}  (walk one: case-svc/README.md)")
 
 
 def _count(client: httpx.Client, status: str) -> int:
