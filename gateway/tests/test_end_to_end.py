@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -426,7 +427,7 @@ def test_fuzzing_the_merged_openapi_finds_no_server_error(api, tokens, suite) ->
         scopes = [s for req in operation.definition.raw.get("security", []) for s in req.get("oauth2", [])]
         headers = tokens[holder[scopes[0]]] if scopes else {}
 
-        @settings(max_examples=10, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
+        @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10")), deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=operation.as_strategy())
         def check(case) -> None:  # noqa: ANN001

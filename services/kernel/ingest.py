@@ -368,7 +368,12 @@ async def _csv_rows(chunks: AsyncIterator[bytes], encoding: str, feed: Feed) -> 
     pending = ""
 
     def rows_of(block: str) -> list[list[str]]:
-        return list(csv.reader(io.StringIO(block)))
+        # newline="": the csv module sees every line end as sent, so a lone CR (old Mac exports) ends a
+        # line too, and a line break inside quotes stays part of its field.
+        try:
+            return list(csv.reader(io.StringIO(block, newline="")))
+        except csv.Error as error:
+            raise UploadError(f"the upload is not readable as CSV ({error}) after record {number}", loc=["body"]) from None
 
     async for part in _decoded(chunks, encoding):
         pending += part

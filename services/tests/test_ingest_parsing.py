@@ -170,6 +170,24 @@ async def test_last_record_without_newline_is_read():
         ]
 
 
+async def test_lone_carriage_returns_end_lines_like_newlines():
+    # Old Mac exports end lines with CR alone; a CR inside quotes stays in its field.
+    data = 'name,unit_name,region_code\ra,"b\rc",150100\rd,e,150200\r'.encode()
+    for size in (1, 7, 100):
+        rows = await _parse(data, "text/csv", size=size)
+        assert [(n, r["name"], r["unit_name"], r["region_code"]) for n, r in rows] == [
+            (1, "a", "b\rc", "150100"),
+            (2, "d", "e", "150200"),
+        ]
+
+
+async def test_csv_the_reader_cannot_read_is_an_upload_error_not_a_crash():
+    data = b"name,unit_name,region_code\na,b,150100\n" + b"c," + b"x" * (csv.field_size_limit() + 1) + b",150100\n"
+    with pytest.raises(UploadError) as caught:
+        await _parse(data, "text/csv")
+    assert caught.value.status_code == 422 and "not readable as CSV" in caught.value.msg
+
+
 async def test_csv_missing_required_column_names_it():
     with pytest.raises(UploadError) as caught:
         await _parse(b"name,specialty\na,b\n", "text/csv")
