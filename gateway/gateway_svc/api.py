@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Annotated
 from urllib.parse import parse_qs, unquote
 
@@ -24,6 +24,7 @@ from gateway_svc.tokens import Caller, issue
 from kernel.errors import Invalid
 from kernel.identifiers import InvalidIdentifier, mask_id_number, normalize_id_number
 from kernel.paging import Cursor, Page
+from kernel.values import Since
 
 PREFIX = "/api/v1"
 router = APIRouter(prefix=PREFIX)
@@ -196,7 +197,7 @@ async def person_access(
     _: Annotated[Caller, scoped(Scope.audit_read)],
     person_ref: Annotated[str | None, Query(max_length=64)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
+    since: Since | None = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[audit.PersonAccess]:

@@ -121,6 +121,8 @@ async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, capl
     by_client = await gateway.get("/api/v1/audit/person-access", params={"client_id": "admin"}, headers=admin)
     assert by_client.json()["items"] == []
     assert (await gateway.get("/api/v1/audit/person-access", params={"cursor": "WyJ4Il0"}, headers=admin)).status_code == 400
+    long_ago = await gateway.get("/api/v1/audit/person-access", params={"since": "0001-01-01T00:00:00+08:00"}, headers=admin)
+    assert long_ago.status_code == 422 and long_ago.json()["detail"][0]["loc"] == ["query", "since"]
 
 
 async def test_page_sizes_are_capped_in_the_forwarded_query() -> None:

@@ -14,14 +14,13 @@ from pydantic import BaseModel, Field
 from kernel.db import driver_connection
 from kernel.errors import Forbidden, NotFound
 from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
-from kernel.regions import like_prefix
 from kernel.scope import RegionScopeDep
 from kernel.service import Runtime, RuntimeDep
 from kernel.upstream import pending_upstream
+from kernel.values import MONTH_PATTERN
 from matcher_svc import projection, sweeps
 from matcher_svc.domain import Rule
 from matcher_svc.policy import current_policy, set_review_month
-from kernel.records import MONTH_PATTERN
 
 PREFIX = "/api/v1/matcher"
 router = APIRouter(prefix=PREFIX, tags=["matcher"])

@@ -8,8 +8,8 @@ import asyncpg
 from pydantic import Field
 
 from kernel.settings import ServiceSettings
+from kernel.values import MONTH_PATTERN
 from matcher_svc.domain import Policy
-from kernel.records import MONTH_PATTERN
 
 
 def _previous_month() -> str:

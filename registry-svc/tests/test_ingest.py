@@ -566,6 +566,10 @@ async def test_replay_republishes_current_state(registry, registry_db, infra):  
         bad = await registry.post(f"{API}/replay", json={"streams": ["contributions"]})
         assert bad.status_code == 422
         assert_error_shape(bad)
+        # A time no date can hold once shifted to UTC is refused, not a database error.
+        for since in ("0001-01-01T00:00:03+05:00", "9999-12-31T23:59:59-05:00"):
+            out_of_range = await registry.post(f"{API}/replay", json={"since": since})
+            assert out_of_range.status_code == 422 and out_of_range.json()["detail"][0]["loc"] == ["body", "since"]
     assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 150
 
 

@@ -18,6 +18,7 @@ from kernel.ingest import Feed, Mode, Receipt, Retraction, get_receipt, ingest, 
 from kernel.person_records import PersonRecords
 from kernel.scope import RegionScopeDep
 from kernel.service import RuntimeDep
+from kernel.values import Since
 
 
 def _request_body_doc(feed: Feed) -> dict:
@@ -110,7 +111,7 @@ Replayer = Callable[[asyncpg.Connection, datetime | None], Awaitable[int]]
 
 class ReplayRequest(BaseModel):
     streams: list[str] | None = Field(None, description="streams to re-publish; all when absent")
-    since: datetime | None = Field(None, description="only records changed since then; all when absent")
+    since: Since | None = Field(None, description="only records changed since then; all when absent")
 
 
 class ReplayResult(BaseModel):

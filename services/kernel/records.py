@@ -5,11 +5,6 @@ from __future__ import annotations
 from enum import StrEnum
 
 
-# A calendar month as the API takes it (review months, report months): YYYY-MM within 1900–2099, so that
-# a window of months before it and the month after it are always real dates.
-MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
-
-
 class RecordKind(StrEnum):
     units = "units"
     registrations = "registrations"

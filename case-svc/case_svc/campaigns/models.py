@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from case_svc.db import metadata
-from kernel.records import MONTH_PATTERN
+from kernel.values import MONTH_PATTERN
 
 # The configuration (phases, agencies, deadlines, reply days…) is one document: it is read whole
 # and validated by the Campaign model; the columns are what queries select on.

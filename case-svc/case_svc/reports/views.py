@@ -19,7 +19,7 @@ from kernel.errors import NotFound
 from kernel.regions import region_prefix
 from kernel.scope import EVERYWHERE, RegionScopeDep
 from kernel.service import RuntimeDep
-from kernel.records import MONTH_PATTERN
+from kernel.values import MONTH_PATTERN
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
