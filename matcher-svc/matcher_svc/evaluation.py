@@ -67,11 +67,19 @@ class Directory:
 
 async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[list[Person], Directory]:
     keys = list(person_keys)
-    people = await pg.fetch("SELECT * FROM people WHERE person_key = ANY($1)", keys)
-    registrations = await pg.fetch("SELECT * FROM registrations WHERE person_key = ANY($1)", keys)
-    months = await pg.fetch("SELECT * FROM paid_months WHERE person_key = ANY($1)", keys)
-    statuses = await pg.fetch("SELECT * FROM person_statuses WHERE person_key = ANY($1)", keys)
-    granted = await pg.fetch("SELECT * FROM granted_exemptions WHERE person_key = ANY($1)", keys)
+    # In a fixed order: the evidence lists them as read, and an upsert (a replay) moves rows on disk, so an
+    # unordered read would publish the same finding again with its lists reordered.
+    people = await pg.fetch("SELECT * FROM people WHERE person_key = ANY($1) ORDER BY person_key", keys)
+    registrations = await pg.fetch(
+        "SELECT * FROM registrations WHERE person_key = ANY($1) ORDER BY category, certificate_no", keys
+    )
+    months = await pg.fetch(
+        "SELECT * FROM paid_months WHERE person_key = ANY($1) ORDER BY source, period, unit_uscc", keys
+    )
+    statuses = await pg.fetch("SELECT * FROM person_statuses WHERE person_key = ANY($1) ORDER BY status, since", keys)
+    granted = await pg.fetch(
+        "SELECT * FROM granted_exemptions WHERE person_key = ANY($1) ORDER BY exemption, rule, case_ref", keys
+    )
     insurance_months = {
         row["province"]: frozenset(row["periods"])
         for row in await pg.fetch(
@@ -86,7 +94,7 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
         "UNION SELECT * FROM units WHERE name_norm = ANY($2) "
         "UNION SELECT * FROM units WHERE former_names_norm && $2 "
         "UNION SELECT * FROM units WHERE head_office_uscc = ANY($1) "
-        "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)",
+        "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1) ORDER BY uscc",
         list(usccs),
         names,
     )
