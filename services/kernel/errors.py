@@ -92,7 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # The caller went away mid-body (an upload aborted, a gateway limit hit): nothing was stored and
         # nobody reads the answer; not an error of ours.
         log.info("client disconnected before the request body ended", extra={"path": request.url.path})
-        return JSONResponse(error_body([{"type": "client_disconnected", "msg": "the request body did not end", "loc": ["body"]}]), status_code=400)
+        detail = [{"type": "client_disconnected", "msg": "the request body did not end", "loc": ["body"]}]
+        return JSONResponse(error_body(detail), status_code=400)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
