@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Sequence
-from typing import Annotated, Any, Generic, NoReturn, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 from fastapi import Query
@@ -44,15 +44,11 @@ def decode_cursor(cursor: str | None, start: Sequence[Any]) -> list[Any]:
 
 
 def _keyset_part(part: Any, like: Any) -> Any:
-    if isinstance(like, uuid.UUID):
-        return uuid.UUID(part) if isinstance(part, str) else _refuse()
+    if isinstance(like, uuid.UUID) and isinstance(part, str):
+        return uuid.UUID(part)
     if type(part) is not type(like) or (isinstance(part, str) and "\x00" in part):
-        _refuse()
+        raise ValueError("a keyset part of another type")
     return part
-
-
-def _refuse() -> NoReturn:
-    raise ValueError("a keyset part of another type")
 
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"page size, at most {MAX_PAGE}")]
