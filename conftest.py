@@ -1,3 +1,3 @@
 """Root conftest: the shared fixtures live in the kernel (one place for database and broker)."""
 
-pytest_plugins = ["kernel.testing"]
+pytest_plugins = ["devtools.testing"]

@@ -19,11 +19,12 @@ import pytest
 
 from fund_svc.main import create_app as create_fund, service as fund_service
 from insurance_svc.main import create_app as create_insurance, service as insurance_service
-from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
-from kernel.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
+from kernel.privacy import Pseudonymizer, mask_id_number
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
-from kernel.testing import TopicTail, running
+from devtools.synthetic import generate_province, write_csv
+from devtools.testing import TopicTail, running
 
 INSURANCE = "/api/v1/insurance"
 FUND = "/api/v1/fund"

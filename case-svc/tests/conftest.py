@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from case_svc.main import create_app, service
-from kernel.testing import running
+from devtools.testing import running
 
 sys.path.insert(0, str(Path(__file__).parent))
 

@@ -17,7 +17,7 @@ from case_svc.cases.service import today
 from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
 from kernel.paging import encode_cursor
-from kernel.testing import TopicTail, event_of
+from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/cases"
 OFFICER = {"X-Actor": "officer-0471-007", "X-Actor-Role": "county_officer"}

@@ -22,12 +22,12 @@ from case_svc.cases.service import today
 from case_svc.main import create_app as case_app, service as case_service
 from fund_svc.main import create_app as fund_app, service as fund_service
 from insurance_svc.main import create_app as insurance_app, service as insurance_service
-from kernel.categories import PROVINCE_MANAGED
-from kernel.identifiers import Pseudonymizer
-from kernel.records import FIELDS, RecordKind
+from domain.categories import PROVINCE_MANAGED
+from kernel.privacy import Pseudonymizer
+from domain.records import FIELDS, RecordKind
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
-from kernel.testing import running
+from devtools.synthetic import generate_province, write_csv
+from devtools.testing import running
 from matcher_svc.main import create_app as matcher_app, service as matcher_service
 from registry_svc.main import create_app as registry_app, service as registry_service
 

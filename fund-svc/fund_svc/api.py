@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from fund_svc.records import FEEDS, RECORDS
-from kernel.ingest_api import feed_router, person_records_router, replay_router
+from ingest.routes import feed_router, person_records_router, replay_router
 
 PREFIX = "/api/v1/fund"
 router = APIRouter(prefix=PREFIX, tags=["fund"])

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kernel.events import DepositsRecordedV1
-from kernel.payments import payment_fields, payment_records
-from kernel.records import RecordKind
+from ingest.payments import payment_fields, payment_records
+from domain.records import RecordKind
 
 DEPOSITS = payment_records("deposits", DepositsRecordedV1, insurance_type=False)
 

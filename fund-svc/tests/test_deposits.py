@@ -16,11 +16,12 @@ from typing import Any
 import asyncpg
 
 from kernel.events import DepositsRecordedV1
-from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
-from kernel.records import FIELDS, RecordKind
+from kernel.privacy import Pseudonymizer, mask_id_number
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, RecordKind
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
-from kernel.testing import TopicTail, event_of
+from devtools.synthetic import generate_province, write_csv
+from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/fund"
 TOPIC = "fund.deposits"

@@ -22,7 +22,8 @@ from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refus
 from gateway_svc.roles import Scope
 from gateway_svc.tokens import Caller, issue
 from kernel.errors import Invalid
-from kernel.identifiers import InvalidIdentifier, mask_id_number, normalize_id_number
+from domain.identifiers import InvalidIdentifier, normalize_id_number
+from kernel.privacy import mask_id_number
 from kernel.paging import Cursor, Page
 from kernel.values import Since
 

@@ -11,8 +11,8 @@ import pytest
 from gateway_svc.clients import new_client
 from gateway_svc.main import create_app, service
 from gateway_svc.roles import Role, Scope
-from kernel.embedded import free_port
-from kernel.testing import running
+from devtools.embedded import free_port
+from devtools.testing import running
 
 # client id -> (role, regions, extra scopes)
 CLIENTS = {

@@ -24,13 +24,14 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from kernel.embedded import drop_database, free_port
-from kernel.identifiers import Pseudonymizer, id_check_char
-from kernel.records import FIELDS, RecordKind
-from kernel.runner import ServiceProcess, prepare_database
+from devtools.embedded import drop_database, free_port
+from kernel.privacy import Pseudonymizer
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, RecordKind
+from devtools.runner import ServiceProcess, prepare_database
 from kernel.service import discover_services
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
+from devtools.synthetic import generate_province, write_csv
 from gateway_svc.settings import DEV_TOKEN_KEY, GatewaySettings
 
 REVIEW_MONTH = "2024-10"

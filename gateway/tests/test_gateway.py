@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 
-from kernel.identifiers import Pseudonymizer
+from kernel.privacy import Pseudonymizer
 from kernel.settings import DEV_PEPPER
 
 VALID_ID = "11010519491231002X"

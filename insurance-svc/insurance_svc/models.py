@@ -6,9 +6,9 @@ from sqlalchemy import Column, Date, Text
 
 from insurance_svc.records import CONTRIBUTIONS, PERSON_STATUSES
 from kernel.db import service_metadata
-from kernel.payments import payment_columns
-from kernel.person_records import person_changes_table
-from kernel.persons import persons_table
+from ingest.payments import payment_columns
+from ingest.person_records import person_changes_table
+from ingest.persons import persons_table
 
 metadata = service_metadata()
 persons = persons_table(metadata)

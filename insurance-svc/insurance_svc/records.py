@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from kernel import outbox
 from kernel.events import ContributionsRecordedV1, PersonStatusRecordedV1, PersonStatusV1
-from kernel.ingest import Field, choice_value, date_value
-from kernel.payments import payment_fields, payment_records
-from kernel.person_records import PersonRecords
-from kernel.records import PersonStatus, RecordKind
+from ingest.fields import Field, choice_value, date_value
+from ingest.payments import payment_fields, payment_records
+from ingest.person_records import PersonRecords
+from domain.records import PersonStatus, RecordKind
 
 CONTRIBUTIONS = payment_records("contributions", ContributionsRecordedV1, insurance_type=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from insurance_svc.main import create_app, service
-from kernel.testing import running
+from devtools.testing import running
 
 
 @pytest.fixture

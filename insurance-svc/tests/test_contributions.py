@@ -16,12 +16,13 @@ from typing import Any
 import asyncpg
 
 from kernel.events import ContributionsRecordedV1
-from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
-from kernel.ingest import CHUNK_ROWS
-from kernel.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
+from kernel.privacy import Pseudonymizer, mask_id_number
+from domain.identifiers import id_check_char
+from ingest.pipeline import CHUNK_ROWS
+from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import SyntheticProvince, generate_province, write_csv
-from kernel.testing import TopicTail, event_of
+from devtools.synthetic import SyntheticProvince, generate_province, write_csv
+from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/insurance"
 TOPIC = "insurance.contributions"

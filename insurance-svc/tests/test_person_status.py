@@ -13,10 +13,11 @@ import asyncpg
 import orjson
 
 from kernel.events import PersonStatusRecordedV1
-from kernel.identifiers import Pseudonymizer, id_check_char, mask_id_number
+from kernel.privacy import Pseudonymizer, mask_id_number
+from domain.identifiers import id_check_char
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province
-from kernel.testing import TopicTail, event_of
+from devtools.synthetic import generate_province
+from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/insurance"
 TOPIC = "insurance.person-status"

@@ -44,9 +44,9 @@ class Unit:
 
     uscc: str
     name: str
-    name_norm: str  # kernel.identifiers.normalize_unit_name(name)
+    name_norm: str  # domain.identifiers.normalize_unit_name(name)
     former_names_norm: tuple[str, ...]
-    kind: str  # kernel.identifiers.UnitKind value
+    kind: str  # domain.identifiers.UnitKind value
     head_office_uscc: str | None
     region_code: str
 
@@ -61,7 +61,7 @@ class UnitDirectory(Protocol):
 
 @dataclass(frozen=True)
 class Registration:
-    category: str  # kernel.categories.Category value
+    category: str  # domain.categories.Category value
     certificate_no: str
     unit_name: str
     unit_uscc: str | None

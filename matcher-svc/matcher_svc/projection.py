@@ -22,7 +22,7 @@ from kernel.events import (
     UnitRecordedV1,
     parse_payload,
 )
-from kernel.identifiers import normalize_unit_name
+from domain.identifiers import normalize_unit_name
 
 TOPICS_CONSUMED = (
     UnitRecordedV1.topic,

@@ -6,7 +6,7 @@ A registered unit and a paying unit are the same when
 * the registration carries a USCC and it equals the payer's (``uscc_equal``); a registration
   that carries a USCC is judged by it alone;
 * otherwise, when the registered name, normalised (width, bracket style, spaces:
-  ``kernel.identifiers.normalize_unit_name``), equals the payer's normalised name — the name the
+  ``domain.identifiers.normalize_unit_name``), equals the payer's normalised name — the name the
   directory holds for the payer's USCC, or the name on the payment record itself
   (``name_exact``);
 * or equals one of the payer's former names in the directory (``former_name``).
@@ -33,7 +33,7 @@ from typing import Final, Literal, cast
 
 from rapidfuzz import fuzz
 
-from kernel.identifiers import normalize_unit_name
+from domain.identifiers import normalize_unit_name
 from matcher_svc.domain import Registration, Unit, UnitDirectory
 
 How = Literal["uscc_equal", "name_exact", "former_name", "different"]

@@ -48,8 +48,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
-from kernel.categories import AGE_LIMITED
-from kernel.identifiers import UnitKind, is_public_body_uscc, normalize_unit_name, unit_kind_from_uscc
+from domain.categories import AGE_LIMITED
+from domain.identifiers import UnitKind, is_public_body_uscc, normalize_unit_name, unit_kind_from_uscc
 from matcher_svc.domain import (
     Exemption,
     Finding,

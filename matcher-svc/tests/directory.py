@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from kernel.identifiers import normalize_unit_name, unit_kind_from_uscc, uscc_check_char
+from domain.identifiers import normalize_unit_name, unit_kind_from_uscc, uscc_check_char
 from matcher_svc.domain import GrantedExemption, PaidMonth, Person, PersonStatus, Policy, Registration, Unit
 
 POLICY = Policy(review_month="2025-01")  # window 2024-08 … 2025-01

@@ -1,6 +1,6 @@
 """A synthetic province as matcher-svc's projection would hold it: people and the unit directory, in memory.
 
-Pure (no database, no broker): it applies to `kernel.synthetic` records what the feeds and the
+Pure (no database, no broker): it applies to `devtools.synthetic` records what the feeds and the
 projection do on the way — pseudonymous person keys, masked IDs, birth dates from the ID,
 contributions grouped per (period, unit) with their insurance types, normalised unit names — so
 the rule catalog can be run on a whole province in a test.
@@ -11,15 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from kernel.identifiers import (
-    Pseudonymizer,
-    birth_date_from_id,
-    mask_id_number,
-    normalize_unit_name,
-    unit_kind_from_uscc,
-)
+from kernel.privacy import Pseudonymizer, mask_id_number
+from domain.identifiers import birth_date_from_id, normalize_unit_name, unit_kind_from_uscc
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import SyntheticProvince
+from devtools.synthetic import SyntheticProvince
 from matcher_svc.domain import PaidMonth, Person, PersonStatus, Registration, Unit
 
 BATCH_ID = "synthetic"

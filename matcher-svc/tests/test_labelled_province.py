@@ -1,4 +1,4 @@
-"""The rule catalog on whole synthetic provinces, against labels planted by the generator (kernel.synthetic.expected_findings).
+"""The rule catalog on whole synthetic provinces, against labels planted by the generator (oracle.expected_findings).
 
 The labels are derived from how each person was generated, never from the rules, so exact
 agreement on every person is the check. A failure names scenarios, rules and counts, never an
@@ -15,21 +15,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from oracle import PRODUCED_EXEMPTIONS, PRODUCED_RULES, SCENARIO_LABELS, Label, expected_findings  # noqa: E402
 from projection import InMemoryUnitDirectory, to_domain  # noqa: E402
 
-from kernel.identifiers import Pseudonymizer, normalize_unit_name  # noqa: E402
+from kernel.privacy import Pseudonymizer  # noqa: E402
+from domain.identifiers import normalize_unit_name
 from kernel.settings import DEV_PEPPER  # noqa: E402
-from kernel.synthetic import (  # noqa: E402
-    CONSISTENT,
-    PRODUCED_EXEMPTIONS,
-    PRODUCED_RULES,
-    SCENARIO_LABELS,
-    SCENARIO_SHARES,
-    Label,
-    SyntheticProvince,
-    expected_findings,
-    generate_province,
-)
+from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province  # noqa: E402
 from matcher_svc.domain import Exemption, Finding, Policy, Rule  # noqa: E402
 from matcher_svc.rules import evaluate  # noqa: E402
 

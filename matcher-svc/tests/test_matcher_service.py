@@ -17,11 +17,11 @@ import pytest
 
 from fund_svc.main import create_app as fund_app, service as fund_service
 from insurance_svc.main import create_app as insurance_app, service as insurance_service
-from kernel.records import FIELDS, RecordKind
-from kernel.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
+from devtools.synthetic import generate_province, write_csv
 from kernel.db import driver_connection
-from kernel.embedded import free_port
-from kernel.testing import running, serving
+from devtools.embedded import free_port
+from devtools.testing import running, serving
 from matcher_svc.main import create_app as matcher_app, service as matcher_service
 from registry_svc.main import create_app as registry_app, service as registry_service
 

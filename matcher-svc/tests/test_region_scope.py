@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from kernel.testing import running
+from devtools.testing import running
 from matcher_svc.main import create_app, service
 
 

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from directory import POLICY, WINDOW, MemoryDirectory, deposits, paid, person, reg, unit, uscc  # noqa: E402
 
-from kernel.categories import AGE_LIMITED  # noqa: E402
+from domain.categories import AGE_LIMITED  # noqa: E402
 from matcher_svc.domain import (  # noqa: E402
     Exemption,
     Finding,

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from kernel.errors import NotFound
-from kernel.identifiers import InvalidIdentifier, normalize_uscc
-from kernel.ingest_api import feed_router, replay_router
+from domain.identifiers import InvalidIdentifier, normalize_uscc
+from ingest.routes import feed_router, replay_router
 from kernel.paging import Cursor, Limit, Page
 from kernel.scope import RegionScopeDep
 from kernel.service import RuntimeDep

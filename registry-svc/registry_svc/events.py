@@ -9,7 +9,7 @@ import asyncpg
 
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from kernel.ingest_api import Replayer
+from ingest.routes import Replayer
 
 
 def _registration_payload() -> str:

@@ -6,26 +6,13 @@ from typing import Any
 
 import asyncpg
 
-from kernel import bulk
-from kernel.categories import category_from_text
-from kernel.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
-from kernel.ingest import (
-    ID_NUMBER,
-    PERSON_NAME,
-    REGION_CODE,
-    BatchContext,
-    Feed,
-    Field,
-    FieldError,
-    Row,
-    choice_value,
-    date_value,
-    list_value,
-    text_value,
-    uscc_field,
-)
-from kernel.persons import prepare_person, upsert_persons_cte
-from kernel.records import RecordKind, RegistrationStatus
+from ingest import bulk
+from domain.categories import category_from_text
+from domain.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
+from ingest.fields import ID_NUMBER, PERSON_NAME, REGION_CODE, Field, FieldError, choice_value, date_value, list_value, text_value, uscc_field
+from ingest.feeds import BatchContext, Feed, Row
+from ingest.persons import prepare_person, upsert_persons_cte
+from domain.records import RecordKind, RegistrationStatus
 from registry_svc import events
 
 

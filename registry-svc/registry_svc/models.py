@@ -7,7 +7,7 @@ from sqlalchemy import ARRAY, Column, Date, DateTime, Index, PrimaryKeyConstrain
 from sqlalchemy.dialects.postgresql import UUID
 
 from kernel.db import service_metadata
-from kernel.persons import persons_table
+from ingest.persons import persons_table
 
 metadata = service_metadata()
 persons = persons_table(metadata)

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel.identifiers import normalize_unit_name
+from domain.identifiers import normalize_unit_name
 from kernel.paging import Page, decode_cursor, encode_cursor
 
 

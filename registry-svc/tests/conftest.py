@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kernel.testing import running
+from devtools.testing import running
 from registry_svc.main import create_app, service
 
 

@@ -19,12 +19,13 @@ import orjson
 import pytest
 
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from kernel.identifiers import Pseudonymizer, id_check_char, uscc_check_char
-from kernel.ingest import CHUNK_ROWS
-from kernel.records import FIELDS, RecordKind
+from kernel.privacy import Pseudonymizer
+from domain.identifiers import id_check_char, uscc_check_char
+from ingest.pipeline import CHUNK_ROWS
+from domain.records import FIELDS, RecordKind
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
-from kernel.testing import TopicTail, event_of
+from devtools.synthetic import generate_province, write_csv
+from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/registry"
 REG_TOPIC = "registry.registrations"

@@ -13,14 +13,14 @@ import io
 import asyncpg
 import httpx
 
-from kernel.embedded import free_port
+from devtools.embedded import free_port
 from kernel.events import RegistrationRecordedV1
-from kernel.identifiers import Pseudonymizer
-from kernel.records import FIELDS, RecordKind
-from kernel.runner import ServiceProcess
+from kernel.privacy import Pseudonymizer
+from domain.records import FIELDS, RecordKind
+from devtools.runner import ServiceProcess
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province, write_csv
-from kernel.testing import TopicTail, event_of
+from devtools.synthetic import generate_province, write_csv
+from devtools.testing import TopicTail, event_of
 from registry_svc.main import service
 
 API = "/api/v1/registry"

@@ -8,8 +8,8 @@ import io
 import orjson
 import pytest
 
-from kernel.records import FIELDS, RecordKind
-from kernel.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
+from devtools.synthetic import generate_province, write_csv
 
 API = "/api/v1/registry"
 REGIONS = ["150102", "150103", "150121", "150100", "150203", "150207", "152501", "152502", "230102", "150602"]

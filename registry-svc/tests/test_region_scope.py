@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import orjson
 
-from kernel.identifiers import Pseudonymizer
+from kernel.privacy import Pseudonymizer
 from kernel.settings import DEV_PEPPER
-from kernel.synthetic import generate_province
+from devtools.synthetic import generate_province
 
 API = "/api/v1/registry"
 HOHHOT = {"X-Region-Scope": "150100"}

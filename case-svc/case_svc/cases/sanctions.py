@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from kernel.categories import MINISTRY_MANAGED, Category
+from domain.categories import MINISTRY_MANAGED, Category
 
 BAR_YEARS = 3  # 自撤销注册之日起3年内不得再次申请注册
 FINE_WITHOUT_GAINS_MAX = Decimal(10_000)  # 没有违法所得的，处以1万元以下罚款

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kernel.identifiers import mask_id_number
+from kernel.privacy import mask_id_number
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 

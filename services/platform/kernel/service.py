@@ -23,7 +23,7 @@ from sqlalchemy import text
 from kernel.consumer import IdempotentConsumer
 from kernel.db import Database
 from kernel.errors import RejectNulMiddleware, install_error_handlers
-from kernel.identifiers import FieldCipher, Pseudonymizer
+from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
 from kernel.migrations import MigrationsNotAtHead, assert_at_head

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from kernel import migrations
-from kernel.embedded import create_database, database_url, drop_database
+from devtools.embedded import create_database, database_url, drop_database
 from kernel.migrations import MigrationsNotAtHead
 from kernel.service import ServiceSpec, discover_services
 

@@ -10,9 +10,9 @@ from sqlalchemy import Column, Text
 
 from kernel import outbox
 from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
-from kernel.ingest import REGION_CODE, Field, choice_value, month_value, text_value, uscc_field
-from kernel.person_records import PersonRecords
-from kernel.records import INSURANCE_TYPE_LABELS
+from ingest.fields import REGION_CODE, Field, choice_value, month_value, text_value, uscc_field
+from ingest.person_records import PersonRecords
+from domain.records import INSURANCE_TYPE_LABELS
 
 INSURANCE_TYPE = "insurance_type"
 

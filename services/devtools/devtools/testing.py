@@ -21,9 +21,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI
 
 import kernel.service
-from kernel.embedded import drop_database
+from devtools.embedded import drop_database
 from kernel.logs import JsonFormatter
-from kernel.runner import Infrastructure, RunnerSettings, prepare_database
+from devtools.runner import Infrastructure, RunnerSettings, prepare_database
 from kernel.service import ServiceSpec
 from kernel.settings import ServiceSettings
 
@@ -201,4 +201,4 @@ def event_of(record) -> dict:  # noqa: ANN001
     return orjson.loads(record.value)
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]

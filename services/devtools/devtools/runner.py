@@ -18,7 +18,7 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kernel import migrations
-from kernel.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
+from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
 from kernel.service import ServiceSpec, upstream_urls
 
 

@@ -20,14 +20,16 @@ import orjson
 from sqlalchemy import Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
-from kernel import bulk, outbox
+from ingest import bulk
+from kernel import outbox
 from kernel.events import EventPayload
-from kernel.ingest import ID_NUMBER, PERSON_NAME, BatchContext, Feed, Field, Row
-from kernel.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
-from kernel.records import RecordKind
+from ingest.fields import ID_NUMBER, PERSON_NAME, Field
+from ingest.feeds import BatchContext, Feed, Row
+from ingest.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
+from domain.records import RecordKind
 from kernel.scope import RegionScope
 
-# Person columns every input carries (see kernel.persons.prepare_person), with their SQL types.
+# Person columns every input carries (see ingest.persons.prepare_person), with their SQL types.
 PERSON_INPUT = {
     "person_key": "text",
     "id_cipher": "bytea",

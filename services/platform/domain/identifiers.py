@@ -1,4 +1,4 @@
-"""Identifiers of people and units: ID number and USCC validation, unit-name normalisation, pseudonyms, masking and field encryption.
+"""Identifiers of people and units: ID number and USCC validation, unit kinds, unit-name normalisation.
 
 Pure logic with no I/O; every function here runs once per row of bulk uploads, so the
 checks are hand-written loops over precomputed tables rather than regular expressions.
@@ -7,15 +7,11 @@ checks are hand-written loops over precomputed tables rather than regular expres
 from __future__ import annotations
 
 import functools
-import hmac
-import os
 import unicodedata
 from datetime import date
 from enum import StrEnum
 from operator import mul
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 
 class InvalidIdentifier(ValueError):
@@ -30,10 +26,6 @@ class InvalidIdentifier(ValueError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-class DecryptionError(ValueError):
-    """A stored field could not be decrypted: unknown key id, or the data was altered."""
 
 
 # --- 居民身份证号码 (GB 11643-1999) -------------------------------------------------------
@@ -99,14 +91,6 @@ def is_valid_id_number(raw: str) -> bool:
 def birth_date_from_id(id_number: str) -> date:
     """The birth date encoded in a normalised ID number."""
     return date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
-
-
-def mask_id_number(id_number: str) -> str:
-    """The platform's masked form ``150102**********34``: first 6 and last 2 characters."""
-    if len(id_number) != 18:
-        # Not an ID we understand: reveal nothing rather than guess which parts are safe.
-        return "*" * len(id_number)
-    return f"{id_number[:6]}**********{id_number[16:]}"
 
 
 # --- 统一社会信用代码 (GB 32100-2015) -----------------------------------------------------
@@ -208,60 +192,3 @@ def normalize_unit_name(name: str) -> str:
     """
     folded = unicodedata.normalize("NFKC", name).translate(_BRACKETS)
     return "".join(folded.split())
-
-
-# --- pseudonyms and encryption -----------------------------------------------------------
-
-
-class Pseudonymizer:
-    """person_key = HMAC-SHA256(pepper, normalised ID), encoded short.
-
-    Keyed, because a plain hash of an ID number can be reversed by enumerating the
-    roughly 10^11 plausible IDs.
-    """
-
-    def __init__(self, pepper: bytes) -> None:
-        if not pepper:
-            raise ValueError("the pseudonym pepper must not be empty")
-        self._pepper = pepper
-
-    def person_key(self, id_number: str) -> str:
-        """26 hex characters: the first 104 bits of the HMAC (hex, because it is C-fast on hot paths)."""
-        return hmac.digest(self._pepper, id_number.encode("ascii"), "sha256")[:13].hex()
-
-
-class FieldCipher:
-    """AES-256-GCM with a key id recorded for rotation (cryptography's AESGCM).
-
-    The key id is bound as associated data, so a blob cannot be relabelled as encrypted
-    under another key. Old keys stay in ``keys`` to decrypt what they encrypted.
-    """
-
-    NONCE_BYTES = 12
-
-    def __init__(self, keys: dict[str, bytes], active_key_id: str) -> None:
-        for key_id, key in keys.items():
-            if len(key) != 32:
-                raise ValueError(f"encryption key {key_id!r} is not 32 bytes")
-        if active_key_id not in keys:
-            raise ValueError(f"active key id {active_key_id!r} names no key")
-        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
-        self.active_key_id = active_key_id
-
-    def encrypt(self, plaintext: str) -> tuple[str, bytes]:
-        """``(key_id, nonce + ciphertext + tag)`` under the active key."""
-        key_id = self.active_key_id
-        nonce = os.urandom(self.NONCE_BYTES)
-        sealed = self._ciphers[key_id].encrypt(nonce, plaintext.encode("utf-8"), key_id.encode("utf-8"))
-        return key_id, nonce + sealed
-
-    def decrypt(self, key_id: str, blob: bytes) -> str:
-        cipher = self._ciphers.get(key_id)
-        if cipher is None:
-            raise DecryptionError(f"no encryption key with id {key_id!r}")
-        nonce, sealed = blob[: self.NONCE_BYTES], blob[self.NONCE_BYTES :]
-        try:
-            plain = cipher.decrypt(nonce, sealed, key_id.encode("utf-8"))
-        except (InvalidTag, ValueError):
-            raise DecryptionError("the encrypted field is corrupt or was altered") from None
-        return plain.decode("utf-8")

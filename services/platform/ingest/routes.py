@@ -14,8 +14,10 @@ from pydantic import BaseModel, Field
 from kernel.db import driver_connection
 from kernel.errors import Invalid, NotFound
 
-from kernel.ingest import Feed, Mode, Receipt, Retraction, get_receipt, ingest, retract_batch
-from kernel.person_records import PersonRecords
+from ingest.feeds import Feed
+from ingest.receipts import Mode, Receipt, Retraction, get_receipt
+from ingest.pipeline import ingest, retract_batch
+from ingest.person_records import PersonRecords
 from kernel.scope import RegionScopeDep
 from kernel.service import RuntimeDep
 from kernel.values import Since

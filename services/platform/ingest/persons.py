@@ -10,8 +10,9 @@ from typing import Any
 
 from sqlalchemy import Column, Date, DateTime, LargeBinary, MetaData, Table, Text, func
 
-from kernel.identifiers import birth_date_from_id, mask_id_number
-from kernel.ingest import BatchContext, Row
+from domain.identifiers import birth_date_from_id
+from kernel.privacy import mask_id_number
+from ingest.feeds import BatchContext, Row
 
 
 def persons_table(metadata: MetaData) -> Table:

@@ -30,11 +30,11 @@ import httpx
 import orjson
 import psutil
 
-from kernel.embedded import drop_database, free_port
-from kernel.records import FIELDS, RecordKind
-from kernel.runner import Infrastructure, RunnerSettings, ServiceProcess, prepare_database, service_env
+from devtools.embedded import drop_database, free_port
+from domain.records import FIELDS, RecordKind
+from devtools.runner import Infrastructure, RunnerSettings, ServiceProcess, prepare_database, service_env
 from kernel.service import discover_services, upstream_urls
-from kernel.synthetic import generate_province, write_csv
+from devtools.synthetic import generate_province, write_csv
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from kernel.records import FIELDS, RecordKind
-from kernel.runner import ServiceProcess
-from kernel.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
+from devtools.runner import ServiceProcess
+from devtools.synthetic import generate_province, write_csv
 
 # Units before the people that name them; statuses before payments.
 FEED_ORDER = [RecordKind.units, RecordKind.registrations, RecordKind.person_statuses, RecordKind.contributions, RecordKind.deposits]

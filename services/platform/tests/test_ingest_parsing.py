@@ -12,21 +12,11 @@ import pytest
 
 from kernel.errors import UnsupportedMediaType
 from kernel.events import UnitRecordedV1
-from kernel.ingest import (
-    Feed,
-    Field,
-    FieldError,
-    UploadError,
-    _complete_records,
-    _rows,
-    date_value,
-    month_value,
-    parse_content_type,
-    region_value,
-    text_value,
-)
+from ingest.feeds import Feed
+from ingest.fields import Field, FieldError, date_value, month_value, region_value, text_value
+from ingest.formats import UploadError, _complete_records, read_rows, parse_content_type
 from kernel.outbox import ChangeStream
-from kernel.records import RecordKind
+from domain.records import RecordKind
 
 
 async def _no_store(*_: object) -> int:  # the parsing tests never store
@@ -69,7 +59,7 @@ async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
 
 
 async def _parse(data: bytes, content_type: str, *, size: int | None = None, feed: Feed = FEED) -> list:
-    return [item async for item in _rows(_chunks(data, size or max(1, len(data))), content_type, feed)]
+    return [item async for item in read_rows(_chunks(data, size or max(1, len(data))), content_type, feed)]
 
 
 # --- record boundaries ------------------------------------------------------------------------
@@ -119,7 +109,7 @@ async def test_csv_quotes_split_across_chunks_at_every_position():
             yield data[:split]
             yield data[split:]
 
-        assert [item async for item in _rows(two(), "text/csv", FEED)] == whole
+        assert [item async for item in read_rows(two(), "text/csv", FEED)] == whole
 
 
 async def test_utf8_bom_is_stripped_from_the_header():

@@ -10,7 +10,7 @@ import httpx
 import orjson
 from fastapi import FastAPI
 
-from kernel.identifiers import id_check_char
+from domain.identifiers import id_check_char
 from kernel.logs import JsonFormatter, RequestIdMiddleware, request_id
 
 

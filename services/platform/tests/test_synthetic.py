@@ -1,4 +1,4 @@
-"""Tests of kernel.synthetic (the generated province and its scenarios), and of the category and record tables it is built on."""
+"""Tests of devtools.synthetic (the generated province and its scenarios), and of the category and record tables it is built on."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from kernel.categories import (
+from domain.categories import (
     AGE_LIMITED,
     CATEGORY_LABELS,
     MINISTRY_MANAGED,
@@ -18,16 +18,9 @@ from kernel.categories import (
     Category,
     category_from_text,
 )
-from kernel.identifiers import (
-    UnitKind,
-    birth_date_from_id,
-    is_public_body_uscc,
-    is_valid_id_number,
-    is_valid_uscc,
-    normalize_unit_name,
-)
-from kernel.records import FIELDS, ZH_HEADERS, RecordKind
-from kernel.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province, write_csv
+from domain.identifiers import UnitKind, birth_date_from_id, is_public_body_uscc, is_valid_id_number, is_valid_uscc, normalize_unit_name
+from domain.records import FIELDS, ZH_HEADERS, RecordKind
+from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province, write_csv
 
 PEOPLE = 2000
 REVIEW_MONTH = "2024-10"

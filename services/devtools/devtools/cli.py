@@ -1,0 +1,93 @@
+"""The development commands of `suite`: run the whole suite locally, and the benchmarks.
+
+    suite up [--demo]         embedded infrastructure (unless configured), every service, Ctrl-C stops all
+    suite bench NAME          run a benchmark (see `suite bench --help`)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import threading
+from typing import Any
+
+
+def up(args: argparse.Namespace) -> None:
+    from devtools.runner import Infrastructure, RunnerSettings, start_services
+    from kernel.service import discover_services
+
+    settings = RunnerSettings()
+    everything = discover_services()
+    # The gateway goes in front once the services behind it are up.
+    front = everything.get("gateway")
+    specs = [spec for spec in everything.values() if spec is not front]
+    print(f"Starting {len(everything)} service(s): {', '.join(s.title for s in everything.values())}")
+    log_dir = settings.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    infra = Infrastructure.start(settings)
+    processes = []
+    try:
+        processes = start_services(infra, specs, log_dir=log_dir)
+        gateway = None
+        if front is not None:
+            from devtools.demo_clients import curl_examples, write_demo_clients
+
+            clients_path = settings.data_dir / "demo-clients.json"
+            entries, secrets = write_demo_clients(clients_path)
+            env = {f"{p.spec.name.upper()}_URL": p.url for p in processes} | {"GATEWAY_CLIENTS": json.dumps(entries)}
+            gateway = start_services(infra, [front], log_dir=log_dir, extra_env=env)[0]
+            processes.append(gateway)
+        print("\nReady:")
+        for process in processes:
+            print(f"  {process.spec.title:<14} {process.url}   API docs: {process.url}/docs")
+        print(f"  logs: {log_dir}/")
+        if gateway is not None:
+            print(f"\nThe public API is the gateway's, {gateway.url} (merged API docs: {gateway.url}/docs).")
+            print(f"Demo clients, one per role (development-only secrets): {clients_path}")
+            print("Get a token as the Hohhot officer and read that city's open findings:")
+            print(curl_examples(gateway.url, secrets))
+        if args.demo:
+            from devtools.demo import GatewayAccess, load_demo
+
+            access = None
+            if gateway is not None:
+                from devtools.demo_clients import FEED_CLIENTS, get_token
+
+                tokens = {svc: get_token(gateway.url, cid, secrets[cid]) for svc, cid in FEED_CLIENTS.items()}
+                reader = get_token(gateway.url, "demo-province-admin", secrets["demo-province-admin"])
+                access = GatewayAccess(gateway.url, tokens, reader)
+            load_demo(processes, people=args.people, files=settings.data_dir / "demo", gateway=access)
+        print("\nPress Ctrl-C to stop everything.")
+        stop.wait()
+    finally:
+        print("\nStopping…")
+        for process in reversed(processes):
+            process.stop()
+        infra.stop()
+        print("Stopped.")
+
+
+def bench(args: argparse.Namespace) -> None:
+    from devtools.bench import run_benchmark
+
+    run_benchmark(args.name, args.rows)
+
+
+def add_commands(commands: Any) -> None:
+    """Adds `up` and `bench` to the `suite` command line (entry point `guazheng.commands`)."""
+    p = commands.add_parser("up", help="run every service on embedded (or configured) infrastructure")
+    p.add_argument("--demo", action="store_true", help="load a small synthetic province")
+    p.add_argument("--people", type=int, default=400, help="people in the demo province")
+    p.set_defaults(func=up)
+
+    # The benchmarks (and the data generator they pull in) are imported only when one runs.
+    p = commands.add_parser(
+        "bench", help="run a benchmark and print its figures; the names are listed in devtools/bench.py"
+    )
+    p.add_argument("name", help="registry-ingest, insurance-ingest, matcher-province, …")
+    p.add_argument("--rows", type=int, default=None, help="how many records (each benchmark has a default)")
+    p.set_defaults(func=bench)
