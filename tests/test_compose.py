@@ -28,8 +28,12 @@ ENV_EXAMPLE = ROOT / "deploy" / "env.example"
 INIT_DATABASES = ROOT / "deploy" / "postgres" / "init-databases.sh"
 
 SECRETS = (
-    "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "ENCRYPTION_ACTIVE_KEY_ID", "POSTGRES_PASSWORD",
-    "TOKEN_SIGNING_KEY", "GATEWAY_CLIENTS_PATH",
+    "PSEUDONYM_PEPPER",
+    "ENCRYPTION_KEYS",
+    "ENCRYPTION_ACTIVE_KEY_ID",
+    "POSTGRES_PASSWORD",
+    "TOKEN_SIGNING_KEY",
+    "GATEWAY_CLIENTS_PATH",
 )
 # Of those, the ones whose value is secret (or deployment-specific): the example must leave them blank.
 SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY")
@@ -89,7 +93,7 @@ def interpolate_string(text: str, env: dict[str, str]) -> str:
             return value or arg
         if op == "-":
             return arg if value is None else value
-        if op == ":?" and not value or op == "?" and value is None:
+        if (op == ":?" and not value) or (op == "?" and value is None):
             raise MissingVariable(f"{name}: {arg}")
         if value is None:
             # Compose would substitute "" with a warning; here it is a mistake to catch.
@@ -110,8 +114,8 @@ def interpolate(node: object, env: dict[str, str]) -> object:
 
 def read_env_file(path: Path) -> dict[str, str]:
     env = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
         if line and not line.startswith("#"):
             name, sep, value = line.partition("=")
             assert sep, f"{path.name}: not NAME=value: {line!r}"
@@ -171,8 +175,7 @@ def app_services(compose: dict) -> dict[str, dict]:
     apps = {
         name: service
         for name, service in compose["services"].items()
-        if isinstance(service.get("build"), dict)
-        and service["build"].get("dockerfile") == "deploy/Dockerfile"
+        if isinstance(service.get("build"), dict) and service["build"].get("dockerfile") == "deploy/Dockerfile"
     }
     assert apps, "no service is built from deploy/Dockerfile"
     return apps
@@ -205,7 +208,7 @@ def migrate_jobs(app_services: dict[str, dict]) -> dict[str, tuple[str, dict]]:
 @pytest.fixture(scope="module")
 def init_databases() -> set[str]:
     match = re.search(r'^SERVICE_DATABASES="([^"]*)"', INIT_DATABASES.read_text(), re.MULTILINE)
-    assert match, "init-databases.sh no longer declares SERVICE_DATABASES=\"...\""
+    assert match, 'init-databases.sh no longer declares SERVICE_DATABASES="..."'
     return set(match[1].split())
 
 
@@ -223,9 +226,7 @@ def test_example_environment_resolves_every_reference(compose: dict) -> None:
     assert yaml.safe_load(yaml.safe_dump(compose))["services"].keys() == compose["services"].keys()
 
 
-def test_env_example_lists_every_variable_the_compose_file_uses(
-    raw_compose: dict, env_example: dict[str, str]
-) -> None:
+def test_env_example_lists_every_variable_the_compose_file_uses(raw_compose: dict, env_example: dict[str, str]) -> None:
     used = {name for name, _, _ in references(raw_compose)}
     assert used, "no ${VAR} references found: is the interpolation regex still right?"
     assert used - env_example.keys() == set()
@@ -273,9 +274,7 @@ def test_every_environment_name_is_a_settings_field(app_services: dict[str, dict
         assert not unknown, f"{compose_name} sets {sorted(unknown)}, which ServiceSettings does not read"
 
 
-def test_app_environment_makes_valid_production_settings(
-    app_services: dict[str, dict], compose: dict
-) -> None:
+def test_app_environment_makes_valid_production_settings(app_services: dict[str, dict], compose: dict) -> None:
     for compose_name, service in app_services.items():
         environment = service["environment"]
         settings = settings_class_of(service)(
@@ -284,9 +283,10 @@ def test_app_environment_makes_valid_production_settings(
         assert settings.environment is Environment.production, compose_name
         broker_partitions = int(compose["services"]["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"])
         assert settings.kafka_topic_partitions == broker_partitions, compose_name
-        assert settings.kafka_bootstrap_servers in compose["services"]["kafka"]["environment"][
-            "KAFKA_ADVERTISED_LISTENERS"
-        ], f"{compose_name} does not bootstrap from the broker's advertised listener"
+        assert (
+            settings.kafka_bootstrap_servers
+            in compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+        ), f"{compose_name} does not bootstrap from the broker's advertised listener"
 
 
 def test_every_server_is_health_checked_on_readyz(servers: dict[str, tuple[str, dict]]) -> None:
@@ -339,8 +339,7 @@ def test_each_service_uses_its_own_database_created_by_the_init_script(
         assert url.path == f"/{database_of(name)}", f"{compose_name} points at {url.path}"
     for name in servers.keys() & migrate_jobs.keys():
         assert (
-            servers[name][1]["environment"]["DATABASE_URL"]
-            == migrate_jobs[name][1]["environment"]["DATABASE_URL"]
+            servers[name][1]["environment"]["DATABASE_URL"] == migrate_jobs[name][1]["environment"]["DATABASE_URL"]
         ), f"{name}: the server must use the database its job migrates"
 
 
@@ -366,8 +365,11 @@ def test_the_gateway_knows_where_every_service_is(compose: dict, servers: dict[s
     mounts = [str(v) for v in compose["services"][PUBLIC_SERVER]["volumes"]]
     assert any(m.endswith(f":{environment['GATEWAY_CLIENTS_FILE']}:ro") for m in mounts), mounts
     depends_on = compose["services"][PUBLIC_SERVER]["depends_on"]
-    assert all(depends_on[compose_name]["condition"] == "service_healthy"
-               for name, (compose_name, _) in servers.items() if name != PUBLIC_SERVER)
+    assert all(
+        depends_on[compose_name]["condition"] == "service_healthy"
+        for name, (compose_name, _) in servers.items()
+        if name != PUBLIC_SERVER
+    )
 
 
 # ---- the infrastructure --------------------------------------------------------------------
@@ -388,9 +390,7 @@ def test_postgres_creates_the_databases_and_is_checked_over_tcp(compose: dict) -
     postgres = compose["services"]["postgres"]
     assert postgres["image"].startswith("postgres:16")
     mounts = [str(v) for v in postgres["volumes"]]
-    assert any(
-        m.startswith("./deploy/postgres/init-databases.sh:/docker-entrypoint-initdb.d/") for m in mounts
-    )
+    assert any(m.startswith("./deploy/postgres/init-databases.sh:/docker-entrypoint-initdb.d/") for m in mounts)
     test = postgres["healthcheck"]["test"]
     assert "pg_isready" in " ".join(test) and "-h" in test
 

@@ -17,14 +17,16 @@ import httpx
 import orjson
 import pytest
 
-from fund_svc.main import create_app as create_fund, service as fund_service
-from insurance_svc.main import create_app as create_insurance, service as insurance_service
-from kernel.privacy import Pseudonymizer, mask_id_number
-from domain.identifiers import id_check_char
-from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import TopicTail, running
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
+from fund_svc.main import create_app as create_fund
+from fund_svc.main import service as fund_service
+from insurance_svc.main import create_app as create_insurance
+from insurance_svc.main import service as insurance_service
+from kernel.privacy import Pseudonymizer, mask_id_number
+from kernel.settings import DEV_PEPPER
 
 INSURANCE = "/api/v1/insurance"
 FUND = "/api/v1/fund"
@@ -37,7 +39,7 @@ JSON = {"content-type": "application/json"}
 
 
 @pytest.fixture
-def databases(service_database):  # noqa: ANN001, ANN201
+def databases(service_database):
     """Fresh databases for insurance-svc and fund-svc (created outside the test's event loop)."""
     return service_database(insurance_service), service_database(fund_service)
 
@@ -56,7 +58,9 @@ async def table_dump(url: str) -> str:
     """Every row of every table of a service database, as text (ciphertext shows as hex)."""
     conn = await asyncpg.connect(url)
     try:
-        tables = [r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
         parts = []
         for table in tables:
             parts += [r[0] for r in await conn.fetch(f'SELECT t::text FROM "{table}" t')]
@@ -65,7 +69,7 @@ async def table_dump(url: str) -> str:
         await conn.close()
 
 
-async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines):  # noqa: ANN001
+async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines):
     province = generate_province(people=40, seed=41, insurance_types=("01", "03"))
     contributions = [dict(r) for r in province.contributions]
     deposits = [dict(r) for r in province.deposits]
@@ -136,11 +140,17 @@ async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines
             # as the header), the wrong media type, a broken JSON array.
             assert (await insurance.post(f"{INSURANCE}/contributions", content=body, headers=CSV)).status_code == 422
             headerless = csv_text(contributions[:5], RecordKind.contributions).split("\n", 1)[1].encode()
-            assert (await insurance.post(f"{INSURANCE}/contributions", content=headerless, headers=CSV)).status_code == 422
-            plain = await insurance.post(f"{INSURANCE}/contributions", content=body, headers={"content-type": "text/plain"})
+            assert (
+                await insurance.post(f"{INSURANCE}/contributions", content=headerless, headers=CSV)
+            ).status_code == 422
+            plain = await insurance.post(
+                f"{INSURANCE}/contributions", content=body, headers={"content-type": "text/plain"}
+            )
             assert plain.status_code == 415
             broken_json = orjson.dumps([{"id_number": people[4][0], "name": people[4][1]}])[:-3]
-            assert (await insurance.post(f"{INSURANCE}/contributions", content=broken_json, headers=JSON)).status_code == 422
+            assert (
+                await insurance.post(f"{INSURANCE}/contributions", content=broken_json, headers=JSON)
+            ).status_code == 422
             # Rows in JSON: one not an object, one with the ID as a JSON number.
             as_json = [
                 {**contributions[0], "period": "2023-01"},
@@ -172,7 +182,9 @@ async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines
             lines = b"\n".join(orjson.dumps({**d, "period": "2023-03"}) for d in deposits[:10])
             assert (await fund.post(f"{FUND}/deposits", content=lines, headers=NDJSON)).status_code == 201
             fund_view = await fund.get(f"{FUND}/persons/{PSEUDONYMS.person_key(deposits[0]['id_number'])}/deposits")
-            assert fund_view.status_code == 200 and fund_view.json()["masked_id"] == mask_id_number(deposits[0]["id_number"])
+            assert fund_view.status_code == 200 and fund_view.json()["masked_id"] == mask_id_number(
+                deposits[0]["id_number"]
+            )
             assert (await fund.post(f"{FUND}/batches/{deposited.json()['batch_id']}/retract")).status_code == 200
             assert (await fund.post(f"{FUND}/replay", json={"streams": ["deposits"]})).status_code == 200
 

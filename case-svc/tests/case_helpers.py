@@ -20,35 +20,75 @@ PERSON_A = "a" * 26
 PERSON_B = "b" * 26
 
 
-def finding(person_ref: str = PERSON_A, *, rule: str = "SI_UNIT_MISMATCH", status: str = "open",
-            region_code: str = "150102", finding_id: str | None = None, category: str = "constructor_2",
-            certificate_no: str = "蒙215000001", unit_name: str = "呼和浩特华建建设有限公司",
-            unit_uscc: str | None = "91150100MA0000001X", payer: dict | None = None,
-            updated_at: datetime | None = None, exemption: str | None = None) -> FindingRecordedV1:
+def finding(
+    person_ref: str = PERSON_A,
+    *,
+    rule: str = "SI_UNIT_MISMATCH",
+    status: str = "open",
+    region_code: str = "150102",
+    finding_id: str | None = None,
+    category: str = "constructor_2",
+    certificate_no: str = "蒙215000001",
+    unit_name: str = "呼和浩特华建建设有限公司",
+    unit_uscc: str | None = "91150100MA0000001X",
+    payer: dict | None = None,
+    updated_at: datetime | None = None,
+    exemption: str | None = None,
+) -> FindingRecordedV1:
     now = updated_at or datetime.now(UTC)
     payer = payer or {"uscc": "91150100MA0000002Y", "name": "包头某劳务有限公司", "kind": "enterprise", "same": False}
     return FindingRecordedV1(
         finding_id=finding_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{person_ref}/{rule}")),
-        person_ref=person_ref, masked_id="150102**********34", name="测试人员", region_code=region_code, rule=rule,
-        status=status, exemption=exemption, severity="high", review_month="2024-10",
+        person_ref=person_ref,
+        masked_id="150102**********34",
+        name="测试人员",
+        region_code=region_code,
+        rule=rule,
+        status=status,
+        exemption=exemption,
+        severity="high",
+        review_month="2024-10",
         evidence={
             "source": "insurance",
-            "registered": [{"name": unit_name, "uscc": unit_uscc, "resolved_uscc": unit_uscc, "category": category,
-                            "certificate_no": certificate_no, "registered_on": "2023-05-01", "region_code": region_code}],
+            "registered": [
+                {
+                    "name": unit_name,
+                    "uscc": unit_uscc,
+                    "resolved_uscc": unit_uscc,
+                    "category": category,
+                    "certificate_no": certificate_no,
+                    "registered_on": "2023-05-01",
+                    "region_code": region_code,
+                }
+            ],
             "paid": {"2024-09": [payer], "2024-10": [payer]},
         },
-        rule_set_version="test", first_seen=now, updated_at=now,
+        rule_set_version="test",
+        first_seen=now,
+        updated_at=now,
     )
 
 
-def registration(person_ref: str, region_code: str, certificate_no: str, *, status: str = "active",
-                 category: str = "constructor_2") -> RegistrationRecordedV1:
+def registration(
+    person_ref: str, region_code: str, certificate_no: str, *, status: str = "active", category: str = "constructor_2"
+) -> RegistrationRecordedV1:
     """A registration as registry-svc publishes it (what the summary table counts people checked from)."""
     return RegistrationRecordedV1(
-        person_ref=person_ref, masked_id="150102**********34", name="测试人员", birth_date="1980-01-01",
-        category=category, specialty=None, certificate_no=certificate_no, seal_no=None,
-        unit_name="呼和浩特华建建设有限公司", unit_uscc=None, region_code=region_code, registered_on="2023-05-01",
-        valid_until=None, status=status, batch_id=None,
+        person_ref=person_ref,
+        masked_id="150102**********34",
+        name="测试人员",
+        birth_date="1980-01-01",
+        category=category,
+        specialty=None,
+        certificate_no=certificate_no,
+        seal_no=None,
+        unit_name="呼和浩特华建建设有限公司",
+        unit_uscc=None,
+        region_code=region_code,
+        registered_on="2023-05-01",
+        valid_until=None,
+        status=status,
+        batch_id=None,
     )
 
 
@@ -65,11 +105,16 @@ class Bus:
         await producer.start()
         try:
             for payload in payloads:
-                event = CloudEvent(source="urn:guazheng:test", type=payload.event_type, subject=None,
-                                   data=payload.model_dump(mode="json"))
+                event = CloudEvent(
+                    source="urn:guazheng:test",
+                    type=payload.event_type,
+                    subject=None,
+                    data=payload.model_dump(mode="json"),
+                )
                 await producer.send_and_wait(
-                    self.settings.topic(payload.topic), event.model_dump_json().encode(),
-                    key=getattr(payload, "person_ref").encode(),
+                    self.settings.topic(payload.topic),
+                    event.model_dump_json().encode(),
+                    key=payload.person_ref.encode(),
                 )
         finally:
             await producer.stop()
@@ -87,8 +132,7 @@ async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30
         await asyncio.sleep(0.3)
 
 
-
-async def case_of(client, person_ref: str = PERSON_A) -> dict:  # noqa: ANN001
+async def case_of(client, person_ref: str = PERSON_A) -> dict:
     """The person's case once the consumer has opened it."""
 
     async def found() -> dict | None:

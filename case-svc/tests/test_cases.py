@@ -12,31 +12,35 @@ from datetime import timedelta
 import asyncpg
 import orjson
 import pytest
+from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
 
 from case_svc.cases.service import today
-from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
+from devtools.testing import TopicTail, event_of
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
 from kernel.paging import encode_cursor
-from devtools.testing import TopicTail, event_of
 
 API = "/api/v1/cases"
 OFFICER = {"X-Actor": "officer-0471-007", "X-Actor-Role": "county_officer"}
 
 
-async def post(client, path: str, body: dict, expect: int = 200, headers: dict | None = None) -> dict:  # noqa: ANN001
+async def post(client, path: str, body: dict, expect: int = 200, headers: dict | None = None) -> dict:
     response = await client.post(path, json=body, headers=headers or OFFICER)
     assert response.status_code == expect, response.text
     return response.json()
 
 
-async def walk_to_decision(client, case_id: str, answer: dict | None = None) -> dict:  # noqa: ANN001
+async def walk_to_decision(client, case_id: str, answer: dict | None = None) -> dict:
     await post(client, f"{API}/{case_id}/notice", {"notice_ref": "呼建函〔2024〕12号"})
-    await post(client, f"{API}/{case_id}/answer", answer or {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费证明-001"]})
+    await post(
+        client,
+        f"{API}/{case_id}/answer",
+        answer or {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费证明-001"]},
+    )
     await post(client, f"{API}/{case_id}/county-review", {"opinion": "核查属实", "proposed_outcome": "confirmed"})
     return await post(client, f"{API}/{case_id}/city-review", {"opinion": "同意"})
 
 
-async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None:  # noqa: ANN001
+async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     case = await case_of(cases, PERSON_A)
     assert case["status"] == "open" and case["campaign_id"] == "IM-2024" and case["region_code"] == "150102"
@@ -61,7 +65,7 @@ async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None
     assert len((await cases.get(f"{API}/{case['case_id']}")).json()["findings"]) == 2
 
 
-async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(cases, bus, case_settings) -> None:  # noqa: ANN001
+async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(cases, bus, case_settings) -> None:
     await bus.publish(finding(PERSON_A))
     case = await case_of(cases)
     case_id = case["case_id"]
@@ -69,9 +73,15 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
     async with TopicTail(case_settings.kafka_bootstrap_servers, decision_topic) as tail:
         before = await walk_to_decision(cases, case_id)
         assert before["status"] == "awaiting_decision" and before["reply_due"] == str(today() + timedelta(days=15))
-        decided = await post(cases, f"{API}/{case_id}/decision", {
-            "outcome": "confirmed", "reason": "社保缴纳单位与注册单位长期不一致，认定挂证", "fine": "8000",
-        })
+        decided = await post(
+            cases,
+            f"{API}/{case_id}/decision",
+            {
+                "outcome": "confirmed",
+                "reason": "社保缴纳单位与注册单位长期不一致，认定挂证",
+                "fine": "8000",
+            },
+        )
         assert decided["status"] == "decided" and decided["authority"] == "province"
         revocation = decided["sanctions"]["revocations"][0]
         assert revocation["barred_until"] == str(today().replace(year=today().year + 3))
@@ -86,14 +96,20 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
     # The timeline has every step with its actor, reason and before/after.
     timeline = (await cases.get(f"{API}/{case_id}/timeline")).json()
     assert [e["action"] for e in timeline] == [
-        "open", "send_notice", "answer", "county_review", "city_review", "decide", "close",
+        "open",
+        "send_notice",
+        "answer",
+        "county_review",
+        "city_review",
+        "decide",
+        "close",
     ]
     assert timeline[0]["actor"] == "matcher-svc"
     assert timeline[5]["actor"] == "officer-0471-007" and timeline[5]["before"]["status"] == "awaiting_decision"
     assert timeline[5]["after"]["status"] == "decided" and timeline[5]["reason"].startswith("社保")
 
 
-async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> None:  # noqa: ANN001
+async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
     refused = await cases.post(f"{API}/{case_id}/decision", json={"outcome": "confirmed", "reason": "x"})
@@ -114,18 +130,24 @@ async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> N
     assert sneaky.status_code == 422
     assert (await cases.get(f"{API}/{case_id}")).json()["status"] == "awaiting_reply"
     # An exemption claim without evidence is incomplete.
-    bare = await cases.post(f"{API}/{case_id}/answer", json={"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF"})
+    bare = await cases.post(
+        f"{API}/{case_id}/answer", json={"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF"}
+    )
     assert bare.status_code == 422
 
 
-async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -> None:  # noqa: ANN001
+async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
     old_notice = str(today() - timedelta(days=5))
     await post(cases, f"{API}/{case_id}/notice", {"notice_date": old_notice})
     await post(cases, f"{API}/{case_id}/answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]})
     sent = await post(cases, f"{API}/{case_id}/send-back", {"reason": "证明材料不全"})
-    assert sent["status"] == "sent_back" and sent["returns_to"] == "awaiting_reply" and sent["send_back_reason"] == "证明材料不全"
+    assert (
+        sent["status"] == "sent_back"
+        and sent["returns_to"] == "awaiting_reply"
+        and sent["send_back_reason"] == "证明材料不全"
+    )
     assert sent["allowed_actions"] == ["resume", "close"]
     resumed = await post(cases, f"{API}/{case_id}/resume", {})
     assert resumed["status"] == "awaiting_reply" and resumed["reply_due"] == str(today() + timedelta(days=15))
@@ -140,12 +162,16 @@ async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -
     assert at_decision["returns_to"] == "awaiting_city_review"
     reviews = (await cases.get(f"{API}/{case_id}")).json()["reviews"]
     assert [(r["level"], r["result"]) for r in reviews] == [
-        ("county", "sent_back"), ("county", "passed"), ("city", "sent_back"), ("county", "passed"), ("city", "passed"),
+        ("county", "sent_back"),
+        ("county", "passed"),
+        ("city", "sent_back"),
+        ("county", "passed"),
+        ("city", "passed"),
         ("decision", "sent_back"),
     ]
 
 
-async def test_deadlines_and_overdue_cases(cases, bus) -> None:  # noqa: ANN001
+async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     late, on_time = (await case_of(cases, PERSON_A))["case_id"], (await case_of(cases, PERSON_B))["case_id"]
     await post(cases, f"{API}/{late}/notice", {"notice_date": str(today() - timedelta(days=16))})
@@ -167,13 +193,19 @@ async def test_deadlines_and_overdue_cases(cases, bus) -> None:  # noqa: ANN001
     assert moved["status"] == "awaiting_county_review" and not moved["overdue"]
 
 
-async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_settings) -> None:  # noqa: ANN001
+async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_settings) -> None:
     third = "c" * 26
-    await bus.publish(finding(PERSON_A), finding(PERSON_B, category="constructor_1", certificate_no="蒙115000009"), finding(third))
+    await bus.publish(
+        finding(PERSON_A), finding(PERSON_B, category="constructor_1", certificate_no="蒙115000009"), finding(third)
+    )
     a, b, c = [(await case_of(cases, p))["case_id"] for p in (PERSON_A, PERSON_B, third)]
-    async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(RegistrationRevokedV1.topic)) as tail:
+    async with TopicTail(
+        case_settings.kafka_bootstrap_servers, case_settings.topic(RegistrationRevokedV1.topic)
+    ) as tail:
         # Cancelled during Inner Mongolia's 自查自纠 (2024-08 … 2024-10): self-corrected, liability waived.
-        await walk_to_decision(cases, a, {"kind": "cancelled_registration", "cancelled_on": "2024-11-02", "evidence_refs": ["注销证明"]})
+        await walk_to_decision(
+            cases, a, {"kind": "cancelled_registration", "cancelled_on": "2024-11-02", "evidence_refs": ["注销证明"]}
+        )
         outside = await cases.post(f"{API}/{a}/decision", json={"outcome": "self_corrected", "reason": "自查自纠"})
         assert outside.status_code == 422 and "2024-08-01" in outside.json()["detail"][0]["msg"]
         assert (await cases.get(f"{API}/{a}")).json()["status"] == "awaiting_decision"  # refused: nothing changed
@@ -183,26 +215,45 @@ async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_
         assert ministry["authority"] == "ministry" and ministry["sanctions"]["revocations"] == []
         assert ministry["sanctions"]["ministry_reports"][0]["to"] == "住房和城乡建设部"
         # An exemption claimed with evidence and granted: the matcher is told.
-        await walk_to_decision(cases, c, {"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF", "evidence_refs": ["聘用合同"]})
-        granted = await post(cases, f"{API}/{c}/decision", {"outcome": "not_guazheng", "not_guazheng_reason": "exemption", "reason": "高校教师"})
+        await walk_to_decision(
+            cases, c, {"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF", "evidence_refs": ["聘用合同"]}
+        )
+        granted = await post(
+            cases,
+            f"{API}/{c}/decision",
+            {"outcome": "not_guazheng", "not_guazheng_reason": "exemption", "reason": "高校教师"},
+        )
         assert granted["outcome"] == "not_guazheng" and granted["decision"]["exemption"] == "UNIVERSITY_STAFF"
         events = [event_of(r) for r in await tail.read_quiet()]
     assert [e["type"] for e in events] == [ExemptionDecidedV1.event_type]
-    assert events[0]["data"] == {"person_ref": third, "exemption": "UNIVERSITY_STAFF", "rule": None, "granted": True,
-                                 "case_ref": granted["case_ref"]}
+    assert events[0]["data"] == {
+        "person_ref": third,
+        "exemption": "UNIVERSITY_STAFF",
+        "rule": None,
+        "granted": True,
+        "case_ref": granted["case_ref"],
+    }
 
 
-async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> None:  # noqa: ANN001
+async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
-    await walk_to_decision(cases, case_id, {"kind": "cancelled_registration", "cancelled_on": "2024-10-20", "evidence_refs": ["注销证明"]})
+    await walk_to_decision(
+        cases, case_id, {"kind": "cancelled_registration", "cancelled_on": "2024-10-20", "evidence_refs": ["注销证明"]}
+    )
     answer = (await cases.get(f"{API}/{case_id}")).json()["answer"]
     assert answer["within_self_correction"] is True
-    decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "self_corrected", "reason": "自查自纠期间已注销"})
-    assert decided["outcome"] == "self_corrected" and decided["decision"]["liability_waived"] and decided["sanctions"] is None
+    decided = await post(
+        cases, f"{API}/{case_id}/decision", {"outcome": "self_corrected", "reason": "自查自纠期间已注销"}
+    )
+    assert (
+        decided["outcome"] == "self_corrected"
+        and decided["decision"]["liability_waived"]
+        and decided["sanctions"] is None
+    )
 
 
-async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consistent(cases, bus, case_settings) -> None:  # noqa: ANN001
+async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consistent(cases, bus, case_settings) -> None:
     await bus.publish(finding(PERSON_A))
     case = await case_of(cases)
     await post(cases, f"{API}/{case['case_id']}/notice", {})
@@ -228,7 +279,7 @@ async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consist
     assert {c["status"] for c in await eventually(second)} == {"closed", "open"}
 
 
-async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings) -> None:  # noqa: ANN001
+async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="SI_NONE"))
 
     async def two_findings() -> dict | None:
@@ -244,18 +295,25 @@ async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, c
         closed = event_of((await tail.read(1))[0])["data"]
     assert closed["outcome"] == "withdrawn" and closed["case_ref"] == case["case_ref"]
     withdrawn = (await cases.get(f"{API}/{case['case_id']}")).json()
-    assert withdrawn["status"] == "closed" and withdrawn["outcome"] is None and withdrawn["outcome_reason"] == "findings_cleared"
+    assert (
+        withdrawn["status"] == "closed"
+        and withdrawn["outcome"] is None
+        and withdrawn["outcome_reason"] == "findings_cleared"
+    )
     actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
     assert actions == ["open", "finding_joined", "finding_cleared", "finding_exempted", "close"]
 
 
-async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:  # noqa: ANN001
+async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
     await post(cases, f"{API}/{case_id}/notice", {})
     conn = await asyncpg.connect(case_db)  # the application's own role and database
     try:
-        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", __import__("uuid").UUID(case_id)) == 2
+        assert (
+            await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", __import__("uuid").UUID(case_id))
+            == 2
+        )
         for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
             with pytest.raises(asyncpg.PostgresError, match="append-only"):
                 await conn.execute(statement)
@@ -269,7 +327,7 @@ async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) ->
         await conn.close()
 
 
-async def test_region_scope_hides_other_regions_cases(cases, bus) -> None:  # noqa: ANN001
+async def test_region_scope_hides_other_regions_cases(cases, bus) -> None:
     await bus.publish(finding(PERSON_A, region_code="150102"), finding(PERSON_B, region_code="150203"))
     a = await case_of(cases, PERSON_A)
     await case_of(cases, PERSON_B)
@@ -282,7 +340,7 @@ async def test_region_scope_hides_other_regions_cases(cases, bus) -> None:  # no
     assert (await cases.get(f"{API}/{a['case_id']}", headers=hohhot)).status_code == 200
 
 
-async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases, bus) -> None:  # noqa: ANN001
+async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases, bus) -> None:
     people = [c * 26 for c in "defg"]
     await bus.publish(*(finding(p, certificate_no=f"蒙2150{i:05d}") for i, p in enumerate(people)))
     for number, person in enumerate(people[:3], start=1):
@@ -291,18 +349,25 @@ async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases,
         decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
         assert decided["decision"]["attendance_checks"] == (["91150100MA0000001X"] if number == 3 else [])
     checks = (await cases.get(f"{API}/attendance-checks")).json()
-    assert [(c["unit_uscc"], c["confirmed_cases"], c["region_code"]) for c in checks] == [("91150100MA0000001X", 3, "150102")]
+    assert [(c["unit_uscc"], c["confirmed_cases"], c["region_code"]) for c in checks] == [
+        ("91150100MA0000001X", 3, "150102")
+    ]
     assert orjson.dumps(checks)  # serialisable as the API answers it
 
 
-async def test_lists_refuse_a_tampered_cursor_or_a_nul_clearly(cases, bus) -> None:  # noqa: ANN001
+async def test_lists_refuse_a_tampered_cursor_or_a_nul_clearly(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     await case_of(cases, PERSON_B)
     first = (await cases.get(API, params={"limit": "1"})).json()
     assert first["next_cursor"]
     assert (await cases.get(API, params={"limit": "1", "cursor": first["next_cursor"]})).status_code == 200
     for path in (API, "/api/v1/complaints"):
-        for tampered in (encode_cursor(["150102"]), encode_cursor(["150102", "not-a-uuid"]), encode_cursor([1, 2]), "%%%"):
+        for tampered in (
+            encode_cursor(["150102"]),
+            encode_cursor(["150102", "not-a-uuid"]),
+            encode_cursor([1, 2]),
+            "%%%",
+        ):
             response = await cases.get(path, params={"cursor": tampered})
             assert response.status_code == 400 and response.json()["detail"][0]["loc"] == ["query", "cursor"], tampered
     for params in ({"campaign_id": "IM\x002024"}, {"person_ref": "abcdefgh\x00"}):

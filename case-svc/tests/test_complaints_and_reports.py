@@ -7,9 +7,9 @@ import csv
 import io
 from datetime import timedelta
 
+from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding, registration
 from openpyxl import load_workbook
 
-from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding, registration
 from case_svc.cases.service import today
 from case_svc.reports.service import SUMMARY_COLUMNS
 
@@ -17,12 +17,17 @@ COMPLAINTS = "/api/v1/complaints"
 CASES = "/api/v1/cases"
 
 
-def complaint(**overrides) -> dict:  # noqa: ANN003
-    return {"channel": "phone", "received_on": str(today()), "region_code": "150000",
-            "subject_unit_name": "呼和浩特华建建设有限公司", "content": "该公司项目经理长期不在岗"} | overrides
+def complaint(**overrides) -> dict:
+    return {
+        "channel": "phone",
+        "received_on": str(today()),
+        "region_code": "150000",
+        "subject_unit_name": "呼和浩特华建建设有限公司",
+        "content": "该公司项目经理长期不在岗",
+    } | overrides
 
 
-async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> None:  # noqa: ANN001
+async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> None:
     first = await cases.post(COMPLAINTS, json=complaint(), headers={"X-Actor": "hotline-01"})
     assert first.status_code == 201, first.text
     body = first.json()
@@ -33,15 +38,20 @@ async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> No
     cid = body["complaint_id"]
     assigned = (await cases.post(f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-0471-009"})).json()
     assert assigned["status"] == "assigned" and assigned["assignee"] == "officer-0471-009"
-    answered = (await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "经核查，已责令整改"},
-                                 headers={"X-Actor": "officer-0471-009"})).json()
+    answered = (
+        await cases.post(
+            f"{COMPLAINTS}/{cid}/answer", json={"answer": "经核查，已责令整改"}, headers={"X-Actor": "officer-0471-009"}
+        )
+    ).json()
     assert answered["status"] == "answered" and answered["answered_by"] == "officer-0471-009"
     again = await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "再次答复"})
     assert again.status_code == 409
     # Every complaint is kept, answered or not, and listable by status and region.
     listed = (await cases.get(COMPLAINTS, params={"region_code": "150000"})).json()["items"]
     assert {c["complaint_id"] for c in listed} == {cid, second["complaint_id"]}
-    assert [c["complaint_id"] for c in (await cases.get(COMPLAINTS, params={"status": "answered"})).json()["items"]] == [cid]
+    assert [
+        c["complaint_id"] for c in (await cases.get(COMPLAINTS, params={"status": "answered"})).json()["items"]
+    ] == [cid]
     late = str(today() + timedelta(days=16))
     overdue = (await cases.get(COMPLAINTS, params={"overdue": "true", "as_of": late})).json()["items"]
     assert [c["complaint_id"] for c in overdue] == [second["complaint_id"]]
@@ -54,9 +64,11 @@ async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> No
     assert (await cases.get(f"{COMPLAINTS}/{cid}", headers={"X-Region-Scope": "230000"})).status_code == 404
 
 
-async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bus) -> None:  # noqa: ANN001
+async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bus) -> None:
     about_b = (await cases.post(COMPLAINTS, json=complaint(subject_person_ref=PERSON_B, region_code="150102"))).json()
-    linked = (await cases.post(f"{COMPLAINTS}/{about_b['complaint_id']}/cases", json={"reason": "举报属实，立案"})).json()
+    linked = (
+        await cases.post(f"{COMPLAINTS}/{about_b['complaint_id']}/cases", json={"reason": "举报属实，立案"})
+    ).json()
     assert len(linked["case_ids"]) == 1
     case = (await cases.get(f"{CASES}/{linked['case_ids'][0]}")).json()
     assert case["opened_by"] == "complaint" and case["person_ref"] == PERSON_B
@@ -68,25 +80,34 @@ async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bu
     no_person = (await cases.post(COMPLAINTS, json=complaint())).json()
     refused = await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={})
     assert refused.status_code == 422
-    by_id = (await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={"case_id": case["case_id"]})).json()
+    by_id = (
+        await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={"case_id": case["case_id"]})
+    ).json()
     assert by_id["case_ids"] == [case["case_id"]]
 
 
-async def _decide(cases, case_id: str, outcome: dict) -> None:  # noqa: ANN001
+async def _decide(cases, case_id: str, outcome: dict) -> None:
     for path, body in (
-        ("notice", {}), ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]}),
-        ("county-review", {"opinion": "同意"}), ("city-review", {"opinion": "同意"}), ("decision", outcome),
+        ("notice", {}),
+        ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]}),
+        ("county-review", {"opinion": "同意"}),
+        ("city-review", {"opinion": "同意"}),
+        ("decision", outcome),
     ):
         response = await cases.post(f"{CASES}/{case_id}/{path}", json=body)
         assert response.status_code == 200, response.text
 
 
-async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cases, bus) -> None:  # noqa: ANN001
+async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cases, bus) -> None:
     people = {PERSON_A: "150102", PERSON_B: "150203", "c" * 26: "150203", "d" * 26: "150102"}
     await bus.publish(
         *(finding(p, region_code=r, certificate_no=f"蒙2150{i:05d}") for i, (p, r) in enumerate(people.items())),
-        finding(PERSON_A, rule="PUBLIC_SECTOR_SI", region_code="150102",
-                payer={"uscc": "12150100MB0000003A", "name": "某研究院", "kind": "public_institution", "same": False}),
+        finding(
+            PERSON_A,
+            rule="PUBLIC_SECTOR_SI",
+            region_code="150102",
+            payer={"uscc": "12150100MB0000003A", "name": "某研究院", "kind": "public_institution", "same": False},
+        ),
         finding("d" * 26, rule="SI_NONE", region_code="150102", category="constructor_1", certificate_no="蒙1150009"),
     )
     # The register: the four, someone checked without a finding, one registered in both cities (once in
@@ -102,7 +123,9 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
     await _decide(cases, ids[PERSON_A], {"outcome": "confirmed", "reason": "认定"})
     await _decide(cases, ids[PERSON_B], {"outcome": "confirmed", "reason": "认定", "blacklist": False})
     await _decide(cases, ids["d" * 26], {"outcome": "confirmed", "reason": "认定"})
-    await _decide(cases, ids["c" * 26], {"outcome": "not_guazheng", "not_guazheng_reason": "data_error", "reason": "数据错误"})
+    await _decide(
+        cases, ids["c" * 26], {"outcome": "not_guazheng", "not_guazheng_reason": "data_error", "reason": "数据错误"}
+    )
     received = (await cases.post(COMPLAINTS, json=complaint(region_code="150203"))).json()
     await cases.post(f"{COMPLAINTS}/{received['complaint_id']}/answer", json={"answer": "已处理"})
     await cases.post(COMPLAINTS, json=complaint(region_code="150102"))
@@ -148,14 +171,16 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
     # The per-person detail list: one row per case, masked IDs only.
     detail = (await cases.get("/api/v1/reports/detail", params=period)).json()["rows"]
     assert len(detail) == 4 and all("*" in r["masked_id"] for r in detail)
-    sheet = load_workbook(io.BytesIO((await cases.get("/api/v1/reports/detail", params=period | {"format": "xlsx"})).content)).active
+    sheet = load_workbook(
+        io.BytesIO((await cases.get("/api/v1/reports/detail", params=period | {"format": "xlsx"})).content)
+    ).active
     assert sheet.max_row == 3 + 4
     # Another province's officer sees none of it.
     outside = (await cases.get("/api/v1/reports/summary", params=period, headers={"X-Region-Scope": "230000"})).json()
     assert outside["rows"] == [] and outside["totals"]["confirmed"] == 0
 
 
-async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> None:  # noqa: ANN001
+async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> None:
     hlj = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03"})
     assert hlj.status_code == 200, hlj.text
     assert hlj.json()["due_on"] == "2019-04-02" and hlj.json()["region_code"] == "230000"
@@ -165,11 +190,13 @@ async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> 
     assert too_early.status_code == 422
     im = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "IM-2024", "month": "2024-11"})
     assert im.status_code == 422 and "no monthly report" in im.json()["detail"][0]["msg"]
-    xlsx = await cases.get("/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03", "format": "xlsx"})
+    xlsx = await cases.get(
+        "/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03", "format": "xlsx"}
+    )
     assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value.startswith("2019-03")
 
 
-async def test_campaigns_are_present_after_migration_and_presets_restore(cases) -> None:  # noqa: ANN001
+async def test_campaigns_are_present_after_migration_and_presets_restore(cases) -> None:
     listed = (await cases.get("/api/v1/campaigns")).json()
     assert [c["campaign_id"] for c in listed] == ["IM-2024", "HLJ-2018"]
     assert all(c["region_code"] == c["province_code"] for c in listed)

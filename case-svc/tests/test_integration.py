@@ -16,20 +16,25 @@ import uuid
 from contextlib import AsyncExitStack
 
 import pytest
-
 from case_helpers import eventually
+
 from case_svc.cases.service import today
-from case_svc.main import create_app as case_app, service as case_service
-from fund_svc.main import create_app as fund_app, service as fund_service
-from insurance_svc.main import create_app as insurance_app, service as insurance_service
-from domain.categories import PROVINCE_MANAGED
-from kernel.privacy import Pseudonymizer
-from domain.records import FIELDS, RecordKind
-from kernel.settings import DEV_PEPPER
+from case_svc.main import create_app as case_app
+from case_svc.main import service as case_service
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import running
-from matcher_svc.main import create_app as matcher_app, service as matcher_service
-from registry_svc.main import create_app as registry_app, service as registry_service
+from domain.categories import PROVINCE_MANAGED
+from domain.records import FIELDS, RecordKind
+from fund_svc.main import create_app as fund_app
+from fund_svc.main import service as fund_service
+from insurance_svc.main import create_app as insurance_app
+from insurance_svc.main import service as insurance_service
+from kernel.privacy import Pseudonymizer
+from kernel.settings import DEV_PEPPER
+from matcher_svc.main import create_app as matcher_app
+from matcher_svc.main import service as matcher_service
+from registry_svc.main import create_app as registry_app
+from registry_svc.main import service as registry_service
 
 SERVICES = {
     "registry": (registry_service, registry_app),
@@ -53,13 +58,15 @@ def csv_of(records: list[dict], kind: RecordKind) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def revocable_case(client) -> dict:  # noqa: ANN001
+async def revocable_case(client) -> dict:
     """An open case whose person holds a province-managed certificate (so the province revokes it)."""
 
     async def pick() -> dict | None:
         for summary in (await client.get("/api/v1/cases", params={"status": "open"})).json()["items"]:
             case = (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()
-            registered = [r for f in case["findings"] if f["status"] == "open" for r in f["evidence"].get("registered", [])]
+            registered = [
+                r for f in case["findings"] if f["status"] == "open" for r in f["evidence"].get("registered", [])
+            ]
             if registered and all(r["category"] in PROVINCE_MANAGED for r in registered):
                 return case
         return None
@@ -68,7 +75,7 @@ async def revocable_case(client) -> dict:  # noqa: ANN001
 
 
 @pytest.fixture
-def suite_settings(service_database, infra) -> dict:  # noqa: ANN001
+def suite_settings(service_database, infra) -> dict:
     """Fresh databases for the five services, all on topics of their own."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
     return {
@@ -79,7 +86,7 @@ def suite_settings(service_database, infra) -> dict:  # noqa: ANN001
     }
 
 
-async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_settings, log_lines) -> None:  # noqa: ANN001
+async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_settings, log_lines) -> None:
     settings = suite_settings
     province = generate_province(people=40, seed=11, review_month="2024-10")
     async with AsyncExitStack() as stack:
@@ -124,15 +131,21 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
         pseudonyms = Pseudonymizer(DEV_PEPPER.encode())
         own = [r for r in province.registrations if pseudonyms.person_key(r["id_number"]) == person_ref]
         old = next(r for r in own if r["certificate_no"] in revoked)
-        new = {**old, "certificate_no": "蒙2NEW" + uuid.uuid4().hex[:6], "registered_on": str(today()),
-               "status": "active"}
+        new = {
+            **old,
+            "certificate_no": "蒙2NEW" + uuid.uuid4().hex[:6],
+            "registered_on": str(today()),
+            "status": "active",
+        }
         response = await registry.post(
-            "/api/v1/registry/registrations", content=csv_of([new, {**old, "status": "active"}], RecordKind.registrations),
+            "/api/v1/registry/registrations",
+            content=csv_of([new, {**old, "status": "active"}], RecordKind.registrations),
             headers={"content-type": "text/csv"},
         )
         assert response.status_code == 201 and response.json()["accepted"] == 2
         now_held = {
-            r["certificate_no"]: r for r in (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
+            r["certificate_no"]: r
+            for r in (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
         }
         assert now_held[new["certificate_no"]]["bar_flag"] == "registered_during_bar"
         assert now_held[new["certificate_no"]]["barred_until"] == bar_end

@@ -29,22 +29,31 @@ from case_svc.cases.sanctions import (
 def preset(campaign_id: str) -> Campaign:
     now = datetime.now(UTC)
     return Campaign.model_validate(
-        {**CampaignIn.model_validate(PRESETS[campaign_id]).model_dump(), "region_code": PRESETS[campaign_id]["province_code"],
-         "created_at": now, "updated_at": now}
+        {
+            **CampaignIn.model_validate(PRESETS[campaign_id]).model_dump(),
+            "region_code": PRESETS[campaign_id]["province_code"],
+            "created_at": now,
+            "updated_at": now,
+        }
     )
 
 
 @pytest.mark.parametrize(
     ("category", "authority"),
     [
-        ("constructor_1", Authority.ministry), ("constructor_2", Authority.province),
-        ("architect_1", Authority.ministry), ("architect_2", Authority.province),
-        ("structural_1", Authority.ministry), ("structural_2", Authority.province),
-        ("survey_design", Authority.ministry), ("supervision", Authority.ministry),
-        ("cost_1", Authority.ministry), ("cost_2", Authority.province),
+        ("constructor_1", Authority.ministry),
+        ("constructor_2", Authority.province),
+        ("architect_1", Authority.ministry),
+        ("architect_2", Authority.province),
+        ("structural_1", Authority.ministry),
+        ("structural_2", Authority.province),
+        ("survey_design", Authority.ministry),
+        ("supervision", Authority.ministry),
+        ("cost_1", Authority.ministry),
+        ("cost_2", Authority.province),
     ],
 )
-def test_who_decides_each_category(category, authority) -> None:  # noqa: ANN001
+def test_who_decides_each_category(category, authority) -> None:
     assert authority_for(category) is authority
 
 
@@ -56,12 +65,16 @@ def test_the_bar_lasts_three_years_from_the_revocation_date() -> None:
 @pytest.mark.parametrize(
     ("fine", "gains", "allowed"),
     [
-        ("10000", None, True), ("10000.01", None, False), ("0", None, True),
-        ("15000", "5000", True), ("15000.01", "5000", False),  # 3× the gains
-        ("30000", "20000", True), ("30000.01", "20000", False),  # capped at ¥30,000
+        ("10000", None, True),
+        ("10000.01", None, False),
+        ("0", None, True),
+        ("15000", "5000", True),
+        ("15000.01", "5000", False),  # 3× the gains
+        ("30000", "20000", True),
+        ("30000.01", "20000", False),  # capped at ¥30,000
     ],
 )
-def test_fines_stay_within_the_limits(fine, gains, allowed) -> None:  # noqa: ANN001
+def test_fines_stay_within_the_limits(fine, gains, allowed) -> None:
     if allowed:
         validate_fine(Decimal(fine), Decimal(gains) if gains else None)
     else:
@@ -76,7 +89,7 @@ def test_fines_stay_within_the_limits(fine, gains, allowed) -> None:  # noqa: AN
         ("HLJ-2018", [date(2018, 12, 21), date(2019, 1, 2), date(2019, 1, 31)], [date(2018, 12, 20), date(2019, 2, 1)]),
     ],
 )
-def test_self_correction_follows_each_presets_dates(campaign_id, inside, outside) -> None:  # noqa: ANN001
+def test_self_correction_follows_each_presets_dates(campaign_id, inside, outside) -> None:
     campaign = preset(campaign_id)
     assert all(in_self_correction(campaign, day) for day in inside)
     assert not any(in_self_correction(campaign, day) for day in outside)
@@ -99,20 +112,35 @@ def _facts(*certs: tuple[str, str], rules: set[str] | None = None, payers: tuple
     )
 
 
-def _plan(facts: CaseFacts, **kwargs):  # noqa: ANN003, ANN202
-    options = {"decided_on": date(2025, 1, 10), "blacklist": True, "public_notice": True, "fine": None,
-               "illegal_gains": None, "province_authority": "内蒙古自治区住房和城乡建设厅"} | kwargs
+def _plan(facts: CaseFacts, **kwargs):
+    options = {
+        "decided_on": date(2025, 1, 10),
+        "blacklist": True,
+        "public_notice": True,
+        "fine": None,
+        "illegal_gains": None,
+        "province_authority": "内蒙古自治区住房和城乡建设厅",
+    } | kwargs
     return plan_confirmation(facts, **options)
 
 
 def test_a_province_registration_is_revoked_and_a_ministry_one_reported() -> None:
     plan = _plan(_facts(("constructor_2", "蒙2150001"), ("constructor_1", "京1110001")))
-    assert plan.revocations == [{"category": "constructor_2", "certificate_no": "蒙2150001", "revoked_on": "2025-01-10",
-                                 "barred_until": "2028-01-10", "authority": "内蒙古自治区住房和城乡建设厅"}]
+    assert plan.revocations == [
+        {
+            "category": "constructor_2",
+            "certificate_no": "蒙2150001",
+            "revoked_on": "2025-01-10",
+            "barred_until": "2028-01-10",
+            "authority": "内蒙古自治区住房和城乡建设厅",
+        }
+    ]
     assert [r["certificate_no"] for r in plan.ministry_reports] == ["京1110001"]
     assert plan.person["bad_behaviour_record"] and plan.person["blacklist"] and plan.person["public_notice"]
     unit = plan.units[0]
-    assert unit["notice"] and unit["bad_behaviour_record"] and unit["publication"] and unit["dynamic_qualification_check"]
+    assert (
+        unit["notice"] and unit["bad_behaviour_record"] and unit["publication"] and unit["dynamic_qualification_check"]
+    )
     assert len(plan.units) == 1  # two certificates at one unit: one unit sanctioned
     assert case_authority(_facts(("constructor_2", "x"), ("constructor_1", "y")).certificates) == "mixed"
     assert case_authority(_facts(("cost_1", "x")).certificates) == "ministry"
@@ -127,26 +155,46 @@ def test_a_fine_above_the_limit_refuses_the_confirmation() -> None:
 def test_public_servants_notify_employer_and_discipline_body_and_hr_agencies_go_to_renshe() -> None:
     public = Payer("11150000MB0000001X", "某局", "government")
     plan = _plan(_facts(("constructor_2", "x"), rules={"PUBLIC_SECTOR_SI"}, payers=(public,)))
-    assert plan.employer_notices == [{"employer_uscc": public.uscc, "employer_name": "某局", "notify": ["实际工作单位", "纪检监察机关"]}]
+    assert plan.employer_notices == [
+        {"employer_uscc": public.uscc, "employer_name": "某局", "notify": ["实际工作单位", "纪检监察机关"]}
+    ]
     # A 事业单位 payer (USCC 12…) counts even without the rule.
     institution = Payer("12150000MB0000002Y", "某研究院", None)
     assert _plan(_facts(("constructor_2", "x"), payers=(institution,))).employer_notices
     agency = Payer("91150100MA0000009Z", "某人力资源服务有限公司", "hr_agency")
     plan = _plan(_facts(("constructor_2", "x"), rules={"HR_AGENCY_SI"}, payers=(agency,)))
-    assert plan.hr_agency_referrals == [{"agency_uscc": agency.uscc, "agency_name": agency.name, "referred_to": "人力资源社会保障部门"}]
+    assert plan.hr_agency_referrals == [
+        {"agency_uscc": agency.uscc, "agency_name": agency.name, "referred_to": "人力资源社会保障部门"}
+    ]
     assert not _plan(_facts(("constructor_2", "x"))).employer_notices
 
 
 def test_facts_come_from_the_findings_evidence() -> None:
     evidence = {
         "source": "insurance",
-        "registered": [{"name": "甲公司", "uscc": None, "resolved_uscc": "91150100MA0000001X", "category": "cost_2", "certificate_no": "c1"}],
-        "paid": {"2024-09": [{"uscc": "OLD", "name": "旧", "same": False}],
-                 "2024-10": [{"uscc": "12150000MB0000002Y", "name": "某研究院", "kind": "public_institution", "same": False},
-                             {"uscc": "91150100MA0000001X", "name": "甲公司", "same": True}]},
+        "registered": [
+            {
+                "name": "甲公司",
+                "uscc": None,
+                "resolved_uscc": "91150100MA0000001X",
+                "category": "cost_2",
+                "certificate_no": "c1",
+            }
+        ],
+        "paid": {
+            "2024-09": [{"uscc": "OLD", "name": "旧", "same": False}],
+            "2024-10": [
+                {"uscc": "12150000MB0000002Y", "name": "某研究院", "kind": "public_institution", "same": False},
+                {"uscc": "91150100MA0000001X", "name": "甲公司", "same": True},
+            ],
+        },
     }
-    facts = facts_from_evidence([{"rule": "PUBLIC_SECTOR_SI", "status": "open", "evidence": evidence},
-                                 {"rule": "SI_NONE", "status": "cleared", "evidence": {}}])
+    facts = facts_from_evidence(
+        [
+            {"rule": "PUBLIC_SECTOR_SI", "status": "open", "evidence": evidence},
+            {"rule": "SI_NONE", "status": "cleared", "evidence": {}},
+        ]
+    )
     assert facts.rules == {"PUBLIC_SECTOR_SI"}
     assert [c.unit_uscc for c in facts.certificates] == ["91150100MA0000001X"]
     assert [p.uscc for p in facts.payers] == ["12150000MB0000002Y"]  # the latest month, not the registered unit

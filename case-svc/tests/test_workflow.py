@@ -29,7 +29,7 @@ HAPPY_PATH = [
 
 
 @pytest.mark.parametrize(("status", "action", "target"), HAPPY_PATH)
-def test_the_path_from_notice_to_closure(status, action, target) -> None:  # noqa: ANN001
+def test_the_path_from_notice_to_closure(status, action, target) -> None:
     assert next_state(status, action) is target
 
 
@@ -45,7 +45,7 @@ def test_no_reply_by_the_deadline_also_goes_to_county_review() -> None:
         (CaseStatus.awaiting_decision, CaseStatus.awaiting_city_review),
     ],
 )
-def test_every_review_sends_back_one_step_down(status, returns_to) -> None:  # noqa: ANN001
+def test_every_review_sends_back_one_step_down(status, returns_to) -> None:
     assert next_state(status, Action.send_back) is CaseStatus.sent_back
     assert send_back_target(status) is returns_to
     assert next_state(CaseStatus.sent_back, Action.resume, returns_to=returns_to) is returns_to

@@ -18,6 +18,7 @@ service = ServiceSpec(
     factory="fund_svc.main:create_app",
     port=8103,
     migrations=Path(__file__).parent / "migrations",
+    settings=ServiceSettings,
     publishes=(Topics.fund_deposits,),
     change_streams=tuple(records.change_stream for records in RECORDS),
     feeds={"deposits": f"{api.PREFIX}/deposits"},

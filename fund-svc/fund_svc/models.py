@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from fund_svc.records import DEPOSITS
-from kernel.db import service_metadata
 from ingest.payments import payment_columns
 from ingest.person_records import person_changes_table
 from ingest.persons import persons_table
+from kernel.db import service_metadata
 
 metadata = service_metadata()
 persons = persons_table(metadata)

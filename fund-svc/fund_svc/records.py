@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from kernel.events import DepositsRecordedV1
-from ingest.payments import payment_fields, payment_records
 from domain.records import RecordKind
+from ingest.payments import payment_fields, payment_records
+from kernel.events import DepositsRecordedV1
 
 DEPOSITS = payment_records("deposits", DepositsRecordedV1, insurance_type=False)
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import asyncpg
 
-from kernel.events import DepositsRecordedV1
-from kernel.privacy import Pseudonymizer, mask_id_number
-from domain.identifiers import id_check_char
-from domain.records import FIELDS, RecordKind
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import TopicTail, event_of
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, RecordKind
+from kernel.events import DepositsRecordedV1
+from kernel.privacy import Pseudonymizer, mask_id_number
+from kernel.settings import DEV_PEPPER
 
 API = "/api/v1/fund"
 TOPIC = "fund.deposits"
@@ -102,7 +102,7 @@ def no_id_leaks(records: list, id_numbers: Iterable[str]) -> bool:
     return not any(i.encode() in blob or i.lower().encode() in blob for i in id_numbers)
 
 
-async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
+async def db_value(db, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(db.url)
     try:
         return await conn.fetchval(sql, *args)
@@ -110,7 +110,7 @@ async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
         await conn.close()
 
 
-async def upload(client, rows: list[dict], **params: Any) -> dict:  # noqa: ANN001
+async def upload(client, rows: list[dict], **params: Any) -> dict:
     response = await client.post(f"{API}/deposits", content=csv_bytes(rows), headers=CSV, params=params)
     assert response.status_code == 201, response.text
     return response.json()
@@ -119,7 +119,7 @@ async def upload(client, rows: list[dict], **params: Any) -> dict:  # noqa: ANN0
 BAD = {2: ("id_number", "checksum"), 4: ("period", "invalid_month"), 6: ("unit_uscc", "missing")}
 
 
-async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db, infra):  # noqa: ANN001
+async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db, infra):
     rows = deposits()
     for row in rows:
         row["period"] = row["period"].replace("-", "")  # 缴存月份 as YYYYMM
@@ -141,7 +141,10 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
         receipt = response.json()
         assert (receipt["status"], receipt["feed"]) == ("partially_accepted", "deposits")
         assert (receipt["received"], receipt["accepted"], receipt["rejected"], receipt["changed"]) == (
-            len(rows), len(good), len(BAD), len(good),
+            len(rows),
+            len(good),
+            len(BAD),
+            len(good),
         )
         assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [(n, *BAD[n]) for n in sorted(BAD)]
         assert all(e["message"] for e in receipt["errors"])
@@ -186,7 +189,7 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
     assert await db_value(fund_db, "SELECT count(*) FROM ingest_batches") == 2
 
 
-async def test_deposit_retraction(fund, fund_db, infra):  # noqa: ANN001
+async def test_deposit_retraction(fund, fund_db, infra):
     batch_a = deposits(30, seed=32)
     people = sorted({row["id_number"] for row in batch_a})[:4]
     their_units = {row["unit_uscc"] for row in batch_a if row["id_number"] in people}

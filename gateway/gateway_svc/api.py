@@ -13,6 +13,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from domain.identifiers import InvalidIdentifier, normalize_id_number
 from gateway_svc import audit
 from gateway_svc.clients import verify_secret
 from gateway_svc.deps import GatewayDep, scoped
@@ -22,9 +23,8 @@ from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refus
 from gateway_svc.roles import Scope
 from gateway_svc.tokens import Caller, issue
 from kernel.errors import Invalid
-from domain.identifiers import InvalidIdentifier, normalize_id_number
-from kernel.privacy import mask_id_number
 from kernel.paging import Cursor, Page
+from kernel.privacy import mask_id_number
 from kernel.values import Since
 
 PREFIX = "/api/v1"
@@ -90,8 +90,11 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     description="Form `grant_type=client_credentials`, `client_id`, `client_secret` (or HTTP Basic). Errors follow "
     'RFC 6749 §5.2: `{"error": "invalid_client", "error_description": …}`.',
     openapi_extra=_TOKEN_FORM,
-    responses={400: {"description": "invalid_request, unsupported_grant_type, invalid_scope"},
-               401: {"description": "invalid_client"}, 429: {"description": "too many attempts"}},
+    responses={
+        400: {"description": "invalid_request, unsupported_grant_type, invalid_scope"},
+        401: {"description": "invalid_client"},
+        429: {"description": "too many attempts"},
+    },
 )
 async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
@@ -111,9 +114,13 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
     client = gateway.clients.get(client_id)
     # One bucket per known client, one for all unknown ids: guessing is slowed, memory stays bounded.
     if (wait := gateway.limiter.take(f"token:{client_id if client else '?'}")) is not None:
-        return _oauth_error(request, 429, "slow_down", "too many token requests", **{"Retry-After": RateLimiter.retry_after(wait)})
+        return _oauth_error(
+            request, 429, "slow_down", "too many token requests", **{"Retry-After": RateLimiter.retry_after(wait)}
+        )
     if not await asyncio.to_thread(verify_secret, client, secret) or client is None:
-        return _oauth_error(request, 401, "invalid_client", "unknown client or wrong secret", **{"WWW-Authenticate": "Basic"})
+        return _oauth_error(
+            request, 401, "invalid_client", "unknown client or wrong secret", **{"WWW-Authenticate": "Basic"}
+        )
     scopes = client.scopes
     if requested := form.get("scope"):
         wanted = set(requested.split())
@@ -131,7 +138,9 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
 
 
 class LookupRequest(BaseModel):
-    id_number: str = Field(max_length=32, description="居民身份证号码; sent in the body only", examples=["150102199003070012"])
+    id_number: str = Field(
+        max_length=32, description="居民身份证号码; sent in the body only", examples=["150102199003070012"]
+    )
 
 
 class LookupResult(BaseModel):
@@ -139,8 +148,15 @@ class LookupResult(BaseModel):
     masked_id: str = Field(examples=["150102**********12"])
 
 
-@router.post("/persons/lookup", response_model=LookupResult, tags=["persons"], summary="A person's reference from their ID number")
-async def lookup(body: LookupRequest, gateway: GatewayDep, caller: Annotated[Caller, scoped(Scope.persons_read)]) -> LookupResult:
+@router.post(
+    "/persons/lookup",
+    response_model=LookupResult,
+    tags=["persons"],
+    summary="A person's reference from their ID number",
+)
+async def lookup(
+    body: LookupRequest, gateway: GatewayDep, caller: Annotated[Caller, scoped(Scope.persons_read)]
+) -> LookupResult:
     """The pseudonym the services know the person by (the ID is never put in a URL or a log line)."""
     try:
         id_number = normalize_id_number(body.id_number)
@@ -158,7 +174,9 @@ class Identity(BaseModel):
     name: str
 
 
-PersonRef = Annotated[str, Path(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$", description="the person's pseudonym")]
+PersonRef = Annotated[
+    str, Path(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$", description="the person's pseudonym")
+]
 
 
 @router.post(
@@ -186,13 +204,17 @@ async def reveal(
         raise NoRoute("no registered person with this reference", loc=["path", "person_ref"])
     if response.status_code != 200:
         raise ServiceDown("registry-svc could not reveal this person now")
-    return JSONResponse(Identity.model_validate_json(response.content).model_dump(), headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        Identity.model_validate_json(response.content).model_dump(), headers={"Cache-Control": "no-store"}
+    )
 
 
 # --- audit --------------------------------------------------------------------------------------
 
 
-@router.get("/audit/person-access", response_model=Page[audit.PersonAccess], tags=["audit"], summary="Who read or revealed whom")
+@router.get(
+    "/audit/person-access", response_model=Page[audit.PersonAccess], tags=["audit"], summary="Who read or revealed whom"
+)
 async def person_access(
     gateway: GatewayDep,
     _: Annotated[Caller, scoped(Scope.audit_read)],
@@ -205,6 +227,10 @@ async def person_access(
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     return await audit.person_accesses(
-        gateway.runtime.db, person_ref=person_ref, client_id=client_id, since=since, cursor=cursor,
+        gateway.runtime.db,
+        person_ref=person_ref,
+        client_id=client_id,
+        since=since,
+        cursor=cursor,
         limit=min(limit, gateway.settings.max_page_size),
     )

@@ -81,7 +81,9 @@ def verify_secret(client: Client | None, secret: str) -> bool:
         return False
 
 
-def new_client(role: Role, regions: list[str], client_id: str, *, extra_scopes: list[Scope] = (), description: str = "") -> tuple[dict, str]:  # type: ignore[assignment]
+def new_client(
+    role: Role, regions: list[str], client_id: str, *, extra_scopes: list[Scope] = (), description: str = ""
+) -> tuple[dict, str]:  # type: ignore[assignment]
     """A configuration entry with a fresh secret (returned once, stored only hashed) and the secret."""
     secret = secrets.token_urlsafe(32)
     client = Client(

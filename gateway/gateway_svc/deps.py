@@ -67,7 +67,7 @@ def require(caller: Caller, scope: Scope) -> None:
         )
 
 
-def scoped(scope: Scope):  # noqa: ANN201 - a FastAPI dependency
+def scoped(scope: Scope):
     """A dependency giving the caller once it holds `scope`."""
 
     def dependency(request: Request, gateway: GatewayDep) -> Caller:

@@ -28,8 +28,11 @@ _ERROR_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "properties": {"type": {"type": "string"}, "msg": {"type": "string"},
-                               "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}},
+                "properties": {
+                    "type": {"type": "string"},
+                    "msg": {"type": "string"},
+                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+                },
             },
         }
     },
@@ -73,7 +76,7 @@ class MergedOpenAPI:
 
     async def document(self, app: FastAPI) -> dict[str, Any]:
         own = get_openapi(title="挂证 suite API", version="1", description=DESCRIPTION, routes=app.routes)
-        paths: dict[str, dict] = {p: ops for p, ops in own.get("paths", {}).items()}
+        paths: dict[str, dict] = dict(own.get("paths", {}).items())
         schemas: dict[str, Any] = dict(own.get("components", {}).get("schemas", {}))
         unavailable = []
         for service in SERVICE_TITLES:
@@ -86,7 +89,7 @@ class MergedOpenAPI:
             for public_path, method, operation, scope in _public_operations(doc, service):
                 paths.setdefault(public_path, {})[method] = _secured(operation, scope)
         for public_path, operations in paths.items():
-            for method, operation in operations.items():
+            for operation in operations.values():
                 if public_path.startswith("/api/v1/auth/"):
                     continue
                 operation.setdefault("security", [{"oauth2": []}])
@@ -111,8 +114,12 @@ class MergedOpenAPI:
                     "oauth2": {
                         "type": "oauth2",
                         "description": "Client credentials; the access token is a JWT sent as a bearer token.",
-                        "flows": {"clientCredentials": {"tokenUrl": "/api/v1/auth/token",
-                                                        "scopes": {s.value: s.name.replace("_", " ") for s in Scope}}},
+                        "flows": {
+                            "clientCredentials": {
+                                "tokenUrl": "/api/v1/auth/token",
+                                "scopes": {s.value: s.name.replace("_", " ") for s in Scope},
+                            }
+                        },
                     }
                 },
             },
@@ -120,7 +127,7 @@ class MergedOpenAPI:
         }
 
 
-def _public_operations(doc: dict, service: str):  # noqa: ANN202 - yields (path, method, operation, scope)
+def _public_operations(doc: dict, service: str):
     service_paths = doc.get("paths", {})
     for route in ROUTES:
         if route.service != service:

@@ -26,8 +26,17 @@ from kernel.scope import REGION_SCOPE_HEADER
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-              "transfer-encoding", "upgrade", "host"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+}
 # Set by the gateway from the token; whatever a client sends under these names is dropped.
 TRUSTED = {REGION_SCOPE_HEADER.lower(), "x-actor", "x-actor-role", "x-request-id"}
 _NOT_FORWARDED = HOP_BY_HOP | TRUSTED | {"authorization", "cookie", "idempotency-key"}
@@ -77,8 +86,12 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
     if found.kind is Kind.person:
         try:
             await audit.record_access(
-                gateway.runtime.db, caller, found.params["person_ref"], "read",
-                f"{request.method} {found.template}", response.status_code,
+                gateway.runtime.db,
+                caller,
+                found.params["person_ref"],
+                "read",
+                f"{request.method} {found.template}",
+                response.status_code,
             )
         except BaseException:
             await response.aclose()
@@ -109,9 +122,8 @@ def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
     """The query string, with a page size above the gateway's cap reduced to it."""
     params = []
     for name, value in request.query_params.multi_items():
-        if name == "limit" and value.isdigit() and int(value) > max_page:
-            value = str(max_page)
-        params.append((name, value))
+        capped = str(max_page) if name == "limit" and value.isdigit() and int(value) > max_page else value
+        params.append((name, capped))
     return params
 
 
@@ -166,5 +178,6 @@ async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: htt
             raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
         await audit.record_batch(gateway.runtime.db, found.service, uuid.UUID(batch_id), caller.client_id)
     return _with_headers(
-        Response(body, status_code=response.status_code), _response_headers(response, drop=frozenset({b"content-length"}))
+        Response(body, status_code=response.status_code),
+        _response_headers(response, drop=frozenset({b"content-length"})),
     )

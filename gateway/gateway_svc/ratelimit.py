@@ -18,7 +18,7 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int, *, clock=time.monotonic) -> None:  # noqa: ANN001
+    def __init__(self, rate: float, burst: int, *, clock=time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock

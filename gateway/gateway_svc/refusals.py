@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 class Refusal(DomainError):
     headers: Mapping[str, str] = {}
 
-    def __init__(self, msg: str, *, headers: Mapping[str, str] | None = None, **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, msg: str, *, headers: Mapping[str, str] | None = None, **kwargs) -> None:
         super().__init__(msg, **kwargs)
         if headers is not None:
             self.headers = headers

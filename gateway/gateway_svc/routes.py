@@ -69,8 +69,13 @@ class Match:
     params: dict[str, str]
 
 
-SERVICE_TITLES = {"registry": "registry-svc", "insurance": "insurance-svc", "fund": "fund-svc",
-                  "matcher": "matcher-svc", "case": "case-svc"}
+SERVICE_TITLES = {
+    "registry": "registry-svc",
+    "insurance": "insurance-svc",
+    "fund": "fund-svc",
+    "matcher": "matcher-svc",
+    "case": "case-svc",
+}
 
 S, K = Scope, Kind
 _V1 = "/api/v1"
@@ -87,8 +92,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{_V1}/registry/replay", "registry", S.ops_replay),
     # insurance-svc (`person-status` is the contract's spelling of the service's `person_statuses`)
     Route("POST", f"{_V1}/insurance/contributions", "insurance", S.feeds_insurance, K.feed),
-    Route("POST", f"{_V1}/insurance/person-status", "insurance", S.feeds_insurance, K.feed,
-          upstream_path=f"{_V1}/insurance/person_statuses"),
+    Route(
+        "POST",
+        f"{_V1}/insurance/person-status",
+        "insurance",
+        S.feeds_insurance,
+        K.feed,
+        upstream_path=f"{_V1}/insurance/person_statuses",
+    ),
     Route("POST", f"{_V1}/insurance/person_statuses", "insurance", S.feeds_insurance, K.feed),
     Route("GET", f"{_V1}/insurance/batches/{{batch_id}}", "insurance", S.feeds_insurance, K.batch),
     Route("POST", f"{_V1}/insurance/batches/{{batch_id}}/retract", "insurance", S.feeds_insurance, K.batch),

@@ -8,11 +8,11 @@ import httpx
 import orjson
 import pytest
 
+from devtools.embedded import free_port
+from devtools.testing import running
 from gateway_svc.clients import new_client
 from gateway_svc.main import create_app, service
 from gateway_svc.roles import Role, Scope
-from devtools.embedded import free_port
-from devtools.testing import running
 
 # client id -> (role, regions, extra scopes)
 CLIENTS = {
@@ -43,15 +43,15 @@ def nowhere() -> str:
 
 
 @pytest.fixture
-def gateway_db(service_database):  # noqa: ANN001, ANN201
+def gateway_db(service_database):
     return service_database(service)
 
 
 @pytest.fixture
-def gateway_factory(gateway_db, infra, client_config) -> Callable:  # noqa: ANN001
+def gateway_factory(gateway_db, infra, client_config) -> Callable:
     """Runs a gateway in-process on a fresh database: `async with gateway_factory(**settings) as client`."""
 
-    def make(**overrides: object):  # noqa: ANN202
+    def make(**overrides: object):
         down = {f"{name}_url": nowhere() for name in ("registry", "insurance", "fund", "matcher", "case")}
         settings = gateway_db.settings(infra, **{"gateway_clients": client_config[0], **down, **overrides})
         return running(create_app(settings))
@@ -60,20 +60,25 @@ def gateway_factory(gateway_db, infra, client_config) -> Callable:  # noqa: ANN0
 
 
 @pytest.fixture
-async def gateway(gateway_factory) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+async def gateway(gateway_factory) -> AsyncIterator[httpx.AsyncClient]:
     async with gateway_factory() as client:
         yield client
 
 
 @pytest.fixture
-def token_of(client_config):  # noqa: ANN001, ANN201
+def token_of(client_config):
     """`await token_of(client, "hohhot")`: a bearer header for a configured client, from the token endpoint."""
     secrets = client_config[1]
 
     async def get(client: httpx.AsyncClient, client_id: str, **form: str) -> dict[str, str]:
         response = await client.post(
             "/api/v1/auth/token",
-            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secrets[client_id], **form},
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secrets[client_id],
+                **form,
+            },
         )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}

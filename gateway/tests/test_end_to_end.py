@@ -25,14 +25,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from devtools.embedded import drop_database, free_port
-from kernel.privacy import Pseudonymizer
+from devtools.runner import ServiceProcess, prepare_database
+from devtools.synthetic import generate_province, write_csv
 from domain.identifiers import id_check_char
 from domain.records import FIELDS, RecordKind
-from devtools.runner import ServiceProcess, prepare_database
+from gateway_svc.settings import DEV_TOKEN_KEY, GatewaySettings
+from kernel.privacy import Pseudonymizer
 from kernel.service import discover_services
 from kernel.settings import DEV_PEPPER
-from devtools.synthetic import generate_province, write_csv
-from gateway_svc.settings import DEV_TOKEN_KEY, GatewaySettings
 
 REVIEW_MONTH = "2024-10"
 PEOPLE = 300
@@ -50,20 +50,25 @@ class Suite:
 
 
 @pytest.fixture(scope="module")
-def suite(infra, client_config, tmp_path_factory) -> Iterator[Suite]:  # noqa: ANN001
+def suite(infra, client_config, tmp_path_factory) -> Iterator[Suite]:
     specs = discover_services()
     run = uuid.uuid4().hex[:8]
     logs = tmp_path_factory.mktemp("e2e-logs")
-    base_env = {"KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers, "KAFKA_TOPIC_PREFIX": f"e2e{run}.",
-                "OUTBOX_POLL_SECONDS": "0.2", "REVIEW_MONTH": REVIEW_MONTH}
+    base_env = {
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
+        "KAFKA_TOPIC_PREFIX": f"e2e{run}.",
+        "OUTBOX_POLL_SECONDS": "0.2",
+        "REVIEW_MONTH": REVIEW_MONTH,
+    }
     suite = Suite(url="", backend_urls={}, log_dir=logs)
 
     def start(name: str, **env: str) -> ServiceProcess:
         database = f"test_e2e_{run}_{name}"
         suite.databases.append(database)
         url = prepare_database(infra, specs[name], database)
-        process = ServiceProcess(specs[name], port=free_port(), env={**base_env, "DATABASE_URL": url, **env},
-                                 log_path=logs / f"{name}.log").start()
+        process = ServiceProcess(
+            specs[name], port=free_port(), env={**base_env, "DATABASE_URL": url, **env}, log_path=logs / f"{name}.log"
+        ).start()
         suite.processes.append(process)
         return process
 
@@ -96,12 +101,14 @@ def api(suite: Suite) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def tokens(api: httpx.Client, client_config) -> dict[str, dict[str, str]]:  # noqa: ANN001
+def tokens(api: httpx.Client, client_config) -> dict[str, dict[str, str]]:
     """A bearer header per configured client, from the running gateway's token endpoint."""
     headers = {}
     for client_id, secret in client_config[1].items():
-        response = api.post("/api/v1/auth/token", data={"grant_type": "client_credentials",
-                                                        "client_id": client_id, "client_secret": secret})
+        response = api.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        )
         assert response.status_code == 200, response.text
         headers[client_id] = {"Authorization": f"Bearer {response.json()['access_token']}"}
     return headers
@@ -128,9 +135,15 @@ def province(api: httpx.Client, tokens: dict) -> dict:
     data = generate_province(people=PEOPLE, seed=7, review_month=REVIEW_MONTH)
     receipts = {}
     for client_id, path, kind in FEEDS:
-        response = api.post(path, content=csv_of(getattr(data, kind.value), kind),
-                            headers={**tokens[client_id], "Content-Type": "text/csv; charset=utf-8",
-                                     "Idempotency-Key": f"e2e-{kind.value}"})
+        response = api.post(
+            path,
+            content=csv_of(getattr(data, kind.value), kind),
+            headers={
+                **tokens[client_id],
+                "Content-Type": "text/csv; charset=utf-8",
+                "Idempotency-Key": f"e2e-{kind.value}",
+            },
+        )
         assert response.status_code == 201, response.text
         assert response.json()["rejected"] == 0
         receipts[kind.value] = (client_id, path.rsplit("/", 1)[0], response.json())
@@ -163,7 +176,7 @@ def wait_until_settled(api: httpx.Client, headers: dict, timeout: float = 120) -
     raise AssertionError(f"the matcher did not settle through the gateway in {timeout}s")
 
 
-def people_only_in(data, city: str) -> list[str]:  # noqa: ANN001
+def people_only_in(data, city: str) -> list[str]:
     """ID numbers of people with registrations, contributions and deposits, every one of them in `city`
     (a 4-digit prefix)."""
     regions: dict[str, set[str]] = {}
@@ -178,7 +191,7 @@ def people_only_in(data, city: str) -> list[str]:  # noqa: ANN001
 # --- the steps ------------------------------------------------------------------------------------
 
 
-def test_feeds_are_pushed_with_feed_tokens_and_receipts_belong_to_their_uploader(api, tokens, province) -> None:  # noqa: ANN001
+def test_feeds_are_pushed_with_feed_tokens_and_receipts_belong_to_their_uploader(api, tokens, province) -> None:
     for kind, (client_id, base, receipt) in province["receipts"].items():
         again = api.get(f"{base}/batches/{receipt['batch_id']}", headers=tokens[client_id])
         assert again.status_code == 200 and again.json()["batch_id"] == receipt["batch_id"], kind
@@ -186,31 +199,42 @@ def test_feeds_are_pushed_with_feed_tokens_and_receipts_belong_to_their_uploader
     other_feed = api.get(f"{base}/batches/{receipt['batch_id']}", headers=tokens["hohhot-registry-feed"])
     assert other_feed.status_code == 404
     # The same Idempotency-Key from the same client is the first receipt; it is per client.
-    replay = api.post("/api/v1/registry/units", content=csv_of(province["data"].units, RecordKind.units),
-                      headers={**tokens["registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "e2e-units"})
+    replay = api.post(
+        "/api/v1/registry/units",
+        content=csv_of(province["data"].units, RecordKind.units),
+        headers={**tokens["registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "e2e-units"},
+    )
     assert replay.status_code == 200 and replay.headers["idempotent-replayed"] == "true"
     assert replay.json()["batch_id"] == province["receipts"]["units"][2]["batch_id"]
-    other_client = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:3], RecordKind.units),
-                            headers={**tokens["hohhot-registry-feed"], "Content-Type": "text/csv",
-                                     "Idempotency-Key": "e2e-units"})
+    other_client = api.post(
+        "/api/v1/registry/units",
+        content=csv_of(province["data"].units[:3], RecordKind.units),
+        headers={**tokens["hohhot-registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "e2e-units"},
+    )
     assert other_client.status_code == 201 and other_client.json()["batch_id"] != replay.json()["batch_id"]
     # Keys are often Chinese (社保-2024-10-呼和浩特): any octets pass through unchanged.
     chinese = {**tokens["registry-feed"], "Content-Type": "text/csv", "Idempotency-Key": "单位-2024-11".encode()}
-    first = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese)
-    second = api.post("/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese)
+    first = api.post(
+        "/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese
+    )
+    second = api.post(
+        "/api/v1/registry/units", content=csv_of(province["data"].units[:2], RecordKind.units), headers=chinese
+    )
     assert (first.status_code, second.status_code) == (201, 200)
     assert first.json()["batch_id"] == second.json()["batch_id"]
     assert first.headers["content-type"] == "application/json" and first.headers["x-request-id"]
 
 
-def test_findings_are_read_per_city(api, tokens, province) -> None:  # noqa: ANN001
+def test_findings_are_read_per_city(api, tokens, province) -> None:
     everything = all_findings(api, tokens["admin"])
     hohhot = all_findings(api, tokens["hohhot"])
     baotou = all_findings(api, tokens["baotou"])
     assert hohhot and baotou and len(everything) > len(hohhot) + len(baotou)
     assert all(f["region_code"].startswith("1501") for f in hohhot)
     assert all(f["region_code"].startswith("1502") for f in baotou)
-    assert {f["finding_id"] for f in hohhot} == {f["finding_id"] for f in everything if f["region_code"].startswith("1501")}
+    assert {f["finding_id"] for f in hohhot} == {
+        f["finding_id"] for f in everything if f["region_code"].startswith("1501")
+    }
     # A county filter narrows within the city; another city's filter is empty, not an error.
     assert all(f["region_code"] == "150102" for f in all_findings(api, tokens["hohhot"], region_code="150102"))
     assert all_findings(api, tokens["hohhot"], region_code="150200") == []
@@ -224,16 +248,27 @@ def test_findings_are_read_per_city(api, tokens, province) -> None:  # noqa: ANN
     assert not any(raw in page for raw in raw_ids)
 
 
-def push_a_hung_certificate(api: httpx.Client, tokens: dict, data) -> str:  # noqa: ANN001
+def push_a_hung_certificate(api: httpx.Client, tokens: dict, data) -> str:
     """A lead the test knows: a Hohhot person with a province-managed certificate (二级建造师) registered at
     one Hohhot unit while another Hohhot enterprise pays the social insurance and housing fund of the
     whole window. Pushed through the feeds like any bureau's rows; returns the person's pseudonym."""
-    registered, paying = [u for u in data.units if u["region_code"].startswith("1501") and u["kind"] == "enterprise"][:2]
+    registered, paying = [u for u in data.units if u["region_code"].startswith("1501") and u["kind"] == "enterprise"][
+        :2
+    ]
     id_number = make_id("1501021975060600", 3)
     person = {"id_number": id_number, "name": "测试挂证人", "region_code": registered["region_code"]}
-    registration = {**person, "category": "constructor_2", "specialty": "建筑工程", "certificate_no": "E2E-HUNG-1",
-                    "seal_no": "E2E-HUNG-SEAL-1", "unit_name": registered["name"], "unit_uscc": None,
-                    "registered_on": "2019-03-01", "valid_until": "2027-03-01", "status": "active"}
+    registration = {
+        **person,
+        "category": "constructor_2",
+        "specialty": "建筑工程",
+        "certificate_no": "E2E-HUNG-1",
+        "seal_no": "E2E-HUNG-SEAL-1",
+        "unit_name": registered["name"],
+        "unit_uscc": None,
+        "registered_on": "2019-03-01",
+        "valid_until": "2027-03-01",
+        "status": "active",
+    }
     months = [f"2024-{m:02d}" for m in range(5, 11)]
     paid = [{**person, "unit_uscc": paying["uscc"], "unit_name": paying["name"], "period": month} for month in months]
     for client_id, path, rows in (
@@ -241,12 +276,14 @@ def push_a_hung_certificate(api: httpx.Client, tokens: dict, data) -> str:  # no
         ("insurance-feed", "/api/v1/insurance/contributions", [{**row, "insurance_type": "01"} for row in paid]),
         ("fund-feed", "/api/v1/fund/deposits", paid),
     ):
-        response = api.post(path, content=orjson.dumps(rows), headers={**tokens[client_id], "Content-Type": "application/json"})
+        response = api.post(
+            path, content=orjson.dumps(rows), headers={**tokens[client_id], "Content-Type": "application/json"}
+        )
         assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
     return PSEUDONYMS.person_key(id_number)
 
 
-def test_a_case_is_walked_to_a_revocation_through_the_gateway(api, tokens, province) -> None:  # noqa: ANN001
+def test_a_case_is_walked_to_a_revocation_through_the_gateway(api, tokens, province) -> None:
     person_ref = push_a_hung_certificate(api, tokens, province["data"])
     officer = tokens["hohhot"]
     deadline, case = time.monotonic() + 120, None
@@ -285,38 +322,56 @@ def test_a_case_is_walked_to_a_revocation_through_the_gateway(api, tokens, provi
     assert all(r["barred_until"] for r in held if r["certificate_no"] in revoked)
 
 
-def test_one_city_gets_nothing_of_anothers(api, tokens, province) -> None:  # noqa: ANN001
+def test_one_city_gets_nothing_of_anothers(api, tokens, province) -> None:
     data = province["data"]
     [baotou_id, *_] = people_only_in(data, "1502")
     ref = PSEUDONYMS.person_key(baotou_id)
-    person_routes = [f"/api/v1/matcher/persons/{ref}", f"/api/v1/insurance/persons/{ref}/contributions",
-                     f"/api/v1/fund/persons/{ref}/deposits"]
+    person_routes = [
+        f"/api/v1/matcher/persons/{ref}",
+        f"/api/v1/insurance/persons/{ref}/contributions",
+        f"/api/v1/fund/persons/{ref}/deposits",
+    ]
     for path in person_routes:
         assert api.get(path, headers=tokens["baotou"]).status_code == 200, path
         assert api.get(path, headers=tokens["hohhot"]).status_code == 404, path
     assert api.get(f"/api/v1/registry/persons/{ref}/registrations", headers=tokens["baotou"]).json()
     assert api.get(f"/api/v1/registry/persons/{ref}/registrations", headers=tokens["hohhot"]).json() == []
-    hohhot_regs = api.get("/api/v1/registry/registrations", params={"region_code": "150000", "limit": "1000"},
-                          headers=tokens["hohhot"]).json()["items"]
+    hohhot_regs = api.get(
+        "/api/v1/registry/registrations", params={"region_code": "150000", "limit": "1000"}, headers=tokens["hohhot"]
+    ).json()["items"]
     assert hohhot_regs and all(r["region_code"].startswith("1501") for r in hohhot_regs)
     baotou_unit = next(u for u in data.units if u["region_code"].startswith("1502"))
     assert api.get(f"/api/v1/registry/units/{baotou_unit['uscc']}", headers=tokens["hohhot"]).status_code == 404
     assert api.get(f"/api/v1/registry/units/{baotou_unit['uscc']}", headers=tokens["admin"]).status_code == 200
 
 
-def test_a_city_feed_cannot_send_rows_of_another_city(api, tokens, province) -> None:  # noqa: ANN001
+def test_a_city_feed_cannot_send_rows_of_another_city(api, tokens, province) -> None:
     template = next(r for r in province["data"].registrations if r["region_code"].startswith("1501"))
     rows = [
         {**template, "id_number": make_id("1501021980010100", 1), "certificate_no": "E2E-HOHHOT-1"},
-        {**template, "id_number": make_id("1502021980010100", 2), "certificate_no": "E2E-BAOTOU-1", "region_code": "150202"},
+        {
+            **template,
+            "id_number": make_id("1502021980010100", 2),
+            "certificate_no": "E2E-BAOTOU-1",
+            "region_code": "150202",
+        },
     ]
-    response = api.post("/api/v1/registry/registrations", content=orjson.dumps(rows),
-                        headers={**tokens["hohhot-registry-feed"], "Content-Type": "application/json"})
+    response = api.post(
+        "/api/v1/registry/registrations",
+        content=orjson.dumps(rows),
+        headers={**tokens["hohhot-registry-feed"], "Content-Type": "application/json"},
+    )
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert (receipt["accepted"], receipt["rejected"]) == (1, 1)
-    assert receipt["errors"] == [{"row": 2, "field": "region_code", "code": "out_of_scope",
-                                  "message": "outside the regions this client may send"}]
+    assert receipt["errors"] == [
+        {
+            "row": 2,
+            "field": "region_code",
+            "code": "out_of_scope",
+            "message": "outside the regions this client may send",
+        }
+    ]
 
 
 def make_id(first16: str, seq: int) -> str:
@@ -324,10 +379,13 @@ def make_id(first16: str, seq: int) -> str:
     return first17 + id_check_char(first17)
 
 
-def test_lookup_reveal_and_the_audit_log(api, tokens, province, suite) -> None:  # noqa: ANN001
+def test_lookup_reveal_and_the_audit_log(api, tokens, province, suite) -> None:
     [hohhot_id, *_] = people_only_in(province["data"], "1501")
-    looked_up = api.post("/api/v1/persons/lookup", json={"id_number": hohhot_id},
-                         headers={**tokens["hohhot"], "X-Request-ID": "e2e-lookup-1"})
+    looked_up = api.post(
+        "/api/v1/persons/lookup",
+        json={"id_number": hohhot_id},
+        headers={**tokens["hohhot"], "X-Request-ID": "e2e-lookup-1"},
+    )
     assert looked_up.status_code == 200
     ref = looked_up.json()["person_ref"]
     assert ref == PSEUDONYMS.person_key(hohhot_id) and looked_up.json()["masked_id"] != hohhot_id
@@ -342,7 +400,9 @@ def test_lookup_reveal_and_the_audit_log(api, tokens, province, suite) -> None: 
     assert api.post(f"/api/v1/persons/{'0' * 26}/reveal", headers=tokens["admin"]).status_code == 404
     assert api.get(f"/api/v1/matcher/persons/{ref}", headers=tokens["baotou"]).status_code == 404
 
-    entries = api.get("/api/v1/audit/person-access", params={"person_ref": ref}, headers=tokens["admin"]).json()["items"]
+    entries = api.get("/api/v1/audit/person-access", params={"person_ref": ref}, headers=tokens["admin"]).json()[
+        "items"
+    ]
     seen = {(e["client_id"], e["action"], e["route"], e["status"]) for e in entries}
     assert {
         ("hohhot", "lookup", "POST /api/v1/persons/lookup", 200),
@@ -353,9 +413,12 @@ def test_lookup_reveal_and_the_audit_log(api, tokens, province, suite) -> None: 
     assert ("hohhot", "reveal", "POST /api/v1/persons/{person_ref}/reveal", 200) not in seen  # refused before
     assert {e["request_id"] for e in entries} >= {"e2e-lookup-1", "e2e-view-1"}
     first = api.get("/api/v1/audit/person-access", params={"limit": "2"}, headers=tokens["admin"]).json()
-    second = api.get("/api/v1/audit/person-access", params={"limit": "2", "cursor": first["next_cursor"]},
-                     headers=tokens["admin"]).json()
-    assert first["next_cursor"] and {e["access_id"] for e in first["items"]}.isdisjoint(e["access_id"] for e in second["items"])
+    second = api.get(
+        "/api/v1/audit/person-access", params={"limit": "2", "cursor": first["next_cursor"]}, headers=tokens["admin"]
+    ).json()
+    assert first["next_cursor"] and {e["access_id"] for e in first["items"]}.isdisjoint(
+        e["access_id"] for e in second["items"]
+    )
     assert api.get("/api/v1/audit/person-access", headers=tokens["hohhot"]).status_code == 403
     # Nothing the suite logged (gateway and services) holds an ID number, the revealed one included.
     logged = "".join(path.read_text(errors="replace") for path in suite.log_dir.glob("*.log"))
@@ -366,14 +429,23 @@ def test_lookup_reveal_and_the_audit_log(api, tokens, province, suite) -> None: 
 def forged(**changes: object) -> str:
     now = int(time.time())
     defaults = GatewaySettings()
-    claims = {"iss": defaults.token_issuer, "aud": defaults.token_audience, "iat": now, "exp": now + 300, "jti": "x",
-              "sub": "admin", "role": "province_admin", "scope": "findings:read audit:read", "regions": ["000000"]}
+    claims = {
+        "iss": defaults.token_issuer,
+        "aud": defaults.token_audience,
+        "iat": now,
+        "exp": now + 300,
+        "jti": "x",
+        "sub": "admin",
+        "role": "province_admin",
+        "scope": "findings:read audit:read",
+        "regions": ["000000"],
+    }
     key = changes.pop("key", DEV_TOKEN_KEY)
     algorithm = changes.pop("algorithm", "HS256")
     return jwt.encode({**claims, **changes}, key, algorithm=algorithm)
 
 
-def test_bad_tokens_are_refused(api, tokens) -> None:  # noqa: ANN001
+def test_bad_tokens_are_refused(api, tokens) -> None:
     assert api.get("/api/v1/matcher/progress", headers={"Authorization": f"Bearer {forged()}"}).status_code == 200
     for name, token in {
         "expired": forged(exp=int(time.time()) - 120),
@@ -387,7 +459,7 @@ def test_bad_tokens_are_refused(api, tokens) -> None:  # noqa: ANN001
     assert api.get("/api/v1/cases", headers=tokens["fund-feed"]).status_code == 403
 
 
-def test_limits_and_a_service_that_is_down(api, tokens, suite, gateway_factory, token_of) -> None:  # noqa: ANN001
+def test_limits_and_a_service_that_is_down(api, tokens, suite, gateway_factory, token_of) -> None:
     async def service_down() -> None:  # a gateway whose services are all unreachable
         async with gateway_factory() as gateway:
             down = await gateway.get("/api/v1/cases", headers=await token_of(gateway, "hohhot"))
@@ -404,14 +476,15 @@ def test_limits_and_a_service_that_is_down(api, tokens, suite, gateway_factory, 
                 for _ in range(100):
                     yield b"x" * 1000 + b"\n"
 
-            response = await gateway.post("/api/v1/registry/units", content=body(),
-                                          headers={**feed, "Content-Type": "text/csv"})
+            response = await gateway.post(
+                "/api/v1/registry/units", content=body(), headers={**feed, "Content-Type": "text/csv"}
+            )
             assert response.status_code == 413, response.text
 
     asyncio.run(streamed_over_the_limit())
 
 
-def test_fuzzing_the_merged_openapi_finds_no_server_error(api, tokens, suite) -> None:  # noqa: ANN001
+def test_fuzzing_the_merged_openapi_finds_no_server_error(api, tokens, suite) -> None:
     import schemathesis
 
     document = api.get("/openapi.json").json()
@@ -428,10 +501,15 @@ def test_fuzzing_the_merged_openapi_finds_no_server_error(api, tokens, suite) ->
         scopes = [s for req in operation.definition.raw.get("security", []) for s in req.get("oauth2", [])]
         headers = tokens[holder[scopes[0]]] if scopes else {}
 
-        @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10")), deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=int(os.environ.get("FUZZ_EXAMPLES", "10")),
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=operation.as_strategy())
-        def check(case) -> None:  # noqa: ANN001
+        def check(case, headers=headers) -> None:
             response = case.call(base_url=suite.url, headers=headers, timeout=60)
             if response.status_code >= 500 and response.status_code != 503:
                 failures.append(f"{case.method} {case.formatted_path}: {response.status_code} {response.text[:200]}")

@@ -11,29 +11,59 @@ from kernel.settings import DEV_PEPPER
 VALID_ID = "11010519491231002X"
 
 
-async def test_token_endpoint_follows_oauth_client_credentials(gateway, client_config) -> None:  # noqa: ANN001
+async def test_token_endpoint_follows_oauth_client_credentials(gateway, client_config) -> None:
     secrets = client_config[1]
-    ok = await gateway.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "hohhot",
-                                                         "client_secret": secrets["hohhot"]})
+    ok = await gateway.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "client_credentials", "client_id": "hohhot", "client_secret": secrets["hohhot"]},
+    )
     assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
     body = ok.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0 and "findings:read" in body["scope"].split()
 
     basic = base64.b64encode(f"dashboard:{secrets['dashboard']}".encode()).decode()
-    via_basic = await gateway.post("/api/v1/auth/token", data={"grant_type": "client_credentials"},
-                                   headers={"Authorization": f"Basic {basic}"})
+    via_basic = await gateway.post(
+        "/api/v1/auth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert via_basic.status_code == 200
 
-    narrowed = await gateway.post("/api/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "hohhot",
-                                                               "client_secret": secrets["hohhot"], "scope": "findings:read"})
+    narrowed = await gateway.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": "hohhot",
+            "client_secret": secrets["hohhot"],
+            "scope": "findings:read",
+        },
+    )
     assert narrowed.json()["scope"] == "findings:read"
 
     cases = {
-        "wrong secret": ({"grant_type": "client_credentials", "client_id": "hohhot", "client_secret": "x"}, 401, "invalid_client"),
-        "unknown client": ({"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}, 401, "invalid_client"),
-        "grant": ({"grant_type": "password", "client_id": "hohhot", "client_secret": secrets["hohhot"]}, 400, "unsupported_grant_type"),
-        "scope": ({"grant_type": "client_credentials", "client_id": "hohhot", "client_secret": secrets["hohhot"],
-                   "scope": "audit:read"}, 400, "invalid_scope"),
+        "wrong secret": (
+            {"grant_type": "client_credentials", "client_id": "hohhot", "client_secret": "x"},
+            401,
+            "invalid_client",
+        ),
+        "unknown client": (
+            {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"},
+            401,
+            "invalid_client",
+        ),
+        "grant": (
+            {"grant_type": "password", "client_id": "hohhot", "client_secret": secrets["hohhot"]},
+            400,
+            "unsupported_grant_type",
+        ),
+        "scope": (
+            {
+                "grant_type": "client_credentials",
+                "client_id": "hohhot",
+                "client_secret": secrets["hohhot"],
+                "scope": "audit:read",
+            },
+            400,
+            "invalid_scope",
+        ),
     }
     for name, (form, status, error) in cases.items():
         response = await gateway.post("/api/v1/auth/token", data=form)
@@ -42,7 +72,7 @@ async def test_token_endpoint_follows_oauth_client_credentials(gateway, client_c
     assert as_json.json()["error"] == "invalid_request"
 
 
-async def test_refusals_have_the_error_shape_and_are_logged(gateway, token_of, caplog) -> None:  # noqa: ANN001
+async def test_refusals_have_the_error_shape_and_are_logged(gateway, token_of, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="gateway_svc.refusals")
     no_token = await gateway.get("/api/v1/matcher/findings")
     assert no_token.status_code == 401 and no_token.headers["www-authenticate"].startswith("Bearer")
@@ -68,39 +98,48 @@ async def test_refusals_have_the_error_shape_and_are_logged(gateway, token_of, c
     assert any(r.client_id == "dashboard" and r.status == 403 for r in refused)
 
 
-async def test_a_body_over_the_limit_is_413_before_any_service_is_asked(gateway_factory, token_of) -> None:  # noqa: ANN001
+async def test_a_body_over_the_limit_is_413_before_any_service_is_asked(gateway_factory, token_of) -> None:
     async with gateway_factory(body_limit=1024, feed_body_limit=4096) as gateway:
         admin = await token_of(gateway, "admin")
-        small_route = await gateway.put("/api/v1/matcher/review-month", content=b"x" * 2000,
-                                        headers={**admin, "Content-Type": "application/json"})
+        small_route = await gateway.put(
+            "/api/v1/matcher/review-month", content=b"x" * 2000, headers={**admin, "Content-Type": "application/json"}
+        )
         assert small_route.status_code == 413 and small_route.json()["detail"][0]["type"] == "payload_too_large"
         feed = await token_of(gateway, "registry-feed")
-        big_feed = await gateway.post("/api/v1/registry/units", content=b"x" * 5000,
-                                      headers={**feed, "Content-Type": "text/csv"})
+        big_feed = await gateway.post(
+            "/api/v1/registry/units", content=b"x" * 5000, headers={**feed, "Content-Type": "text/csv"}
+        )
         assert big_feed.status_code == 413
 
 
-async def test_a_service_that_is_down_is_503_in_the_error_shape(gateway, token_of) -> None:  # noqa: ANN001
+async def test_a_service_that_is_down_is_503_in_the_error_shape(gateway, token_of) -> None:
     response = await gateway.get("/api/v1/matcher/findings", headers=await token_of(gateway, "hohhot"))
     assert response.status_code == 503
-    assert response.json() == {"detail": [{"type": "unavailable", "msg": "matcher-svc is unavailable; retry later", "loc": []}]}
+    assert response.json() == {
+        "detail": [{"type": "unavailable", "msg": "matcher-svc is unavailable; retry later", "loc": []}]
+    }
     assert "retry-after" in response.headers
 
 
-async def test_too_many_requests_is_429_with_retry_after(gateway_factory, token_of) -> None:  # noqa: ANN001
+async def test_too_many_requests_is_429_with_retry_after(gateway_factory, token_of) -> None:
     async with gateway_factory(rate_limit_per_second=0.5, rate_limit_burst=3) as gateway:
         admin = await token_of(gateway, "admin")
-        statuses = [(await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID}, headers=admin)).status_code
-                    for _ in range(4)]
+        statuses = [
+            (await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID}, headers=admin)).status_code
+            for _ in range(4)
+        ]
         assert statuses == [200, 200, 200, 429]
         limited = await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID}, headers=admin)
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
         # Another client has its own bucket.
-        assert (await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID},
-                                   headers=await token_of(gateway, "hohhot"))).status_code == 200
+        assert (
+            await gateway.post(
+                "/api/v1/persons/lookup", json={"id_number": VALID_ID}, headers=await token_of(gateway, "hohhot")
+            )
+        ).status_code == 200
 
 
-async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, caplog) -> None:  # noqa: ANN001
+async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, caplog) -> None:
     caplog.set_level(logging.INFO)
     officer = await token_of(gateway, "hohhot")
     found = await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID.lower()}, headers=officer)
@@ -116,12 +155,21 @@ async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, capl
     log = await gateway.get("/api/v1/audit/person-access", params={"person_ref": person_ref}, headers=admin)
     assert log.status_code == 200
     [entry] = log.json()["items"]
-    assert (entry["client_id"], entry["role"], entry["action"], entry["status"]) == ("hohhot", "city_officer", "lookup", 200)
+    assert (entry["client_id"], entry["role"], entry["action"], entry["status"]) == (
+        "hohhot",
+        "city_officer",
+        "lookup",
+        200,
+    )
     assert entry["request_id"] == found.headers["x-request-id"]
     by_client = await gateway.get("/api/v1/audit/person-access", params={"client_id": "admin"}, headers=admin)
     assert by_client.json()["items"] == []
-    assert (await gateway.get("/api/v1/audit/person-access", params={"cursor": "WyJ4Il0"}, headers=admin)).status_code == 400
-    long_ago = await gateway.get("/api/v1/audit/person-access", params={"since": "0001-01-01T00:00:00+08:00"}, headers=admin)
+    assert (
+        await gateway.get("/api/v1/audit/person-access", params={"cursor": "WyJ4Il0"}, headers=admin)
+    ).status_code == 400
+    long_ago = await gateway.get(
+        "/api/v1/audit/person-access", params={"since": "0001-01-01T00:00:00+08:00"}, headers=admin
+    )
     assert long_ago.status_code == 422 and long_ago.json()["detail"][0]["loc"] == ["query", "since"]
 
 
@@ -134,11 +182,17 @@ async def test_page_sizes_are_capped_in_the_forwarded_query() -> None:
     assert _query(request, 500) == [("limit", "500"), ("region_code", "150100"), ("limit", "7")]
 
 
-async def test_merged_openapi_says_which_services_are_down(gateway) -> None:  # noqa: ANN001
+async def test_merged_openapi_says_which_services_are_down(gateway) -> None:
     response = await gateway.get("/openapi.json")
     assert response.status_code == 200
     doc = response.json()
-    assert set(doc["x-unavailable-services"]) == {"registry-svc", "insurance-svc", "fund-svc", "matcher-svc", "case-svc"}
+    assert set(doc["x-unavailable-services"]) == {
+        "registry-svc",
+        "insurance-svc",
+        "fund-svc",
+        "matcher-svc",
+        "case-svc",
+    }
     assert "Unavailable" in doc["info"]["description"]
     assert {"/api/v1/auth/token", "/api/v1/persons/lookup", "/api/v1/audit/person-access"} <= doc["paths"].keys()
     assert "oauth2" in doc["components"]["securitySchemes"]

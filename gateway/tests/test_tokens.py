@@ -25,8 +25,17 @@ def officer() -> Client:
 
 def claims(**changes: object) -> dict:
     now = int(time.time())
-    base = {"iss": SETTINGS.token_issuer, "aud": SETTINGS.token_audience, "iat": now, "exp": now + 60,
-            "jti": "x", "sub": "hohhot", "role": "city_officer", "scope": "findings:read", "regions": ["150100"]}
+    base = {
+        "iss": SETTINGS.token_issuer,
+        "aud": SETTINGS.token_audience,
+        "iat": now,
+        "exp": now + 60,
+        "jti": "x",
+        "sub": "hohhot",
+        "role": "city_officer",
+        "scope": "findings:read",
+        "regions": ["150100"],
+    }
     return {k: v for k, v in {**base, **changes}.items() if v is not None}
 
 
@@ -36,7 +45,15 @@ def test_an_issued_token_verifies_with_the_clients_scopes_and_regions(officer: C
     assert (caller.client_id, caller.role, caller.regions) == ("hohhot", "city_officer", ("150100",))
     assert caller.holds(Scope.findings_read) and not caller.holds(Scope.feeds_registry)
     assert ttl == SETTINGS.token_ttl_seconds
-    assert set(jwt.decode(token, options={"verify_signature": False})) >= {"iss", "aud", "exp", "iat", "jti", "sub", "scope"}
+    assert set(jwt.decode(token, options={"verify_signature": False})) >= {
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "jti",
+        "sub",
+        "scope",
+    }
 
 
 KEY = SETTINGS.token_signing_key.get_secret_value()
@@ -46,7 +63,9 @@ KEY = SETTINGS.token_signing_key.get_secret_value()
     "token",
     [
         pytest.param(jwt.encode(claims(exp=int(time.time()) - 60), KEY, algorithm="HS256"), id="expired"),
-        pytest.param(jwt.encode(claims(), "another-key-of-at-least-32-bytes!!", algorithm="HS256"), id="wrongly-signed"),
+        pytest.param(
+            jwt.encode(claims(), "another-key-of-at-least-32-bytes!!", algorithm="HS256"), id="wrongly-signed"
+        ),
         pytest.param(jwt.encode(claims(aud="someone-else"), KEY, algorithm="HS256"), id="wrong-audience"),
         pytest.param(jwt.encode(claims(iss="someone-else"), KEY, algorithm="HS256"), id="wrong-issuer"),
         pytest.param(jwt.encode(claims(), None, algorithm="none"), id="alg-none"),
@@ -92,7 +111,7 @@ def test_configuration_refuses_plain_secrets_ungrantable_scopes_and_duplicates()
         load_clients(GatewaySettings(gateway_clients=orjson.dumps([entry, entry]).decode()))
 
 
-def test_clients_come_from_the_environment_and_a_file_together(tmp_path) -> None:  # noqa: ANN001
+def test_clients_come_from_the_environment_and_a_file_together(tmp_path) -> None:
     import orjson
 
     in_env, _ = new_client(Role.city_officer, ["150100"], "hohhot")
@@ -107,8 +126,12 @@ def test_clients_come_from_the_environment_and_a_file_together(tmp_path) -> None
 
 def test_production_refuses_the_development_signing_key_and_short_keys() -> None:
     with pytest.raises(ValidationError):
-        GatewaySettings(environment="production", pseudonym_pepper="p" * 40,
-                        encryption_keys="k1:" + "A" * 43 + "=", encryption_active_key_id="k1")
+        GatewaySettings(
+            environment="production",
+            pseudonym_pepper="p" * 40,
+            encryption_keys="k1:" + "A" * 43 + "=",
+            encryption_active_key_id="k1",
+        )
     with pytest.raises(ValidationError):
         GatewaySettings(token_signing_key="short")
     assert GatewaySettings(token_signing_key="x" * 32).token_signing_key.get_secret_value() != DEV_TOKEN_KEY

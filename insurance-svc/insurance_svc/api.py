@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from insurance_svc.records import FEEDS, RECORDS
 from ingest.routes import feed_router, person_records_router, replay_router
+from insurance_svc.records import FEEDS, RECORDS
 
 PREFIX = "/api/v1/insurance"
 router = APIRouter(prefix=PREFIX, tags=["insurance"])

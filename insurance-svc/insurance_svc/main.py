@@ -18,6 +18,7 @@ service = ServiceSpec(
     factory="insurance_svc.main:create_app",
     port=8102,
     migrations=Path(__file__).parent / "migrations",
+    settings=ServiceSettings,
     publishes=(Topics.insurance_contributions, Topics.insurance_person_status),
     change_streams=tuple(records.change_stream for records in RECORDS),
     feeds={"contributions": f"{api.PREFIX}/contributions", "person_statuses": f"{api.PREFIX}/person_statuses"},

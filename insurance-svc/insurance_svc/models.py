@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Date, Text
 
-from insurance_svc.records import CONTRIBUTIONS, PERSON_STATUSES
-from kernel.db import service_metadata
 from ingest.payments import payment_columns
 from ingest.person_records import person_changes_table
 from ingest.persons import persons_table
+from insurance_svc.records import CONTRIBUTIONS, PERSON_STATUSES
+from kernel.db import service_metadata
 
 metadata = service_metadata()
 persons = persons_table(metadata)

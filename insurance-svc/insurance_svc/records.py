@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from kernel import outbox
-from kernel.events import ContributionsRecordedV1, PersonStatusRecordedV1, PersonStatusV1
+from domain.records import PersonStatus, RecordKind
 from ingest.fields import Field, choice_value, date_value
 from ingest.payments import payment_fields, payment_records
 from ingest.person_records import PersonRecords
-from domain.records import PersonStatus, RecordKind
+from kernel import outbox
+from kernel.events import ContributionsRecordedV1, PersonStatusRecordedV1, PersonStatusV1
 
 CONTRIBUTIONS = payment_records("contributions", ContributionsRecordedV1, insurance_type=True)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from insurance_svc.main import create_app, service
 from devtools.testing import running
+from insurance_svc.main import create_app, service
 
 
 @pytest.fixture
-def insurance_db(service_database):  # noqa: ANN001, ANN201
+def insurance_db(service_database):
     return service_database(service)
 
 
 @pytest.fixture
-async def insurance(insurance_db, infra):  # noqa: ANN001, ANN201
+async def insurance(insurance_db, infra):
     """A client of insurance-svc running in-process with its outbox relay."""
     async with running(create_app(insurance_db.settings(infra))) as client:
         yield client

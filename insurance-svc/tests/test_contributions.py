@@ -15,14 +15,14 @@ from typing import Any
 
 import asyncpg
 
-from kernel.events import ContributionsRecordedV1
-from kernel.privacy import Pseudonymizer, mask_id_number
-from domain.identifiers import id_check_char
-from ingest.pipeline import CHUNK_ROWS
-from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import SyntheticProvince, generate_province, write_csv
 from devtools.testing import TopicTail, event_of
+from domain.identifiers import id_check_char
+from domain.records import FIELDS, INSURANCE_TYPE_LABELS, RecordKind
+from ingest.pipeline import CHUNK_ROWS
+from kernel.events import ContributionsRecordedV1
+from kernel.privacy import Pseudonymizer, mask_id_number
+from kernel.settings import DEV_PEPPER
 
 API = "/api/v1/insurance"
 TOPIC = "insurance.contributions"
@@ -88,7 +88,7 @@ def months_of(months: list[dict]) -> dict[tuple[str, str], tuple]:
     return result
 
 
-def payload_of(record) -> ContributionsRecordedV1:  # noqa: ANN001
+def payload_of(record) -> ContributionsRecordedV1:
     event = event_of(record)
     assert event["type"] == EVENT_TYPE and event["specversion"] == "1.0"
     payload = ContributionsRecordedV1.model_validate(event["data"])
@@ -110,7 +110,7 @@ async def read_all(tail: TopicTail, count: int) -> list:
     return records + await tail.read_quiet(settle=SETTLE)
 
 
-async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
+async def db_value(db, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(db.url)
     try:
         return await conn.fetchval(sql, *args)
@@ -129,13 +129,13 @@ def no_id_leaks(records: list, id_numbers: Iterable[str]) -> bool:
     return not any(i.encode() in blob or i.lower().encode() in blob for i in id_numbers)
 
 
-async def person_view(client, key: str) -> dict:  # noqa: ANN001
+async def person_view(client, key: str) -> dict:
     response = await client.get(f"{API}/persons/{key}/contributions")
     assert response.status_code == 200, response.text
     return response.json()
 
 
-async def upload(client, rows: list[dict], **params: Any) -> dict:  # noqa: ANN001
+async def upload(client, rows: list[dict], **params: Any) -> dict:
     response = await client.post(f"{API}/contributions", content=csv_bytes(rows), headers=CSV, params=params)
     assert response.status_code == 201, response.text
     return response.json()
@@ -144,7 +144,7 @@ async def upload(client, rows: list[dict], **params: Any) -> dict:  # noqa: ANN0
 # --- 1. acceptance ---------------------------------------------------------------------------
 
 
-async def test_gb18030_chinese_headers_mixed_months_and_labels(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_gb18030_chinese_headers_mixed_months_and_labels(insurance, insurance_db, infra):
     rows = contributions(40)
     for i, row in enumerate(rows):
         if i % 2:
@@ -168,7 +168,10 @@ async def test_gb18030_chinese_headers_mixed_months_and_labels(insurance, insura
         assert response.status_code == 201, response.text
         receipt = response.json()
         assert (receipt["received"], receipt["accepted"], receipt["rejected"], receipt["changed"]) == (
-            len(rows), len(rows), 0, len(rows),
+            len(rows),
+            len(rows),
+            0,
+            len(rows),
         )
         assert receipt["status"] == "accepted" and receipt["feed"] == "contributions" and receipt["errors"] == []
         again = await insurance.get(f"{API}/batches/{receipt['batch_id']}")
@@ -225,14 +228,19 @@ def with_bad_rows(rows: list[dict]) -> list[dict]:
     return rows
 
 
-async def test_bad_rows_and_all_or_nothing(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_bad_rows_and_all_or_nothing(insurance, insurance_db, infra):
     rows = with_bad_rows(contributions(30))
     bad_id = rows[2]["id_number"]
     good = [row for i, row in enumerate(rows, start=1) if i not in BAD]
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
         whole = await upload(insurance, rows, mode="all_or_nothing")
         assert (whole["status"], whole["mode"]) == ("rejected", "all_or_nothing")
-        assert (whole["received"], whole["accepted"], whole["rejected"], whole["changed"]) == (len(rows), 0, len(rows), 0)
+        assert (whole["received"], whole["accepted"], whole["rejected"], whole["changed"]) == (
+            len(rows),
+            0,
+            len(rows),
+            0,
+        )
         assert [(e["row"], e["field"], e["code"]) for e in whole["errors"]] == [(n, *BAD[n]) for n in sorted(BAD)]
         for table in ("contributions", "persons", "person_changes", "outbox"):
             assert await db_value(insurance_db, f"SELECT count(*) FROM {table}") == 0, table
@@ -257,7 +265,7 @@ async def test_bad_rows_and_all_or_nothing(insurance, insurance_db, infra):  # n
 # --- 3. re-sending --------------------------------------------------------------------------
 
 
-async def test_resend_is_a_no_op_until_a_row_changes(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_resend_is_a_no_op_until_a_row_changes(insurance, insurance_db, infra):
     rows = contributions(30)
     people = {row["id_number"] for row in rows}
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
@@ -296,7 +304,7 @@ async def test_resend_is_a_no_op_until_a_row_changes(insurance, insurance_db, in
 # --- 4. idempotency -------------------------------------------------------------------------
 
 
-async def test_idempotency_key_replays_the_first_receipt(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_idempotency_key_replays_the_first_receipt(insurance, insurance_db, infra):
     rows = contributions(30)
     people = {row["id_number"] for row in rows}
     headers = {**CSV, "Idempotency-Key": "insurance-2024-10-001"}
@@ -314,7 +322,9 @@ async def test_idempotency_key_replays_the_first_receipt(insurance, insurance_db
         assert await tail.read_quiet(settle=SETTLE) == []
 
         # Another key is another upload.
-        other = await insurance.post(f"{API}/contributions", content=csv_bytes(rows), headers={**CSV, "Idempotency-Key": "other"})
+        other = await insurance.post(
+            f"{API}/contributions", content=csv_bytes(rows), headers={**CSV, "Idempotency-Key": "other"}
+        )
         assert other.status_code == 201 and other.json()["batch_id"] != first.json()["batch_id"]
     assert await db_value(insurance_db, "SELECT count(*) FROM ingest_batches") == 2
     assert await db_value(insurance_db, "SELECT count(*) FROM contributions") == len(rows)
@@ -323,7 +333,7 @@ async def test_idempotency_key_replays_the_first_receipt(insurance, insurance_db
 # --- 5. retraction --------------------------------------------------------------------------
 
 
-async def test_retraction(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_retraction(insurance, insurance_db, infra):
     batch_a = contributions(30, types=("01",))
     expected_a = expected_months(batch_a)
     # Batch B (wrong): five people also paid by another unit in their months, plus one row of A sent
@@ -337,7 +347,7 @@ async def test_retraction(insurance, insurance_db, infra):  # noqa: ANN001
         if row["id_number"] in people
     ]
     resent = next(row for row in batch_a if row["id_number"] == people[0])
-    batch_b = extra + [dict(resent)]
+    batch_b = [*extra, dict(resent)]
     b_keys = {person_key(i) for i in people}
     expected_ab = expected_months(batch_a + batch_b)
     assert all(len(expected_ab[k]) > len(expected_a[k]) for k in b_keys)
@@ -370,7 +380,9 @@ async def test_retraction(insurance, insurance_db, infra):  # noqa: ANN001
             assert all(m.batch_id == a["batch_id"] for m in payload.months)
             view = await person_view(insurance, key)
             assert months_of(view["months"]) == expected_a[key]
-        assert await db_value(insurance_db, "SELECT count(*) FROM contributions WHERE retracted_at IS NOT NULL") == len(extra)
+        assert await db_value(insurance_db, "SELECT count(*) FROM contributions WHERE retracted_at IS NOT NULL") == len(
+            extra
+        )
 
         again = await insurance.post(f"{API}/batches/{b['batch_id']}/retract")
         assert again.status_code == 200
@@ -402,7 +414,7 @@ async def test_retraction(insurance, insurance_db, infra):  # noqa: ANN001
 # --- 6. replay ------------------------------------------------------------------------------
 
 
-async def test_replay(insurance, infra):  # noqa: ANN001
+async def test_replay(insurance, infra):
     rows = contributions(30)
     expected = expected_months(rows)
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
@@ -437,7 +449,7 @@ async def test_replay(insurance, infra):  # noqa: ANN001
 # --- 7. one person in two chunks ------------------------------------------------------------
 
 
-async def test_person_split_across_chunks_gets_one_event(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_person_split_across_chunks_gets_one_event(insurance, insurance_db, infra):
     rows = contributions(480, seed=5)
     person = rows[0]["id_number"]
     own = [row for row in rows if row["id_number"] == person]

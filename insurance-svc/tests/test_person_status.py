@@ -12,12 +12,12 @@ from typing import Any
 import asyncpg
 import orjson
 
-from kernel.events import PersonStatusRecordedV1
-from kernel.privacy import Pseudonymizer, mask_id_number
-from domain.identifiers import id_check_char
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import generate_province
 from devtools.testing import TopicTail, event_of
+from domain.identifiers import id_check_char
+from kernel.events import PersonStatusRecordedV1
+from kernel.privacy import Pseudonymizer, mask_id_number
+from kernel.settings import DEV_PEPPER
 
 API = "/api/v1/insurance"
 TOPIC = "insurance.person-status"
@@ -65,8 +65,8 @@ def payloads_by_person(records: list) -> dict[str, PersonStatusRecordedV1]:
 def statuses(items: list[Any]) -> list[tuple[str, str | None]]:
     out = []
     for item in items:
-        item = item if isinstance(item, dict) else item.model_dump(mode="json")
-        out.append((item["status"], item["since"]))
+        status = item if isinstance(item, dict) else item.model_dump(mode="json")
+        out.append((status["status"], status["since"]))
     return out
 
 
@@ -75,7 +75,7 @@ async def read_all(tail: TopicTail, count: int) -> list:
     return records + await tail.read_quiet(settle=SETTLE)
 
 
-async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
+async def db_value(db, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(db.url)
     try:
         return await conn.fetchval(sql, *args)
@@ -83,7 +83,7 @@ async def db_value(db, sql: str, *args: Any) -> Any:  # noqa: ANN001
         await conn.close()
 
 
-async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insurance_db, infra):  # noqa: ANN001
+async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insurance_db, infra):
     p = people(8)
     ids = {i for i, _ in p}
     assert p[3][0].endswith("X")

@@ -5,28 +5,32 @@ from __future__ import annotations
 
 import orjson
 
+from devtools.synthetic import generate_province
 from kernel.privacy import Pseudonymizer
 from kernel.settings import DEV_PEPPER
-from devtools.synthetic import generate_province
 
 API = "/api/v1/insurance"
 JSON = {"content-type": "application/json"}
 PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
 
 
-async def test_statuses_need_a_province_wide_caller_and_evidence_follows_contributions(insurance) -> None:  # noqa: ANN001
+async def test_statuses_need_a_province_wide_caller_and_evidence_follows_contributions(insurance) -> None:
     province = generate_province(people=20, seed=11, review_month="2024-10")
     paying = {c["id_number"] for c in province.contributions}
     person = next(r for r in province.registrations if r["id_number"] in paying)
-    contributions = [dict(c, region_code="150102") for c in province.contributions if c["id_number"] == person["id_number"]]
+    contributions = [
+        dict(c, region_code="150102") for c in province.contributions if c["id_number"] == person["id_number"]
+    ]
     assert contributions
     status = [{"id_number": person["id_number"], "name": person["name"], "status": "retired"}]
 
-    city = await insurance.post(f"{API}/person_statuses", content=orjson.dumps(status),
-                                headers={**JSON, "X-Region-Scope": "150100"})
+    city = await insurance.post(
+        f"{API}/person_statuses", content=orjson.dumps(status), headers={**JSON, "X-Region-Scope": "150100"}
+    )
     assert city.status_code == 403 and city.json()["detail"][0]["type"] == "forbidden"
-    province_wide = await insurance.post(f"{API}/person_statuses", content=orjson.dumps(status),
-                                         headers={**JSON, "X-Region-Scope": "150000"})
+    province_wide = await insurance.post(
+        f"{API}/person_statuses", content=orjson.dumps(status), headers={**JSON, "X-Region-Scope": "150000"}
+    )
     assert province_wide.status_code == 201
     sent = await insurance.post(f"{API}/contributions", content=orjson.dumps(contributions), headers=JSON)
     assert sent.status_code == 201 and sent.json()["rejected"] == 0

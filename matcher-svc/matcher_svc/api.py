@@ -7,15 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
 from kernel.errors import Forbidden, NotFound
+from kernel.kafka import unconsumed_events
 from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
-from kernel.scope import RegionScopeDep
-from kernel.service import Runtime, RuntimeDep
+from kernel.service import Runtime
 from kernel.upstream import pending_upstream
 from kernel.values import MONTH_PATTERN
 from matcher_svc import projection, sweeps
@@ -76,7 +76,12 @@ async def findings(
             _FINDING + "WHERE region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR rule = $2) "
             "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
             "ORDER BY region_code, finding_id::text LIMIT $6",
-            regions, rule.value if rule else None, status, after[0], after[1], limit + 1,
+            regions,
+            rule.value if rule else None,
+            status,
+            after[0],
+            after[1],
+            limit + 1,
         )
     items = [_finding(row) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, items[-1].finding_id]) if len(rows) > limit else None
@@ -109,18 +114,21 @@ async def person(
                 "SELECT EXISTS (SELECT 1 FROM registrations WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
                 "OR EXISTS (SELECT 1 FROM paid_months WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
                 "OR EXISTS (SELECT 1 FROM findings WHERE person_key = $1 AND region_code LIKE ANY($2::text[]))",
-                person_ref, scope.patterns(),
+                person_ref,
+                scope.patterns(),
             )
         )
         if not visible:
             raise NotFound("no registered person with this reference", loc=["path", "person_ref"])
         registrations = await pg.fetch(
             "SELECT category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, batch_id "
-            "FROM registrations WHERE person_key = $1 ORDER BY category, certificate_no", person_ref,
+            "FROM registrations WHERE person_key = $1 ORDER BY category, certificate_no",
+            person_ref,
         )
         months = await pg.fetch(
             "SELECT source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types FROM paid_months "
-            "WHERE person_key = $1 ORDER BY period, unit_uscc", person_ref,
+            "WHERE person_key = $1 ORDER BY period, unit_uscc",
+            person_ref,
         )
         statuses = await pg.fetch("SELECT status, since FROM person_statuses WHERE person_key = $1", person_ref)
         granted = await pg.fetch(
@@ -162,61 +170,20 @@ class Progress(BaseModel):
     review_month: str
 
 
-async def _unconsumed(runtime: Runtime) -> int:
-    """Events on the consumed topics past the matcher group's committed offsets (all instances').
-
-    Some brokers (the embedded one) report a partition's end at its last record *batch*, so a
-    partition whose committed offset has reached the reported end is read from there: whatever
-    still comes back is unconsumed.
-    """
-    settings = runtime.settings
-    # Not a member of the group: it reads the group's committed offsets without joining it.
-    probe = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=runtime.consumers[0].group_id, enable_auto_commit=False
-    )
-    await probe.start()
-    try:
-        partitions: list[TopicPartition] = []
-        await probe._client.force_metadata_update()  # the probe has no subscription to fetch metadata for
-        for topic in projection.TOPICS_CONSUMED:
-            name = settings.topic(topic)
-            partitions += [TopicPartition(name, p) for p in probe.partitions_for_topic(name) or ()]
-        ends = await probe.end_offsets(partitions) if partitions else {}
-        committed = {partition: await probe.committed(partition) or 0 for partition in ends}
-    finally:
-        await probe.stop()
-    unconsumed = sum(max(0, end - committed[partition]) for partition, end in ends.items())
-    at_end = [partition for partition, end in ends.items() if end and committed[partition] >= end]
-    if at_end:
-        unconsumed += await _records_from(settings.kafka_bootstrap_servers, {p: committed[p] for p in at_end})
-    return unconsumed
-
-
-async def _records_from(bootstrap_servers: str, offsets: dict[TopicPartition, int]) -> int:
-    """How many records one fetch finds at or after `offsets` (a reader outside any group)."""
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100)
-    await reader.start()
-    try:
-        reader.assign(list(offsets))
-        for partition, offset in offsets.items():
-            reader.seek(partition, offset)
-        batches = await reader.getmany(timeout_ms=300)
-        return sum(len(records) for records in batches.values())
-    finally:
-        await reader.stop()
-
-
 @router.get("/progress", response_model=Progress, summary="Whether everything accepted so far is matched")
 async def progress(runtime: RuntimeDep) -> Progress:
     """Checked in the order data flows (upstream outboxes, then the bus, then the evaluation queue),
     so "settled" covers everything the upstream services had accepted when it was asked."""
     upstream = await pending_upstream(runtime.http, runtime.settings.upstreams)
-    unconsumed = await _unconsumed(runtime)
+    unconsumed = await unconsumed_events(runtime.settings, runtime.consumers[0].group_id, projection.TOPICS_CONSUMED)
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)
         waiting = await pg.fetchval("SELECT count(*) FROM pending_evaluations")
         running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
-        counts = {row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")}
+        counts = {
+            row["status"]: row["n"]
+            for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")
+        }
         policy = await current_policy(pg, runtime.settings)  # type: ignore[arg-type]
     return Progress(
         settled=all(count == 0 for count in upstream.values()) and unconsumed == 0 and waiting == 0 and running == 0,

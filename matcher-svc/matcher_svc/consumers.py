@@ -3,22 +3,24 @@ the evaluator, in one transaction with the consumed event ids (kernel.consumer).
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from kernel.consumer import IdempotentConsumer
-from kernel.db import driver_connection
-from kernel.events import CloudEvent
+import asyncpg
+
+from kernel.consumer import IdempotentConsumer, PayloadHandler
 from kernel.service import Runtime
 from matcher_svc import evaluator, projection
+from matcher_svc.policy import MatcherSettings
 
 
-def consumers(runtime: Runtime) -> list[IdempotentConsumer]:
-    async def handle(conn: AsyncConnection, events: list[CloudEvent]) -> None:
-        pg = await driver_connection(conn)
-        await evaluator.queue(pg, await projection.apply(pg, events))
+def _then_queue(apply: Callable[[asyncpg.Connection, Any], Awaitable[set[str]]]) -> PayloadHandler:
+    async def handle(pg: asyncpg.Connection, payloads: list[Any]) -> None:
+        await evaluator.queue(pg, await apply(pg, payloads))
 
-    return [
-        IdempotentConsumer(
-            runtime.settings, runtime.db, name="projection", topics=list(projection.TOPICS_CONSUMED), handler=handle
-        )
-    ]
+    return handle
+
+
+def consumers(runtime: Runtime[MatcherSettings]) -> list[IdempotentConsumer]:
+    handlers = {model: _then_queue(apply) for model, apply in projection.APPLY.items()}
+    return [IdempotentConsumer(runtime.settings, runtime.db, name="projection", handlers=handlers)]

@@ -102,15 +102,24 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
     for r in registrations:
         by_person[r["person_key"]]["registrations"].append(
             Registration(
-                category=r["category"], certificate_no=r["certificate_no"], unit_name=r["unit_name"],
-                unit_uscc=r["unit_uscc"], region_code=r["region_code"], registered_on=r["registered_on"],
-                status=r["status"], batch_id=r["batch_id"],
+                category=r["category"],
+                certificate_no=r["certificate_no"],
+                unit_name=r["unit_name"],
+                unit_uscc=r["unit_uscc"],
+                region_code=r["region_code"],
+                registered_on=r["registered_on"],
+                status=r["status"],
+                batch_id=r["batch_id"],
             )
         )
     for m in months:
         month = PaidMonth(
-            period=m["period"], unit_uscc=m["unit_uscc"], unit_name=m["unit_name"], region_code=m["region_code"],
-            batch_id=m["batch_id"], insurance_types=tuple(m["insurance_types"]),
+            period=m["period"],
+            unit_uscc=m["unit_uscc"],
+            unit_name=m["unit_name"],
+            region_code=m["region_code"],
+            batch_id=m["batch_id"],
+            insurance_types=tuple(m["insurance_types"]),
         )
         by_person[m["person_key"]]["contributions" if m["source"] == "insurance" else "deposits"].append(month)
     for s in statuses:
@@ -118,9 +127,12 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
     for g in granted:
         by_person[g["person_key"]]["granted"].append(
             GrantedExemption(
-                exemption=Exemption(g["exemption"]), rule=None if g["rule"] == "*" else Rule(g["rule"]), case_ref=g["case_ref"]
+                exemption=Exemption(g["exemption"]),
+                rule=None if g["rule"] == "*" else Rule(g["rule"]),
+                case_ref=g["case_ref"],
             )
         )
+
     def data_months(registrations: list[Registration]) -> frozenset[str]:
         provinces = {r.region_code[:2] for r in registrations if r.status == ACTIVE}
         return frozenset().union(*(insurance_months.get(p, frozenset()) for p in provinces))
@@ -139,8 +151,13 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
     directory = Directory(
         [
             Unit(
-                uscc=u["uscc"], name=u["name"], name_norm=u["name_norm"], former_names_norm=tuple(u["former_names_norm"]),
-                kind=u["kind"], head_office_uscc=u["head_office_uscc"], region_code=u["region_code"],
+                uscc=u["uscc"],
+                name=u["name"],
+                name_norm=u["name_norm"],
+                former_names_norm=tuple(u["former_names_norm"]),
+                kind=u["kind"],
+                head_office_uscc=u["head_office_uscc"],
+                region_code=u["region_code"],
             )
             for u in units
         ]

@@ -15,6 +15,7 @@ Instances share the queue (`FOR UPDATE SKIP LOCKED`) and pick up sweeps that los
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -63,10 +64,8 @@ class Evaluator:
                 backoff = min(backoff * 2, 15.0)
 
     async def _pause(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
 
     async def inputs_settled(self) -> bool:
         """Everything the upstream services accepted is published, and this instance's consumer has
@@ -103,7 +102,9 @@ class Evaluator:
                     "SELECT person_key FROM pending_evaluations "
                     "WHERE $1 OR since < now() - make_interval(secs => $2) "
                     "ORDER BY person_key LIMIT $3 FOR UPDATE SKIP LOCKED",
-                    settled, self.settings.evaluation_max_delay_seconds, self.settings.evaluation_chunk,
+                    settled,
+                    self.settings.evaluation_max_delay_seconds,
+                    self.settings.evaluation_chunk,
                 )
             ]
             if not keys:

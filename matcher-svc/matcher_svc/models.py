@@ -145,7 +145,9 @@ sweeps = Table(
     Column("done", Integer, nullable=False),
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
-    Column("after_key", Text, nullable=False, server_default=""),  # the last person evaluated: where a resumed sweep goes on
+    Column(
+        "after_key", Text, nullable=False, server_default=""
+    ),  # the last person evaluated: where a resumed sweep goes on
 )
 
 # People whose inputs changed and who wait to be evaluated: the consumer applies events at once and
@@ -157,4 +159,3 @@ pending_evaluations = Table(
     Column("person_key", Text, primary_key=True),
     Column("since", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
-

@@ -2,65 +2,31 @@
 
 Every event states a record's current state (a registration, a unit, or all of a person's months
 or statuses), so applying it is an upsert or a replace: replaying a topic, or receiving an event
-twice, yields the same projection. Returns the people whose findings may have changed.
+twice, yields the same projection. Each function returns the people whose findings may have changed;
+`APPLY` lists them by payload, in the order a batch applies them (units before the registrations that
+name them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
 
+from domain.identifiers import normalize_unit_name
 from kernel.events import (
-    CloudEvent,
     ContributionsRecordedV1,
     DepositsRecordedV1,
+    EventPayload,
     ExemptionDecidedV1,
     PersonStatusRecordedV1,
     RegistrationRecordedV1,
     UnitRecordedV1,
-    parse_payload,
-)
-from domain.identifiers import normalize_unit_name
-
-TOPICS_CONSUMED = (
-    UnitRecordedV1.topic,
-    RegistrationRecordedV1.topic,
-    ContributionsRecordedV1.topic,
-    PersonStatusRecordedV1.topic,
-    DepositsRecordedV1.topic,
-    ExemptionDecidedV1.topic,
 )
 
 
-def _latest(events: Iterable[Any], key: str) -> list[Any]:
-    """The last payload per key (events come in partition order)."""
-    return list({getattr(event, key): event for event in events}.values())
-
-
-async def apply(pg: asyncpg.Connection, events: list[CloudEvent]) -> set[str]:
-    """Applies a batch of events; returns the person keys to evaluate again."""
-    by_type: dict[type, list[Any]] = {}
-    for event in events:
-        payload = parse_payload(event)
-        by_type.setdefault(type(payload), []).append(payload)
-    touched: set[str] = set()
-    if units := by_type.get(UnitRecordedV1):
-        touched |= await _apply_units(pg, _latest(units, "uscc"))
-    if registrations := by_type.get(RegistrationRecordedV1):
-        touched |= await _apply_registrations(pg, registrations)
-    for model, source in ((ContributionsRecordedV1, "insurance"), (DepositsRecordedV1, "fund")):
-        if payments := by_type.get(model):
-            touched |= await _apply_months(pg, source, _latest(payments, "person_ref"))
-    if statuses := by_type.get(PersonStatusRecordedV1):
-        touched |= await _apply_statuses(pg, _latest(statuses, "person_ref"))
-    if decisions := by_type.get(ExemptionDecidedV1):
-        touched |= await _apply_exemptions(pg, decisions)
-    return touched
-
-
-async def _apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
+async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
     await pg.execute(
         "INSERT INTO units (uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code) "
         "SELECT u.uscc, u.name, u.name_norm, string_to_array(u.former, chr(31)), u.kind, u.head, u.region "
@@ -90,9 +56,10 @@ async def _apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> s
     return {row["person_key"] for row in rows}
 
 
-async def _apply_registrations(pg: asyncpg.Connection, registrations: list[RegistrationRecordedV1]) -> set[str]:
-    latest = list({(r.category, r.certificate_no): r for r in registrations}.values())
-    people = _latest(latest, "person_ref")
+async def apply_registrations(pg: asyncpg.Connection, latest: list[RegistrationRecordedV1]) -> set[str]:
+    """`latest`: one state per certificate (the consumer keeps the latest); a person's identity row
+    takes the last of that person's registrations."""
+    people = list({r.person_ref: r for r in latest}.values())
     await pg.execute(
         "INSERT INTO people (person_key, masked_id, name, birth_date) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) "
@@ -134,8 +101,16 @@ async def _apply_registrations(pg: asyncpg.Connection, registrations: list[Regis
     return {r.person_ref for r in latest} | {row["person_key"] for row in moved}
 
 
+async def apply_contributions(pg: asyncpg.Connection, payments: list[ContributionsRecordedV1]) -> set[str]:
+    return await _apply_months(pg, "insurance", payments)
+
+
+async def apply_deposits(pg: asyncpg.Connection, payments: list[DepositsRecordedV1]) -> set[str]:
+    return await _apply_months(pg, "fund", payments)
+
+
 async def _apply_months(
-    pg: asyncpg.Connection, source: str, payments: list[ContributionsRecordedV1 | DepositsRecordedV1]
+    pg: asyncpg.Connection, source: str, payments: Sequence[ContributionsRecordedV1 | DepositsRecordedV1]
 ) -> set[str]:
     keys = [p.person_ref for p in payments]
     await pg.execute("DELETE FROM paid_months WHERE person_key = ANY($1) AND source = $2", keys, source)
@@ -175,7 +150,7 @@ async def _apply_months(
     return touched
 
 
-async def _apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRecordedV1]) -> set[str]:
+async def apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRecordedV1]) -> set[str]:
     keys = [s.person_ref for s in statuses]
     await pg.execute("DELETE FROM person_statuses WHERE person_key = ANY($1)", keys)
     rows = [(s.person_ref, item) for s in statuses for item in s.statuses]
@@ -189,7 +164,7 @@ async def _apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRec
     return set(keys)
 
 
-async def _apply_exemptions(pg: asyncpg.Connection, decisions: list[ExemptionDecidedV1]) -> set[str]:
+async def apply_exemptions(pg: asyncpg.Connection, decisions: list[ExemptionDecidedV1]) -> set[str]:
     for decision in decisions:  # few, and their order matters (a grant then a withdrawal)
         rule = decision.rule or "*"
         if decision.granted:
@@ -209,3 +184,14 @@ async def _apply_exemptions(pg: asyncpg.Connection, decisions: list[ExemptionDec
                 rule,
             )
     return {d.person_ref for d in decisions}
+
+
+APPLY: dict[type[EventPayload], Callable[[asyncpg.Connection, Any], Awaitable[set[str]]]] = {
+    UnitRecordedV1: apply_units,
+    RegistrationRecordedV1: apply_registrations,
+    ContributionsRecordedV1: apply_contributions,
+    DepositsRecordedV1: apply_deposits,
+    PersonStatusRecordedV1: apply_statuses,
+    ExemptionDecidedV1: apply_exemptions,
+}
+TOPICS_CONSUMED = tuple(sorted({model.topic for model in APPLY}))

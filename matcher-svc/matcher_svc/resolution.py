@@ -103,7 +103,7 @@ def resolve_prepared(
     paying_uscc: str,
     paying_name: str,
     units: UnitDirectory,
-    payer: Unit | None | object = _NOT_LOOKED_UP,
+    payer: Unit | object | None = _NOT_LOOKED_UP,
 ) -> Resolution:
     """`resolve` for a prepared registration; `payer` is the directory's unit for `paying_uscc`
     when the caller has already looked it up (None: not in the directory)."""

@@ -85,7 +85,9 @@ RETIRED_STATUSES: Final = frozenset({"retired", "early_retired"})
 BOUGHT_OUT_STATUS: Final = "bought_out"
 # RETIRED covers the rules on insurance and fund payers named SI_* / FUND_* (DOMAIN §6).
 RETIRED_RULES: Final = frozenset(rule for rule in Rule if rule.value.startswith(("SI_", "FUND_")))
-PUBLIC_KINDS: Final = frozenset({UnitKind.government.value, UnitKind.public_institution.value, UnitKind.university.value})
+PUBLIC_KINDS: Final = frozenset(
+    {UnitKind.government.value, UnitKind.public_institution.value, UnitKind.university.value}
+)
 HR_AGENCY_KIND: Final = UnitKind.hr_agency.value
 # A 事业单位 paying suggests (never grants) the exemption case handling may grant with evidence.
 SUGGESTED_EXEMPTION: Final = {
@@ -130,13 +132,15 @@ def _calendar(review_month: str, window_months: int) -> _Calendar:
 class _Payer:
     """One paying unit (by USCC) in a person's window, resolved against the active registrations once."""
 
-    __slots__ = ("uscc", "name", "unit", "kind", "names", "same", "how", "hints", "_branch")
+    __slots__ = ("_branch", "hints", "how", "kind", "name", "names", "same", "unit", "uscc")
 
     def __init__(self, uscc: str, name: str, unit: Unit | None) -> None:
         self.uscc = uscc
         self.name = unit.name if unit is not None else name
         self.unit = unit
-        self.kind = unit.kind if unit is not None else (unit_kind_from_uscc(uscc).value if uscc else UnitKind.other.value)
+        self.kind = (
+            unit.kind if unit is not None else (unit_kind_from_uscc(uscc).value if uscc else UnitKind.other.value)
+        )
         self.names: set[str] = set()
         self.same = False
         self.how = "different"
@@ -173,9 +177,8 @@ def _index(rows: tuple[PaidMonth, ...], window: frozenset[str]) -> _ByMonth:
     out: _ByMonth = {}
     for row in rows:
         period = row.period
-        if period not in window:
-            if len(period) != 6 or (period := f"{period[:4]}-{period[4:]}") not in window:  # YYYYMM
-                continue
+        if period not in window and (len(period) != 6 or (period := f"{period[:4]}-{period[4:]}") not in window):
+            continue  # outside the window (a YYYYMM period is read as YYYY-MM)
         key = row.unit_uscc or "name:" + normalize_unit_name(row.unit_name)
         month = out.get(period)
         if month is None:
@@ -300,11 +303,13 @@ class _Evaluation:
         units = []
         for group in groups:
             first = self.registered[group[0]]
-            units.append({
-                "name": first.name,
-                "uscc": first.resolved_uscc,
-                "certificate_nos": sorted(self.active[j].certificate_no for j in group),
-            })
+            units.append(
+                {
+                    "name": first.name,
+                    "uscc": first.resolved_uscc,
+                    "certificate_nos": sorted(self.active[j].certificate_no for j in group),
+                }
+            )
         units.sort(key=lambda u: (u["uscc"] or "", u["name"]))
         self.emit(Rule.MULTI_REGISTRATION, SOURCE_REGISTRY, [], None, {"units": units})
 
@@ -404,7 +409,11 @@ class _Evaluation:
             evidence["exemptions"] = [code.value for code in codes]
         if granted:
             evidence["granted"] = [
-                {"exemption": Exemption(g.exemption).value, "rule": g.rule.value if g.rule else None, "case_ref": g.case_ref}
+                {
+                    "exemption": Exemption(g.exemption).value,
+                    "rule": g.rule.value if g.rule else None,
+                    "case_ref": g.case_ref,
+                }
                 for g in granted
             ]
         if person_status is not None:

@@ -35,7 +35,10 @@ async def start_sweep(runtime: Runtime, region_code: str, reason: str) -> uuid.U
         )
         await pg.execute(
             "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) VALUES ($1, $2, $3, 'running', $4, 0)",
-            sweep_id, region_code, reason, total,
+            sweep_id,
+            region_code,
+            reason,
+            total,
         )
     _spawn(runtime, sweep_id)
     return sweep_id
@@ -87,7 +90,9 @@ async def _chunks(runtime: Runtime, settings: MatcherSettings, sweep_id: uuid.UU
                 for row in await pg.fetch(
                     "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
                     "ORDER BY person_key LIMIT $3",
-                    pattern, sweep["after_key"], settings.evaluation_chunk,
+                    pattern,
+                    sweep["after_key"],
+                    settings.evaluation_chunk,
                 )
             ]
             if not keys:
@@ -96,5 +101,7 @@ async def _chunks(runtime: Runtime, settings: MatcherSettings, sweep_id: uuid.UU
             await evaluation.evaluate_people(pg, keys, await current_policy(pg, settings))
             await pg.execute(
                 "UPDATE sweeps SET done = least(total, done + $2), after_key = $3 WHERE sweep_id = $1",
-                sweep_id, len(keys), keys[-1],
+                sweep_id,
+                len(keys),
+                keys[-1],
             )

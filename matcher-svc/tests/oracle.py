@@ -15,8 +15,15 @@ Label = tuple[str, str, str | None]  # (rule code, "open" | "exempted", exemptio
 # labelled-province test checks the codes exist there).
 PRODUCED_RULES: frozenset[str] = frozenset(
     {
-        "SI_UNIT_MISMATCH", "FUND_UNIT_MISMATCH", "SI_MULTIPLE_UNITS", "FUND_MULTIPLE_UNITS", "SI_NONE",
-        "MULTI_REGISTRATION", "PUBLIC_SECTOR_SI", "HR_AGENCY_SI", "AGE_OVER_LIMIT",
+        "SI_UNIT_MISMATCH",
+        "FUND_UNIT_MISMATCH",
+        "SI_MULTIPLE_UNITS",
+        "FUND_MULTIPLE_UNITS",
+        "SI_NONE",
+        "MULTI_REGISTRATION",
+        "PUBLIC_SECTOR_SI",
+        "HR_AGENCY_SI",
+        "AGE_OVER_LIMIT",
     }
 )
 PRODUCED_EXEMPTIONS: frozenset[str] = frozenset({"RETIRED", "SI_BOUGHT_OUT", "BRANCH_OFFICE"})
@@ -84,9 +91,7 @@ SCENARIO_LABELS: dict[str, ScenarioLabels] = {
         _exempted("RETIRED", "FUND_UNIT_MISMATCH", "FUND_MULTIPLE_UNITS"),
     ),
     # SI_BOUGHT_OUT exempts SI_NONE only.
-    "bought_out_fund_elsewhere": ScenarioLabels(
-        _exempted("SI_BOUGHT_OUT", "SI_NONE"), _open("FUND_UNIT_MISMATCH")
-    ),
+    "bought_out_fund_elsewhere": ScenarioLabels(_exempted("SI_BOUGHT_OUT", "SI_NONE"), _open("FUND_UNIT_MISMATCH")),
     # Registered in the month before M: that month is not skipped, so two mismatched months remain.
     "moved_last_month": _SI_FUND_MISMATCH,
     # Only the latest of the last two months is mismatched.

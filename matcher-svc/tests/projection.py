@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from kernel.privacy import Pseudonymizer, mask_id_number
-from domain.identifiers import birth_date_from_id, normalize_unit_name, unit_kind_from_uscc
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import SyntheticProvince
+from domain.identifiers import birth_date_from_id, normalize_unit_name, unit_kind_from_uscc
+from kernel.privacy import Pseudonymizer, mask_id_number
+from kernel.settings import DEV_PEPPER
 from matcher_svc.domain import PaidMonth, Person, PersonStatus, Registration, Unit
 
 BATCH_ID = "synthetic"

@@ -15,15 +15,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from oracle import PRODUCED_EXEMPTIONS, PRODUCED_RULES, SCENARIO_LABELS, Label, expected_findings  # noqa: E402
-from projection import InMemoryUnitDirectory, to_domain  # noqa: E402
+from oracle import PRODUCED_EXEMPTIONS, PRODUCED_RULES, SCENARIO_LABELS, Label, expected_findings
+from projection import InMemoryUnitDirectory, to_domain
 
-from kernel.privacy import Pseudonymizer  # noqa: E402
+from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province
 from domain.identifiers import normalize_unit_name
-from kernel.settings import DEV_PEPPER  # noqa: E402
-from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province  # noqa: E402
-from matcher_svc.domain import Exemption, Finding, Policy, Rule  # noqa: E402
-from matcher_svc.rules import evaluate  # noqa: E402
+from kernel.privacy import Pseudonymizer
+from kernel.settings import DEV_PEPPER
+from matcher_svc.domain import Exemption, Finding, Policy, Rule
+from matcher_svc.rules import evaluate
 
 REVIEW_MONTH = "2024-10"
 POLICY = Policy(review_month=REVIEW_MONTH)
@@ -45,8 +45,7 @@ class Labelled:
         pseudonyms = Pseudonymizer(DEV_PEPPER.encode())
         self.id_of = {pseudonyms.person_key(id_number): id_number for id_number in province.scenarios}
         self.found: dict[str, frozenset[Label]] = {
-            self.id_of[person.person_key]: labels_of(evaluate(person, self.directory, POLICY))
-            for person in self.people
+            self.id_of[person.person_key]: labels_of(evaluate(person, self.directory, POLICY)) for person in self.people
         }
 
 
@@ -107,10 +106,10 @@ def test_findings_agree_exactly_with_the_labels(labelled: Labelled) -> None:
 
 
 def test_the_generator_claims_codes_the_matcher_knows() -> None:
-    assert PRODUCED_RULES == {rule.value for rule in Rule}, "every rule of the catalog is planted"
-    assert PRODUCED_EXEMPTIONS <= {exemption.value for exemption in Exemption}
+    assert {rule.value for rule in Rule} == PRODUCED_RULES, "every rule of the catalog is planted"
+    assert {exemption.value for exemption in Exemption} >= PRODUCED_EXEMPTIONS
     # The exemptions the matcher grants from data alone (the others need case handling).
-    assert PRODUCED_EXEMPTIONS == {"RETIRED", "SI_BOUGHT_OUT", "BRANCH_OFFICE"}
+    assert {"RETIRED", "SI_BOUGHT_OUT", "BRANCH_OFFICE"} == PRODUCED_EXEMPTIONS
     table = {label for labels in SCENARIO_LABELS.values() for label in labels.always | labels.with_fund}
     assert {rule for rule, _, _ in table} == PRODUCED_RULES
     assert {exemption for _, _, exemption in table if exemption} == PRODUCED_EXEMPTIONS
@@ -145,7 +144,8 @@ def test_the_variants_that_matter_occur(labelled: Labelled) -> None:
     spelled = [
         row["unit_name"]
         for row in province.registrations
-        if scenario_of[row["id_number"]] in ("name_variant", "certificates_spelled_differently") and not row["unit_uscc"]
+        if scenario_of[row["id_number"]] in ("name_variant", "certificates_spelled_differently")
+        and not row["unit_uscc"]
     ]
     for mark in ("\u3000", " ", "("):  # a full-width space, a space, half-width brackets
         assert any(mark in name for name in spelled), repr(mark)

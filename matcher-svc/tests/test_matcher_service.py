@@ -15,15 +15,19 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from fund_svc.main import create_app as fund_app, service as fund_service
-from insurance_svc.main import create_app as insurance_app, service as insurance_service
-from domain.records import FIELDS, RecordKind
-from devtools.synthetic import generate_province, write_csv
-from kernel.db import driver_connection
 from devtools.embedded import free_port
+from devtools.synthetic import generate_province, write_csv
 from devtools.testing import running, serving
-from matcher_svc.main import create_app as matcher_app, service as matcher_service
-from registry_svc.main import create_app as registry_app, service as registry_service
+from domain.records import FIELDS, RecordKind
+from fund_svc.main import create_app as fund_app
+from fund_svc.main import service as fund_service
+from insurance_svc.main import create_app as insurance_app
+from insurance_svc.main import service as insurance_service
+from kernel.db import driver_connection
+from matcher_svc.main import create_app as matcher_app
+from matcher_svc.main import service as matcher_service
+from registry_svc.main import create_app as registry_app
+from registry_svc.main import service as registry_service
 
 REVIEW_MONTH = "2024-10"
 
@@ -38,7 +42,7 @@ UPSTREAM = ("registry", "insurance", "fund")
 SPECS = {"registry": registry_service, "insurance": insurance_service, "fund": fund_service}
 
 
-def fresh_suite(service_database, infra, **insurance: object) -> dict:  # noqa: ANN001
+def fresh_suite(service_database, infra, **insurance: object) -> dict:
     """Settings on fresh databases for the four services, all on topics of their own; the data
     services on free ports, which the matcher knows as its upstreams."""
     prefix = f"t{uuid.uuid4().hex[:8]}."
@@ -71,22 +75,22 @@ async def start_suite(stack: AsyncExitStack, fresh: dict) -> dict:
 
 
 @pytest.fixture
-def suite_settings(service_database, infra):  # noqa: ANN001, ANN201
+def suite_settings(service_database, infra):
     return fresh_suite(service_database, infra)
 
 
 @pytest.fixture
-def twin_settings(service_database, infra):  # noqa: ANN001, ANN201
+def twin_settings(service_database, infra):
     return fresh_suite(service_database, infra)
 
 
 @pytest.fixture
-async def suite(suite_settings):  # noqa: ANN001, ANN201
+async def suite(suite_settings):
     async with AsyncExitStack() as stack:
         yield await start_suite(stack, suite_settings)
 
 
-async def push(suite: dict, province) -> dict[str, dict]:  # noqa: ANN001
+async def push(suite: dict, province) -> dict[str, dict]:
     receipts = {}
     for service, path, kind in (
         ("registry", "/api/v1/registry/units", RecordKind.units),
@@ -115,7 +119,7 @@ async def settled(suite: dict, *, timeout: float = 90.0) -> dict:
     raise AssertionError(f"the matcher did not settle in {timeout}s: {progress}")
 
 
-async def all_findings(client, **filters: str) -> list[dict]:  # noqa: ANN001
+async def all_findings(client, **filters: str) -> list[dict]:
     items, cursor = [], None
     while True:
         params = {**filters, "limit": "50", **({"cursor": cursor} if cursor else {})}
@@ -125,7 +129,7 @@ async def all_findings(client, **filters: str) -> list[dict]:  # noqa: ANN001
             return items
 
 
-async def test_a_province_flows_to_findings_with_evidence(suite) -> None:  # noqa: ANN001
+async def test_a_province_flows_to_findings_with_evidence(suite) -> None:
     province = generate_province(people=150, seed=5, review_month=REVIEW_MONTH)
     await push(suite, province)
     progress = await settled(suite)
@@ -156,7 +160,7 @@ async def test_a_province_flows_to_findings_with_evidence(suite) -> None:  # noq
     assert any(f["rule"] == "SI_UNIT_MISMATCH" for f in person["findings"])
 
 
-async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:  # noqa: ANN001
+async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:
     province = generate_province(people=80, seed=9, review_month=REVIEW_MONTH)
     receipts = await push(suite, province)
     await settled(suite)
@@ -181,7 +185,7 @@ async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:  # n
     assert any(f["rule"] == "SI_NONE" and f["status"] == "open" for f in after.values())
 
 
-async def test_review_month_change_sweeps_everyone(suite) -> None:  # noqa: ANN001
+async def test_review_month_change_sweeps_everyone(suite) -> None:
     province = generate_province(people=60, seed=13, review_month=REVIEW_MONTH)
     await push(suite, province)
     await settled(suite)
@@ -206,7 +210,7 @@ async def test_review_month_change_sweeps_everyone(suite) -> None:  # noqa: ANN0
         assert response.status_code == 422, impossible
 
 
-def without_batches(value):  # noqa: ANN001, ANN201
+def without_batches(value):
     """Evidence minus upload batch ids (random per run)."""
     if isinstance(value, dict):
         return {k: without_batches(v) for k, v in value.items() if "batch" not in k}
@@ -218,13 +222,20 @@ def without_batches(value):  # noqa: ANN001, ANN201
 def comparable(findings: list[dict]) -> set[tuple]:
     """What a finding says, without its id, times and batch ids (which differ between runs)."""
     return {
-        (f["person_ref"], f["rule"], f["status"], f["exemption"], f["severity"], f["region_code"],
-         str(without_batches(f["evidence"])))
+        (
+            f["person_ref"],
+            f["rule"],
+            f["status"],
+            f["exemption"],
+            f["severity"],
+            f["region_code"],
+            str(without_batches(f["evidence"])),
+        )
         for f in findings
     }
 
 
-async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settings) -> None:  # noqa: ANN001
+async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settings) -> None:
     province = generate_province(people=120, seed=17, review_month=REVIEW_MONTH)
     # The reference: one matcher instance…
     await push(suite, province)
@@ -242,11 +253,11 @@ async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settin
 
 
 @pytest.fixture
-def relay_off_settings(service_database, infra):  # noqa: ANN001, ANN201
+def relay_off_settings(service_database, infra):
     return fresh_suite(service_database, infra, outbox_relay_enabled=False)
 
 
-async def test_progress_waits_for_what_upstream_has_not_published(relay_off_settings) -> None:  # noqa: ANN001
+async def test_progress_waits_for_what_upstream_has_not_published(relay_off_settings) -> None:
     # insurance-svc accepts contributions but its relay is off: they wait in its outbox.
     fresh = relay_off_settings
     async with AsyncExitStack() as stack:
@@ -269,10 +280,10 @@ async def test_progress_waits_for_what_upstream_has_not_published(relay_off_sett
         assert progress["settled"] is False
 
 
-async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite) -> None:  # noqa: ANN001
+async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite) -> None:
     await push(suite, generate_province(people=40, seed=23, review_month=REVIEW_MONTH))
     await settled(suite)
-    matcher_db = suite["matcher"]._transport.app.state.runtime.db  # noqa: SLF001 - the test's own app
+    matcher_db = suite["matcher"]._transport.app.state.runtime.db
     async with matcher_db.transaction() as conn:
         pg = await driver_connection(conn)
         keys = [r["person_key"] for r in await pg.fetch("SELECT DISTINCT person_key FROM registrations ORDER BY 1")]
@@ -280,7 +291,9 @@ async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite) -> None
         sweep_id = await pg.fetchval(
             "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done, after_key) "
             "VALUES (gen_random_uuid(), '000000', 'requested', 'running', $1, $2, $3) RETURNING sweep_id",
-            len(keys), len(keys) // 2, keys[len(keys) // 2 - 1],
+            len(keys),
+            len(keys) // 2,
+            keys[len(keys) // 2 - 1],
         )
     for _ in range(60):
         sweep = (await suite["matcher"].get(f"/api/v1/matcher/sweeps/{sweep_id}")).json()

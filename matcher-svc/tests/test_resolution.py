@@ -10,9 +10,9 @@ from rapidfuzz import fuzz
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from directory import MemoryDirectory, reg, unit, uscc  # noqa: E402
+from directory import MemoryDirectory, reg, unit, uscc
 
-from matcher_svc.resolution import HINT_THRESHOLD, prepare, related_as_branch, resolve  # noqa: E402
+from matcher_svc.resolution import HINT_THRESHOLD, prepare, related_as_branch, resolve
 
 HUAJIAN = uscc("91", 1)
 HUAJIAN_BUILDING = uscc("91", 2)
@@ -57,7 +57,9 @@ def test_full_width_brackets_and_spaces_are_the_same_name():
     r = resolve(reg("内蒙古兴泰建设（集团）　有限 公司"), code, "", units)
     assert (r.same, r.how) == (True, "name_exact")
     # ... and against the name on the payment record when the payer is not in the directory.
-    r = resolve(reg("内蒙古兴泰建设（集团） 有限公司"), uscc("91", 21), "内蒙古兴泰建设(集团)有限公司", MemoryDirectory())
+    r = resolve(
+        reg("内蒙古兴泰建设（集团） 有限公司"), uscc("91", 21), "内蒙古兴泰建设(集团)有限公司", MemoryDirectory()
+    )
     assert (r.same, r.how, r.registered_uscc) == (True, "name_exact", uscc("91", 21))
 
 
@@ -70,7 +72,10 @@ def test_look_alike_names_are_different_with_a_hint():
     r = resolve(reg("内蒙古华建建设有限公司"), HUAJIAN_BUILDING, "内蒙古华建建筑有限公司", UNITS)
     assert (r.same, r.how) == (False, "different")
     assert r.registered_uscc == HUAJIAN  # the registered name is a unit of its own
-    assert r.hint == "registered name 内蒙古华建建设有限公司 is very close to paying unit 内蒙古华建建筑有限公司 but not the same"
+    assert (
+        r.hint
+        == "registered name 内蒙古华建建设有限公司 is very close to paying unit 内蒙古华建建筑有限公司 but not the same"
+    )
 
 
 def test_look_alike_payer_absent_from_the_directory_still_gets_a_hint():

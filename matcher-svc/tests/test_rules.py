@@ -14,10 +14,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from directory import POLICY, WINDOW, MemoryDirectory, deposits, paid, person, reg, unit, uscc  # noqa: E402
+from directory import POLICY, WINDOW, MemoryDirectory, deposits, paid, person, reg, unit, uscc
 
-from domain.categories import AGE_LIMITED  # noqa: E402
-from matcher_svc.domain import (  # noqa: E402
+from domain.categories import AGE_LIMITED
+from matcher_svc.domain import (
     Exemption,
     Finding,
     GrantedExemption,
@@ -26,14 +26,18 @@ from matcher_svc.domain import (  # noqa: E402
     Policy,
     Rule,
 )
-from matcher_svc.rules import SEVERITY, anniversary, evaluate  # noqa: E402
+from matcher_svc.rules import SEVERITY, anniversary, evaluate
 
 HOME, HOME_NAME = uscc("91", 1), "内蒙古华建建设有限公司"
 LOOKALIKE, LOOKALIKE_NAME = uscc("91", 2), "内蒙古华建建筑有限公司"
 FAR, FAR_NAME = uscc("91", 3), "赤峰市远方建材有限公司"
 HEAD, HEAD_NAME = uscc("91", 4), "包头市鹿城建工集团有限公司"
 BRANCH, BRANCH_NAME = uscc("91", 5), "包头市鹿城建工集团有限公司赤峰分公司"
-RENAMED, RENAMED_NAME, RENAMED_FORMER = uscc("91", 6), "呼和浩特市青城路桥工程有限公司", "呼和浩特市青城市政工程有限公司"
+RENAMED, RENAMED_NAME, RENAMED_FORMER = (
+    uscc("91", 6),
+    "呼和浩特市青城路桥工程有限公司",
+    "呼和浩特市青城市政工程有限公司",
+)
 AGENCY, AGENCY_NAME = uscc("91", 7), "呼和浩特市智联人力资源服务有限公司"
 UNIVERSITY, UNIVERSITY_NAME = uscc("12", 8), "内蒙古工业大学"
 INSTITUTE, INSTITUTE_NAME = uscc("12", 9), "内蒙古自治区建筑科学研究院"
@@ -92,7 +96,9 @@ def test_consistent_person_has_no_findings():
 
 
 def test_without_an_active_registration_nobody_is_evaluated():
-    p = person(reg(HOME_NAME, status="cancelled"), reg(FAR_NAME, status="expired"), si=paid(WINDOW, AGENCY, AGENCY_NAME))
+    p = person(
+        reg(HOME_NAME, status="cancelled"), reg(FAR_NAME, status="expired"), si=paid(WINDOW, AGENCY, AGENCY_NAME)
+    )
     assert evaluate(p, UNITS, POLICY) == []
     assert evaluate(person(), UNITS, POLICY) == []
 
@@ -107,7 +113,9 @@ def test_inactive_registrations_are_ignored():
 
 def test_months_outside_the_window_are_ignored():
     outside = ("2024-01", "2024-06", "2024-07", "2025-02", "2025-03")
-    p = home_person(si=paid(LAST_TWO, HOME, HOME_NAME) + paid(outside, FAR, FAR_NAME) + paid(outside, AGENCY, AGENCY_NAME))
+    p = home_person(
+        si=paid(LAST_TWO, HOME, HOME_NAME) + paid(outside, FAR, FAR_NAME) + paid(outside, AGENCY, AGENCY_NAME)
+    )
     assert run(p) == {}
     # Data only outside the window is no data at all.
     only_outside = home_person(si=paid(outside, HOME, HOME_NAME), fund=deposits(outside, FAR, FAR_NAME))
@@ -143,21 +151,38 @@ def test_si_and_fund_mismatch_fire_with_evidence():
     assert ev["batch_ids"] == ["reg-1", "si-1"]
     assert ev["registered"] == [
         {
-            "name": HOME_NAME, "uscc": None, "resolved_uscc": HOME, "resolved_by": "name",
-            "category": "constructor_1", "certificate_no": "蒙1152020000001", "registered_on": "2020-05-01",
+            "name": HOME_NAME,
+            "uscc": None,
+            "resolved_uscc": HOME,
+            "resolved_by": "name",
+            "category": "constructor_1",
+            "certificate_no": "蒙1152020000001",
+            "registered_on": "2020-05-01",
             "region_code": "150102",
         }
     ]
     assert ev["paid"] == {
         month: [
-            {"uscc": FAR, "name": FAR_NAME, "kind": "enterprise", "in_directory": True, "same": False,
-             "how": "different", "branch": False, "types": ["01", "02", "03"]}
+            {
+                "uscc": FAR,
+                "name": FAR_NAME,
+                "kind": "enterprise",
+                "in_directory": True,
+                "same": False,
+                "how": "different",
+                "branch": False,
+                "types": ["01", "02", "03"],
+            }
         ]
         for month in LAST_TWO
     }
     assert ev["hints"] == []
     fund = found[Rule.FUND_UNIT_MISMATCH]
-    assert (fund.severity, fund.evidence["source"], fund.evidence["batch_ids"]) == ("medium", "fund", ["fund-1", "reg-1"])
+    assert (fund.severity, fund.evidence["source"], fund.evidence["batch_ids"]) == (
+        "medium",
+        "fund",
+        ["fund-1", "reg-1"],
+    )
     assert "types" not in fund.evidence["paid"]["2025-01"][0]
 
 
@@ -204,7 +229,9 @@ def test_mismatch_months_is_a_policy():
 
 
 def test_former_name_is_the_same_unit():
-    p = person(reg(RENAMED_FORMER), si=paid(WINDOW, RENAMED, RENAMED_NAME), fund=deposits(WINDOW, RENAMED, RENAMED_NAME))
+    p = person(
+        reg(RENAMED_FORMER), si=paid(WINDOW, RENAMED, RENAMED_NAME), fund=deposits(WINDOW, RENAMED, RENAMED_NAME)
+    )
     assert run(p) == {}
 
 
@@ -236,7 +263,11 @@ def test_two_payers_in_the_latest_month():
     found = run(home_person(si=si))
     assert set(found) == {Rule.SI_MULTIPLE_UNITS}
     f = found[Rule.SI_MULTIPLE_UNITS]
-    assert (f.severity, f.evidence["months"], f.evidence["batch_ids"]) == ("medium", ["2025-01"], ["reg-1", "si-1", "si-2"])
+    assert (f.severity, f.evidence["months"], f.evidence["batch_ids"]) == (
+        "medium",
+        ["2025-01"],
+        ["reg-1", "si-1", "si-2"],
+    )
     assert [(e["uscc"], e["same"], e["how"]) for e in f.evidence["paid"]["2025-01"]] == sorted(
         [(HOME, True, "name_exact"), (FAR, False, "different")]
     )
@@ -249,7 +280,9 @@ def test_two_payers_only_in_an_earlier_month_do_not_count():
 
 def test_several_insurance_types_of_one_unit_are_one_payer():
     si = tuple(
-        PaidMonth(month, FAR, FAR_NAME, "150100", "si-1", (kind,)) for month in WINDOW for kind in ("01", "02", "03", "04", "05")
+        PaidMonth(month, FAR, FAR_NAME, "150100", "si-1", (kind,))
+        for month in WINDOW
+        for kind in ("01", "02", "03", "04", "05")
     )
     found = run(far_person(si=si, fund=()))
     assert set(found) == {Rule.SI_UNIT_MISMATCH}
@@ -261,7 +294,10 @@ def test_two_fund_payers_in_the_latest_month():
     fund = deposits(WINDOW, HOME, HOME_NAME) + deposits(["2025-01"], FAR, FAR_NAME)
     found = run(home_person(fund=fund))
     assert set(found) == {Rule.FUND_MULTIPLE_UNITS}
-    assert (found[Rule.FUND_MULTIPLE_UNITS].severity, found[Rule.FUND_MULTIPLE_UNITS].evidence["source"]) == ("low", "fund")
+    assert (found[Rule.FUND_MULTIPLE_UNITS].severity, found[Rule.FUND_MULTIPLE_UNITS].evidence["source"]) == (
+        "low",
+        "fund",
+    )
 
 
 # --- SI_NONE ---------------------------------------------------------------------------------
@@ -271,7 +307,12 @@ def test_no_social_insurance_at_all():
     found = run(home_person(si=()))
     assert set(found) == {Rule.SI_NONE}
     f = found[Rule.SI_NONE]
-    assert (f.status, f.severity, f.evidence["source"], f.evidence["months"]) == ("open", "low", "insurance", list(WINDOW))
+    assert (f.status, f.severity, f.evidence["source"], f.evidence["months"]) == (
+        "open",
+        "low",
+        "insurance",
+        list(WINDOW),
+    )
     assert (f.evidence["paid"], f.evidence["batch_ids"]) == ({}, ["reg-1"])
 
 
@@ -304,7 +345,8 @@ def test_bought_out_does_not_exempt_a_mismatch():
 
 def test_registrations_at_two_units():
     p = person(
-        reg(HOME_NAME, cert="A1"), reg(FAR_NAME, category="cost_1", cert="B1", batch="reg-2"),
+        reg(HOME_NAME, cert="A1"),
+        reg(FAR_NAME, category="cost_1", cert="B1", batch="reg-2"),
         si=paid(WINDOW, HOME, HOME_NAME),
     )
     found = run(p)
@@ -332,14 +374,20 @@ def test_several_certificates_at_one_unit_are_fine():
 
 
 def test_two_names_resolving_to_one_uscc_are_one_unit():
-    p = person(reg(RENAMED_NAME, cert="A1"), reg(RENAMED_FORMER, cert="A2"), reg("x", RENAMED, cert="A3"),
-               si=paid(WINDOW, RENAMED, RENAMED_NAME))
+    p = person(
+        reg(RENAMED_NAME, cert="A1"),
+        reg(RENAMED_FORMER, cert="A2"),
+        reg("x", RENAMED, cert="A3"),
+        si=paid(WINDOW, RENAMED, RENAMED_NAME),
+    )
     assert run(p) == {}
 
 
 def test_unknown_units_are_compared_by_normalised_name():
     assert run(person(reg("某某公司"), reg("某某 公司"), si=paid(WINDOW, uscc("91", 99), "某某公司"))) == {}
-    assert Rule.MULTI_REGISTRATION in run(person(reg("某某公司"), reg("某某建设公司"), si=paid(WINDOW, uscc("91", 99), "某某公司")))
+    assert Rule.MULTI_REGISTRATION in run(
+        person(reg("某某公司"), reg("某某建设公司"), si=paid(WINDOW, uscc("91", 99), "某某公司"))
+    )
 
 
 def test_look_alike_registered_units_are_two_units():
@@ -411,15 +459,25 @@ def test_age_limit_applies_to_the_limited_categories_only():
     assert {"constructor_1", "constructor_2", "supervision"} == {str(c) for c in AGE_LIMITED}
     old = date(1940, 1, 1)
     for category in ("constructor_2", "supervision"):
-        assert Rule.AGE_OVER_LIMIT in run(person(reg(HOME_NAME, category=category), si=paid(WINDOW, HOME, HOME_NAME), birth=old))
+        assert Rule.AGE_OVER_LIMIT in run(
+            person(reg(HOME_NAME, category=category), si=paid(WINDOW, HOME, HOME_NAME), birth=old)
+        )
     assert run(person(reg(HOME_NAME, category="architect_1"), si=paid(WINDOW, HOME, HOME_NAME), birth=old)) == {}
     # A cancelled constructor certificate beside an active architect one: not over the limit.
-    p = person(reg(HOME_NAME, category="architect_1"), reg(HOME_NAME, category="constructor_1", status="cancelled"),
-               si=paid(WINDOW, HOME, HOME_NAME), birth=old)
+    p = person(
+        reg(HOME_NAME, category="architect_1"),
+        reg(HOME_NAME, category="constructor_1", status="cancelled"),
+        si=paid(WINDOW, HOME, HOME_NAME),
+        birth=old,
+    )
     assert run(p) == {}
     # The evidence lists the age-limited registrations.
-    p = person(reg(HOME_NAME, category="architect_1", cert="A"), reg(HOME_NAME, category="supervision", cert="S"),
-               si=paid(WINDOW, HOME, HOME_NAME), birth=old)
+    p = person(
+        reg(HOME_NAME, category="architect_1", cert="A"),
+        reg(HOME_NAME, category="supervision", cert="S"),
+        si=paid(WINDOW, HOME, HOME_NAME),
+        birth=old,
+    )
     assert [r["certificate_no"] for r in run(p)[Rule.AGE_OVER_LIMIT].evidence["registered"]] == ["S"]
 
 
@@ -427,7 +485,7 @@ def test_february_29_turns_65_on_march_1_in_a_common_year():
     assert anniversary(date(1960, 2, 29), 65) == date(2025, 3, 1)
     assert anniversary(date(1960, 2, 29), 64) == date(2024, 2, 29)
     assert anniversary(date(1960, 3, 1), 65) == date(2025, 3, 1)
-    leapling = dict(birth=date(1960, 2, 29), si=paid(["2025-02", "2025-03"], HOME, HOME_NAME))
+    leapling = {"birth": date(1960, 2, 29), "si": paid(["2025-02", "2025-03"], HOME, HOME_NAME)}
     assert Rule.AGE_OVER_LIMIT not in run(home_person(**leapling), Policy(review_month="2025-03"))
     f = run(home_person(**leapling), Policy(review_month="2025-04"))[Rule.AGE_OVER_LIMIT]
     assert f.evidence["limit_date"] == "2025-03-01"
@@ -497,17 +555,27 @@ def test_a_granted_exemption_for_one_rule_only():
     found = run(far_person(granted=granted))
     si, fund = found[Rule.SI_UNIT_MISMATCH], found[Rule.FUND_UNIT_MISMATCH]
     assert (si.status, si.exemption) == ("exempted", Exemption.OTHER_LEGAL_BASIS)
-    assert si.evidence["granted"] == [{"exemption": "OTHER_LEGAL_BASIS", "rule": "SI_UNIT_MISMATCH", "case_ref": "case-7"}]
+    assert si.evidence["granted"] == [
+        {"exemption": "OTHER_LEGAL_BASIS", "rule": "SI_UNIT_MISMATCH", "case_ref": "case-7"}
+    ]
     assert (fund.status, fund.exemption) == ("open", None)
 
 
 @pytest.mark.parametrize(
     "exemption",
-    [Exemption.INSTITUTION_REFORM, Exemption.UNIVERSITY_STAFF, Exemption.MILITARY_SELF_EMPLOYED, Exemption.OTHER_LEGAL_BASIS],
+    [
+        Exemption.INSTITUTION_REFORM,
+        Exemption.UNIVERSITY_STAFF,
+        Exemption.MILITARY_SELF_EMPLOYED,
+        Exemption.OTHER_LEGAL_BASIS,
+    ],
 )
 def test_a_granted_exemption_for_every_rule(exemption):
-    p = far_person(si=paid(WINDOW, UNIVERSITY, UNIVERSITY_NAME), birth=date(1950, 1, 1),
-                   granted=[GrantedExemption(exemption, None, "case-9")])
+    p = far_person(
+        si=paid(WINDOW, UNIVERSITY, UNIVERSITY_NAME),
+        birth=date(1950, 1, 1),
+        granted=[GrantedExemption(exemption, None, "case-9")],
+    )
     found = run(p)
     assert set(found) == {Rule.SI_UNIT_MISMATCH, Rule.FUND_UNIT_MISMATCH, Rule.PUBLIC_SECTOR_SI, Rule.AGE_OVER_LIMIT}
     assert all((f.status, f.exemption) == ("exempted", exemption) for f in found.values())
@@ -536,7 +604,9 @@ def test_region_is_that_of_the_latest_active_registration():
 def test_severity_is_a_table_over_every_rule():
     assert set(SEVERITY) == set(Rule)
     assert {rule for rule, s in SEVERITY.items() if s == "high"} == {
-        Rule.SI_UNIT_MISMATCH, Rule.MULTI_REGISTRATION, Rule.PUBLIC_SECTOR_SI
+        Rule.SI_UNIT_MISMATCH,
+        Rule.MULTI_REGISTRATION,
+        Rule.PUBLIC_SECTOR_SI,
     }
     assert {rule for rule, s in SEVERITY.items() if s == "low"} == {Rule.SI_NONE, Rule.FUND_MULTIPLE_UNITS}
 
@@ -548,7 +618,17 @@ def test_evidence_is_deterministic_and_carries_no_id_number():
     assert first == again
     text = json.dumps([f.evidence for f in first], ensure_ascii=False)
     assert '"id_number"' not in text and "150102**********34" in text  # masked only
-    common = {"rule_set_version", "review_month", "masked_id", "source", "window", "months", "registered", "hints", "batch_ids"}
+    common = {
+        "rule_set_version",
+        "review_month",
+        "masked_id",
+        "source",
+        "window",
+        "months",
+        "registered",
+        "hints",
+        "batch_ids",
+    }
     assert all(common <= set(f.evidence) for f in first)
 
 

@@ -7,12 +7,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
-from kernel.errors import NotFound
 from domain.identifiers import InvalidIdentifier, normalize_uscc
 from ingest.routes import feed_router, replay_router
+from kernel.deps import RegionScopeDep, RuntimeDep
+from kernel.errors import NotFound
 from kernel.paging import Cursor, Limit, Page
-from kernel.scope import RegionScopeDep
-from kernel.service import RuntimeDep
 from registry_svc import events, queries
 from registry_svc.feeds import FEEDS
 

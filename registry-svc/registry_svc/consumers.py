@@ -11,23 +11,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import asyncpg
 
 from kernel import outbox
 from kernel.consumer import IdempotentConsumer
-from kernel.db import driver_connection
-from kernel.events import CloudEvent, RegistrationRevokedV1
+from kernel.events import RegistrationRevokedV1
 from kernel.service import Runtime
+from kernel.settings import ServiceSettings
 from registry_svc import events
 
 
-async def apply_decisions(conn: AsyncConnection, batch: list[CloudEvent]) -> None:
-    revocations = [
-        RegistrationRevokedV1.model_validate(event.data) for event in batch if event.type == RegistrationRevokedV1.event_type
-    ]
-    if not revocations:
-        return
-    pg = await driver_connection(conn)
+async def apply_revocations(pg: asyncpg.Connection, revocations: list[RegistrationRevokedV1]) -> None:
     columns = ("person_ref", "category", "certificate_no", "revoked_on", "barred_until", "authority", "case_ref")
     arrays = [[getattr(r, c) for r in revocations] for c in columns]
     await pg.execute(
@@ -50,9 +44,9 @@ async def apply_decisions(conn: AsyncConnection, batch: list[CloudEvent]) -> Non
         await outbox.queue_change_set(pg, events.REGISTRATIONS, change_id)
 
 
-def consumers(runtime: Runtime) -> list[IdempotentConsumer]:
+def consumers(runtime: Runtime[ServiceSettings]) -> list[IdempotentConsumer]:
     return [
         IdempotentConsumer(
-            runtime.settings, runtime.db, name="decisions", topics=[RegistrationRevokedV1.topic], handler=apply_decisions
+            runtime.settings, runtime.db, name="decisions", handlers={RegistrationRevokedV1: apply_revocations}
         )
     ]

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import asyncpg
 
+from ingest.routes import Replayer
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from ingest.routes import Replayer
 
 
 def _registration_payload() -> str:

@@ -6,22 +6,34 @@ from typing import Any
 
 import asyncpg
 
-from ingest import bulk
 from domain.categories import category_from_text
 from domain.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
-from ingest.fields import ID_NUMBER, PERSON_NAME, REGION_CODE, Field, FieldError, choice_value, date_value, list_value, text_value, uscc_field
-from ingest.feeds import BatchContext, Feed, Row
-from ingest.persons import prepare_person, upsert_persons_cte
 from domain.records import RecordKind, RegistrationStatus
+from ingest import bulk
+from ingest.feeds import BatchContext, Feed, Row
+from ingest.fields import (
+    ID_NUMBER,
+    PERSON_NAME,
+    REGION_CODE,
+    Field,
+    FieldError,
+    choice_value,
+    date_value,
+    list_value,
+    text_value,
+    uscc_field,
+)
+from ingest.persons import prepare_person, upsert_persons_cte
 from registry_svc import events
-
 
 
 def _category(value: Any) -> str:
     try:
         return category_from_text(str(value)).value
     except ValueError:
-        raise FieldError("invalid_choice", "not a registration category (code such as constructor_1 or 一级注册建造师)") from None
+        raise FieldError(
+            "invalid_choice", "not a registration category (code such as constructor_1 or 一级注册建造师)"
+        ) from None
 
 
 STATUS_CHOICES = {s.value: s.value for s in RegistrationStatus} | {
@@ -144,7 +156,9 @@ REGISTRATION_VALUES = (
     "status",
 )
 _BATCH = f"${len(REGISTRATION_INPUT) + 1}::uuid"
-_REGISTRATION_SELECT = f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {_BATCH}, {_BATCH} FROM input"
+_REGISTRATION_SELECT = (
+    f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {_BATCH}, {_BATCH} FROM input"
+)
 STORE_REGISTRATIONS = (
     f"WITH input AS (SELECT * FROM {bulk.unnest_sql(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
     + _upsert("registrations", ("category", "certificate_no"), REGISTRATION_VALUES, _REGISTRATION_SELECT)

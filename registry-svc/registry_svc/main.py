@@ -18,6 +18,7 @@ service = ServiceSpec(
     factory="registry_svc.main:create_app",
     port=8101,
     migrations=Path(__file__).parent / "migrations",
+    settings=ServiceSettings,
     publishes=(Topics.registry_units, Topics.registry_registrations),
     change_streams=tuple(events.STREAMS.values()),
     feeds={"units": f"{api.PREFIX}/units", "registrations": f"{api.PREFIX}/registrations"},

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import ARRAY, Column, Date, DateTime, Index, PrimaryKeyConstraint, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
-from kernel.db import service_metadata
 from ingest.persons import persons_table
+from kernel.db import service_metadata
 
 metadata = service_metadata()
 persons = persons_table(metadata)

@@ -85,10 +85,15 @@ async def registrations_by_region(
 async def sealed_identity(conn: AsyncConnection, person_ref: str) -> dict[str, Any] | None:
     """The person's encrypted ID number with its key id (for the internal identity route only)."""
     row = (
-        await conn.execute(
-            text("SELECT id_cipher, id_key_id, masked_id, name FROM persons WHERE person_key = :ref"), {"ref": person_ref}
+        (
+            await conn.execute(
+                text("SELECT id_cipher, id_key_id, masked_id, name FROM persons WHERE person_key = :ref"),
+                {"ref": person_ref},
+            )
         )
-    ).mappings().first()
+        .mappings()
+        .first()
+    )
     return dict(row) if row else None
 
 

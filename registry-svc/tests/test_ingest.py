@@ -18,14 +18,14 @@ import asyncpg
 import orjson
 import pytest
 
-from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from kernel.privacy import Pseudonymizer
-from domain.identifiers import id_check_char, uscc_check_char
-from ingest.pipeline import CHUNK_ROWS
-from domain.records import FIELDS, RecordKind
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import TopicTail, event_of
+from domain.identifiers import id_check_char, uscc_check_char
+from domain.records import FIELDS, RecordKind
+from ingest.pipeline import CHUNK_ROWS
+from kernel.events import RegistrationRecordedV1, UnitRecordedV1
+from kernel.privacy import Pseudonymizer
+from kernel.settings import DEV_PEPPER
 
 API = "/api/v1/registry"
 REG_TOPIC = "registry.registrations"
@@ -51,7 +51,7 @@ def registrations(count: int) -> list[dict]:
     return [dict(row) for row in rows[:count]]
 
 
-def csv_bytes(rows: Iterable[dict], fields=REG_FIELDS, *, headers: str = "en", kind: RecordKind | None = None) -> bytes:  # noqa: ANN001
+def csv_bytes(rows: Iterable[dict], fields=REG_FIELDS, *, headers: str = "en", kind: RecordKind | None = None) -> bytes:
     buf = io.StringIO()
     write_csv(rows, fields, buf, headers=headers, kind=kind)  # type: ignore[arg-type]
     return buf.getvalue().encode("utf-8")
@@ -62,7 +62,7 @@ def broken_checksum(id_number: str) -> str:
     return id_number[:17] + wrong
 
 
-async def db_count(registry_db, sql: str, *args: Any) -> int:  # noqa: ANN001
+async def db_count(registry_db, sql: str, *args: Any) -> int:
     conn = await asyncpg.connect(registry_db.url)
     try:
         return await conn.fetchval(sql, *args)
@@ -70,7 +70,7 @@ async def db_count(registry_db, sql: str, *args: Any) -> int:  # noqa: ANN001
         await conn.close()
 
 
-def assert_error_shape(response) -> list[dict]:  # noqa: ANN001
+def assert_error_shape(response) -> list[dict]:
     body = response.json()
     assert set(body) == {"detail"}
     assert isinstance(body["detail"], list) and body["detail"]
@@ -80,7 +80,7 @@ def assert_error_shape(response) -> list[dict]:  # noqa: ANN001
     return body["detail"]
 
 
-async def all_pages(client, region_code: str, *, limit: int, **params: Any) -> list[dict]:  # noqa: ANN001
+async def all_pages(client, region_code: str, *, limit: int, **params: Any) -> list[dict]:
     items: list[dict] = []
     cursor = None
     for _ in range(10_000):
@@ -115,7 +115,7 @@ def no_id_leaks(records: list, id_numbers: Iterable[str]) -> bool:
 BAD_ROWS = {10: "id_number", 500: "category", 998: "registered_on"}
 
 
-async def test_thousand_rows_with_three_bad(registry, registry_db, infra):  # noqa: ANN001
+async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
     rows = registrations(1000)
     raw_ids = {row["id_number"] for row in rows}
     rows[9]["id_number"] = broken_checksum(rows[9]["id_number"])  # row 10
@@ -129,7 +129,9 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):  # no
     assert len(by_subject) == 997
 
     async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
-        response = await registry.post(f"{API}/registrations", content=body, headers={**CSV, "Idempotency-Key": "k-1000"})
+        response = await registry.post(
+            f"{API}/registrations", content=body, headers={**CSV, "Idempotency-Key": "k-1000"}
+        )
         assert response.status_code == 201, response.text
         receipt = response.json()
         assert (receipt["received"], receipt["accepted"], receipt["rejected"]) == (1000, 997, 3)
@@ -214,7 +216,7 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):  # no
 # --- 2. re-sending unchanged records ----------------------------------------------------------
 
 
-async def test_resend_without_key_changes_nothing_until_a_record_changes(registry, registry_db, infra):  # noqa: ANN001
+async def test_resend_without_key_changes_nothing_until_a_record_changes(registry, registry_db, infra):
     rows = registrations(1000)
     async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
         first = (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).json()
@@ -246,7 +248,7 @@ async def test_resend_without_key_changes_nothing_until_a_record_changes(registr
 # --- 3. all or nothing ------------------------------------------------------------------------
 
 
-async def test_all_or_nothing(registry, registry_db, infra):  # noqa: ANN001
+async def test_all_or_nothing(registry, registry_db, infra):
     rows = registrations(60)
     bad = [dict(row) for row in rows]
     bad[41]["valid_until"] = "not a date"
@@ -278,7 +280,7 @@ async def test_all_or_nothing(registry, registry_db, infra):  # noqa: ANN001
 # --- 4. GB18030 -------------------------------------------------------------------------------
 
 
-async def test_gb18030_with_chinese_headers(registry, registry_db):  # noqa: ANN001
+async def test_gb18030_with_chinese_headers(registry, registry_db):
     rows = registrations(80)
     text = csv_bytes(rows, headers="zh").decode("utf-8")
     assert text.startswith("身份证号,姓名,注册类别")
@@ -291,7 +293,9 @@ async def test_gb18030_with_chinese_headers(registry, registry_db):  # noqa: ANN
     assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
     assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 0
 
-    response = await registry.post(f"{API}/registrations", content=body, headers={"content-type": "text/csv; charset=gb18030"})
+    response = await registry.post(
+        f"{API}/registrations", content=body, headers={"content-type": "text/csv; charset=gb18030"}
+    )
     assert response.status_code == 201, response.text
     assert (response.json()["accepted"], response.json()["rejected"]) == (80, 0)
     listed = await all_pages(registry, "150000", limit=1000)
@@ -310,13 +314,15 @@ def _json_ready(row: dict) -> dict:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-async def test_ndjson_and_json_array(registry, registry_db):  # noqa: ANN001
+async def test_ndjson_and_json_array(registry, registry_db):
     rows = [_json_ready(row) for row in registrations(40)]
     lines = [orjson.dumps(row) for row in rows[:20]]
     lines.insert(5, b"{not json")  # row 6
     lines.insert(8, b'["an", "array"]')  # row 9
     ndjson = b"\n".join(lines) + b"\n"
-    response = await registry.post(f"{API}/registrations", content=ndjson, headers={"content-type": "application/x-ndjson"})
+    response = await registry.post(
+        f"{API}/registrations", content=ndjson, headers={"content-type": "application/x-ndjson"}
+    )
     assert response.status_code == 201, response.text
     receipt = response.json()
     assert (receipt["received"], receipt["accepted"], receipt["rejected"]) == (22, 20, 2)
@@ -343,9 +349,18 @@ async def test_ndjson_and_json_array(registry, registry_db):  # noqa: ANN001
         (13, "region_code", "invalid_region"),
     ]
     assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 39
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND status = 'cancelled'", rows[23]["certificate_no"]) == 1
+    assert (
+        await db_count(
+            registry_db,
+            "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND status = 'cancelled'",
+            rows[23]["certificate_no"],
+        )
+        == 1
+    )
 
-    malformed = await registry.post(f"{API}/registrations", content=b'[{"name": "x"}, {', headers={"content-type": "application/json"})
+    malformed = await registry.post(
+        f"{API}/registrations", content=b'[{"name": "x"}, {', headers={"content-type": "application/json"}
+    )
     assert malformed.status_code == 422
     assert_error_shape(malformed)
     assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 2
@@ -359,7 +374,7 @@ def _uscc(prefix: str, area: str, org: str) -> str:
     return first17 + uscc_check_char(first17)
 
 
-async def test_units_feed_and_name_lookup(registry, registry_db, infra):  # noqa: ANN001
+async def test_units_feed_and_name_lookup(registry, registry_db, infra):
     group = {
         "uscc": _uscc("91", "150102", "MA0AAAA01"),
         "name": "内蒙古华建建设（集团）有限公司",
@@ -368,10 +383,32 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):  # noqa
         "head_office_uscc": None,
         "region_code": "150102",
     }
-    lookalike = {**group, "uscc": _uscc("91", "150102", "MA0AAAA02"), "name": "内蒙古华建建筑（集团）有限公司", "former_names": []}
-    latin = {**group, "uscc": _uscc("91", "150203", "MA0AAAA03"), "name": "包头ABC工程监理有限公司", "former_names": [], "region_code": "150203"}
-    branch = {**latin, "uscc": _uscc("91", "150602", "MA0AAAA04"), "name": "包头ABC工程监理有限公司鄂尔多斯分公司", "head_office_uscc": latin["uscc"], "region_code": "150602"}
-    bureau = {**latin, "uscc": _uscc("11", "150100", "MA0AAAA05"), "name": "呼和浩特市住房和城乡建设局", "region_code": "150100"}
+    lookalike = {
+        **group,
+        "uscc": _uscc("91", "150102", "MA0AAAA02"),
+        "name": "内蒙古华建建筑（集团）有限公司",
+        "former_names": [],
+    }
+    latin = {
+        **group,
+        "uscc": _uscc("91", "150203", "MA0AAAA03"),
+        "name": "包头ABC工程监理有限公司",
+        "former_names": [],
+        "region_code": "150203",
+    }
+    branch = {
+        **latin,
+        "uscc": _uscc("91", "150602", "MA0AAAA04"),
+        "name": "包头ABC工程监理有限公司鄂尔多斯分公司",
+        "head_office_uscc": latin["uscc"],
+        "region_code": "150602",
+    }
+    bureau = {
+        **latin,
+        "uscc": _uscc("11", "150100", "MA0AAAA05"),
+        "name": "呼和浩特市住房和城乡建设局",
+        "region_code": "150100",
+    }
     units = [group, lookalike, latin, branch, bureau] + [dict(u) for u in _province(200).units[:40]]
 
     async with TopicTail(infra.bootstrap_servers, UNIT_TOPIC) as tail:
@@ -424,14 +461,18 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):  # noqa
 # --- 7. errors --------------------------------------------------------------------------------
 
 
-async def test_upload_errors(registry, registry_db):  # noqa: ANN001
+async def test_upload_errors(registry, registry_db):
     rows = registrations(5)
-    wrong_type = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/plain"})
+    wrong_type = await registry.post(
+        f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/plain"}
+    )
     assert wrong_type.status_code == 415
     assert_error_shape(wrong_type)
     no_type = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": ""})
     assert no_type.status_code == 415
-    bad_charset = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/csv; charset=nope"})
+    bad_charset = await registry.post(
+        f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/csv; charset=nope"}
+    )
     assert bad_charset.status_code == 415
     assert_error_shape(bad_charset)
 
@@ -445,10 +486,14 @@ async def test_upload_errors(registry, registry_db):  # noqa: ANN001
         response = await registry.post(f"{API}/registrations", content=empty, headers=CSV)
         assert response.status_code == 422
         assert_error_shape(response)
-    header_only = await registry.post(f"{API}/registrations", content=",".join(REG_FIELDS).encode() + b"\n", headers=CSV)
+    header_only = await registry.post(
+        f"{API}/registrations", content=",".join(REG_FIELDS).encode() + b"\n", headers=CSV
+    )
     assert header_only.status_code == 422
     assert_error_shape(header_only)
-    empty_array = await registry.post(f"{API}/registrations", content=b"[]", headers={"content-type": "application/json"})
+    empty_array = await registry.post(
+        f"{API}/registrations", content=b"[]", headers={"content-type": "application/json"}
+    )
     assert empty_array.status_code == 422
 
     unknown = await registry.get(f"{API}/batches/{uuid.uuid4()}")
@@ -457,7 +502,9 @@ async def test_upload_errors(registry, registry_db):  # noqa: ANN001
     not_uuid = await registry.get(f"{API}/batches/not-a-uuid")
     assert not_uuid.status_code == 422
     assert_error_shape(not_uuid)
-    bad_mode = await registry.post(f"{API}/registrations", params={"mode": "sometimes"}, content=csv_bytes(rows), headers=CSV)
+    bad_mode = await registry.post(
+        f"{API}/registrations", params={"mode": "sometimes"}, content=csv_bytes(rows), headers=CSV
+    )
     assert bad_mode.status_code == 422
     assert_error_shape(bad_mode)
 
@@ -472,7 +519,7 @@ async def test_upload_errors(registry, registry_db):  # noqa: ANN001
     assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
 
 
-async def test_upload_failing_after_a_stored_chunk_leaves_nothing(registry, registry_db, infra):  # noqa: ANN001
+async def test_upload_failing_after_a_stored_chunk_leaves_nothing(registry, registry_db, infra):
     """The upload breaks (bad encoding) after the first chunk was stored: the whole batch is undone."""
     rows = registrations(CHUNK_ROWS + 200)
     body = csv_bytes(rows) + "\n".join(["x"] * 5).encode("gb18030") + "坏".encode("gb18030") + b"\n"
@@ -498,7 +545,7 @@ async def test_upload_failing_after_a_stored_chunk_leaves_nothing(registry, regi
 # --- 8. a large upload ------------------------------------------------------------------------
 
 
-async def test_large_upload_streams_across_chunks(registry, registry_db, infra):  # noqa: ANN001
+async def test_large_upload_streams_across_chunks(registry, registry_db, infra):
     total = 4 * CHUNK_ROWS
     rows = registrations(total)
     # A duplicate of row 3 inside the first chunk (the last one wins) and an identical copy in the last chunk.
@@ -518,10 +565,15 @@ async def test_large_upload_streams_across_chunks(registry, registry_db, infra):
         assert (receipt["received"], receipt["accepted"], receipt["rejected"]) == (total + 2, total + 2, 0)
         assert receipt["changed"] == total
         assert await db_count(registry_db, "SELECT count(*) FROM registrations") == total
-        assert await db_count(
-            registry_db, "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND unit_name = $2",
-            duplicate["certificate_no"], duplicate["unit_name"],
-        ) == 1
+        assert (
+            await db_count(
+                registry_db,
+                "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND unit_name = $2",
+                duplicate["certificate_no"],
+                duplicate["unit_name"],
+            )
+            == 1
+        )
         records = await tail.read(total, timeout=60)
         records += await tail.read_quiet(settle=1.0)
         assert len(records) == total
@@ -531,12 +583,17 @@ async def test_large_upload_streams_across_chunks(registry, registry_db, infra):
 # --- 9. replay --------------------------------------------------------------------------------
 
 
-async def test_replay_republishes_current_state(registry, registry_db, infra):  # noqa: ANN001
+async def test_replay_republishes_current_state(registry, registry_db, infra):
     rows = registrations(150)
     units = [dict(u) for u in _province(200).units[:10]]
-    async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as regs, TopicTail(infra.bootstrap_servers, UNIT_TOPIC) as unit_tail:
+    async with (
+        TopicTail(infra.bootstrap_servers, REG_TOPIC) as regs,
+        TopicTail(infra.bootstrap_servers, UNIT_TOPIC) as unit_tail,
+    ):
         assert (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).status_code == 201
-        assert (await registry.post(f"{API}/units", content=csv_bytes(units, UNIT_FIELDS), headers=CSV)).status_code == 201
+        assert (
+            await registry.post(f"{API}/units", content=csv_bytes(units, UNIT_FIELDS), headers=CSV)
+        ).status_code == 201
         first = await regs.read(150, timeout=30)
         assert len(await unit_tail.read(10, timeout=30)) == 10
 
@@ -575,7 +632,7 @@ async def test_replay_republishes_current_state(registry, registry_db, infra):  
 
 
 @pytest.mark.parametrize("status_label, expected", [("注销", "cancelled"), ("有效", "active"), ("", "active")])
-async def test_status_labels(registry, registry_db, status_label, expected):  # noqa: ANN001
+async def test_status_labels(registry, registry_db, status_label, expected):
     rows = registrations(3)
     for row in rows:
         row["status"] = status_label

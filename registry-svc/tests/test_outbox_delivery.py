@@ -14,13 +14,13 @@ import asyncpg
 import httpx
 
 from devtools.embedded import free_port
-from kernel.events import RegistrationRecordedV1
-from kernel.privacy import Pseudonymizer
-from domain.records import FIELDS, RecordKind
 from devtools.runner import ServiceProcess
-from kernel.settings import DEV_PEPPER
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import TopicTail, event_of
+from domain.records import FIELDS, RecordKind
+from kernel.events import RegistrationRecordedV1
+from kernel.privacy import Pseudonymizer
+from kernel.settings import DEV_PEPPER
 from registry_svc.main import service
 
 API = "/api/v1/registry"
@@ -42,7 +42,7 @@ async def _fetchval(url: str, sql: str) -> int:
         await conn.close()
 
 
-def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> ServiceProcess:  # noqa: ANN001
+def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> ServiceProcess:
     env = {
         "DATABASE_URL": registry_db.url,
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
@@ -52,7 +52,7 @@ def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> Service
     return ServiceProcess(service, port=free_port(), env=env, log_path=tmp_path / f"{name}.log")
 
 
-async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db, infra, tmp_path):  # noqa: ANN001
+async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db, infra, tmp_path):
     rows = [dict(r) for r in generate_province(people=60, seed=3, with_payments=False).registrations[:50]]
     buf = io.StringIO()
     write_csv(rows, FIELDS[RecordKind.registrations], buf)
@@ -71,7 +71,12 @@ async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db
                 )
             assert response.status_code == 201, response.text
             receipt = response.json()
-            assert (receipt["received"], receipt["accepted"], receipt["changed"], receipt["status"]) == (50, 50, 50, "accepted")
+            assert (receipt["received"], receipt["accepted"], receipt["changed"], receipt["status"]) == (
+                50,
+                50,
+                50,
+                "accepted",
+            )
 
             first.stop(kill=True)
             assert first.process is not None and first.process.returncode == -9

@@ -8,8 +8,8 @@ import io
 import orjson
 import pytest
 
-from domain.records import FIELDS, RecordKind
 from devtools.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
 
 API = "/api/v1/registry"
 REGIONS = ["150102", "150103", "150121", "150100", "150203", "150207", "152501", "152502", "230102", "150602"]
@@ -27,10 +27,12 @@ ROWS = _rows()
 
 
 @pytest.fixture
-async def loaded(registry):  # noqa: ANN001, ANN201
+async def loaded(registry):
     buf = io.StringIO()
     write_csv(ROWS, FIELDS[RecordKind.registrations], buf)
-    response = await registry.post(f"{API}/registrations", content=buf.getvalue().encode(), headers={"content-type": "text/csv"})
+    response = await registry.post(
+        f"{API}/registrations", content=buf.getvalue().encode(), headers={"content-type": "text/csv"}
+    )
     assert response.status_code == 201 and response.json()["accepted"] == len(ROWS)
     return registry
 
@@ -47,7 +49,7 @@ def _expected(prefix: str, status: str | None = None) -> set[tuple[str, str, str
     }
 
 
-async def _pages(client, region_code: str, limit: int, **params) -> list[list[dict]]:  # noqa: ANN001
+async def _pages(client, region_code: str, limit: int, **params) -> list[list[dict]]:
     pages: list[list[dict]] = []
     cursor = None
     while True:
@@ -62,7 +64,7 @@ async def _pages(client, region_code: str, limit: int, **params) -> list[list[di
         assert len(pages) < 100
 
 
-def _error(response) -> list[dict]:  # noqa: ANN001
+def _error(response) -> list[dict]:
     body = response.json()
     assert set(body) == {"detail"}
     for item in body["detail"]:
@@ -70,7 +72,7 @@ def _error(response) -> list[dict]:  # noqa: ANN001
     return body["detail"]
 
 
-async def test_cursor_paging_round_trip(loaded):  # noqa: ANN001
+async def test_cursor_paging_round_trip(loaded):
     pages = await _pages(loaded, "150000", 7)
     items = [item for page in pages for item in page]
     expected = _expected("15")
@@ -85,7 +87,11 @@ async def test_cursor_paging_round_trip(loaded):  # noqa: ANN001
     # A cursor is stable: the same cursor gives the same page again.
     first = (await loaded.get(f"{API}/registrations", params={"region_code": "150000", "limit": 7})).json()
     again = [
-        (await loaded.get(f"{API}/registrations", params={"region_code": "150000", "limit": 7, "cursor": first["next_cursor"]})).json()
+        (
+            await loaded.get(
+                f"{API}/registrations", params={"region_code": "150000", "limit": 7, "cursor": first["next_cursor"]}
+            )
+        ).json()
         for _ in range(2)
     ]
     assert again[0] == again[1]
@@ -97,8 +103,8 @@ async def test_cursor_paging_round_trip(loaded):  # noqa: ANN001
     assert exact[-1] == [] or len(exact) == 1
 
 
-async def test_region_prefix_semantics(loaded):  # noqa: ANN001
-    async def keys(region: str, **params) -> set:  # noqa: ANN003
+async def test_region_prefix_semantics(loaded):
+    async def keys(region: str, **params) -> set:
         return {_key(i) for page in await _pages(loaded, region, 1000, **params) for i in page}
 
     city = await keys("150100")
@@ -140,7 +146,7 @@ BAD_CURSORS = [
 ]
 
 
-async def test_invalid_cursor_is_400(loaded):  # noqa: ANN001
+async def test_invalid_cursor_is_400(loaded):
     for cursor in BAD_CURSORS:
         response = await loaded.get(f"{API}/registrations", params={"region_code": "150000", "cursor": cursor})
         assert response.status_code == 400, cursor
@@ -149,7 +155,7 @@ async def test_invalid_cursor_is_400(loaded):  # noqa: ANN001
         assert cursor not in detail[0]["msg"]
 
 
-async def test_limits_and_unknown_person(loaded):  # noqa: ANN001
+async def test_limits_and_unknown_person(loaded):
     for limit in (1001, 0, -1, "ten"):
         response = await loaded.get(f"{API}/registrations", params={"region_code": "150000", "limit": limit})
         assert response.status_code == 422, limit

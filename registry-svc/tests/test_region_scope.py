@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import orjson
 
+from devtools.synthetic import generate_province
 from kernel.privacy import Pseudonymizer
 from kernel.settings import DEV_PEPPER
-from devtools.synthetic import generate_province
 
 API = "/api/v1/registry"
 HOHHOT = {"X-Region-Scope": "150100"}
@@ -21,26 +21,30 @@ def _rows() -> tuple[list[dict], list[dict]]:
     for i, row in enumerate(registrations):
         row["region_code"] = ("150102", "150203")[i % 2]
         row["registered_on"] = row["valid_until"] = None
-    units = [dict(u, region_code=("150102", "150203")[i % 2], former_names=[]) for i, u in enumerate(province.units[:4])]
+    units = [
+        dict(u, region_code=("150102", "150203")[i % 2], former_names=[]) for i, u in enumerate(province.units[:4])
+    ]
     return registrations, units
 
 
 REGISTRATIONS, UNITS = _rows()
 
 
-async def _load(registry) -> None:  # noqa: ANN001
+async def _load(registry) -> None:
     for path, rows in (("units", UNITS), ("registrations", REGISTRATIONS)):
         response = await registry.post(f"{API}/{path}", content=orjson.dumps(rows), headers=JSON)
         assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
 
 
-async def test_lists_and_objects_follow_the_region_scope(registry) -> None:  # noqa: ANN001
+async def test_lists_and_objects_follow_the_region_scope(registry) -> None:
     await _load(registry)
     listed = (await registry.get(f"{API}/registrations", params={"region_code": "150000"}, headers=HOHHOT)).json()
     assert listed["items"] and all(r["region_code"].startswith("1501") for r in listed["items"])
     everything = (await registry.get(f"{API}/registrations", params={"region_code": "150000"})).json()["items"]
     assert len(everything) > len(listed["items"])
-    assert (await registry.get(f"{API}/registrations", params={"region_code": "150200"}, headers=HOHHOT)).json()["items"] == []
+    assert (await registry.get(f"{API}/registrations", params={"region_code": "150200"}, headers=HOHHOT)).json()[
+        "items"
+    ] == []
 
     hohhot_unit, baotou_unit = UNITS[0], UNITS[1]
     assert (await registry.get(f"{API}/units/{hohhot_unit['uscc']}", headers=HOHHOT)).status_code == 200
@@ -54,22 +58,26 @@ async def test_lists_and_objects_follow_the_region_scope(registry) -> None:  # n
     ref = PSEUDONYMS.person_key(sorted(only_baotou)[0])
     assert (await registry.get(f"{API}/persons/{ref}/registrations", headers=HOHHOT)).json() == []
     assert (await registry.get(f"{API}/persons/{ref}/registrations")).json()
-    assert (await registry.get(f"{API}/persons/{ref}/registrations", headers={"X-Region-Scope": "x"})).status_code == 400
+    assert (
+        await registry.get(f"{API}/persons/{ref}/registrations", headers={"X-Region-Scope": "x"})
+    ).status_code == 400
 
 
-async def test_the_internal_identity_route_decrypts_within_the_scope(registry) -> None:  # noqa: ANN001
+async def test_the_internal_identity_route_decrypts_within_the_scope(registry) -> None:
     await _load(registry)
     row = next(r for r in REGISTRATIONS if r["region_code"] == "150102")
     ref = PSEUDONYMS.person_key(row["id_number"])
     found = await registry.get(f"/internal/persons/{ref}/identity", headers=HOHHOT)
     assert found.status_code == 200
     assert found.json()["id_number"] == row["id_number"] and found.json()["person_ref"] == ref
-    assert (await registry.get(f"/internal/persons/{ref}/identity", headers={"X-Region-Scope": "150200"})).status_code == 404
+    assert (
+        await registry.get(f"/internal/persons/{ref}/identity", headers={"X-Region-Scope": "150200"})
+    ).status_code == 404
     assert (await registry.get(f"/internal/persons/{'0' * 26}/identity")).status_code == 404
     assert "/internal/persons/{person_ref}/identity" not in (await registry.get("/openapi.json")).json()["paths"]
 
 
-async def test_a_scoped_feed_sends_only_rows_of_its_regions(registry) -> None:  # noqa: ANN001
+async def test_a_scoped_feed_sends_only_rows_of_its_regions(registry) -> None:
     rows = [dict(r, certificate_no=f"SCOPE-{i}") for i, r in enumerate(REGISTRATIONS[:4])]
     response = await registry.post(f"{API}/registrations", content=orjson.dumps(rows), headers={**JSON, **HOHHOT})
     receipt = response.json()

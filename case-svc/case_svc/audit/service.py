@@ -64,7 +64,9 @@ _ENTRY = "SELECT audit_id, entity, entity_id, action, actor, actor_role, reason,
 
 
 def _entry(row: Any) -> AuditEntry:
-    return AuditEntry.model_validate({**dict(row), "before": from_jsonb(row["before"]), "after": from_jsonb(row["after"])})
+    return AuditEntry.model_validate(
+        {**dict(row), "before": from_jsonb(row["before"]), "after": from_jsonb(row["after"])}
+    )
 
 
 async def case_timeline(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[AuditEntry]:

@@ -38,7 +38,6 @@ reference_counters = Table(
 # --- API models ------------------------------------------------------------------------------
 
 
-
 class Phase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -92,7 +91,9 @@ class CampaignIn(BaseModel):
     attendance_check_threshold: int | None = Field(
         None, ge=1, description="confirmed cases at one unit that start an on-site attendance check"
     )
-    revoking_authority: str = Field(min_length=1, max_length=200, description="who revokes province-managed registrations")
+    revoking_authority: str = Field(
+        min_length=1, max_length=200, description="who revokes province-managed registrations"
+    )
     regions_addressed: list[str] = []
 
     @model_validator(mode="after")

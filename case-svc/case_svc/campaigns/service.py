@@ -19,7 +19,12 @@ _CAMPAIGN = "SELECT campaign_id, province_code, name, config, created_at, update
 def _campaign(row: Any) -> Campaign:
     config = from_jsonb(row["config"])
     return Campaign.model_validate(
-        {**config, "region_code": row["province_code"], "created_at": row["created_at"], "updated_at": row["updated_at"]}
+        {
+            **config,
+            "region_code": row["province_code"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
+        }
     )
 
 
@@ -77,7 +82,12 @@ async def _store(pg: asyncpg.Connection, campaign: CampaignIn, *, replace: bool)
 async def create_campaign(pg: asyncpg.Connection, campaign: CampaignIn, actor: Actor) -> Campaign:
     stored = await _store(pg, campaign, replace=False)
     await audit_service.record(
-        pg, entity="campaign", entity_id=stored.campaign_id, action="create", actor=actor, after=campaign.model_dump(mode="json")
+        pg,
+        entity="campaign",
+        entity_id=stored.campaign_id,
+        action="create",
+        actor=actor,
+        after=campaign.model_dump(mode="json"),
     )
     return stored
 

@@ -10,9 +10,8 @@ from case_svc.campaigns import service as campaign_service
 from case_svc.campaigns.models import Campaign, CampaignIn
 from case_svc.deps import ActorDep
 from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
 from kernel.errors import NotFound
-from kernel.scope import RegionScopeDep
-from kernel.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/campaigns", tags=["campaigns"])
 
@@ -38,7 +37,11 @@ async def campaigns(runtime: RuntimeDep, scope: RegionScopeDep, region_code: Reg
         return await campaign_service.list_campaigns(await driver_connection(conn), scope.patterns(region_code))
 
 
-@router.get("/presets", response_model=list[CampaignIn], summary="The campaigns shipped ready (Inner Mongolia 2024, Heilongjiang 2018–19)")
+@router.get(
+    "/presets",
+    response_model=list[CampaignIn],
+    summary="The campaigns shipped ready (Inner Mongolia 2024, Heilongjiang 2018–19)",
+)
 async def presets() -> list[CampaignIn]:
     return campaign_service.presets()
 

@@ -29,24 +29,15 @@ from case_svc.cases import service as case_service
 from case_svc.cases.workflow import Action, CaseStatus
 from case_svc.deps import Actor, to_jsonb
 from kernel import outbox
-from kernel.events import CaseClosedV1, CloudEvent, FindingRecordedV1
+from kernel.events import CaseClosedV1, FindingRecordedV1
 
 MATCHER = Actor(id="matcher-svc", role="system")
 WITHDRAWN = "withdrawn"  # CaseClosedV1.outcome of a case closed because its lead disappeared
 
 
-def _latest(events: list[CloudEvent]) -> list[FindingRecordedV1]:
-    """The last state per finding in the batch (events arrive in partition order); other types are skipped."""
-    latest: dict[str, FindingRecordedV1] = {}
-    for event in events:
-        if event.type == FindingRecordedV1.event_type:
-            finding = FindingRecordedV1.model_validate(event.data)
-            latest[finding.finding_id] = finding
-    return list(latest.values())
-
-
-async def apply_findings(pg: asyncpg.Connection, events: list[CloudEvent]) -> None:
-    for finding in _latest(events):
+async def apply_findings(pg: asyncpg.Connection, findings: list[FindingRecordedV1]) -> None:
+    """Each finding's latest state in the batch (the consumer keeps one per finding)."""
+    for finding in findings:
         await _apply(pg, finding)
 
 
@@ -64,14 +55,30 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
         "review_month, evidence, updated_at) = (excluded.masked_id, excluded.name, excluded.region_code, excluded.rule, "
         "excluded.status, excluded.exemption, excluded.severity, excluded.review_month, excluded.evidence, excluded.updated_at) "
         "WHERE findings.updated_at <= excluded.updated_at RETURNING true",
-        finding_id, finding.person_ref, finding.masked_id, finding.name, finding.region_code, finding.rule, finding.status,
-        finding.exemption, finding.severity, finding.review_month, to_jsonb(finding.evidence), finding.first_seen,
+        finding_id,
+        finding.person_ref,
+        finding.masked_id,
+        finding.name,
+        finding.region_code,
+        finding.rule,
+        finding.status,
+        finding.exemption,
+        finding.severity,
+        finding.review_month,
+        to_jsonb(finding.evidence),
+        finding.first_seen,
         finding.updated_at,
     )
     if not stored:  # an older state than the one held: nothing to do
         return
-    in_undecided_case = previous is not None and previous["case_id"] is not None and previous["case_status"] not in (
-        "decided", "closed",
+    in_undecided_case = (
+        previous is not None
+        and previous["case_id"] is not None
+        and previous["case_status"]
+        not in (
+            "decided",
+            "closed",
+        )
     )
     if finding.status == "open":
         if in_undecided_case:
@@ -79,8 +86,14 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
                 await _note(pg, previous["case_id"], finding, "finding_reopened")
             return
         case, opened = await case_service.open_case(
-            pg, person_ref=finding.person_ref, region_code=finding.region_code, opened_by="finding",
-            reason=f"finding {finding.rule}", actor=MATCHER, masked_id=finding.masked_id, name=finding.name,
+            pg,
+            person_ref=finding.person_ref,
+            region_code=finding.region_code,
+            opened_by="finding",
+            reason=f"finding {finding.rule}",
+            actor=MATCHER,
+            masked_id=finding.masked_id,
+            name=finding.name,
         )
         await pg.execute("UPDATE findings SET case_id = $1 WHERE finding_id = $2", case["case_id"], finding_id)
         if not opened:
@@ -93,12 +106,20 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
         )
         if not still_open and previous["case_status"] == CaseStatus.open.value:
             await case_service.transition(
-                pg, previous["case_id"], Action.close, MATCHER, "every finding cleared before the case was handled",
+                pg,
+                previous["case_id"],
+                Action.close,
+                MATCHER,
+                "every finding cleared before the case was handled",
                 _withdraw,
             )
         elif not still_open:
             await audit_service.record(
-                pg, entity="case", entity_id=previous["case_id"], case_id=previous["case_id"], action="all_findings_resolved",
+                pg,
+                entity="case",
+                entity_id=previous["case_id"],
+                case_id=previous["case_id"],
+                action="all_findings_resolved",
                 actor=MATCHER,
                 reason="every finding of the case is cleared or exempted: close it as already consistent, or decide it",
             )
@@ -108,8 +129,13 @@ async def _withdraw(pg: asyncpg.Connection, case: dict[str, Any], _: Campaign | 
     now = datetime.now(UTC)
     await outbox.add(
         pg,
-        CaseClosedV1(person_ref=case["person_ref"], case_ref=case["case_ref"], region_code=case["region_code"],
-                     outcome=WITHDRAWN, closed_at=now),
+        CaseClosedV1(
+            person_ref=case["person_ref"],
+            case_ref=case["case_ref"],
+            region_code=case["region_code"],
+            outcome=WITHDRAWN,
+            closed_at=now,
+        ),
         key=case["person_ref"],
         subject=case["case_ref"],
     )
@@ -120,4 +146,6 @@ async def _note(pg: asyncpg.Connection, case_id: uuid.UUID, finding: FindingReco
     after: dict[str, Any] = {"finding_id": finding.finding_id, "rule": finding.rule, "status": finding.status}
     if finding.exemption:
         after["exemption"] = finding.exemption
-    await audit_service.record(pg, entity="case", entity_id=case_id, case_id=case_id, action=action, actor=MATCHER, after=after)
+    await audit_service.record(
+        pg, entity="case", entity_id=case_id, case_id=case_id, action=action, actor=MATCHER, after=after
+    )

@@ -101,8 +101,13 @@ attendance_checks = Table(
 
 # DOMAIN §6: the exemptions case handling can grant (the matcher applies them from the event).
 Exemption = Literal[
-    "RETIRED", "SI_BOUGHT_OUT", "BRANCH_OFFICE", "INSTITUTION_REFORM", "UNIVERSITY_STAFF",
-    "MILITARY_SELF_EMPLOYED", "OTHER_LEGAL_BASIS",
+    "RETIRED",
+    "SI_BOUGHT_OUT",
+    "BRANCH_OFFICE",
+    "INSTITUTION_REFORM",
+    "UNIVERSITY_STAFF",
+    "MILITARY_SELF_EMPLOYED",
+    "OTHER_LEGAL_BASIS",
 ]
 
 
@@ -136,7 +141,9 @@ class SendNotice(Reason):
 class Answer(Reason):
     kind: AnswerKind
     answered_on: date | None = None
-    cancelled_on: date | None = Field(None, description="cancelled_registration: the day the registration was cancelled (注销)")
+    cancelled_on: date | None = Field(
+        None, description="cancelled_registration: the day the registration was cancelled (注销)"
+    )
     exemption: Exemption | None = Field(None, description="exemption_claimed: which one")
     evidence_refs: list[str] = Field([], max_length=50)
 
@@ -166,7 +173,9 @@ class Decision(Strict):
     outcome: Outcome
     reason: str = Field(min_length=1, max_length=4000, description="the grounds of the decision")
     not_guazheng_reason: NotGuazhengReason | None = None
-    exemption: Exemption | None = Field(None, description="not_guazheng by exemption: the one granted (default: the answer's)")
+    exemption: Exemption | None = Field(
+        None, description="not_guazheng by exemption: the one granted (default: the answer's)"
+    )
     decided_on: date | None = Field(None, description="today when absent; the revocation date and start of the bar")
     fine: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")
     illegal_gains: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")

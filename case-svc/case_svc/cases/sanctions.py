@@ -152,7 +152,8 @@ def plan_confirmation(
         entry = {"category": cert.category, "certificate_no": cert.certificate_no}
         if authority_for(cert.category) is Authority.province:
             plan.revocations.append(
-                entry | {
+                entry
+                | {
                     "revoked_on": decided_on.isoformat(),
                     "barred_until": barred_until(decided_on).isoformat(),
                     "authority": province_authority,
@@ -199,7 +200,9 @@ def plan_confirmation(
                     {"agency_uscc": payer.uscc, "agency_name": payer.name, "referred_to": "人力资源社会保障部门"}
                 )
         if not plan.hr_agency_referrals:
-            plan.hr_agency_referrals.append({"agency_uscc": None, "agency_name": None, "referred_to": "人力资源社会保障部门"})
+            plan.hr_agency_referrals.append(
+                {"agency_uscc": None, "agency_name": None, "referred_to": "人力资源社会保障部门"}
+            )
     return plan
 
 
@@ -226,7 +229,9 @@ def facts_from_evidence(findings: list[dict[str, Any]]) -> CaseFacts:
             latest = paid[max(paid)]
             for entry in latest:
                 if entry.get("uscc") and not entry.get("same"):
-                    payers[entry["uscc"]] = Payer(uscc=entry["uscc"], name=entry.get("name") or "", kind=entry.get("kind"))
+                    payers[entry["uscc"]] = Payer(
+                        uscc=entry["uscc"], name=entry.get("name") or "", kind=entry.get("kind")
+                    )
     return CaseFacts(
         rules=frozenset(rules),
         certificates=tuple(certificates[k] for k in sorted(certificates)),

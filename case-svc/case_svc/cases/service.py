@@ -77,7 +77,9 @@ def summary(case: dict[str, Any], as_of: date | None = None) -> CaseSummary:
 
 
 async def case_row(pg: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
-    row = await pg.fetchrow(f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id)
+    row = await pg.fetchrow(
+        f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id
+    )
     return _plain(row) if row else None
 
 
@@ -90,12 +92,25 @@ async def detail(pg: asyncpg.Connection, case: dict[str, Any]) -> CaseDetail:
     findings = await case_findings(pg, case["case_id"])
     complaint_ids = [
         row["complaint_id"]
-        for row in await pg.fetch("SELECT complaint_id FROM complaint_cases WHERE case_id = $1 ORDER BY linked_at", case["case_id"])
+        for row in await pg.fetch(
+            "SELECT complaint_id FROM complaint_cases WHERE case_id = $1 ORDER BY linked_at", case["case_id"]
+        )
     ]
     return CaseDetail.model_validate(
         {
             **summary(case).model_dump(),
-            **{k: case[k] for k in ("opened_reason", "answer", "reviews", "returns_to", "send_back_reason", "decision", "sanctions")},
+            **{
+                k: case[k]
+                for k in (
+                    "opened_reason",
+                    "answer",
+                    "reviews",
+                    "returns_to",
+                    "send_back_reason",
+                    "decision",
+                    "sanctions",
+                )
+            },
             "open_findings": sum(1 for f in findings if f["status"] == "open"),
             "findings": [CaseFinding.model_validate(f) for f in findings],
             "complaint_ids": complaint_ids,
@@ -126,8 +141,16 @@ async def list_cases(
         "AND ($4::text IS NULL OR person_ref = $4) "
         "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
         "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
-        patterns, status.value if status else None, campaign_id, person_ref, overdue, waiting, as_of,
-        after[0], after[1], limit + 1,
+        patterns,
+        status.value if status else None,
+        campaign_id,
+        person_ref,
+        overdue,
+        waiting,
+        as_of,
+        after[0],
+        after[1],
+        limit + 1,
     )
     items = [summary(_plain(row), as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None
@@ -174,8 +197,16 @@ async def open_case(
         "INSERT INTO cases (case_id, case_ref, person_ref, masked_id, name, region_code, campaign_id, status, opened_by, opened_reason) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
         "ON CONFLICT (person_ref) WHERE status NOT IN ('decided', 'closed') DO NOTHING RETURNING case_id",
-        case_id, case_ref, person_ref, masked_id, name, region_code, campaign.campaign_id if campaign else None,
-        CaseStatus.open.value, opened_by, reason,
+        case_id,
+        case_ref,
+        person_ref,
+        masked_id,
+        name,
+        region_code,
+        campaign.campaign_id if campaign else None,
+        CaseStatus.open.value,
+        opened_by,
+        reason,
     )
     if inserted is None:
         existing = await pg.fetchrow(
@@ -187,19 +218,33 @@ async def open_case(
     await pg.execute(
         "UPDATE findings f SET case_id = $1 WHERE f.person_ref = $2 AND f.status = 'open' "
         "AND (f.case_id IS NULL OR EXISTS (SELECT 1 FROM cases c WHERE c.case_id = f.case_id AND c.status IN ('decided', 'closed')))",
-        case_id, person_ref,
+        case_id,
+        person_ref,
     )
     case = await case_row(pg, case_id)
     assert case is not None
     await audit_service.record(
-        pg, entity="case", entity_id=case_id, case_id=case_id, action="open", actor=actor, reason=reason,
-        after={"case_ref": case_ref, "status": CaseStatus.open.value, "opened_by": opened_by, "region_code": region_code,
-               "campaign_id": case["campaign_id"]},
+        pg,
+        entity="case",
+        entity_id=case_id,
+        case_id=case_id,
+        action="open",
+        actor=actor,
+        reason=reason,
+        after={
+            "case_ref": case_ref,
+            "status": CaseStatus.open.value,
+            "opened_by": opened_by,
+            "region_code": region_code,
+            "campaign_id": case["campaign_id"],
+        },
     )
     return case, True
 
 
-async def open_by_officer(pg: asyncpg.Connection, person_ref: str, region_code: str, reason: str, actor: Actor) -> dict[str, Any]:
+async def open_by_officer(
+    pg: asyncpg.Connection, person_ref: str, region_code: str, reason: str, actor: Actor
+) -> dict[str, Any]:
     case, opened = await open_case(
         pg, person_ref=person_ref, region_code=region_code, opened_by="officer", reason=reason, actor=actor
     )
@@ -214,8 +259,19 @@ async def open_by_officer(pg: asyncpg.Connection, person_ref: str, region_code: 
 Effect = Callable[[asyncpg.Connection, dict[str, Any], Campaign | None], Awaitable[dict[str, Any]]]
 
 _UPDATABLE = (
-    "notice_date", "reply_due", "answer", "reviews", "returns_to", "send_back_reason", "outcome", "outcome_reason",
-    "authority", "decision", "sanctions", "decided_on", "closed_at",
+    "notice_date",
+    "reply_due",
+    "answer",
+    "reviews",
+    "returns_to",
+    "send_back_reason",
+    "outcome",
+    "outcome_reason",
+    "authority",
+    "decision",
+    "sanctions",
+    "decided_on",
+    "closed_at",
 )
 
 
@@ -252,8 +308,15 @@ async def transition(
     await pg.execute(f"UPDATE cases SET {assignments}, updated_at = now() WHERE case_id = $1", case_id, *values)
     before, after = audit_service.changes(case, changes)
     await audit_service.record(
-        pg, entity="case", entity_id=case_id, case_id=case_id, action=action.value, actor=actor, reason=reason,
-        before=before, after=after,
+        pg,
+        entity="case",
+        entity_id=case_id,
+        case_id=case_id,
+        action=action.value,
+        actor=actor,
+        reason=reason,
+        before=before,
+        after=after,
     )
     updated = await case_row(pg, case_id)
     assert updated is not None
@@ -269,7 +332,10 @@ def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
         notice_date = body.notice_date or today()
         if notice_date > today():
             raise SanctionError("a notice cannot be dated in the future")
-        return {"notice_date": notice_date, "reply_due": workflow.reply_due(notice_date, _reply_days(campaign, settings))}
+        return {
+            "notice_date": notice_date,
+            "reply_due": workflow.reply_due(notice_date, _reply_days(campaign, settings)),
+        }
 
     return effect
 
@@ -284,7 +350,9 @@ def answer(body: Answer, actor: Actor) -> Effect:
         }
         if body.kind is AnswerKind.cancelled_registration and body.cancelled_on is not None:
             # Whether the cancellation fell in the campaign's 自查自纠 decides if liability may be waived.
-            recorded["within_self_correction"] = bool(campaign and campaign_service.in_self_correction(campaign, body.cancelled_on))
+            recorded["within_self_correction"] = bool(
+                campaign and campaign_service.in_self_correction(campaign, body.cancelled_on)
+            )
         return {"answer": recorded}
 
     return effect
@@ -306,9 +374,12 @@ def no_reply() -> Effect:
 def review(level: str, body: Review, actor: Actor) -> Effect:
     async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
         entry = {
-            "level": level, "result": "passed", "opinion": body.opinion,
+            "level": level,
+            "result": "passed",
+            "opinion": body.opinion,
             "proposed_outcome": body.proposed_outcome.value if body.proposed_outcome else None,
-            "by": actor.id, "at": datetime.now(UTC).isoformat(),
+            "by": actor.id,
+            "at": datetime.now(UTC).isoformat(),
         }
         return {"reviews": [*case["reviews"], entry], "returns_to": None, "send_back_reason": None}
 
@@ -325,8 +396,13 @@ _REVIEW_LEVEL = {
 def send_back(body: SendBack, actor: Actor) -> Effect:
     async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
         status = CaseStatus(case["status"])
-        entry = {"level": _REVIEW_LEVEL[status], "result": "sent_back", "reason": body.reason, "by": actor.id,
-                 "at": datetime.now(UTC).isoformat()}
+        entry = {
+            "level": _REVIEW_LEVEL[status],
+            "result": "sent_back",
+            "reason": body.reason,
+            "by": actor.id,
+            "at": datetime.now(UTC).isoformat(),
+        }
         return {
             "reviews": [*case["reviews"], entry],
             "returns_to": workflow.send_back_target(status).value,
@@ -340,7 +416,10 @@ def resume(settings: CaseSettings) -> Effect:
     async def effect(_: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
         changes: dict[str, Any] = {"returns_to": None}
         if case["returns_to"] == CaseStatus.awaiting_reply.value:  # asked again: a new notice and deadline
-            changes |= {"notice_date": today(), "reply_due": workflow.reply_due(today(), _reply_days(campaign, settings))}
+            changes |= {
+                "notice_date": today(),
+                "reply_due": workflow.reply_due(today(), _reply_days(campaign, settings)),
+            }
         return changes
 
     return effect
@@ -372,11 +451,17 @@ def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
         findings = await case_findings(pg, case["case_id"])
         facts = sanctions.facts_from_evidence([f for f in findings if f["status"] != "cleared"] or findings)
         decision: dict[str, Any] = {
-            "outcome": body.outcome.value, "reason": body.reason, "decided_by": actor.id, "decided_on": decided_on.isoformat(),
+            "outcome": body.outcome.value,
+            "reason": body.reason,
+            "decided_by": actor.id,
+            "decided_on": decided_on.isoformat(),
         }
         changes: dict[str, Any] = {
-            "outcome": body.outcome.value, "decided_on": decided_on, "authority": sanctions.case_authority(facts.certificates),
-            "returns_to": None, "send_back_reason": None,
+            "outcome": body.outcome.value,
+            "decided_on": decided_on,
+            "authority": sanctions.case_authority(facts.certificates),
+            "returns_to": None,
+            "send_back_reason": None,
         }
         if body.outcome is Outcome.not_guazheng:
             changes["outcome_reason"] = body.not_guazheng_reason.value if body.not_guazheng_reason else None
@@ -389,7 +474,11 @@ def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
                 await outbox.add(
                     pg,
                     ExemptionDecidedV1(
-                        person_ref=case["person_ref"], exemption=exemption, rule=None, granted=True, case_ref=case["case_ref"]
+                        person_ref=case["person_ref"],
+                        exemption=exemption,
+                        rule=None,
+                        granted=True,
+                        case_ref=case["case_ref"],
                     ),
                     key=case["person_ref"],
                     subject=case["case_ref"],
@@ -438,7 +527,11 @@ async def queue_revocation(pg: asyncpg.Connection, case: dict[str, Any], revocat
 
 
 async def _attendance_checks(
-    pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign, plan: sanctions.SanctionPlan, settings: CaseSettings
+    pg: asyncpg.Connection,
+    case: dict[str, Any],
+    campaign: Campaign,
+    plan: sanctions.SanctionPlan,
+    settings: CaseSettings,
 ) -> list[str]:
     """Units whose confirmed cases in the campaign (this one included) reach the threshold get a check task."""
     threshold = campaign.attendance_check_threshold or settings.attendance_check_threshold
@@ -449,7 +542,9 @@ async def _attendance_checks(
             "SELECT count(*) FROM cases c, jsonb_array_elements(c.sanctions->'units') u "
             "WHERE c.campaign_id = $1 AND c.outcome = 'confirmed' AND c.case_id <> $2 "
             "AND coalesce(u->>'unit_uscc', u->>'unit_name') = $3",
-            campaign.campaign_id, case["case_id"], key,
+            campaign.campaign_id,
+            case["case_id"],
+            key,
         )
         count = earlier + 1
         if count < threshold:
@@ -458,7 +553,13 @@ async def _attendance_checks(
             "INSERT INTO attendance_checks (check_id, campaign_id, region_code, unit_key, unit_name, unit_uscc, confirmed_cases) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id, unit_key) "
             "DO UPDATE SET confirmed_cases = excluded.confirmed_cases RETURNING (xmax = 0)",
-            uuid.uuid4(), campaign.campaign_id, case["region_code"], key, unit["unit_name"], unit["unit_uscc"], count,
+            uuid.uuid4(),
+            campaign.campaign_id,
+            case["region_code"],
+            key,
+            unit["unit_name"],
+            unit["unit_uscc"],
+            count,
         )
         if created:
             started.append(key)
@@ -480,19 +581,27 @@ def close(body: Close) -> Effect:
                     error_type="open_findings",
                 )
             if body.outcome == Outcome.self_corrected.value:
-                changes |= {"outcome": Outcome.self_corrected.value, "outcome_reason": "cancelled_during_self_correction",
-                            "decision": {"self_correction": _self_correction_check(case, campaign), "liability_waived": True}}
+                changes |= {
+                    "outcome": Outcome.self_corrected.value,
+                    "outcome_reason": "cancelled_during_self_correction",
+                    "decision": {"self_correction": _self_correction_check(case, campaign), "liability_waived": True},
+                }
             else:
-                changes |= {"outcome": Outcome.not_guazheng.value,
-                            "outcome_reason": body.not_guazheng_reason or NotGuazhengReason.already_consistent.value}
+                changes |= {
+                    "outcome": Outcome.not_guazheng.value,
+                    "outcome_reason": body.not_guazheng_reason or NotGuazhengReason.already_consistent.value,
+                }
             changes["decided_on"] = now.date()
         elif body.outcome is not None or body.not_guazheng_reason is not None:
             raise SanctionError("a decided case closes with its decision's outcome")
         await outbox.add(
             pg,
             CaseClosedV1(
-                person_ref=case["person_ref"], case_ref=case["case_ref"], region_code=case["region_code"],
-                outcome=changes.get("outcome") or case["outcome"], closed_at=now,
+                person_ref=case["person_ref"],
+                case_ref=case["case_ref"],
+                region_code=case["region_code"],
+                outcome=changes.get("outcome") or case["outcome"],
+                closed_at=now,
             ),
             key=case["person_ref"],
             subject=case["case_ref"],

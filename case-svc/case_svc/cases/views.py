@@ -27,19 +27,16 @@ from case_svc.cases.models import (
 from case_svc.cases.workflow import Action, CaseStatus
 from case_svc.deps import ActorDep
 from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
 from kernel.errors import NotFound
 from kernel.paging import Cursor, Limit, Page
-from kernel.scope import RegionScopeDep
-from kernel.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
 RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and everything under it")]
 
 
-async def get_case(
-    case_id: Annotated[uuid.UUID, Path()], runtime: RuntimeDep, scope: RegionScopeDep
-) -> dict[str, Any]:
+async def get_case(case_id: Annotated[uuid.UUID, Path()], runtime: RuntimeDep, scope: RegionScopeDep) -> dict[str, Any]:
     async with runtime.db.engine.connect() as conn:
         case = await case_service.case_row(await driver_connection(conn), case_id)
     if case is None:
@@ -66,8 +63,15 @@ async def cases(
 ) -> Page[CaseSummary]:
     async with runtime.db.engine.connect() as conn:
         return await case_service.list_cases(
-            await driver_connection(conn), scope.patterns(region_code), status=status, overdue=overdue,
-            as_of=as_of or case_service.today(), campaign_id=campaign_id, person_ref=person_ref, cursor=cursor, limit=limit,
+            await driver_connection(conn),
+            scope.patterns(region_code),
+            status=status,
+            overdue=overdue,
+            as_of=as_of or case_service.today(),
+            campaign_id=campaign_id,
+            person_ref=person_ref,
+            cursor=cursor,
+            limit=limit,
         )
 
 
@@ -80,8 +84,14 @@ async def open_case(body: OpenCase, runtime: RuntimeDep, scope: RegionScopeDep, 
         return await case_service.detail(pg, case)
 
 
-@router.get("/attendance-checks", response_model=list[AttendanceCheck], summary="On-site attendance checks (到岗履职) of units with many confirmed cases")
-async def attendance_checks(runtime: RuntimeDep, scope: RegionScopeDep, region_code: RegionCode = "000000") -> list[AttendanceCheck]:
+@router.get(
+    "/attendance-checks",
+    response_model=list[AttendanceCheck],
+    summary="On-site attendance checks (到岗履职) of units with many confirmed cases",
+)
+async def attendance_checks(
+    runtime: RuntimeDep, scope: RegionScopeDep, region_code: RegionCode = "000000"
+) -> list[AttendanceCheck]:
     async with runtime.db.engine.connect() as conn:
         return await case_service.list_attendance_checks(await driver_connection(conn), scope.patterns(region_code))
 
@@ -92,22 +102,37 @@ async def case(current: CurrentCase, runtime: RuntimeDep) -> CaseDetail:
         return await case_service.detail(await driver_connection(conn), current)
 
 
-@router.get("/{case_id}/timeline", response_model=list[AuditEntry], summary="Every change of the case: who, when, why, before and after")
+@router.get(
+    "/{case_id}/timeline",
+    response_model=list[AuditEntry],
+    summary="Every change of the case: who, when, why, before and after",
+)
 async def timeline(current: CurrentCase, runtime: RuntimeDep) -> list[AuditEntry]:
     async with runtime.db.engine.connect() as conn:
         return await audit_service.case_timeline(await driver_connection(conn), current["case_id"])
 
 
-async def _act(runtime: RuntimeDep, case: dict[str, Any], action: Action, actor: ActorDep, reason: str | None, effect: case_service.Effect) -> CaseDetail:
+async def _act(
+    runtime: RuntimeDep,
+    case: dict[str, Any],
+    action: Action,
+    actor: ActorDep,
+    reason: str | None,
+    effect: case_service.Effect,
+) -> CaseDetail:
     async with runtime.db.transaction() as conn:
         pg = await driver_connection(conn)
         updated = await case_service.transition(pg, case["case_id"], action, actor, reason, effect)
         return await case_service.detail(pg, updated)
 
 
-@router.post("/{case_id}/notice", response_model=CaseDetail, summary="Send the notice (→ 待反馈, with the reply deadline)")
+@router.post(
+    "/{case_id}/notice", response_model=CaseDetail, summary="Send the notice (→ 待反馈, with the reply deadline)"
+)
 async def send_notice(body: SendNotice, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
-    return await _act(runtime, current, Action.send_notice, actor, body.reason, case_service.send_notice(body, runtime.settings))  # type: ignore[arg-type]
+    return await _act(
+        runtime, current, Action.send_notice, actor, body.reason, case_service.send_notice(body, runtime.settings)
+    )  # type: ignore[arg-type]
 
 
 @router.post("/{case_id}/answer", response_model=CaseDetail, summary="Record the person's or unit's answer (→ 待审查)")
@@ -115,22 +140,30 @@ async def answer(body: Answer, current: CurrentCase, runtime: RuntimeDep, actor:
     return await _act(runtime, current, Action.answer, actor, body.reason, case_service.answer(body, actor))
 
 
-@router.post("/{case_id}/no-reply", response_model=CaseDetail, summary="Record that no answer came by the deadline (→ 待审查)")
+@router.post(
+    "/{case_id}/no-reply", response_model=CaseDetail, summary="Record that no answer came by the deadline (→ 待审查)"
+)
 async def no_reply(body: Reason, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
     return await _act(runtime, current, Action.record_no_reply, actor, body.reason, case_service.no_reply())
 
 
 @router.post("/{case_id}/county-review", response_model=CaseDetail, summary="County/district review passed (→ 待复审)")
 async def county_review(body: Review, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
-    return await _act(runtime, current, Action.county_review, actor, body.reason, case_service.review("county", body, actor))
+    return await _act(
+        runtime, current, Action.county_review, actor, body.reason, case_service.review("county", body, actor)
+    )
 
 
 @router.post("/{case_id}/city-review", response_model=CaseDetail, summary="City review passed (→ 待决定)")
 async def city_review(body: Review, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
-    return await _act(runtime, current, Action.city_review, actor, body.reason, case_service.review("city", body, actor))
+    return await _act(
+        runtime, current, Action.city_review, actor, body.reason, case_service.review("city", body, actor)
+    )
 
 
-@router.post("/{case_id}/send-back", response_model=CaseDetail, summary="Send back from a review (→ 已驳回, with the reason)")
+@router.post(
+    "/{case_id}/send-back", response_model=CaseDetail, summary="Send back from a review (→ 已驳回, with the reason)"
+)
 async def send_back(body: SendBack, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
     return await _act(runtime, current, Action.send_back, actor, body.reason, case_service.send_back(body, actor))
 
@@ -140,11 +173,21 @@ async def resume(body: Reason, current: CurrentCase, runtime: RuntimeDep, actor:
     return await _act(runtime, current, Action.resume, actor, body.reason, case_service.resume(runtime.settings))  # type: ignore[arg-type]
 
 
-@router.post("/{case_id}/decision", response_model=CaseDetail, summary="Decide (→ 已决定): not 挂证, self-corrected, or confirmed with sanctions")
+@router.post(
+    "/{case_id}/decision",
+    response_model=CaseDetail,
+    summary="Decide (→ 已决定): not 挂证, self-corrected, or confirmed with sanctions",
+)
 async def decide(body: Decision, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
-    return await _act(runtime, current, Action.decide, actor, body.reason, case_service.decide(body, runtime.settings, actor))  # type: ignore[arg-type]
+    return await _act(
+        runtime, current, Action.decide, actor, body.reason, case_service.decide(body, runtime.settings, actor)
+    )  # type: ignore[arg-type]
 
 
-@router.post("/{case_id}/close", response_model=CaseDetail, summary="Close (a decided case, or early when nothing is left to decide)")
+@router.post(
+    "/{case_id}/close",
+    response_model=CaseDetail,
+    summary="Close (a decided case, or early when nothing is left to decide)",
+)
 async def close(body: Close, current: CurrentCase, runtime: RuntimeDep, actor: ActorDep) -> CaseDetail:
     return await _act(runtime, current, Action.close, actor, body.reason, case_service.close(body))

@@ -47,15 +47,27 @@ def out(row: dict[str, Any]) -> Complaint:
 
 
 async def list_complaints(
-    pg: asyncpg.Connection, patterns: list[str], *, status: ComplaintStatus | None, overdue: bool | None, as_of: date,
-    cursor: str | None, limit: int,
+    pg: asyncpg.Connection,
+    patterns: list[str],
+    *,
+    status: ComplaintStatus | None,
+    overdue: bool | None,
+    as_of: date,
+    cursor: str | None,
+    limit: int,
 ) -> Page[Complaint]:
     after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     rows = await pg.fetch(
         _SELECT + "WHERE region_code LIKE ANY($1) AND ($2::text IS NULL OR status = $2) "
         "AND ($3::boolean IS NULL OR (status <> 'answered' AND due_on < $4) = $3) "
         "AND (region_code, complaint_id) > ($5, $6::uuid) ORDER BY region_code, complaint_id LIMIT $7",
-        patterns, status.value if status else None, overdue, as_of, after[0], after[1], limit + 1,
+        patterns,
+        status.value if status else None,
+        overdue,
+        as_of,
+        after[0],
+        after[1],
+        limit + 1,
     )
     items = [_complaint(row, as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].complaint_id)]) if len(rows) > limit else None
@@ -74,14 +86,32 @@ async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_
         "INSERT INTO complaints (complaint_id, registration_no, campaign_id, channel, received_on, region_code, "
         "subject_person_ref, subject_unit_name, subject_unit_uscc, content, status, due_on) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        complaint_id, registration_no, campaign.campaign_id if campaign else None, body.channel.value, body.received_on,
-        body.region_code, body.subject_person_ref, body.subject_unit_name, body.subject_unit_uscc, body.content,
-        ComplaintStatus.registered.value, due_on,
+        complaint_id,
+        registration_no,
+        campaign.campaign_id if campaign else None,
+        body.channel.value,
+        body.received_on,
+        body.region_code,
+        body.subject_person_ref,
+        body.subject_unit_name,
+        body.subject_unit_uscc,
+        body.content,
+        ComplaintStatus.registered.value,
+        due_on,
     )
     await audit_service.record(
-        pg, entity="complaint", entity_id=complaint_id, action="register", actor=actor,
-        after={"registration_no": registration_no, "status": ComplaintStatus.registered.value, "due_on": due_on,
-               "channel": body.channel.value, "region_code": body.region_code},
+        pg,
+        entity="complaint",
+        entity_id=complaint_id,
+        action="register",
+        actor=actor,
+        after={
+            "registration_no": registration_no,
+            "status": ComplaintStatus.registered.value,
+            "due_on": due_on,
+            "channel": body.channel.value,
+            "region_code": body.region_code,
+        },
     )
     row = await get_row(pg, complaint_id)
     assert row is not None
@@ -89,20 +119,34 @@ async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_
 
 
 async def _update(
-    pg: asyncpg.Connection, complaint_id: uuid.UUID, action: str, actor: Actor, reason: str | None, changes: dict[str, Any],
+    pg: asyncpg.Connection,
+    complaint_id: uuid.UUID,
+    action: str,
+    actor: Actor,
+    reason: str | None,
+    changes: dict[str, Any],
 ) -> dict[str, Any]:
     row = await get_row(pg, complaint_id, lock=True)
     assert row is not None
     columns = list(changes)
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
     await pg.execute(
-        f"UPDATE complaints SET {assignments}, updated_at = now() WHERE complaint_id = $1", complaint_id, *changes.values()
+        f"UPDATE complaints SET {assignments}, updated_at = now() WHERE complaint_id = $1",
+        complaint_id,
+        *changes.values(),
     )
     before, after = audit_service.changes(row, changes)
     linked = row["case_ids"][-1] if row["case_ids"] else None
     await audit_service.record(
-        pg, entity="complaint", entity_id=complaint_id, case_id=linked, action=action, actor=actor, reason=reason,
-        before=before, after=after,
+        pg,
+        entity="complaint",
+        entity_id=complaint_id,
+        case_id=linked,
+        action=action,
+        actor=actor,
+        reason=reason,
+        before=before,
+        after=after,
     )
     updated = await get_row(pg, complaint_id)
     assert updated is not None
@@ -120,13 +164,20 @@ async def assign(pg: asyncpg.Connection, complaint: dict[str, Any], body: Assign
     return await _update(pg, complaint["complaint_id"], "assign", actor, body.reason, changes)
 
 
-async def answer(pg: asyncpg.Connection, complaint: dict[str, Any], body: AnswerComplaint, actor: Actor) -> dict[str, Any]:
+async def answer(
+    pg: asyncpg.Connection, complaint: dict[str, Any], body: AnswerComplaint, actor: Actor
+) -> dict[str, Any]:
     if complaint["status"] == ComplaintStatus.answered.value:
         raise Conflict("the complaint is answered already", error_type="invalid_transition")
     answered_on = body.answered_on or case_service.today()
     if answered_on < complaint["received_on"]:
         raise Invalid("the answer is dated before the complaint was received", loc=["body", "answered_on"])
-    changes = {"answer": body.answer, "answered_on": answered_on, "answered_by": actor.id, "status": ComplaintStatus.answered.value}
+    changes = {
+        "answer": body.answer,
+        "answered_on": answered_on,
+        "answered_by": actor.id,
+        "status": ComplaintStatus.answered.value,
+    }
     return await _update(pg, complaint["complaint_id"], "answer", actor, None, changes)
 
 
@@ -143,16 +194,27 @@ async def link_case(
         if not complaint["subject_person_ref"]:
             raise Invalid("the complaint names no person: link an existing case by case_id", loc=["body", "case_id"])
         case, _ = await case_service.open_case(
-            pg, person_ref=complaint["subject_person_ref"], region_code=complaint["region_code"], opened_by="complaint",
-            reason=f"complaint {complaint['registration_no']}", actor=actor,
+            pg,
+            person_ref=complaint["subject_person_ref"],
+            region_code=complaint["region_code"],
+            opened_by="complaint",
+            reason=f"complaint {complaint['registration_no']}",
+            actor=actor,
         )
     await pg.execute(
         "INSERT INTO complaint_cases (complaint_id, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        complaint["complaint_id"], case["case_id"],
+        complaint["complaint_id"],
+        case["case_id"],
     )
     await audit_service.record(
-        pg, entity="complaint", entity_id=complaint["complaint_id"], case_id=case["case_id"], action="link_case", actor=actor,
-        reason=body.reason, after={"registration_no": complaint["registration_no"], "case_ref": case["case_ref"]},
+        pg,
+        entity="complaint",
+        entity_id=complaint["complaint_id"],
+        case_id=case["case_id"],
+        action="link_case",
+        actor=actor,
+        reason=body.reason,
+        after={"registration_no": complaint["registration_no"], "case_ref": case["case_ref"]},
     )
     row = await get_row(pg, complaint["complaint_id"])
     assert row is not None

@@ -14,10 +14,9 @@ from case_svc.complaints import service as complaint_service
 from case_svc.complaints.models import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
 from case_svc.deps import ActorDep
 from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
 from kernel.errors import NotFound
 from kernel.paging import Cursor, Limit, Page
-from kernel.scope import RegionScopeDep
-from kernel.service import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
@@ -43,7 +42,10 @@ async def register(body: ComplaintIn, runtime: RuntimeDep, scope: RegionScopeDep
     scope.require(body.region_code, "region", ["body", "region_code"])
     async with runtime.db.transaction() as conn:
         row = await complaint_service.register(
-            await driver_connection(conn), body, actor, runtime.settings.complaint_due_days  # type: ignore[attr-defined]
+            await driver_connection(conn),
+            body,
+            actor,
+            runtime.settings.complaint_due_days,  # type: ignore[attr-defined]
         )
     return complaint_service.out(row)
 
@@ -61,8 +63,13 @@ async def complaints(
 ) -> Page[Complaint]:
     async with runtime.db.engine.connect() as conn:
         return await complaint_service.list_complaints(
-            await driver_connection(conn), scope.patterns(region_code), status=status, overdue=overdue,
-            as_of=as_of or case_service.today(), cursor=cursor, limit=limit,
+            await driver_connection(conn),
+            scope.patterns(region_code),
+            status=status,
+            overdue=overdue,
+            as_of=as_of or case_service.today(),
+            cursor=cursor,
+            limit=limit,
         )
 
 
@@ -77,19 +84,27 @@ async def history(current: CurrentComplaint, runtime: RuntimeDep) -> list[AuditE
         return await complaint_service.history(await driver_connection(conn), current["complaint_id"])
 
 
-@router.post("/{complaint_id}/assign", response_model=Complaint, summary="Assign to an officer, optionally with a due date")
+@router.post(
+    "/{complaint_id}/assign", response_model=Complaint, summary="Assign to an officer, optionally with a due date"
+)
 async def assign(body: Assign, current: CurrentComplaint, runtime: RuntimeDep, actor: ActorDep) -> Complaint:
     async with runtime.db.transaction() as conn:
-        return complaint_service.out(await complaint_service.assign(await driver_connection(conn), current, body, actor))
+        return complaint_service.out(
+            await complaint_service.assign(await driver_connection(conn), current, body, actor)
+        )
 
 
 @router.post("/{complaint_id}/answer", response_model=Complaint, summary="Answer the complaint (办结)")
 async def answer(body: AnswerComplaint, current: CurrentComplaint, runtime: RuntimeDep, actor: ActorDep) -> Complaint:
     async with runtime.db.transaction() as conn:
-        return complaint_service.out(await complaint_service.answer(await driver_connection(conn), current, body, actor))
+        return complaint_service.out(
+            await complaint_service.answer(await driver_connection(conn), current, body, actor)
+        )
 
 
-@router.post("/{complaint_id}/cases", response_model=Complaint, summary="Link a case, or open the subject person's case")
+@router.post(
+    "/{complaint_id}/cases", response_model=Complaint, summary="Link a case, or open the subject person's case"
+)
 async def link_case(
     body: LinkCase, current: CurrentComplaint, runtime: RuntimeDep, scope: RegionScopeDep, actor: ActorDep
 ) -> Complaint:

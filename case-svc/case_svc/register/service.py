@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import asyncpg
 
-from kernel.events import CloudEvent, RegistrationRecordedV1
+from kernel.events import RegistrationRecordedV1
 
 
-async def apply_registrations(pg: asyncpg.Connection, events: list[CloudEvent]) -> None:
-    latest: dict[tuple[str, str], RegistrationRecordedV1] = {}
-    for event in events:  # in partition order: the last one per certificate is the registry's current state
-        if event.type == RegistrationRecordedV1.event_type:
-            registration = RegistrationRecordedV1.model_validate(event.data)
-            latest[(registration.category, registration.certificate_no)] = registration
-    if not latest:
-        return
-    rows = list(latest.values())
+async def apply_registrations(pg: asyncpg.Connection, rows: list[RegistrationRecordedV1]) -> None:
+    """`rows`: the latest state per certificate in the batch (the consumer keeps one per certificate)."""
     await pg.execute(
         "INSERT INTO registrations (category, certificate_no, person_ref, region_code, status) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) "

@@ -26,7 +26,13 @@ def table_rows(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]
     return [[row.get(key, "") if row.get(key) is not None else "" for key, _ in columns] for row in rows]
 
 
-def xlsx(title: str, subtitle: str, columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None = None) -> bytes:
+def xlsx(
+    title: str,
+    subtitle: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    totals: dict[str, Any] | None = None,
+) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]  # Excel's limit for sheet names
@@ -57,7 +63,9 @@ def xlsx(title: str, subtitle: str, columns: Sequence[tuple[str, str]], rows: Se
     return buffer.getvalue()
 
 
-def csv_bytes(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None = None) -> bytes:
+def csv_bytes(
+    columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None = None
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([label for _, label in columns])

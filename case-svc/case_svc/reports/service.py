@@ -22,8 +22,8 @@ from typing import Any
 import asyncpg
 
 from case_svc.campaigns.models import Campaign
-from case_svc.deps import from_jsonb
 from case_svc.cases.workflow import STATUS_LABELS, CaseStatus
+from case_svc.deps import from_jsonb
 from kernel.errors import Invalid
 
 # The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows.
@@ -41,12 +41,35 @@ RULE_LABELS: dict[str, str] = {
 
 # Division names the tables show beside the codes (DOMAIN §3); other regions show their code only.
 REGION_NAMES: dict[str, str] = {
-    "150000": "内蒙古自治区", "150100": "呼和浩特市", "150200": "包头市", "150300": "乌海市", "150400": "赤峰市",
-    "150500": "通辽市", "150600": "鄂尔多斯市", "150700": "呼伦贝尔市", "150800": "巴彦淖尔市", "150900": "乌兰察布市",
-    "152200": "兴安盟", "152500": "锡林郭勒盟", "152900": "阿拉善盟", "150781": "满洲里市", "152501": "二连浩特市",
-    "230000": "黑龙江省", "230100": "哈尔滨市", "230200": "齐齐哈尔市", "230300": "鸡西市", "230400": "鹤岗市",
-    "230500": "双鸭山市", "230600": "大庆市", "230700": "伊春市", "230800": "佳木斯市", "230900": "七台河市",
-    "231000": "牡丹江市", "231100": "黑河市", "231200": "绥化市", "232700": "大兴安岭地区",
+    "150000": "内蒙古自治区",
+    "150100": "呼和浩特市",
+    "150200": "包头市",
+    "150300": "乌海市",
+    "150400": "赤峰市",
+    "150500": "通辽市",
+    "150600": "鄂尔多斯市",
+    "150700": "呼伦贝尔市",
+    "150800": "巴彦淖尔市",
+    "150900": "乌兰察布市",
+    "152200": "兴安盟",
+    "152500": "锡林郭勒盟",
+    "152900": "阿拉善盟",
+    "150781": "满洲里市",
+    "152501": "二连浩特市",
+    "230000": "黑龙江省",
+    "230100": "哈尔滨市",
+    "230200": "齐齐哈尔市",
+    "230300": "鸡西市",
+    "230400": "鹤岗市",
+    "230500": "双鸭山市",
+    "230600": "大庆市",
+    "230700": "伊春市",
+    "230800": "佳木斯市",
+    "230900": "七台河市",
+    "231000": "牡丹江市",
+    "231100": "黑河市",
+    "231200": "绥化市",
+    "232700": "大兴安岭地区",
 }
 
 # (key, Chinese header) of the summary table, in column order.
@@ -180,7 +203,9 @@ async def detail(pg: asyncpg.Connection, patterns: list[str], period: Period) ->
         "c.opened_at::date AS opened_on, ARRAY(SELECT DISTINCT rule FROM findings f WHERE f.case_id = c.case_id ORDER BY 1) AS rules "
         "FROM cases c WHERE c.region_code LIKE ANY($1) AND NOT (c.status = 'closed' AND c.outcome IS NULL) AND (c.opened_at::date BETWEEN $2 AND $3 OR c.decided_on BETWEEN $2 AND $3) "
         "ORDER BY c.region_code, c.case_ref",
-        patterns, period.starts_on, period.ends_on,
+        patterns,
+        period.starts_on,
+        period.ends_on,
     )
     rows = []
     for record in records:

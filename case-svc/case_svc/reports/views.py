@@ -15,10 +15,10 @@ from case_svc.reports import render
 from case_svc.reports import service as report_service
 from case_svc.reports.service import DETAIL_COLUMNS, SUMMARY_COLUMNS, Period
 from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
 from kernel.errors import NotFound
 from kernel.regions import region_prefix
-from kernel.scope import EVERYWHERE, RegionScopeDep
-from kernel.service import RuntimeDep
+from kernel.scope import EVERYWHERE
 from kernel.values import MONTH_PATTERN
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
@@ -41,7 +41,9 @@ def _summary_response(table: dict[str, Any], fmt: str, title: str, stem: str) ->
         return JSONResponse(_jsonable(table))
     subtitle = f"统计期间：{table['period']['from']} 至 {table['period']['to']}"
     if fmt == "csv":
-        return _download(render.csv_bytes(SUMMARY_COLUMNS, table["rows"], table["totals"]), render.CSV_MEDIA_TYPE, f"{stem}.csv")
+        return _download(
+            render.csv_bytes(SUMMARY_COLUMNS, table["rows"], table["totals"]), render.CSV_MEDIA_TYPE, f"{stem}.csv"
+        )
     content = render.xlsx(title, subtitle, SUMMARY_COLUMNS, table["rows"], table["totals"])
     return _download(content, render.XLSX_MEDIA_TYPE, f"{stem}.xlsx")
 
@@ -59,13 +61,20 @@ SUMMARY_TITLE = "工程建设领域专业技术人员“挂证”等违法违规
 
 @router.get("/summary", summary="处理情况汇总表: per region one level down, with totals, for a period")
 async def summary(
-    runtime: RuntimeDep, scope: RegionScopeDep, starts_on: From, ends_on: To,
-    region_code: RegionCode = EVERYWHERE, format: Format = "json",  # noqa: A002 - the query parameter's name
+    runtime: RuntimeDep,
+    scope: RegionScopeDep,
+    starts_on: From,
+    ends_on: To,
+    region_code: RegionCode = EVERYWHERE,
+    format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
     async with runtime.db.engine.connect() as conn:
         table = await report_service.summary(
-            await driver_connection(conn), scope.patterns(region_code), "" if region_code == EVERYWHERE else region_prefix(region_code), period
+            await driver_connection(conn),
+            scope.patterns(region_code),
+            "" if region_code == EVERYWHERE else region_prefix(region_code),
+            period,
         )
     table["region_code"] = region_code
     return _summary_response(table, format, SUMMARY_TITLE, f"处理情况汇总表-{region_code}-{starts_on}-{ends_on}")
@@ -73,15 +82,21 @@ async def summary(
 
 @router.get("/detail", summary="The per-person detail list of cases opened or decided in a period")
 async def detail(
-    runtime: RuntimeDep, scope: RegionScopeDep, starts_on: From, ends_on: To,
-    region_code: RegionCode = EVERYWHERE, format: Format = "json",  # noqa: A002
+    runtime: RuntimeDep,
+    scope: RegionScopeDep,
+    starts_on: From,
+    ends_on: To,
+    region_code: RegionCode = EVERYWHERE,
+    format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
     async with runtime.db.engine.connect() as conn:
         rows = await report_service.detail(await driver_connection(conn), scope.patterns(region_code), period)
     stem = f"处理情况明细表-{region_code}-{starts_on}-{ends_on}"
     if format == "json":
-        return JSONResponse({"region_code": region_code, "period": {"from": str(starts_on), "to": str(ends_on)}, "rows": rows})
+        return JSONResponse(
+            {"region_code": region_code, "period": {"from": str(starts_on), "to": str(ends_on)}, "rows": rows}
+        )
     if format == "csv":
         return _download(render.csv_bytes(DETAIL_COLUMNS, rows), render.CSV_MEDIA_TYPE, f"{stem}.csv")
     content = render.xlsx("处理情况明细表", f"统计期间：{starts_on} 至 {ends_on}", DETAIL_COLUMNS, rows)
@@ -90,8 +105,12 @@ async def detail(
 
 @router.get("/monthly", summary="The monthly table of a campaign that requires one (e.g. Heilongjiang, from 2019-03)")
 async def monthly(
-    runtime: RuntimeDep, scope: RegionScopeDep, campaign_id: str, month: Month,
-    region_code: RegionCode | None = None, format: Format = "json",  # noqa: A002
+    runtime: RuntimeDep,
+    scope: RegionScopeDep,
+    campaign_id: str,
+    month: Month,
+    region_code: RegionCode | None = None,
+    format: Format = "json",
 ) -> Response:
     async with runtime.db.engine.connect() as conn:
         pg = await driver_connection(conn)

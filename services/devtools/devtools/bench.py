@@ -19,9 +19,9 @@ import functools
 import tempfile
 import threading
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,10 @@ import orjson
 import psutil
 
 from devtools.embedded import drop_database, free_port
-from domain.records import FIELDS, RecordKind
 from devtools.runner import Infrastructure, RunnerSettings, ServiceProcess, prepare_database, service_env
-from kernel.service import discover_services, upstream_urls
 from devtools.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
+from kernel.service import discover_services, upstream_urls
 
 
 @dataclass(frozen=True)
@@ -197,14 +197,22 @@ def _report(name: str, uploads: list[Upload], copy_seconds: float, rest_rss: int
     rate, copy_rate = full.rows / full.seconds, full.rows / copy_seconds
     mib = 2**20
     print(f"\n{name}: {full.rows:,} rows, CSV {size / 1e6:.1f} MB, through HTTP to a separate service process")
-    print(f"  receipt: accepted {full.receipt['accepted']:,}, rejected {full.receipt['rejected']:,}, changed {full.receipt['changed']:,}")
+    print(
+        f"  receipt: accepted {full.receipt['accepted']:,}, rejected {full.receipt['rejected']:,}, changed {full.receipt['changed']:,}"
+    )
     print(f"  HTTP CSV ingest   {full.seconds:7.2f} s   {rate:>10,.0f} rows/s")
-    print(f"    of which the service waited for PostgreSQL {full.waiting_for_database_s:.2f} s (the rest: parsing, validating, sealing IDs)")
-    print(f"  plain COPY        {copy_seconds:7.2f} s   {copy_rate:>10,.0f} rows/s   (same CSV into a text scratch table)")
+    print(
+        f"    of which the service waited for PostgreSQL {full.waiting_for_database_s:.2f} s (the rest: parsing, validating, sealing IDs)"
+    )
+    print(
+        f"  plain COPY        {copy_seconds:7.2f} s   {copy_rate:>10,.0f} rows/s   (same CSV into a text scratch table)"
+    )
     print(f"  ratio (ingest / COPY speed): {rate / copy_rate:.2f}   (goal ≥ 0.50)")
     print(f"  events published: {full.events:,}, all of them {full.published_s:.2f} s after the first byte")
-    print(f"  service memory: {rest_rss / mib:.0f} MiB at rest; peak {uploads[0].peak_rss / mib:.0f} MiB for "
-          f"{uploads[0].rows:,} rows, {full.peak_rss / mib:.0f} MiB for {full.rows:,} rows")
+    print(
+        f"  service memory: {rest_rss / mib:.0f} MiB at rest; peak {uploads[0].peak_rss / mib:.0f} MiB for "
+        f"{uploads[0].rows:,} rows, {full.peak_rss / mib:.0f} MiB for {full.rows:,} rows"
+    )
 
 
 # --- the whole province through the matcher -----------------------------------------------------------
@@ -250,7 +258,9 @@ def matcher_province(people: int | None) -> None:
             # Units before registrations; each service's feeds in order, the services side by side.
             for path, csv_path, _ in sorted(uploads[name], key=lambda u: ("units" not in u[0], u[0])):
                 httpx.post(
-                    processes[name].url + path, content=_file_chunks(csv_path), headers={"Content-Type": "text/csv"},
+                    processes[name].url + path,
+                    content=_file_chunks(csv_path),
+                    headers={"Content-Type": "text/csv"},
                     timeout=3600,
                 ).raise_for_status()
 
@@ -269,7 +279,9 @@ def matcher_province(people: int | None) -> None:
         while sweep["status"] == "running":
             time.sleep(0.5)
             sweep = httpx.get(f"{matcher.url}/api/v1/matcher/sweeps/{sweep['sweep_id']}", timeout=60).json()
-        sweep_seconds = (datetime.fromisoformat(sweep["finished_at"]) - datetime.fromisoformat(sweep["started_at"])).total_seconds()
+        sweep_seconds = (
+            datetime.fromisoformat(sweep["finished_at"]) - datetime.fromisoformat(sweep["started_at"])
+        ).total_seconds()
     finally:
         for process in processes.values():
             process.stop()
@@ -281,7 +293,9 @@ def matcher_province(people: int | None) -> None:
     print(f"  progress settled        {settled:7.1f} s after the first byte   (target ≤ 300 s)")
     print(f"  end to end              {rows / settled:>10,.0f} rows/s")
     print(f"  findings: {findings}")
-    print(f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 30 s), status {sweep['status']}")
+    print(
+        f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 30 s), status {sweep['status']}"
+    )
 
 
 # Every benchmark by name: it takes the --rows figure (None: its own default).

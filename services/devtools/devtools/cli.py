@@ -1,7 +1,7 @@
 """The development commands of `suite`: run the whole suite locally, and the benchmarks.
 
-    suite up [--demo]         embedded infrastructure (unless configured), every service, Ctrl-C stops all
-    suite bench NAME          run a benchmark (see `suite bench --help`)
+suite up [--demo]         embedded infrastructure (unless configured), every service, Ctrl-C stops all
+suite bench NAME          run a benchmark (see `suite bench --help`)
 """
 
 from __future__ import annotations

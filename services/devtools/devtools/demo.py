@@ -12,12 +12,18 @@ from pathlib import Path
 
 import httpx
 
-from domain.records import FIELDS, RecordKind
 from devtools.runner import ServiceProcess
 from devtools.synthetic import generate_province, write_csv
+from domain.records import FIELDS, RecordKind
 
 # Units before the people that name them; statuses before payments.
-FEED_ORDER = [RecordKind.units, RecordKind.registrations, RecordKind.person_statuses, RecordKind.contributions, RecordKind.deposits]
+FEED_ORDER = [
+    RecordKind.units,
+    RecordKind.registrations,
+    RecordKind.person_statuses,
+    RecordKind.contributions,
+    RecordKind.deposits,
+]
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ def load_demo(
     # The province's months end at the matcher's review month, so its findings are about this data.
     review_month = (
         httpx.get(matcher_url + "/api/v1/matcher/progress", headers=reader, timeout=60).json()["review_month"]
-        if matcher
+        if matcher_url
         else "2024-10"
     )
     province = generate_province(people=people, seed=2024, review_month=review_month)
@@ -77,7 +83,7 @@ def load_demo(
                 f"→ {base}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
             )
     print(f"  (the CSV files: {files}/)")
-    if matcher is not None:
+    if matcher_url is not None:
         _show_findings(matcher_url, reader)
     cases = next((p for p in processes if p.spec.name == "case"), None)
     if cases is not None:
@@ -118,16 +124,20 @@ def _show_cases(base_url: str, headers: dict[str, str]) -> None:
             last = counts
             time.sleep(1.5)
         first = client.get("/api/v1/cases", params={"limit": 1, "status": "open"}).json()["items"]
-    print(f"\nCases: {counts[0]} open from the open findings ({counts[1]} withdrawn: their findings cleared as the "
-          f"uploads arrived), at {base_url}/api/v1/cases?status=open")
+    print(
+        f"\nCases: {counts[0]} open from the open findings ({counts[1]} withdrawn: their findings cleared as the "
+        f"uploads arrived), at {base_url}/api/v1/cases?status=open"
+    )
     if first:
-        print(f"  e.g. {first[0]['case_ref']}: {base_url}/api/v1/cases/{first[0]['case_id']}  (walk one: case-svc/README.md)")
+        print(
+            f"  e.g. {first[0]['case_ref']}: {base_url}/api/v1/cases/{first[0]['case_id']}  (walk one: case-svc/README.md)"
+        )
 
 
 def _count(client: httpx.Client, status: str) -> int:
     count, cursor = 0, None
     while True:
-        params = {"limit": 1000, "status": status, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 1000, "status": status, **({"cursor": cursor} if cursor else {})}
         page = client.get("/api/v1/cases", params=params).json()
         count += len(page["items"])
         if not (cursor := page["next_cursor"]):

@@ -15,7 +15,7 @@ from gateway_svc.clients import new_client
 from gateway_svc.roles import Role, Scope
 
 # (client id, role, regions, extra scopes): Inner Mongolia, Hohhot and one of its districts.
-DEMO_CLIENTS = (
+DEMO_CLIENTS: tuple[tuple[str, Role, list[str], list[Scope]], ...] = (
     ("demo-province-admin", Role.province_admin, ["150000"], [Scope.persons_reveal]),
     ("demo-hohhot-officer", Role.city_officer, ["150100"], []),
     ("demo-baotou-officer", Role.city_officer, ["150200"], []),
@@ -43,8 +43,13 @@ def write_demo_clients(path: Path) -> tuple[list[dict], dict[str, str]]:
     entries, secrets = make_demo_clients()
     path.parent.mkdir(parents=True, exist_ok=True)
     listing = [
-        {"client_id": e["client_id"], "role": e["role"], "regions": e["regions"], "scopes_added": e["extra_scopes"],
-         "client_secret": secrets[e["client_id"]]}
+        {
+            "client_id": e["client_id"],
+            "role": e["role"],
+            "regions": e["regions"],
+            "scopes_added": e["extra_scopes"],
+            "client_secret": secrets[e["client_id"]],
+        }
         for e in entries
     ]
     path.write_bytes(orjson.dumps(listing, option=orjson.OPT_INDENT_2))

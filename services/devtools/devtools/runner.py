@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kernel import migrations
 from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
+from kernel import migrations
 from kernel.service import ServiceSpec, upstream_urls
 
 
@@ -39,7 +39,7 @@ class Infrastructure:
     embedded: list[EmbeddedPostgres | EmbeddedBroker] = field(default_factory=list)
 
     @classmethod
-    def start(cls, settings: RunnerSettings, *, say=print) -> Infrastructure:  # noqa: ANN001
+    def start(cls, settings: RunnerSettings, *, say=print) -> Infrastructure:
         embedded: list[EmbeddedPostgres | EmbeddedBroker] = []
         if settings.database_url:
             server_url = settings.database_url
@@ -134,16 +134,16 @@ def start_services(
     database_prefix: str = "",
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
-    say=print,  # noqa: ANN001
+    say=print,
 ) -> list[ServiceProcess]:
-    specs = {spec.name: spec for spec in specs}
-    urls = {name: f"http://127.0.0.1:{spec.port}" for name, spec in specs.items()}
+    by_name = {spec.name: spec for spec in specs}
+    urls = {name: f"http://127.0.0.1:{spec.port}" for name, spec in by_name.items()}
     processes = []
-    for spec in specs.values():
+    for spec in by_name.values():
         db_url = prepare_database(infra, spec, database_prefix + spec.name)
         say(f"  {spec.title}: database migrated")
         log_path = log_dir / f"{spec.name}.log" if log_dir else None
-        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, specs), **(extra_env or {}))
+        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, by_name), **(extra_env or {}))
         processes.append(ServiceProcess(spec, port=spec.port, env=env, log_path=log_path).start())
     try:
         for process in processes:

@@ -50,20 +50,46 @@ PROVINCES: dict[str, Province] = {
         abbreviation="蒙",
         universities=("内蒙古工业大学", "内蒙古建筑职业技术学院"),
         cities=(
-            City("150100", "呼和浩特市", "呼和浩特",
-                 (("150102", "新城区"), ("150103", "回民区"), ("150104", "玉泉区"), ("150105", "赛罕区"),
-                  ("150121", "土默特左旗"), ("150122", "托克托县"))),
-            City("150200", "包头市", "包头",
-                 (("150202", "东河区"), ("150203", "昆都仑区"), ("150204", "青山区"), ("150207", "九原区"))),
+            City(
+                "150100",
+                "呼和浩特市",
+                "呼和浩特",
+                (
+                    ("150102", "新城区"),
+                    ("150103", "回民区"),
+                    ("150104", "玉泉区"),
+                    ("150105", "赛罕区"),
+                    ("150121", "土默特左旗"),
+                    ("150122", "托克托县"),
+                ),
+            ),
+            City(
+                "150200",
+                "包头市",
+                "包头",
+                (("150202", "东河区"), ("150203", "昆都仑区"), ("150204", "青山区"), ("150207", "九原区")),
+            ),
             City("150300", "乌海市", "乌海", (("150302", "海勃湾区"), ("150303", "海南区"), ("150304", "乌达区"))),
-            City("150400", "赤峰市", "赤峰",
-                 (("150402", "红山区"), ("150403", "元宝山区"), ("150404", "松山区"), ("150430", "敖汉旗"))),
+            City(
+                "150400",
+                "赤峰市",
+                "赤峰",
+                (("150402", "红山区"), ("150403", "元宝山区"), ("150404", "松山区"), ("150430", "敖汉旗")),
+            ),
             City("150500", "通辽市", "通辽", (("150502", "科尔沁区"), ("150581", "霍林郭勒市"))),
-            City("150600", "鄂尔多斯市", "鄂尔多斯",
-                 (("150602", "东胜区"), ("150603", "康巴什区"), ("150621", "达拉特旗"), ("150627", "伊金霍洛旗"))),
+            City(
+                "150600",
+                "鄂尔多斯市",
+                "鄂尔多斯",
+                (("150602", "东胜区"), ("150603", "康巴什区"), ("150621", "达拉特旗"), ("150627", "伊金霍洛旗")),
+            ),
             # 满洲里 and 二连浩特 are county-level cities the campaign addresses directly.
-            City("150700", "呼伦贝尔市", "呼伦贝尔",
-                 (("150702", "海拉尔区"), ("150781", "满洲里市"), ("150782", "牙克石市"))),
+            City(
+                "150700",
+                "呼伦贝尔市",
+                "呼伦贝尔",
+                (("150702", "海拉尔区"), ("150781", "满洲里市"), ("150782", "牙克石市")),
+            ),
             City("150800", "巴彦淖尔市", "巴彦淖尔", (("150802", "临河区"), ("150821", "五原县"))),
             City("150900", "乌兰察布市", "乌兰察布", (("150902", "集宁区"), ("150981", "丰镇市"))),
             City("152200", "兴安盟", "兴安", (("152201", "乌兰浩特市"), ("152202", "阿尔山市"))),
@@ -78,9 +104,15 @@ PROVINCES: dict[str, Province] = {
         abbreviation="黑",
         universities=("黑龙江工程学院", "黑龙江建筑职业技术学院"),
         cities=(
-            City("230100", "哈尔滨市", "哈尔滨",
-                 (("230102", "道里区"), ("230103", "南岗区"), ("230104", "道外区"), ("230108", "平房区"))),
-            City("230200", "齐齐哈尔市", "齐齐哈尔", (("230202", "龙沙区"), ("230203", "建华区"), ("230204", "铁锋区"))),
+            City(
+                "230100",
+                "哈尔滨市",
+                "哈尔滨",
+                (("230102", "道里区"), ("230103", "南岗区"), ("230104", "道外区"), ("230108", "平房区")),
+            ),
+            City(
+                "230200", "齐齐哈尔市", "齐齐哈尔", (("230202", "龙沙区"), ("230203", "建华区"), ("230204", "铁锋区"))
+            ),
             City("230600", "大庆市", "大庆", (("230602", "萨尔图区"), ("230603", "龙凤区"), ("230604", "让胡路区"))),
             City("230800", "佳木斯市", "佳木斯", (("230803", "向阳区"), ("230804", "前进区"))),
             City("231000", "牡丹江市", "牡丹江", (("231002", "东安区"), ("231003", "阳明区"), ("231005", "西安区"))),
@@ -103,13 +135,32 @@ _GIVEN_CHARS = (
     "秀娟英华慧巧美娜静淑惠珠翠雅芝玉萍红玲芬芳燕彩春菊兰凤洁梅琳云莲雪荣霞香月艳瑞佳嘉琼珍莉桂晶妍秋婷颖"
 )
 _MONGOLIAN_NAMES = (
-    "巴特尔", "其木格", "乌日娜", "苏日娜", "额尔敦", "那仁", "朝鲁", "格日勒", "图雅", "宝音",
-    "斯琴", "乌兰", "敖登", "满都拉", "萨仁",
+    "巴特尔",
+    "其木格",
+    "乌日娜",
+    "苏日娜",
+    "额尔敦",
+    "那仁",
+    "朝鲁",
+    "格日勒",
+    "图雅",
+    "宝音",
+    "斯琴",
+    "乌兰",
+    "敖登",
+    "满都拉",
+    "萨仁",
 )
 _BRAND_CHARS = "华建宏泰鑫盛源恒通达金鼎昌隆兴远嘉和瑞丰安晟博润中天正信诚德豪宇鸿峰海腾凯利祥福北疆骏阳光辉明新宝长城志力众合益永大元"
 _ENTERPRISE_SUFFIXES = (
-    "建设工程有限公司", "建筑安装有限责任公司", "工程监理有限公司", "工程造价咨询有限公司",
-    "勘察设计研究院有限公司", "建筑工程有限公司", "路桥建设有限公司", "市政工程有限公司",
+    "建设工程有限公司",
+    "建筑安装有限责任公司",
+    "工程监理有限公司",
+    "工程造价咨询有限公司",
+    "勘察设计研究院有限公司",
+    "建筑工程有限公司",
+    "路桥建设有限公司",
+    "市政工程有限公司",
 )
 # Official names write the group marker with full-width brackets; feeds often do not.
 _GROUP_SUFFIXES = ("建设（集团）有限公司", "建工（集团）有限责任公司")
@@ -138,8 +189,15 @@ _SPECIALTIES: dict[Category, tuple[str | None, ...]] = {
     Category.architect_2: (None,),
     Category.structural_1: (None,),
     Category.structural_2: (None,),
-    Category.survey_design: ("岩土工程", "电气(供配电)", "电气(发输变电)", "公用设备(暖通空调)",
-                             "公用设备(给水排水)", "化工", "土木(道路工程)"),
+    Category.survey_design: (
+        "岩土工程",
+        "电气(供配电)",
+        "电气(发输变电)",
+        "公用设备(暖通空调)",
+        "公用设备(给水排水)",
+        "化工",
+        "土木(道路工程)",
+    ),
     Category.supervision: ("房屋建筑工程", "市政公用工程", "机电安装工程", "公路工程", "水利水电工程"),
     Category.cost_1: _COST_SPECIALTIES,
     Category.cost_2: _COST_SPECIALTIES,
@@ -346,7 +404,9 @@ class _Generator:
         # nobody is planted on a 29 February there, whose 65th birthday in a common year (28
         # February or 1 March) would decide the case.
         last_over = self.age_cutoff - timedelta(days=1)
-        self.over_age_last_birth = last_over if (last_over.month, last_over.day) != (2, 29) else last_over - timedelta(days=1)
+        self.over_age_last_birth = (
+            last_over if (last_over.month, last_over.day) != (2, 29) else last_over - timedelta(days=1)
+        )
         self.previous_month_start = (self.review_start - timedelta(days=1)).replace(day=1)
 
         self.counties = [(city, code, name) for city in province.cities for code, name in city.counties]
@@ -461,7 +521,9 @@ class _Generator:
 
         for _ in range(max(3, people // 300)):
             city, county_code, _ = rng.choice(self.counties)
-            name = self._new_unique_name(lambda: f"{self._name_prefix(city)}{self._brand()}人力资源服务有限公司")
+            name = self._new_unique_name(
+                lambda city=city: f"{self._name_prefix(city)}{self._brand()}人力资源服务有限公司"
+            )
             self.hr_agencies.append(self._add_unit("91", county_code, name, UnitKind.hr_agency))
 
         public_bodies = self.public_bodies
@@ -733,8 +795,11 @@ class _Generator:
             else:  # so is an old registration elsewhere that was cancelled
                 registered_on = self._random_date(date(2010, 1, 1), date(2014, 12, 31))
                 self._register(
-                    person, categories[1], self._other_employer(unit),
-                    registered_on=registered_on, status=RegistrationStatus.cancelled,
+                    person,
+                    categories[1],
+                    self._other_employer(unit),
+                    registered_on=registered_on,
+                    status=RegistrationStatus.cancelled,
                 )
         self._pay(person, unit, self.periods, fund=rng.random() < 0.9)
         return person
@@ -981,8 +1046,11 @@ class _Generator:
         unit = self._pick_employer()
         former = self._other_employer(unit)
         self._register(
-            person, second, former,
-            registered_on=self._random_date(date(2010, 1, 1), date(2014, 12, 31)), status=RegistrationStatus.cancelled,
+            person,
+            second,
+            former,
+            registered_on=self._random_date(date(2010, 1, 1), date(2014, 12, 31)),
+            status=RegistrationStatus.cancelled,
         )
         self._register(person, first, unit)
         self._pay(person, former, self.periods)

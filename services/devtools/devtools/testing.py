@@ -10,7 +10,7 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,8 @@ from fastapi import FastAPI
 
 import kernel.service
 from devtools.embedded import drop_database
-from kernel.logs import JsonFormatter
 from devtools.runner import Infrastructure, RunnerSettings, prepare_database
+from kernel.logs import JsonFormatter
 from kernel.service import ServiceSpec
 from kernel.settings import ServiceSettings
 
@@ -151,10 +151,8 @@ class TopicTail:
         await admin.start()
         try:
             if self.topic not in await admin.list_topics():
-                try:
+                with suppress(TopicAlreadyExistsError):
                     await admin.create_topics([NewTopic(self.topic, num_partitions=6, replication_factor=1)])
-                except TopicAlreadyExistsError:
-                    pass
         finally:
             await admin.close()
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
@@ -197,7 +195,7 @@ class TopicTail:
         return records
 
 
-def event_of(record) -> dict:  # noqa: ANN001
+def event_of(record) -> dict:
     return orjson.loads(record.value)
 
 

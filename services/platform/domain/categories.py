@@ -48,9 +48,7 @@ _LABEL_ALIASES: dict[str, Category] = {
 
 AGE_LIMIT_YEARS = 65
 # Categories whose registration ends at 65 (超龄注册 is a finding).
-AGE_LIMITED: frozenset[Category] = frozenset(
-    {Category.constructor_1, Category.constructor_2, Category.supervision}
-)
+AGE_LIMITED: frozenset[Category] = frozenset({Category.constructor_1, Category.constructor_2, Category.supervision})
 
 # Registered and revoked by the ministry (or its national committee): a province reports
 # confirmed cases up (上报住房城乡建设部处理) instead of revoking them itself.

@@ -13,7 +13,6 @@ from enum import StrEnum
 from operator import mul
 
 
-
 class InvalidIdentifier(ValueError):
     """An identifier failed validation.
 
@@ -100,9 +99,7 @@ USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _USCC_VALUES = {char: value for value, char in enumerate(USCC_ALPHABET)}
 _NOT_IN_ALPHABET = 255
 # bytes.translate maps all 17 characters to their values in one C call.
-_USCC_VALUE_TABLE = bytes(
-    _USCC_VALUES.get(chr(code), _NOT_IN_ALPHABET) for code in range(256)
-)
+_USCC_VALUE_TABLE = bytes(_USCC_VALUES.get(chr(code), _NOT_IN_ALPHABET) for code in range(256))
 _USCC_FORMAT_MESSAGE = "a USCC must be 18 characters from 0-9 and A-Z without I, O, S, V, Z"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,8 @@ _MEMO_LIMIT = 50_000
 _UNSEEN = object()
 
 Row = dict[str, Any]
+# What is wrong with a row: (field or None for the whole row, code, message without the value).
+Problem = tuple[str | None, str, str]
 
 
 @dataclass
@@ -31,7 +33,7 @@ class BatchContext:
 
 # Stores one chunk of valid rows in the open transaction, marking the records it changed with the
 # batch id as their change id; returns how many records changed.
-ChunkStore = Callable[[asyncpg.Connection, list[Row], BatchContext], Awaitable[int]]
+ChunkStore = Callable[[asyncpg.Connection, list[Row], BatchContext], Coroutine[Any, Any, int]]
 # Completes derived rows for storage (pseudonym, encrypted ID...); may raise FieldError.
 RowPreparer = Callable[[Row, BatchContext], None]
 # Withdraws what a batch recorded, in the open transaction; returns how many records it withdrew.
@@ -62,13 +64,13 @@ class Feed:
 
     def validate(
         self, raw: Mapping[str, Any], memo: dict[str, dict[Any, Any]] | None = None
-    ) -> tuple[Row | None, list[tuple[str, str, str]]]:
+    ) -> tuple[Row | None, list[Problem]]:
         """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight.
 
         `memo` (one per upload) remembers what repeating fields parsed to, errors included.
         """
         row: Row = {}
-        problems: list[tuple[str, str, str]] = []
+        problems: list[Problem] = []
         for name, parse, required, repeats in self.plan:
             value = raw.get(name)
             if value is not None and value != "":

@@ -84,7 +84,9 @@ async def _csv_rows(chunks: AsyncIterator[bytes], encoding: str, feed: Feed) -> 
         try:
             return list(csv.reader(io.StringIO(block, newline="")))
         except csv.Error as error:
-            raise UploadError(f"the upload is not readable as CSV ({error}) after record {number}", loc=["body"]) from None
+            raise UploadError(
+                f"the upload is not readable as CSV ({error}) after record {number}", loc=["body"]
+            ) from None
 
     async for part in _decoded(chunks, encoding):
         pending += part
@@ -172,7 +174,9 @@ def _canonical(raw: Row, feed: Feed) -> Row:
     return {feed.header_map.get(str(k).strip().lower(), k): v for k, v in raw.items()}
 
 
-async def read_rows(chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed) -> AsyncIterator[tuple[int, Row | None]]:
+async def read_rows(
+    chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed
+) -> AsyncIterator[tuple[int, Row | None]]:
     fmt, encoding = parse_content_type(content_type)
     if fmt == "csv":
         async for item in _csv_rows(chunks, encoding, feed):

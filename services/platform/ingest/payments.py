@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Text
 
-from kernel import outbox
-from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
+from domain.records import INSURANCE_TYPE_LABELS
 from ingest.fields import REGION_CODE, Field, choice_value, month_value, text_value, uscc_field
 from ingest.person_records import PersonRecords
-from domain.records import INSURANCE_TYPE_LABELS
+from kernel import outbox
+from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
 
 INSURANCE_TYPE = "insurance_type"
 
@@ -26,7 +26,7 @@ INSURANCE_TYPE_CHOICES = (
 
 def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:
     """The fields of a payment row after the person's (DOMAIN §5)."""
-    fields = (
+    fields: tuple[Field, ...] = (
         uscc_field("unit_uscc", required=True, headers=("统一社会信用代码", "单位统一社会信用代码", "单位信用代码")),
         Field("unit_name", text_value(200), headers=("单位名称",), repeats=True),
         Field("period", month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期"), repeats=True),
@@ -46,7 +46,11 @@ def payment_columns(*, insurance_type: bool) -> list[Column]:
     ]
     if insurance_type:
         columns.append(Column(INSURANCE_TYPE, Text, nullable=False))
-    return columns + [Column("unit_name", Text, nullable=False), Column("region_code", Text(collation="C"), nullable=False)]
+    return [
+        *columns,
+        Column("unit_name", Text, nullable=False),
+        Column("region_code", Text(collation="C"), nullable=False),
+    ]
 
 
 def _months_sql(table: str, *, insurance_type: bool) -> str:
@@ -71,7 +75,7 @@ def payment_records(name: str, model: type[EventPayload], *, insurance_type: boo
     key = ("unit_uscc", "period", INSURANCE_TYPE) if insurance_type else ("unit_uscc", "period")
     return PersonRecords(
         name=name,
-        columns={**{column: "text" for column in key}, "unit_name": "text", "region_code": "text"},
+        columns={**dict.fromkeys(key, "text"), "unit_name": "text", "region_code": "text"},
         key=key,
         model=model,
         items_field="months",

@@ -20,13 +20,13 @@ import orjson
 from sqlalchemy import Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
+from domain.records import RecordKind
 from ingest import bulk
+from ingest.feeds import BatchContext, Feed, Row
+from ingest.fields import ID_NUMBER, PERSON_NAME, Field
+from ingest.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
 from kernel import outbox
 from kernel.events import EventPayload
-from ingest.fields import ID_NUMBER, PERSON_NAME, Field
-from ingest.feeds import BatchContext, Feed, Row
-from ingest.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
-from domain.records import RecordKind
 from kernel.scope import RegionScope
 
 # Person columns every input carries (see ingest.persons.prepare_person), with their SQL types.
@@ -111,9 +111,7 @@ class PersonRecords:
     @property
     def store_sql(self) -> str:
         batch = f"${len(self.input_columns) + 1}::uuid"
-        select = (
-            f"SELECT person_key, {', '.join(self.columns)}, NULL::timestamptz, {batch} FROM input"
-        )
+        select = f"SELECT person_key, {', '.join(self.columns)}, NULL::timestamptz, {batch} FROM input"
         changed = bulk.upsert_changed(
             self.name,
             ("person_key", *self.key),
@@ -207,8 +205,7 @@ class PersonRecords:
     async def person(self, pg: asyncpg.Connection, person_ref: str) -> dict[str, Any] | None:
         """The person's current records, shaped as the event payload (what an officer reads as evidence)."""
         payload = await pg.fetchval(
-            f"SELECT ({self.payload})::text FROM (SELECT $1::text AS person_key) pc "
-            "JOIN persons p USING (person_key)",
+            f"SELECT ({self.payload})::text FROM (SELECT $1::text AS person_key) pc JOIN persons p USING (person_key)",
             person_ref,
         )
         return orjson.loads(payload) if payload else None

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Column, Date, DateTime, LargeBinary, MetaData, Table, Text, func
 
 from domain.identifiers import birth_date_from_id
-from kernel.privacy import mask_id_number
 from ingest.feeds import BatchContext, Row
+from kernel.privacy import mask_id_number
 
 
 def persons_table(metadata: MetaData) -> Table:

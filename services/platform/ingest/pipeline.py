@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from ingest.feeds import BatchContext, Feed, Row
+from ingest.feeds import BatchContext, Feed, Problem, Row
 from ingest.fields import FieldError
 from ingest.formats import UploadError, read_rows
 from ingest.receipts import Mode, Receipt, Retraction, RowError, get_receipt, receipt_by_key, save_receipt
@@ -43,7 +43,7 @@ class _Tally:
     errors: list[RowError] = field(default_factory=list)
     errors_omitted: int = 0
 
-    def reject(self, number: int, problems: list[tuple[str | None, str, str]], limit: int) -> None:
+    def reject(self, number: int, problems: list[Problem], limit: int) -> None:
         self.rejected += 1
         for field_name, code, message in problems:
             if len(self.errors) < limit:
@@ -188,29 +188,28 @@ async def retract_batch(runtime: Runtime, feeds: Sequence[Feed], batch_id: uuid.
 
     Retracting again changes nothing and says so.
     """
-    async with runtime.db.engine.connect() as conn:
-        async with conn.begin():
-            row = (
-                await conn.execute(
-                    text("SELECT feed, status FROM ingest_batches WHERE batch_id = :id FOR UPDATE"), {"id": batch_id}
-                )
-            ).first()
-            if row is None:
-                raise NotFound("no batch with this id", loc=["path", "batch_id"])
-            feed = next((f for f in feeds if f.kind == row.feed), None)
-            if feed is None or feed.retract is None:
-                raise Conflict(f"{row.feed} batches cannot be retracted", loc=["path", "batch_id"])
-            if row.status == "retracted":
-                retracted, already = 0, True
-            elif row.status == "rejected":
-                raise Conflict("a rejected batch stored nothing; there is nothing to retract", loc=["path", "batch_id"])
-            else:
-                pg = await driver_connection(conn)
-                retracted = await feed.retract(pg, BatchContext(runtime=runtime, batch_id=batch_id, feed=feed))
-                await conn.execute(
-                    text("UPDATE ingest_batches SET status = 'retracted', retracted_at = now() WHERE batch_id = :id"),
-                    {"id": batch_id},
-                )
-                already = False
+    async with runtime.db.engine.connect() as conn, conn.begin():
+        row = (
+            await conn.execute(
+                text("SELECT feed, status FROM ingest_batches WHERE batch_id = :id FOR UPDATE"), {"id": batch_id}
+            )
+        ).first()
+        if row is None:
+            raise NotFound("no batch with this id", loc=["path", "batch_id"])
+        feed = next((f for f in feeds if f.kind == row.feed), None)
+        if feed is None or feed.retract is None:
+            raise Conflict(f"{row.feed} batches cannot be retracted", loc=["path", "batch_id"])
+        if row.status == "retracted":
+            retracted, already = 0, True
+        elif row.status == "rejected":
+            raise Conflict("a rejected batch stored nothing; there is nothing to retract", loc=["path", "batch_id"])
+        else:
+            pg = await driver_connection(conn)
+            retracted = await feed.retract(pg, BatchContext(runtime=runtime, batch_id=batch_id, feed=feed))
+            await conn.execute(
+                text("UPDATE ingest_batches SET status = 'retracted', retracted_at = now() WHERE batch_id = :id"),
+                {"id": batch_id},
+            )
+            already = False
     log.info("batch retracted", extra={"batch_id": str(batch_id), "rows": retracted, "already": already})
     return Retraction(receipt=await get_receipt(runtime, batch_id), rows_retracted=retracted, already_retracted=already)

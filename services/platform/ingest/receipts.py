@@ -51,7 +51,7 @@ RECEIPT_COLUMNS = (
 )
 
 
-def receipt_from_row(row: Mapping[str, Any]) -> Receipt:
+def receipt_from_row(row: Mapping[Any, Any]) -> Receipt:
     data = dict(row)
     if isinstance(data["errors"], str):
         data["errors"] = orjson.loads(data["errors"])
@@ -61,10 +61,14 @@ def receipt_from_row(row: Mapping[str, Any]) -> Receipt:
 async def get_receipt(runtime: Runtime, batch_id: uuid.UUID) -> Receipt:
     async with runtime.db.engine.connect() as conn:
         row = (
-            await conn.execute(
-                text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE batch_id = :id"), {"id": batch_id}
+            (
+                await conn.execute(
+                    text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE batch_id = :id"), {"id": batch_id}
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
     if row is None:
         raise NotFound("no batch with this id", loc=["path", "batch_id"])
     return receipt_from_row(row)
@@ -73,11 +77,15 @@ async def get_receipt(runtime: Runtime, batch_id: uuid.UUID) -> Receipt:
 async def receipt_by_key(runtime: Runtime, feed: str, key: str) -> Receipt | None:
     async with runtime.db.engine.connect() as conn:
         row = (
-            await conn.execute(
-                text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE feed = :feed AND idempotency_key = :key"),
-                {"feed": feed, "key": key},
+            (
+                await conn.execute(
+                    text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE feed = :feed AND idempotency_key = :key"),
+                    {"feed": feed, "key": key},
+                )
             )
-        ).mappings().first()
+            .mappings()
+            .first()
+        )
     return receipt_from_row(row) if row else None
 
 
@@ -95,7 +103,19 @@ async def save_receipt(conn: Any, receipt: Receipt, idempotency_key: str | None)
             ":received, :accepted, :rejected, :changed, CAST(:errors AS jsonb), :errors_omitted)"
         ),
         {
-            **receipt.model_dump(include={"batch_id", "feed", "mode", "status", "received", "accepted", "rejected", "changed", "errors_omitted"}),
+            **receipt.model_dump(
+                include={
+                    "batch_id",
+                    "feed",
+                    "mode",
+                    "status",
+                    "received",
+                    "accepted",
+                    "rejected",
+                    "changed",
+                    "errors_omitted",
+                }
+            ),
             "key": idempotency_key,
             "errors": orjson.dumps([e.model_dump() for e in receipt.errors]).decode(),
         },

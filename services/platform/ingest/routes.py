@@ -11,15 +11,13 @@ import asyncpg
 from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
-from kernel.db import driver_connection
-from kernel.errors import Invalid, NotFound
-
 from ingest.feeds import Feed
-from ingest.receipts import Mode, Receipt, Retraction, get_receipt
-from ingest.pipeline import ingest, retract_batch
 from ingest.person_records import PersonRecords
-from kernel.scope import RegionScopeDep
-from kernel.service import RuntimeDep
+from ingest.pipeline import ingest, retract_batch
+from ingest.receipts import Mode, Receipt, Retraction, get_receipt
+from kernel.db import driver_connection
+from kernel.deps import RegionScopeDep, RuntimeDep
+from kernel.errors import Invalid, NotFound
 from kernel.values import Since
 
 
@@ -47,7 +45,7 @@ def _request_body_doc(feed: Feed) -> dict:
     }
 
 
-def _upload_endpoint(feed: Feed):  # noqa: ANN202 - a FastAPI endpoint
+def _upload_endpoint(feed: Feed):
     async def upload(
         request: Request,
         response: Response,
@@ -88,6 +86,7 @@ def feed_router(feeds: Sequence[Feed]) -> APIRouter:
             openapi_extra=_request_body_doc(feed),
             name=f"upload_{feed.kind}",
         )
+
     @router.get("/batches/{batch_id}", response_model=Receipt, summary="The receipt of an upload")
     async def batch_receipt(batch_id: uuid.UUID, runtime: RuntimeDep) -> Receipt:
         return await get_receipt(runtime, batch_id)
@@ -160,7 +159,7 @@ def person_records_router(records: Sequence[PersonRecords]) -> APIRouter:
     return router
 
 
-def _person_endpoint(kind: PersonRecords):  # noqa: ANN202 - a FastAPI endpoint
+def _person_endpoint(kind: PersonRecords):
     async def person(
         person_ref: Annotated[str, Path(min_length=8, max_length=64, description="the person's pseudonym")],
         runtime: RuntimeDep,

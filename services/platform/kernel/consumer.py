@@ -1,5 +1,10 @@
 """The idempotent consumer loop: apply a batch of events and record their ids in one transaction,
 then commit the Kafka offsets. Replays and duplicate deliveries change nothing.
+
+A consumer declares `{payload model: handler}`. The kernel decodes each event into its model, keeps
+only the latest payload per identity in a batch for models that carry state (`EventPayload.identity`),
+and hands each handler its typed payloads, in the order the map declares, all in one transaction.
+Events of other types on the same topics are recorded as seen and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -7,23 +12,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel import metrics
-from kernel.db import Database
-from kernel.events import CloudEvent
+from kernel.db import Database, driver_connection
+from kernel.events import CloudEvent, EventPayload
 from kernel.kafka import ensure_topics, make_consumer
+from kernel.retry import Backoff
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-# Applies new events (already filtered of duplicates) inside the caller's transaction.
-EventHandler = Callable[[AsyncConnection, list[CloudEvent]], Awaitable[None]]
+# Applies new payloads of one model (duplicates already dropped) inside the consumer's transaction.
+PayloadHandler = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
+
+
+def latest_payloads(model: type[EventPayload], payloads: Sequence[EventPayload]) -> list[EventPayload]:
+    """The payloads to apply: for a model carrying state, the last one per identity (partition order),
+    else all of them in order."""
+    if model.identity is None:
+        return list(payloads)
+    latest: dict[tuple[Any, ...], EventPayload] = {}
+    for payload in payloads:
+        latest[tuple(getattr(payload, name) for name in model.identity)] = payload
+    return list(latest.values())
 
 
 class IdempotentConsumer:
@@ -35,15 +54,15 @@ class IdempotentConsumer:
         db: Database,
         *,
         name: str,
-        topics: list[str],
-        handler: EventHandler,
+        handlers: Mapping[type[EventPayload], PayloadHandler],
         max_records: int = 2000,
     ) -> None:
         self.settings = settings
         self.db = db
         self.name = name
-        self.topics = topics
-        self.handler = handler
+        self.handlers = dict(handlers)
+        self.topics = sorted({model.topic for model in self.handlers})
+        self._models = {model.event_type: model for model in self.handlers}
         self.max_records = max_records
         self.connected = False
         # When the latest fetch that brought nothing began (time.monotonic()), None while records
@@ -60,7 +79,7 @@ class IdempotentConsumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while not self._stopping.is_set():
             consumer: AIOKafkaConsumer | None = None
             try:
@@ -68,7 +87,7 @@ class IdempotentConsumer:
                 consumer = make_consumer(self.settings, self.group_id, self.topics)
                 await consumer.start()
                 self.connected = True
-                backoff = 0.5
+                backoff.reset()
                 while not self._stopping.is_set():
                     fetch_began = time.monotonic()
                     batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
@@ -81,16 +100,17 @@ class IdempotentConsumer:
                 raise
             except Exception:
                 self.connected = False
-                log.exception("consumer failed; restarting", extra={"consumer": self.name, "retry_in_s": backoff})
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 15.0)
+                log.exception("consumer failed; restarting", extra={"consumer": self.name, "retry_in_s": backoff.delay})
+                await backoff.wait(self._stopping)
             finally:
                 self.connected = False
                 self.caught_up_since = None
                 if consumer is not None:
                     await consumer.stop()
 
-    async def _apply(self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]) -> None:
+    async def _apply(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
+    ) -> None:
         events = [event for record in records if (event := self._parse(record)) is not None]
         try:
             async with self.db.transaction() as conn:
@@ -101,7 +121,7 @@ class IdempotentConsumer:
                         fresh.discard(event.id)
                         new_events.append(event)
                 if new_events:
-                    await self.handler(conn, new_events)
+                    await self.handle(await driver_connection(conn), new_events)
         except Exception:
             # Nothing was recorded: rewind so the same records come again after the restart.
             consumer.seek(partition, records[0].offset)
@@ -111,6 +131,25 @@ class IdempotentConsumer:
         metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "duplicate").inc(
             len(events) - len(new_events)
         )
+
+    async def handle(self, pg: asyncpg.Connection, events: list[CloudEvent]) -> None:
+        """Decodes new events and hands each handler its payloads (in the open transaction of `pg`)."""
+        by_model: dict[type[EventPayload], list[EventPayload]] = {}
+        for event in events:
+            model = self._models.get(event.type)
+            if model is None:
+                continue  # another type on a topic we read: not this consumer's business
+            try:
+                by_model.setdefault(model, []).append(model.model_validate(event.data))
+            except ValidationError:
+                log.error("skipping an event whose data does not fit its type", extra=self._where(event))
+                metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "malformed").inc()
+        for model, handler in self.handlers.items():
+            if payloads := by_model.get(model):
+                await handler(pg, latest_payloads(model, payloads))
+
+    def _where(self, event: CloudEvent) -> dict[str, Any]:
+        return {"consumer": self.name, "event_id": event.id, "type": event.type}
 
     async def _claim(self, conn: AsyncConnection, event_ids: list[str]) -> set[str]:
         """Records the ids as processed; returns those not seen before."""
@@ -133,7 +172,12 @@ class IdempotentConsumer:
             # A message that is not a CloudEvent can never be applied; skip it visibly.
             log.error(
                 "skipping malformed event",
-                extra={"consumer": self.name, "topic": record.topic, "partition": record.partition, "offset": record.offset},
+                extra={
+                    "consumer": self.name,
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                },
             )
             metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "malformed").inc()
             return None

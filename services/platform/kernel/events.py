@@ -42,6 +42,10 @@ class EventPayload(BaseModel):
 
     event_type: ClassVar[str]
     topic: ClassVar[str]
+    # For a payload that states a record's current state: the fields naming the record, so that of
+    # several payloads about one record in a batch only the latest need be applied. None for
+    # payloads that are acts (a revocation, a granted exemption): each one counts.
+    identity: ClassVar[tuple[str, ...] | None] = None
 
 
 class CloudEvent(BaseModel):
@@ -58,11 +62,6 @@ class CloudEvent(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     data: dict[str, Any]
 
-    def payload(self, model: type[EventPayload]) -> EventPayload:
-        if self.type != model.event_type:
-            raise ValueError(f"event type {self.type} is not {model.event_type}")
-        return model.model_validate(self.data)
-
 
 CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
 
@@ -75,6 +74,7 @@ class UnitRecordedV1(EventPayload):
 
     event_type: ClassVar[str] = "cn.gov.construction.registry.unit.recorded.v1"
     topic: ClassVar[str] = Topics.registry_units
+    identity: ClassVar[tuple[str, ...] | None] = ("uscc",)
 
     uscc: str
     name: str
@@ -90,6 +90,7 @@ class RegistrationRecordedV1(EventPayload):
 
     event_type: ClassVar[str] = "cn.gov.construction.registry.registration.recorded.v1"
     topic: ClassVar[str] = Topics.registry_registrations
+    identity: ClassVar[tuple[str, ...] | None] = ("category", "certificate_no")
 
     person_ref: str
     masked_id: str
@@ -135,6 +136,7 @@ class ContributionsRecordedV1(EventPayload):
 
     event_type: ClassVar[str] = "cn.gov.construction.insurance.contributions.recorded.v1"
     topic: ClassVar[str] = Topics.insurance_contributions
+    identity: ClassVar[tuple[str, ...] | None] = ("person_ref",)
 
     person_ref: str
     masked_id: str
@@ -155,6 +157,7 @@ class PersonStatusRecordedV1(EventPayload):
 
     event_type: ClassVar[str] = "cn.gov.construction.insurance.person-status.recorded.v1"
     topic: ClassVar[str] = Topics.insurance_person_status
+    identity: ClassVar[tuple[str, ...] | None] = ("person_ref",)
 
     person_ref: str
     masked_id: str
@@ -167,6 +170,7 @@ class DepositsRecordedV1(EventPayload):
 
     event_type: ClassVar[str] = "cn.gov.construction.fund.deposits.recorded.v1"
     topic: ClassVar[str] = Topics.fund_deposits
+    identity: ClassVar[tuple[str, ...] | None] = ("person_ref",)
 
     person_ref: str
     masked_id: str
@@ -177,11 +181,8 @@ class DepositsRecordedV1(EventPayload):
 # --- matcher and cases ----------------------------------------------------------------------
 
 
-class FindingRecordedV1(EventPayload):
-    """A finding as the matcher now holds it (the integration contract's finding). Keyed by person_ref."""
-
-    event_type: ClassVar[str] = "cn.gov.construction.matcher.finding.recorded.v1"
-    topic: ClassVar[str] = Topics.matcher_findings
+class FindingV1(BaseModel):
+    """A finding as the integration contract states it: the matcher's API and its event carry these fields."""
 
     finding_id: str
     person_ref: str
@@ -189,7 +190,7 @@ class FindingRecordedV1(EventPayload):
     name: str
     region_code: str
     rule: str
-    status: str  # open | exempted | cleared
+    status: Literal["open", "exempted", "cleared"]
     exemption: str | None
     severity: str
     review_month: str
@@ -197,6 +198,14 @@ class FindingRecordedV1(EventPayload):
     rule_set_version: str
     first_seen: datetime
     updated_at: datetime
+
+
+class FindingRecordedV1(EventPayload, FindingV1):
+    """A finding as the matcher now holds it (the integration contract's finding). Keyed by person_ref."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.matcher.finding.recorded.v1"
+    topic: ClassVar[str] = Topics.matcher_findings
+    identity: ClassVar[tuple[str, ...] | None] = ("finding_id",)
 
 
 class ExemptionDecidedV1(EventPayload):
@@ -246,24 +255,3 @@ class CaseClosedV1(EventPayload):
     region_code: str
     outcome: str
     closed_at: datetime
-
-
-PAYLOAD_MODELS: dict[str, type[EventPayload]] = {
-    model.event_type: model
-    for model in (
-        UnitRecordedV1,
-        RegistrationRecordedV1,
-        ContributionsRecordedV1,
-        PersonStatusRecordedV1,
-        DepositsRecordedV1,
-        FindingRecordedV1,
-        ExemptionDecidedV1,
-        RegistrationRevokedV1,
-        CaseClosedV1,
-    )
-}
-
-
-def parse_payload(event: CloudEvent) -> EventPayload:
-    """The typed payload of an event whose type this kernel knows."""
-    return PAYLOAD_MODELS[event.type].model_validate(event.data)

@@ -1,10 +1,13 @@
-"""Kafka clients configured one way for every service, and topic creation with the shared partition count."""
+"""Kafka clients configured one way for every service, topic creation with the shared partition count, and
+how far a consumer group lags behind its topics."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -46,12 +49,10 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         existing = set(await admin.list_topics())
         missing = [t for t in topics if t not in existing]
         if missing:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another service created it between list and create
                 await admin.create_topics(
                     [NewTopic(t, num_partitions=settings.kafka_topic_partitions, replication_factor=1) for t in missing]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another service created it between our list and create
         for described in await admin.describe_topics(topics):
             count = len(described.get("partitions", []))
             if count and count != settings.kafka_topic_partitions:
@@ -61,3 +62,63 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
                 )
     finally:
         await admin.close()
+
+
+async def partitions_of(settings: ServiceSettings, topics: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the (contract-named) topics that exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        names = [settings.topic(t) for t in topics]
+        existing = set(await admin.list_topics())
+        described = await admin.describe_topics([n for n in names if n in existing]) if existing else []
+    finally:
+        await admin.close()
+    return [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described
+        for partition in topic.get("partitions", [])
+    ]
+
+
+async def unconsumed_events(settings: ServiceSettings, group_id: str, topics: Iterable[str]) -> int:
+    """Events on `topics` past the consumer group's committed offsets (all its members').
+
+    The probe reads the group's committed offsets without joining the group (its partitions are
+    assigned, and paused, by hand). Some brokers (the embedded one) report a partition's end at its
+    last record *batch*, so a partition whose committed offset has reached the reported end is read
+    from there: whatever still comes back is unconsumed.
+    """
+    partitions = await partitions_of(settings, topics)
+    if not partitions:
+        return 0
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group_id, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        probe.assign(partitions)
+        probe.pause(*partitions)
+        ends = await probe.end_offsets(partitions)
+        committed = {partition: await probe.committed(partition) or 0 for partition in ends}
+    finally:
+        await probe.stop()
+    unconsumed = sum(max(0, end - committed[partition]) for partition, end in ends.items())
+    at_end = {partition: committed[partition] for partition, end in ends.items() if end and committed[partition] >= end}
+    if at_end:
+        unconsumed += await _records_from(settings.kafka_bootstrap_servers, at_end)
+    return unconsumed
+
+
+async def _records_from(bootstrap_servers: str, offsets: dict[TopicPartition, int]) -> int:
+    """How many records one fetch finds at or after `offsets` (a reader outside any group)."""
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=100)
+    await reader.start()
+    try:
+        reader.assign(list(offsets))
+        for partition, offset in offsets.items():
+            reader.seek(partition, offset)
+        batches = await reader.getmany(timeout_ms=300)
+        return sum(len(records) for records in batches.values())
+    finally:
+        await reader.stop()

@@ -18,9 +18,7 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 
 # 18-character resident ID shapes anywhere in text; masking them costs little and a leak costs much.
 # Redaction runs on the JSON line, so an ID right after an escape (`\n`, `\t`, `\u001f`) counts too.
-_ID_SHAPE = re.compile(
-    r"(?:(?<![0-9A-Za-z])|(?<=\\[bfnrt])|(?<=\\u[0-9a-fA-F]{4}))\d{17}[\dXx](?![0-9A-Za-z])"
-)
+_ID_SHAPE = re.compile(r"(?:(?<![0-9A-Za-z])|(?<=\\[bfnrt])|(?<=\\u[0-9a-fA-F]{4}))\d{17}[\dXx](?![0-9A-Za-z])")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 

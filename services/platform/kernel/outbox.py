@@ -18,6 +18,7 @@ rows: at-least-once, in key order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
@@ -35,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel import metrics
 from kernel.events import CONTENT_TYPE_HEADER, EventPayload
 from kernel.kafka import ensure_topics, make_producer
+from kernel.retry import Backoff
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -125,7 +127,9 @@ async def notify(conn: AsyncConnection) -> None:
     await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
-def envelope_bytes(*, event_id: Any, event_type: str, subject: str | None, time: datetime, payload: str, source: str) -> bytes:
+def envelope_bytes(
+    *, event_id: Any, event_type: str, subject: str | None, time: datetime, payload: str, source: str
+) -> bytes:
     """The CloudEvents structured-mode message value, splicing the JSON payload in as-is."""
     head = orjson.dumps(
         {
@@ -161,28 +165,25 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 await self._run_once()
-                backoff = 0.5
+                backoff.reset()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 self.connected = False
-                log.exception("outbox relay failed; retrying", extra={"retry_in_s": backoff})
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 15.0)
+                log.exception("outbox relay failed; retrying", extra={"retry_in_s": backoff.delay})
+                await backoff.wait(self._stopping)
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
         self._wake.clear()
 
     async def _run_once(self) -> None:
@@ -222,7 +223,16 @@ class OutboxRelay:
         for row in rows:
             if row["change_stream"] is None:
                 deliveries.append(
-                    await self._send(producer, row["topic"], row["key"], row["event_id"], row["event_type"], row["subject"], row["created_at"], row["payload"])
+                    await self._send(
+                        producer,
+                        row["topic"],
+                        row["key"],
+                        row["event_id"],
+                        row["event_type"],
+                        row["subject"],
+                        row["created_at"],
+                        row["payload"],
+                    )
                 )
                 published += 1
             else:
@@ -245,8 +255,14 @@ class OutboxRelay:
             async for record in conn.cursor(stream.render_sql, row["change_id"], prefetch=2000):
                 deliveries.append(
                     await self._send(
-                        producer, stream.model.topic, record["key"], record["event_id"], stream.model.event_type,
-                        record["subject"], row["created_at"], record["payload"],
+                        producer,
+                        stream.model.topic,
+                        record["key"],
+                        record["event_id"],
+                        stream.model.event_type,
+                        record["subject"],
+                        row["created_at"],
+                        record["payload"],
                     )
                 )
                 count += 1
@@ -256,8 +272,15 @@ class OutboxRelay:
         return count
 
     async def _send(
-        self, producer: AIOKafkaProducer, topic: str, key: str, event_id: Any, event_type: str,
-        subject: str | None, time: datetime, payload: str,
+        self,
+        producer: AIOKafkaProducer,
+        topic: str,
+        key: str,
+        event_id: Any,
+        event_type: str,
+        subject: str | None,
+        time: datetime,
+        payload: str,
     ) -> asyncio.Future:
         value = envelope_bytes(
             event_id=event_id, event_type=event_type, subject=subject, time=time, payload=payload, source=self.source

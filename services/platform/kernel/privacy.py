@@ -21,7 +21,6 @@ def mask_id_number(id_number: str) -> str:
     return f"{id_number[:6]}**********{id_number[16:]}"
 
 
-
 # --- pseudonyms and encryption -----------------------------------------------------------
 
 

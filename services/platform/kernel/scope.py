@@ -13,9 +13,8 @@ answers 404 (not 403: the object's existence is not revealed) when `RegionScope.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from kernel.errors import DomainError, NotFound
 from kernel.regions import region_prefix
@@ -82,6 +81,3 @@ UNRESTRICTED = RegionScope(None)
 
 def region_scope(request: Request) -> RegionScope:
     return RegionScope.parse(request.headers.get(REGION_SCOPE_HEADER))
-
-
-RegionScopeDep = Annotated[RegionScope, Depends(region_scope)]

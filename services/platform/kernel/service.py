@@ -13,21 +13,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Generic, Protocol, TypeVar
 
 import httpx
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from kernel.consumer import IdempotentConsumer
 from kernel.db import Database
 from kernel.errors import RejectNulMiddleware, install_error_handlers
-from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
 from kernel.migrations import MigrationsNotAtHead, assert_at_head
 from kernel.outbox import ChangeStream, OutboxRelay
+from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,18 @@ ENTRY_POINT_GROUP = "guazheng.services"
 # Internal routes live outside /api/v1: the gateway routes only the public prefixes.
 OUTBOX_PATH = "/internal/outbox"
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
 
 @dataclass
-class Runtime:
-    """Long-lived resources of one running service, created and closed by its lifespan."""
+class Runtime(Generic[SettingsT]):
+    """Long-lived resources of one running service, created and closed by its lifespan.
 
-    spec: ServiceSpec
-    settings: ServiceSettings
+    Typed by the service's settings: `Runtime[MatcherSettings].settings` is a `MatcherSettings`.
+    """
+
+    spec: ServiceSpec[SettingsT]
+    settings: SettingsT
     db: Database
     pseudonymizer: Pseudonymizer
     cipher: FieldCipher
@@ -62,12 +67,12 @@ class Worker(Protocol):
     def stop(self) -> None: ...
 
 
-ConsumerFactory = Callable[[Runtime], Sequence[IdempotentConsumer]]
-WorkerFactory = Callable[[Runtime], Sequence[Worker]]
+ConsumerFactory = Callable[[Runtime[SettingsT]], Sequence[IdempotentConsumer]]
+WorkerFactory = Callable[[Runtime[SettingsT]], Sequence[Worker]]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[SettingsT]):
     """A service's declaration: enough for the runner, the CLI and the tests to run it."""
 
     name: str  # short name: CLI argument, database name, settings' service_name
@@ -75,15 +80,15 @@ class ServiceSpec:
     factory: str  # "package.main:create_app", an app factory taking optional settings
     port: int  # local port in the embedded run
     migrations: Path
+    settings: type[SettingsT]  # ServiceSettings, or the service's subclass of it
     publishes: tuple[str, ...] = ()
     consumes: tuple[str, ...] = ()  # topics; the services publishing them are its upstreams
     change_streams: tuple[ChangeStream, ...] = ()  # how bulk-written records become events
     feeds: Mapping[str, str] = field(default_factory=dict)  # record kind -> bulk ingest path (for --demo)
-    settings: type[ServiceSettings] = ServiceSettings  # a service with settings of its own subclasses it
 
-    def load_settings(self, **overrides: object) -> ServiceSettings:
+    def load_settings(self, **overrides: object) -> SettingsT:
         """The service's settings from the environment, `overrides` winning."""
-        return self.settings(**{"service_name": self.name, **overrides})
+        return self.settings.model_validate({"service_name": self.name, **overrides})
 
 
 def upstream_urls(spec: ServiceSpec, urls: Mapping[str, str], specs: Mapping[str, ServiceSpec]) -> str:
@@ -100,12 +105,12 @@ def discover_services() -> dict[str, ServiceSpec]:
 
 
 def build_app(
-    spec: ServiceSpec,
-    settings: ServiceSettings,
+    spec: ServiceSpec[SettingsT],
+    settings: SettingsT,
     *,
     routers: Sequence[APIRouter],
-    consumers: ConsumerFactory | None = None,
-    workers: WorkerFactory | None = None,
+    consumers: ConsumerFactory[SettingsT] | None = None,
+    workers: WorkerFactory[SettingsT] | None = None,
     description: str = "",
 ) -> FastAPI:
     """The FastAPI app of a service: lifespan, health, metrics, errors, request ids, its routers."""
@@ -120,7 +125,7 @@ def build_app(
             await db.dispose()
             log.critical("refusing to start: database is not at the migration head")
             raise
-        runtime = Runtime(
+        runtime = Runtime[SettingsT](
             spec=spec,
             settings=settings,
             db=db,
@@ -128,7 +133,7 @@ def build_app(
             cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
         )
         app.state.runtime = runtime
-        tasks: list[asyncio.Task] = []
+        tasks: list[asyncio.Task[None]] = []
         if settings.outbox_relay_enabled and spec.publishes:
             streams = {stream.name: stream for stream in spec.change_streams}
             runtime.relay = OutboxRelay(settings, settings.database_url, list(spec.publishes), streams)
@@ -168,7 +173,7 @@ def build_app(
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict:
+    async def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
     @app.get("/readyz", include_in_schema=False)
@@ -194,7 +199,7 @@ def build_app(
     if spec.publishes:
 
         @app.get(OUTBOX_PATH, include_in_schema=False)
-        async def outbox_pending(request: Request) -> dict:
+        async def outbox_pending(request: Request) -> dict[str, object]:
             """Accepted but not yet published: what a downstream progress report waits for (not public)."""
             runtime: Runtime = request.app.state.runtime
             async with runtime.db.engine.connect() as conn:
@@ -204,10 +209,3 @@ def build_app(
     for router in routers:
         app.include_router(router)
     return app
-
-
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

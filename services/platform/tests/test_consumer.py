@@ -1,11 +1,13 @@
 """The idempotent consumer against a real database and broker: duplicates and replays apply nothing twice,
-a failed batch is retried, and offsets are committed only after the database commit."""
+a failed batch is retried, offsets are committed only after the database commit, and handlers receive
+typed payloads (the latest per identity for state-carrying ones)."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from typing import ClassVar
 
 import orjson
 import pytest
@@ -13,20 +15,20 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
-from kernel.consumer import IdempotentConsumer
+from kernel.consumer import IdempotentConsumer, latest_payloads
 from kernel.db import Database
-from kernel.events import CONTENT_TYPE_HEADER, CloudEvent
+from kernel.events import CONTENT_TYPE_HEADER, CloudEvent, EventPayload
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
 
 
 @pytest.fixture
-def scratch_db(service_database):  # noqa: ANN001, ANN201
+def scratch_db(service_database):
     """A fresh, migrated service database (it has the kernel's processed_events table)."""
     return service_database(registry_service)
 
 
-def _settings(scratch_db, infra, *, service_name: str, partitions: int) -> ServiceSettings:  # noqa: ANN001
+def _settings(scratch_db, infra, *, service_name: str, partitions: int) -> ServiceSettings:
     return ServiceSettings(
         service_name=service_name,
         database_url=scratch_db.url,
@@ -44,8 +46,24 @@ async def _create_topic(bootstrap: str, topic: str, partitions: int) -> None:
         await admin.close()
 
 
-def _event(event_id: str, n: int) -> bytes:
-    return CloudEvent(id=event_id, source="urn:test", type="test.applied.v1", subject=str(n), data={"n": n}).model_dump_json().encode()
+class AppliedV1(EventPayload):
+    """A test payload; each test names its own topic (a subclass)."""
+
+    event_type: ClassVar[str] = "test.applied.v1"
+    topic: ClassVar[str] = "test.applied"
+    n: int
+
+
+def _on_topic(topic: str) -> type[AppliedV1]:
+    return type("AppliedOnTopicV1", (AppliedV1,), {"topic": topic})
+
+
+def _event(event_id: str, n: int, event_type: str = AppliedV1.event_type) -> bytes:
+    return (
+        CloudEvent(id=event_id, source="urn:test", type=event_type, subject=str(n), data={"n": n})
+        .model_dump_json()
+        .encode()
+    )
 
 
 async def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]) -> None:
@@ -100,7 +118,7 @@ async def _stop(consumer: IdempotentConsumer, task: asyncio.Task) -> None:
     await asyncio.wait_for(task, timeout=20)
 
 
-async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # noqa: ANN001
+async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):
     bootstrap = infra.bootstrap_servers
     topic = f"test.consumer.{uuid.uuid4().hex}"
     settings = _settings(scratch_db, infra, service_name="consumer-test", partitions=3)
@@ -108,21 +126,19 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # no
     db = Database(settings)
     calls: list[int] = []
 
-    async def handler(conn, events: list[CloudEvent]) -> None:  # noqa: ANN001
-        calls.append(len(events))
-        await conn.execute(
-            text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"),
-            [{"id": event.id, "n": event.data["n"]} for event in events],
-        )
+    async def handler(pg, payloads: list[AppliedV1]) -> None:
+        assert all(isinstance(p, AppliedV1) for p in payloads)
+        calls.append(len(payloads))
+        await pg.executemany("INSERT INTO applied (n) VALUES ($1)", [(p.n,) for p in payloads])
 
     async def applied() -> tuple[int, int]:
         async with db.engine.connect() as conn:
-            row = (await conn.execute(text("SELECT count(*), count(DISTINCT event_id) FROM applied"))).one()
+            row = (await conn.execute(text("SELECT count(*), count(DISTINCT n) FROM applied"))).one()
         return row[0], row[1]
 
     try:
         async with db.transaction() as conn:
-            await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, n int NOT NULL)"))
+            await conn.execute(text("CREATE TABLE applied (n int NOT NULL)"))
 
         n = 120
         ids = [str(uuid.uuid4()) for _ in range(n)]
@@ -132,11 +148,12 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # no
         # ... and again under another key (another partition, another batch).
         messages += [(f"elsewhere-{i}", _event(ids[i], i)) for i in range(1, n, 5)]
         messages.append(("junk", b"not a cloud event"))  # skipped, never blocks the partition
+        messages.append(("other", _event(str(uuid.uuid4()), -1, "test.other.v1")))  # a type nobody handles: skipped
         await _produce(bootstrap, topic, messages)
         ends = await _end_offsets(bootstrap, topic)
         assert sum(ends.values()) == len(messages)
 
-        first = IdempotentConsumer(settings, db, name="applier", topics=[topic], handler=handler)
+        first = IdempotentConsumer(settings, db, name="applier", handlers={_on_topic(topic): handler})
         task = asyncio.create_task(first.run())
         try:
             await _until(lambda: _all_committed(bootstrap, first.group_id, ends), what="the first group's offsets")
@@ -148,13 +165,13 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):  # no
             claimed = (
                 await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'applier'"))
             ).scalar_one()
-        assert claimed == n
+        assert claimed == n + 1  # the other type's event is recorded as seen, never handed to a handler
         assert sum(calls) == n
 
         # A new consumer group (a rebuilt instance) replays the topic from the start under the same name.
         calls.clear()
         replayer_settings = _settings(scratch_db, infra, service_name="consumer-test-rebuilt", partitions=3)
-        second = IdempotentConsumer(replayer_settings, db, name="applier", topics=[topic], handler=handler)
+        second = IdempotentConsumer(replayer_settings, db, name="applier", handlers={_on_topic(topic): handler})
         assert second.group_id != first.group_id
         task = asyncio.create_task(second.run())
         try:
@@ -172,7 +189,7 @@ async def _all_committed(bootstrap: str, group_id: str, ends: dict[TopicPartitio
     return all(committed.get(tp, 0) >= end for tp, end in ends.items() if end > 0)
 
 
-async def test_failed_batch_is_retried_and_offset_committed_only_after_the_database(scratch_db, infra):  # noqa: ANN001
+async def test_failed_batch_is_retried_and_offset_committed_only_after_the_database(scratch_db, infra):
     """Drives the consumer's apply step with a manually assigned Kafka consumer (no group join, so fast)."""
     from aiokafka import AIOKafkaConsumer
 
@@ -184,20 +201,17 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
     db = Database(settings)
     seen: list[dict] = []
 
-    async def handler(conn, events: list[CloudEvent]) -> None:  # noqa: ANN001
-        await conn.execute(
-            text("INSERT INTO applied (event_id, n) VALUES (:id, :n)"),
-            [{"id": event.id, "n": event.data["n"]} for event in events],
-        )
+    async def handler(pg, payloads: list[AppliedV1]) -> None:
+        await pg.executemany("INSERT INTO applied (n) VALUES ($1)", [(p.n,) for p in payloads])
         # Inside the open transaction: the broker must not know of these events yet.
         committed = (await _committed(bootstrap, idempotent.group_id, [partition])).get(partition, 0)
-        seen.append({"events": len(events), "committed": committed})
+        seen.append({"events": len(payloads), "committed": committed})
         if len(seen) == 1:
             raise RuntimeError("the handler fails once")
 
-    async def applied() -> list[tuple[str, int]]:
+    async def applied() -> list[int]:
         async with db.engine.connect() as conn:
-            return [tuple(row) for row in await conn.execute(text("SELECT event_id, n FROM applied ORDER BY n"))]
+            return list((await conn.execute(text("SELECT n FROM applied ORDER BY n"))).scalars())
 
     async def claimed() -> int:
         async with db.engine.connect() as conn:
@@ -205,13 +219,16 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
                 await conn.execute(text("SELECT count(*) FROM processed_events WHERE consumer = 'retrying'"))
             ).scalar_one()
 
-    idempotent = IdempotentConsumer(settings, db, name="retrying", topics=[topic], handler=handler)
+    idempotent = IdempotentConsumer(settings, db, name="retrying", handlers={_on_topic(topic): handler})
     kafka = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=idempotent.group_id, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        group_id=idempotent.group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     try:
         async with db.transaction() as conn:
-            await conn.execute(text("CREATE TABLE applied (event_id text NOT NULL, n int NOT NULL)"))
+            await conn.execute(text("CREATE TABLE applied (n int NOT NULL)"))
         ids = [str(uuid.uuid4()) for _ in range(3)]
         await _produce(bootstrap, topic, [("k", _event(event_id, i)) for i, event_id in enumerate(ids)])
         await kafka.start()
@@ -237,7 +254,7 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
         assert [r.offset for r in again] == [r.offset for r in records]
         await idempotent._apply(kafka, partition, again)
         assert seen[1] == {"events": 3, "committed": 0}  # the broker learns only after the database commit
-        assert await applied() == [(event_id, i) for i, event_id in enumerate(ids)]
+        assert await applied() == [0, 1, 2]
         assert await claimed() == 3
         assert (await _committed(bootstrap, idempotent.group_id, [partition]))[partition] == 3
 
@@ -255,3 +272,18 @@ def test_event_serialisation_round_trip():
     event = CloudEvent.model_validate_json(raw)
     assert event.id == "abc" and event.data == {"n": 7} and event.specversion == "1.0"
     assert orjson.loads(raw)["type"] == "test.applied.v1"
+
+
+class StateV1(EventPayload):
+    event_type: ClassVar[str] = "test.state.v1"
+    topic: ClassVar[str] = "test.state"
+    identity: ClassVar[tuple[str, ...] | None] = ("key",)
+    key: str
+    value: int
+
+
+def test_latest_payload_per_identity_for_state_and_every_payload_for_acts():
+    states = [StateV1(key="a", value=1), StateV1(key="b", value=2), StateV1(key="a", value=3)]
+    assert latest_payloads(StateV1, states) == [StateV1(key="a", value=3), StateV1(key="b", value=2)]
+    acts = [AppliedV1(n=1), AppliedV1(n=1), AppliedV1(n=2)]
+    assert latest_payloads(AppliedV1, acts) == acts  # no identity: each one counts, in order

@@ -9,7 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.identifiers import USCC_ALPHABET, InvalidIdentifier, UnitKind, birth_date_from_id, id_check_char, is_public_body_uscc, is_valid_id_number, is_valid_uscc, normalize_id_number, normalize_unit_name, normalize_uscc, unit_kind_from_uscc, uscc_check_char
+from domain.identifiers import (
+    USCC_ALPHABET,
+    InvalidIdentifier,
+    UnitKind,
+    birth_date_from_id,
+    id_check_char,
+    is_public_body_uscc,
+    is_valid_id_number,
+    is_valid_uscc,
+    normalize_id_number,
+    normalize_unit_name,
+    normalize_uscc,
+    unit_kind_from_uscc,
+    uscc_check_char,
+)
 from kernel.privacy import DecryptionError, FieldCipher, Pseudonymizer, mask_id_number
 
 # The worked example of GB 11643-1999, and a USCC whose check character was computed by

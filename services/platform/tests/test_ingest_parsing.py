@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 
-from kernel.errors import UnsupportedMediaType
-from kernel.events import UnitRecordedV1
+from domain.records import RecordKind
 from ingest.feeds import Feed
 from ingest.fields import Field, FieldError, date_value, month_value, region_value, text_value
-from ingest.formats import UploadError, _complete_records, read_rows, parse_content_type
+from ingest.formats import UploadError, _complete_records, parse_content_type, read_rows
+from kernel.errors import UnsupportedMediaType
+from kernel.events import UnitRecordedV1
 from kernel.outbox import ChangeStream
-from domain.records import RecordKind
 
 
 async def _no_store(*_: object) -> int:  # the parsing tests never store
@@ -162,7 +162,7 @@ async def test_last_record_without_newline_is_read():
 
 async def test_lone_carriage_returns_end_lines_like_newlines():
     # Old Mac exports end lines with CR alone; a CR inside quotes stays in its field.
-    data = 'name,unit_name,region_code\ra,"b\rc",150100\rd,e,150200\r'.encode()
+    data = b'name,unit_name,region_code\ra,"b\rc",150100\rd,e,150200\r'
     for size in (1, 7, 100):
         rows = await _parse(data, "text/csv", size=size)
         assert [(n, r["name"], r["unit_name"], r["region_code"]) for n, r in rows] == [

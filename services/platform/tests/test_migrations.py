@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from kernel import migrations
 from devtools.embedded import create_database, database_url, drop_database
+from kernel import migrations
 from kernel.migrations import MigrationsNotAtHead
 from kernel.service import ServiceSpec, discover_services
 
@@ -21,7 +21,7 @@ def _async_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
 
 
-def _create_app(spec: ServiceSpec, settings):  # noqa: ANN001  # noqa: ANN202
+def _create_app(spec: ServiceSpec, settings):
     module, _, name = spec.factory.partition(":")
     return getattr(importlib.import_module(module), name)(settings)
 
@@ -35,7 +35,7 @@ def test_services_are_discovered():
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-def test_fresh_database_at_head_matches_models(name, service_database):  # noqa: ANN001
+def test_fresh_database_at_head_matches_models(name, service_database):
     spec = SERVICES[name]
     db = service_database(spec)  # created and upgraded to head
     url = _async_url(db.url)
@@ -54,7 +54,7 @@ def test_fresh_database_at_head_matches_models(name, service_database):  # noqa:
 
 
 @pytest.fixture
-def bare_database(infra):  # noqa: ANN001, ANN201
+def bare_database(infra):
     """An empty database: no migration ever ran on it."""
     name = f"test_bare_{uuid.uuid4().hex[:10]}"
     asyncio.run(create_database(infra.server_url, name))
@@ -63,7 +63,7 @@ def bare_database(infra):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("name", list(SERVICES))
-async def test_app_refuses_to_start_below_head(name, bare_database, infra):  # noqa: ANN001
+async def test_app_refuses_to_start_below_head(name, bare_database, infra):
     spec = SERVICES[name]
     settings = spec.load_settings(database_url=bare_database, kafka_bootstrap_servers=infra.bootstrap_servers)
     app = _create_app(spec, settings)

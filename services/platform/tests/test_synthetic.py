@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province, write_csv
 from domain.categories import (
     AGE_LIMITED,
     CATEGORY_LABELS,
@@ -18,9 +19,15 @@ from domain.categories import (
     Category,
     category_from_text,
 )
-from domain.identifiers import UnitKind, birth_date_from_id, is_public_body_uscc, is_valid_id_number, is_valid_uscc, normalize_unit_name
+from domain.identifiers import (
+    UnitKind,
+    birth_date_from_id,
+    is_public_body_uscc,
+    is_valid_id_number,
+    is_valid_uscc,
+    normalize_unit_name,
+)
 from domain.records import FIELDS, ZH_HEADERS, RecordKind
-from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province, write_csv
 
 PEOPLE = 2000
 REVIEW_MONTH = "2024-10"
@@ -256,8 +263,13 @@ def test_retired_and_bought_out_have_statuses(province: SyntheticProvince, by_pe
     with_status = {row["id_number"] for row in province.person_statuses}
     expected = {
         id_number
-        for scenario in ("retired", "bought_out", "retired_over_age", "retired_paid_by_two_others",
-                         "bought_out_fund_elsewhere")
+        for scenario in (
+            "retired",
+            "bought_out",
+            "retired_over_age",
+            "retired_paid_by_two_others",
+            "bought_out_fund_elsewhere",
+        )
         for id_number in people_in(province, scenario)
     }
     assert len(with_status ^ expected) == 0
@@ -300,7 +312,7 @@ def test_lookalike_unit(province: SyntheticProvince, by_person: dict, units_by_u
         (payer_uscc,) = payers(by_person[id_number]["contributions"])
         payer_name = units_by_uscc[payer_uscc]["name"]
         assert normalize_unit_name(registration["unit_name"]) != normalize_unit_name(payer_name)
-        differing = sum(a != b for a, b in zip(registration["unit_name"], payer_name))
+        differing = sum(a != b for a, b in zip(registration["unit_name"], payer_name, strict=False))
         assert len(registration["unit_name"]) == len(payer_name) and differing == 1
 
 
@@ -418,7 +430,7 @@ def test_csv_with_chinese_headers(province: SyntheticProvince) -> None:
     assert count == len(province.registrations) == len(rows) - 1
     assert rows[0][:3] == ["身份证号", "姓名", "注册类别"]
     assert rows[0] == [ZH_HEADERS["registrations"][name] for name in FIELDS["registrations"]]
-    first = dict(zip(FIELDS["registrations"], rows[1]))
+    first = dict(zip(FIELDS["registrations"], rows[1], strict=False))
     assert first["registered_on"] == province.registrations[0]["registered_on"].isoformat()
     assert first["unit_uscc"] == (province.registrations[0]["unit_uscc"] or "")
 
@@ -438,7 +450,7 @@ def test_csv_lists_none_and_english_headers(province: SyntheticProvince) -> None
     write_csv(renamed, FIELDS["units"], buffer)
     rows = read_back(buffer.getvalue())
     assert rows[0] == list(FIELDS["units"])
-    first = dict(zip(FIELDS["units"], rows[1]))
+    first = dict(zip(FIELDS["units"], rows[1], strict=False))
     assert first["former_names"] == ";".join(renamed[0]["former_names"])
     assert first["head_office_uscc"] == (renamed[0]["head_office_uscc"] or "")
 
@@ -476,12 +488,12 @@ def test_category_aliases_and_unknowns() -> None:
 
 
 def test_category_sets() -> None:
-    assert AGE_LIMITED == {Category.constructor_1, Category.constructor_2, Category.supervision}
+    assert {Category.constructor_1, Category.constructor_2, Category.supervision} == AGE_LIMITED
     assert MINISTRY_MANAGED.isdisjoint(PROVINCE_MANAGED)
-    assert MINISTRY_MANAGED | PROVINCE_MANAGED == set(Category)
-    assert PROVINCE_MANAGED == {
+    assert set(Category) == MINISTRY_MANAGED | PROVINCE_MANAGED
+    assert {
         Category.constructor_2,
         Category.architect_2,
         Category.structural_2,
         Category.cost_2,
-    }
+    } == PROVINCE_MANAGED
