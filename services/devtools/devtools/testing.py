@@ -9,11 +9,12 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 import orjson
 import pytest
@@ -186,13 +187,55 @@ class TopicTail:
         return records
 
     async def read_quiet(self, *, settle: float = 2.0) -> list:
-        """Everything that arrives until nothing has come for `settle` seconds."""
+        """Everything that arrives until nothing has come for `settle` seconds (being replaced by
+        `wait_outbox_empty` + `read_to_end`, which need no silence)."""
         assert self.consumer is not None
         records: list = []
         while batches := await self.consumer.getmany(timeout_ms=int(settle * 1000)):
             for batch in batches.values():
                 records.extend(self._new(batch))
         return records
+
+    async def read_to_end(self, *, timeout: float = 30.0) -> list:
+        """Everything on the topic now, since the tail opened: read up to the end offsets as of this call.
+
+        After `wait_outbox_empty` this is exactly what a service published (its relay deletes an outbox
+        row only once the broker acknowledged its events), so "nothing was published" is shown without
+        waiting for a silence.
+        """
+        assert self.consumer is not None
+        partitions = list(self.consumer.assignment())
+        ends = await self.consumer.end_offsets(partitions)
+        records: list = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while any(await self.consumer.position(p) < end for p, end in ends.items()):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the tail of {self.topic} did not reach the end offsets in {timeout}s")
+            for batch in (await self.consumer.getmany(timeout_ms=200)).values():
+                records.extend(self._new(batch))
+        return records
+
+
+async def wait_outbox_empty(database_url: str, *, timeout: float = 30.0) -> None:
+    """Waits until a service's relay has published everything its outbox held (fails the test on timeout)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while await conn.fetchval("SELECT count(*) FROM outbox"):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"the outbox was not published within {timeout}s")
+            await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str) -> None:
+    """Waits until `condition()` holds; fails the test, naming `what`, when it does not within `timeout`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.1)
 
 
 def event_of(record) -> dict:
