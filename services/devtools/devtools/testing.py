@@ -18,12 +18,13 @@ import asyncpg
 import httpx
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 
 import kernel.service
 from devtools.embedded import drop_database
 from devtools.runner import Infrastructure, RunnerSettings, prepare_database
+from kernel.kafka import partitions_of
 from kernel.logs import JsonFormatter
 from kernel.service import ServiceSpec
 from kernel.settings import ServiceSettings
@@ -156,12 +157,9 @@ class TopicTail:
                     await admin.create_topics([NewTopic(self.topic, num_partitions=6, replication_factor=1)])
         finally:
             await admin.close()
+        partitions = await partitions_of(self.bootstrap_servers, [self.topic])
         self.consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
         await self.consumer.start()
-        partitions = [TopicPartition(self.topic, p) for p in self.consumer.partitions_for_topic(self.topic) or []]
-        if not partitions:
-            await self.consumer.client.force_metadata_update()
-            partitions = [TopicPartition(self.topic, p) for p in self.consumer.partitions_for_topic(self.topic)]
         self.consumer.assign(partitions)
         ends = await self.consumer.end_offsets(partitions)
         for partition, offset in ends.items():

@@ -64,14 +64,14 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         await admin.close()
 
 
-async def partitions_of(settings: ServiceSettings, topics: Iterable[str]) -> list[TopicPartition]:
-    """Every partition of the (contract-named) topics that exist."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+async def partitions_of(bootstrap_servers: str, names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the topics (as the broker names them) that exist."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        names = [settings.topic(t) for t in topics]
         existing = set(await admin.list_topics())
-        described = await admin.describe_topics([n for n in names if n in existing]) if existing else []
+        wanted = [name for name in names if name in existing]
+        described = await admin.describe_topics(wanted) if wanted else []  # none named: describe none
     finally:
         await admin.close()
     return [
@@ -89,7 +89,7 @@ async def unconsumed_events(settings: ServiceSettings, group_id: str, topics: It
     last record *batch*, so a partition whose committed offset has reached the reported end is read
     from there: whatever still comes back is unconsumed.
     """
-    partitions = await partitions_of(settings, topics)
+    partitions = await partitions_of(settings.kafka_bootstrap_servers, [settings.topic(t) for t in topics])
     if not partitions:
         return 0
     probe = AIOKafkaConsumer(

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 import orjson
@@ -15,9 +14,11 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
+from devtools.testing import eventually
 from kernel.consumer import IdempotentConsumer, latest_payloads
 from kernel.db import Database
 from kernel.events import CONTENT_TYPE_HEADER, CloudEvent, EventPayload
+from kernel.kafka import partitions_of
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
 
@@ -80,13 +81,10 @@ async def _produce(bootstrap: str, topic: str, messages: list[tuple[str, bytes]]
 async def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
     from aiokafka import AIOKafkaConsumer
 
+    partitions = await partitions_of(bootstrap, [topic])
     reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await reader.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic) or []]
-        if not partitions:
-            await reader.client.force_metadata_update()
-            partitions = [TopicPartition(topic, p) for p in reader.partitions_for_topic(topic)]
         return await reader.end_offsets(partitions)
     finally:
         await reader.stop()
@@ -103,14 +101,6 @@ async def _committed(bootstrap: str, group_id: str, partitions: list[TopicPartit
         return {tp: offset for tp in partitions if (offset := await reader.committed(tp)) is not None}
     finally:
         await reader.stop()
-
-
-async def _until(condition: Callable[[], Awaitable[bool]], *, timeout: float = 30.0, what: str) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def _stop(consumer: IdempotentConsumer, task: asyncio.Task) -> None:
@@ -156,7 +146,7 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):
         first = IdempotentConsumer(settings, db, name="applier", handlers={_on_topic(topic): handler})
         task = asyncio.create_task(first.run())
         try:
-            await _until(lambda: _all_committed(bootstrap, first.group_id, ends), what="the first group's offsets")
+            await eventually(lambda: _all_committed(bootstrap, first.group_id, ends), what="the first group's offsets")
         finally:
             await _stop(first, task)
         assert await applied() == (n, n)
@@ -175,7 +165,9 @@ async def test_duplicates_and_replays_are_applied_once(scratch_db, infra):
         assert second.group_id != first.group_id
         task = asyncio.create_task(second.run())
         try:
-            await _until(lambda: _all_committed(bootstrap, second.group_id, ends), what="the replaying group's offsets")
+            await eventually(
+                lambda: _all_committed(bootstrap, second.group_id, ends), what="the replaying group's offsets"
+            )
         finally:
             await _stop(second, task)
         assert await applied() == (n, n)

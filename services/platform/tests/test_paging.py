@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 
+import orjson
 import pytest
 
 from kernel.errors import DomainError
@@ -31,7 +33,7 @@ def test_a_cursor_given_out_comes_back_as_its_keyset() -> None:
         encode_cursor(["150102", "not-a-uuid"]),
         encode_cursor([150102, str(uuid.uuid4())]),  # a number where text was
         encode_cursor(["150\x00102", str(uuid.uuid4())]),  # PostgreSQL text cannot hold NUL
-        encode_cursor({"a": 1}),
+        base64.urlsafe_b64encode(orjson.dumps({"a": 1})).decode(),  # not a list
         "not base64 at all!",
         "bnVsbA",  # base64 of `null`
     ],

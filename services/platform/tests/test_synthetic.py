@@ -425,32 +425,32 @@ def read_back(text: str) -> list[list[str]]:
 
 def test_csv_with_chinese_headers(province: SyntheticProvince) -> None:
     buffer = io.StringIO()
-    count = write_csv(province.registrations, FIELDS["registrations"], buffer, headers="zh")
+    count = write_csv(province.registrations, FIELDS[RecordKind.registrations], buffer, headers="zh")
     rows = read_back(buffer.getvalue())
     assert count == len(province.registrations) == len(rows) - 1
     assert rows[0][:3] == ["身份证号", "姓名", "注册类别"]
-    assert rows[0] == [ZH_HEADERS["registrations"][name] for name in FIELDS["registrations"]]
-    first = dict(zip(FIELDS["registrations"], rows[1], strict=False))
+    assert rows[0] == [ZH_HEADERS[RecordKind.registrations][name] for name in FIELDS[RecordKind.registrations]]
+    first = dict(zip(FIELDS[RecordKind.registrations], rows[1], strict=False))
     assert first["registered_on"] == province.registrations[0]["registered_on"].isoformat()
     assert first["unit_uscc"] == (province.registrations[0]["unit_uscc"] or "")
 
 
 def test_csv_headers_depend_on_the_record_kind(province: SyntheticProvince) -> None:
     headers = {}
-    for kind in ("contributions", "deposits"):
+    for kind in (RecordKind.contributions, RecordKind.deposits):
         buffer = io.StringIO()
         write_csv(getattr(province, kind)[:5], FIELDS[kind], buffer, headers="zh")
         headers[kind] = read_back(buffer.getvalue())[0]
-    assert "参保单位" in headers["contributions"] and "缴存单位" in headers["deposits"]
+    assert "参保单位" in headers[RecordKind.contributions] and "缴存单位" in headers[RecordKind.deposits]
 
 
 def test_csv_lists_none_and_english_headers(province: SyntheticProvince) -> None:
     renamed = [unit for unit in province.units if len(unit["former_names"]) >= 1]
     buffer = io.StringIO()
-    write_csv(renamed, FIELDS["units"], buffer)
+    write_csv(renamed, FIELDS[RecordKind.units], buffer)
     rows = read_back(buffer.getvalue())
-    assert rows[0] == list(FIELDS["units"])
-    first = dict(zip(FIELDS["units"], rows[1], strict=False))
+    assert rows[0] == list(FIELDS[RecordKind.units])
+    first = dict(zip(FIELDS[RecordKind.units], rows[1], strict=False))
     assert first["former_names"] == ";".join(renamed[0]["former_names"])
     assert first["head_office_uscc"] == (renamed[0]["head_office_uscc"] or "")
 
