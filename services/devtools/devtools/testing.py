@@ -206,7 +206,7 @@ class TopicTail:
         ends = await self.consumer.end_offsets(partitions)
         records: list = []
         deadline = asyncio.get_running_loop().time() + timeout
-        while any(await self.consumer.position(p) < end for p, end in ends.items()):
+        while [p for p, end in ends.items() if await self.consumer.position(p) < end]:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"the tail of {self.topic} did not reach the end offsets in {timeout}s")
             for batch in (await self.consumer.getmany(timeout_ms=200)).values():
