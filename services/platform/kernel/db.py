@@ -120,4 +120,4 @@ async def driver_connection(conn: AsyncConnection) -> asyncpg.Connection:
         # statements sent straight to the driver would run (and commit) outside the transaction.
         await conn.execute(text("SELECT 1"))
     raw = await conn.get_raw_connection()
-    return raw.driver_connection  # type: ignore[return-value]
+    return raw.driver_connection

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 import orjson
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kernel.privacy import mask_id_number
 
@@ -76,7 +76,7 @@ class RequestIdMiddleware:
         rid = incoming if 0 < len(incoming) <= 128 else uuid.uuid4().hex
         token = request_id.set(rid)
 
-        async def send_wrapper(message):  # type: ignore[no-untyped-def]
+        async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).append((b"x-request-id", rid.encode()))
             await send(message)
