@@ -17,16 +17,23 @@ as an HMAC secret, or with `alg: none`, is refused.
 from __future__ import annotations
 
 import base64
+import logging
 import time
 import uuid
+from collections.abc import Generator
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kernel.scope import EVERYWHERE
+
+log = logging.getLogger(__name__)
 
 AUDIENCE = "guazheng-services"
 GATEWAY_ISSUER = "guazheng-gateway"
@@ -148,3 +155,70 @@ def verify(token: str, *, caller_key: Ed25519PublicKey, service_secret: str) -> 
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise InvalidCredential(str(exc)) from None
+
+
+# --- at the service's door ------------------------------------------------------------------
+
+# Health probes and the API description need no credential (they hold nothing personal; the gateway
+# merges the services' descriptions); everything else does.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+# Only another service (or an operator's tool) may call these.
+INTERNAL_PREFIXES = ("/internal/", "/metrics")
+
+
+class CredentialsMiddleware:
+    """Admits a request only with a valid credential, and puts the verified `Caller` in
+    `request.state.caller`: routes read who is calling there, and nowhere else."""
+
+    def __init__(self, app: ASGIApp, *, caller_key: Ed25519PublicKey, service_secret: str) -> None:
+        self.app = app
+        self.caller_key = caller_key
+        self.service_secret = service_secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = _bearer(scope)
+        if token is None:
+            await _refuse(401, "unauthorized", "a credential is required", scope, receive, send)
+            return
+        try:
+            caller = verify(token, caller_key=self.caller_key, service_secret=self.service_secret)
+        except InvalidCredential as exc:
+            log.info("credential refused", extra={"path": scope["path"], "reason": str(exc)})
+            await _refuse(401, "unauthorized", "the credential is not valid", scope, receive, send)
+            return
+        if scope["path"].startswith(INTERNAL_PREFIXES) and not caller.is_service:
+            await _refuse(
+                403, "forbidden", "an internal endpoint: only the suite's services may call it", scope, receive, send
+            )
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
+
+
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            kind, _, token = value.decode("latin-1").partition(" ")
+            return token.strip() or None if kind.lower() == "bearer" else None
+    return None
+
+
+async def _refuse(status: int, error_type: str, msg: str, scope: Scope, receive: Receive, send: Send) -> None:
+    headers = {"WWW-Authenticate": 'Bearer realm="guazheng-services"'} if status == 401 else None
+    body = {"detail": [{"type": error_type, "msg": msg, "loc": ["header", "authorization"]}]}
+    await JSONResponse(body, status_code=status, headers=headers)(scope, receive, send)
+
+
+class ServiceAuth(httpx.Auth):
+    """Signs every request of a service's HTTP client with a fresh service credential."""
+
+    def __init__(self, secret: str, service: str) -> None:
+        self.secret = secret
+        self.service = service
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {service_credential(self.secret, self.service)}"
+        yield request

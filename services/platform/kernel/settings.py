@@ -9,6 +9,8 @@ from functools import cached_property
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kernel.credentials import DEV_CALLER_VERIFY_KEY, DEV_SERVICE_SECRET
+
 # Development-only secrets: fixed so that a local run and its tests agree on pseudonyms.
 # A production deployment refuses to start with them (see ServiceSettings._refuse_dev_secrets).
 DEV_PEPPER = "dev-only-pepper-not-for-production"
@@ -53,6 +55,16 @@ class ServiceSettings(BaseSettings):
     )
     encryption_active_key_id: str = "dev1"
 
+    caller_verify_key: str = Field(
+        DEV_CALLER_VERIFY_KEY,
+        description="The gateway's public Ed25519 key (base64 of 32 bytes): verifies the caller credential "
+        "the gateway sends with every request it forwards.",
+    )
+    service_credential_secret: SecretStr = Field(
+        SecretStr(DEV_SERVICE_SECRET),
+        description="The secret the services share to sign and verify service credentials (internal endpoints).",
+    )
+
     outbox_relay_enabled: bool = True
     outbox_batch_size: int = 2000
     outbox_poll_seconds: float = 1.0
@@ -72,6 +84,10 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("PSEUDONYM_PEPPER must be set in production")
             if self.encryption_keys.get_secret_value() == DEV_ENCRYPTION_KEYS:
                 raise ValueError("ENCRYPTION_KEYS must be set in production")
+            if self.caller_verify_key == DEV_CALLER_VERIFY_KEY:
+                raise ValueError("CALLER_VERIFY_KEY must be set in production (the gateway's public key)")
+            if self.service_credential_secret.get_secret_value() == DEV_SERVICE_SECRET:
+                raise ValueError("SERVICE_CREDENTIAL_SECRET must be set in production")
         if self.encryption_active_key_id not in self.encryption_key_map:
             raise ValueError("ENCRYPTION_ACTIVE_KEY_ID names no key in ENCRYPTION_KEYS")
         return self
