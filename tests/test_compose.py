@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from kernel.credentials import public_key_of
 from kernel.service import discover_services
 from kernel.settings import Environment, ServiceSettings
 
@@ -34,9 +35,14 @@ SECRETS = (
     "POSTGRES_PASSWORD",
     "TOKEN_SIGNING_KEY",
     "GATEWAY_CLIENTS_PATH",
+    "CALLER_VERIFY_KEY",
+    "SERVICE_CREDENTIAL_SECRET",
 )
 # Of those, the ones whose value is secret (or deployment-specific): the example must leave them blank.
-SECRET_VALUES = ("PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY")
+SECRET_VALUES = (
+    "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY", "CALLER_VERIFY_KEY",
+    "SERVICE_CREDENTIAL_SECRET",
+)  # fmt: skip
 # The one container reachable from outside the compose network.
 PUBLIC_SERVER = "gateway"
 # Names the app may read that are not settings fields (the CLI reads PORT itself).
@@ -157,6 +163,8 @@ def filled_env(env_example: dict[str, str]) -> dict[str, str]:
         "ENCRYPTION_KEYS": f"{active}:" + base64.b64encode(bytes(range(32))).decode(),
         "ENCRYPTION_ACTIVE_KEY_ID": active,
         "TOKEN_SIGNING_KEY": "test-signing-key-of-at-least-32-bytes",
+        "CALLER_VERIFY_KEY": public_key_of(base64.b64encode(bytes(range(32, 64))).decode()),
+        "SERVICE_CREDENTIAL_SECRET": "test-service-credential-secret",
     }
     for name, value in stand_ins.items():
         env[name] = env.get(name) or value
@@ -166,7 +174,9 @@ def filled_env(env_example: dict[str, str]) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def compose(raw_compose: dict, filled_env: dict[str, str]) -> dict:
     """The compose file as compose sees it once .env is filled in."""
-    return interpolate(raw_compose, filled_env)
+    document = interpolate(raw_compose, filled_env)
+    assert isinstance(document, dict)
+    return document
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +287,8 @@ def test_every_environment_name_is_a_settings_field(app_services: dict[str, dict
 def test_app_environment_makes_valid_production_settings(app_services: dict[str, dict], compose: dict) -> None:
     for compose_name, service in app_services.items():
         environment = service["environment"]
-        settings = settings_class_of(service)(
-            **{k.lower(): str(v) for k, v in environment.items() if k not in NON_SETTINGS_VARIABLES}
+        settings = settings_class_of(service).model_validate(
+            {k.lower(): str(v) for k, v in environment.items() if k not in NON_SETTINGS_VARIABLES}
         )
         assert settings.environment is Environment.production, compose_name
         broker_partitions = int(compose["services"]["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"])

@@ -11,17 +11,18 @@ from urllib.parse import parse_qs, unquote
 import httpx
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from domain.identifiers import InvalidIdentifier, normalize_id_number
 from gateway_svc import audit
 from gateway_svc.clients import verify_secret
-from gateway_svc.deps import GatewayDep, scoped
+from gateway_svc.deps import GatewayDep, RuntimeDep, scoped
 from gateway_svc.proxy import trusted_headers
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.roles import Scope
+from gateway_svc.schemas import Identity, LookupRequest, LookupResult, PersonAccess, TokenResponse
 from gateway_svc.tokens import Caller, issue
+from kernel.deps import DbConnection
 from kernel.errors import Invalid
 from kernel.paging import Cursor, Page
 from kernel.privacy import mask_id_number
@@ -52,13 +53,6 @@ _TOKEN_FORM = {
         },
     }
 }
-
-
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: str = "Bearer"
-    expires_in: int = Field(examples=[900])
-    scope: str = Field(examples=["cases:read findings:read persons:read"])
 
 
 def _oauth_error(request: Request, status: int, error: str, description: str, **headers: str) -> JSONResponse:
@@ -96,7 +90,7 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
         429: {"description": "too many attempts"},
     },
 )
-async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
+async def token(request: Request, runtime: RuntimeDep, gateway: GatewayDep) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _oauth_error(request, 400, "invalid_request", "send the parameters as application/x-www-form-urlencoded")
     body = b""
@@ -127,7 +121,7 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
         if not wanted <= {s.value for s in scopes}:
             return _oauth_error(request, 400, "invalid_scope", "a requested scope is not the client's")
         scopes = frozenset(s for s in scopes if s.value in wanted)
-    access_token, ttl = issue(gateway.settings, client, scopes)
+    access_token, ttl = issue(runtime.settings, client, scopes)
     return JSONResponse(
         TokenResponse(access_token=access_token, expires_in=ttl, scope=" ".join(sorted(scopes))).model_dump(),
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
@@ -137,17 +131,6 @@ async def token(request: Request, gateway: GatewayDep) -> JSONResponse:
 # --- persons ------------------------------------------------------------------------------------
 
 
-class LookupRequest(BaseModel):
-    id_number: str = Field(
-        max_length=32, description="居民身份证号码; sent in the body only", examples=["150102199003070012"]
-    )
-
-
-class LookupResult(BaseModel):
-    person_ref: str = Field(examples=["4f1c2a9b7d3e5f60718293a4b5"])
-    masked_id: str = Field(examples=["150102**********12"])
-
-
 @router.post(
     "/persons/lookup",
     response_model=LookupResult,
@@ -155,23 +138,16 @@ class LookupResult(BaseModel):
     summary="A person's reference from their ID number",
 )
 async def lookup(
-    body: LookupRequest, gateway: GatewayDep, caller: Annotated[Caller, scoped(Scope.persons_read)]
+    body: LookupRequest, runtime: RuntimeDep, caller: Annotated[Caller, scoped(Scope.persons_read)]
 ) -> LookupResult:
     """The pseudonym the services know the person by (the ID is never put in a URL or a log line)."""
     try:
         id_number = normalize_id_number(body.id_number)
     except InvalidIdentifier as exc:
         raise Invalid(exc.message, loc=["body", "id_number"], error_type=exc.code) from None
-    person_ref = gateway.runtime.pseudonymizer.person_key(id_number)
-    await audit.record_access(gateway.runtime.db, caller, person_ref, "lookup", "POST /api/v1/persons/lookup", 200)
+    person_ref = runtime.pseudonymizer.person_key(id_number)
+    await audit.record_access(runtime.db, caller, person_ref, "lookup", f"POST {PREFIX}/persons/lookup", 200)
     return LookupResult(person_ref=person_ref, masked_id=mask_id_number(id_number))
-
-
-class Identity(BaseModel):
-    person_ref: str
-    id_number: str = Field(examples=["150102199003070012"])
-    masked_id: str
-    name: str
 
 
 PersonRef = Annotated[
@@ -187,19 +163,22 @@ PersonRef = Annotated[
     responses={404: {"description": "no registered person with this reference in the caller's regions"}},
 )
 async def reveal(
-    person_ref: PersonRef, gateway: GatewayDep, caller: Annotated[Caller, scoped(Scope.persons_reveal)]
+    person_ref: PersonRef,
+    runtime: RuntimeDep,
+    gateway: GatewayDep,
+    caller: Annotated[Caller, scoped(Scope.persons_reveal)],
 ) -> JSONResponse:
-    route = "POST /api/v1/persons/{person_ref}/reveal"
     try:
         response = await gateway.http.get(
-            f"{gateway.settings.registry_url}/internal/persons/{person_ref}/identity",
+            f"{runtime.settings.registry_url}/internal/persons/{person_ref}/identity",
             headers=trusted_headers(caller),
         )
     except httpx.TimeoutException:
         raise ServiceTimeout("registry-svc did not answer in time") from None
     except httpx.TransportError:
         raise ServiceDown("registry-svc is unavailable; retry later") from None
-    await audit.record_access(gateway.runtime.db, caller, person_ref, "reveal", route, response.status_code)
+    route = f"POST {PREFIX}/persons/{{person_ref}}/reveal"
+    await audit.record_access(runtime.db, caller, person_ref, "reveal", route, response.status_code)
     if response.status_code == 404:
         raise NoRoute("no registered person with this reference", loc=["path", "person_ref"])
     if response.status_code != 200:
@@ -213,24 +192,25 @@ async def reveal(
 
 
 @router.get(
-    "/audit/person-access", response_model=Page[audit.PersonAccess], tags=["audit"], summary="Who read or revealed whom"
+    "/audit/person-access", response_model=Page[PersonAccess], tags=["audit"], summary="Who read or revealed whom"
 )
 async def person_access(
-    gateway: GatewayDep,
+    runtime: RuntimeDep,
     _: Annotated[Caller, scoped(Scope.audit_read)],
+    pg: DbConnection,  # after the caller: a refused request takes no connection
     person_ref: Annotated[str | None, Query(max_length=64)] = None,
     client_id: Annotated[str | None, Query(max_length=64)] = None,
     since: Since | None = None,
     cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> Page[audit.PersonAccess]:
+) -> Page[PersonAccess]:
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
     return await audit.person_accesses(
-        gateway.runtime.db,
+        pg,
         person_ref=person_ref,
         client_id=client_id,
         since=since,
         cursor=cursor,
-        limit=min(limit, gateway.settings.max_page_size),
+        limit=min(limit, runtime.settings.max_page_size),
     )

@@ -1,55 +1,52 @@
 """The audit log of personal-data access (who read or revealed whom, when, through which route), and
-which client uploaded which batch."""
+which client uploaded which batch: the gateway's queries.
+
+Entries are written, and a batch's owner read, in a short transaction of their own rather than in a
+route's `DbTransaction`: an entry must stay when the request it records is refused afterwards (a
+refused read is how an administrator sees someone probing), and a forwarded upload may stream for
+minutes, during which the forwarding route holds no database connection.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Literal
 
-from pydantic import BaseModel, Field
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+import asyncpg
 
-from gateway_svc.models import feed_batches, person_access
+from gateway_svc.schemas import Action, PersonAccess
 from gateway_svc.tokens import Caller
-from kernel.db import Database
+from kernel.db import Database, driver_connection
 from kernel.logs import request_id
 from kernel.paging import Page, decode_cursor, encode_cursor
 
-Action = Literal["read", "lookup", "reveal"]
 
-
-class PersonAccess(BaseModel):
-    access_id: int
-    at: datetime
-    client_id: str
-    role: str
-    person_ref: str
-    action: Action
-    route: str = Field(examples=["GET /api/v1/matcher/persons/{person_ref}"])
-    status: int
-    request_id: str | None
+@asynccontextmanager
+async def _own_transaction(db: Database) -> AsyncIterator[asyncpg.Connection]:
+    async with db.transaction() as conn:
+        yield await driver_connection(conn)
 
 
 async def record_access(db: Database, caller: Caller, person_ref: str, action: Action, route: str, status: int) -> None:
     """Written before the data leaves the gateway: when this fails the caller gets an error, not the data."""
-    async with db.transaction() as conn:
-        await conn.execute(
-            insert(person_access).values(
-                client_id=caller.client_id,
-                role=caller.role,
-                person_ref=person_ref,
-                action=action,
-                route=route,
-                status=status,
-                request_id=request_id.get(),
-            )
+    async with _own_transaction(db) as pg:
+        await pg.execute(
+            "INSERT INTO person_access (client_id, role, person_ref, action, route, status, request_id)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            caller.client_id,
+            caller.role,
+            person_ref,
+            action,
+            route,
+            status,
+            request_id.get(),
         )
 
 
 async def person_accesses(
-    db: Database,
+    pg: asyncpg.Connection,
     *,
     person_ref: str | None,
     client_id: str | None,
@@ -58,29 +55,36 @@ async def person_accesses(
     limit: int,
 ) -> Page[PersonAccess]:
     """Newest first, cursor-paged."""
-    query = select(*person_access.c).order_by(person_access.c.access_id.desc()).limit(limit + 1)
+    filters: list[tuple[str, object]] = []
     if person_ref:
-        query = query.where(person_access.c.person_ref == person_ref)
+        filters.append(("person_ref = ", person_ref))
     if client_id:
-        query = query.where(person_access.c.client_id == client_id)
+        filters.append(("client_id = ", client_id))
     if since:
-        query = query.where(person_access.c.at >= since)
+        filters.append(("at >= ", since))
     if cursor:
         [last_seen] = decode_cursor(cursor, [0])
-        query = query.where(person_access.c.access_id < last_seen)
-    async with db.engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
+        filters.append(("access_id < ", last_seen))
+    # Only the present filters go into the statement, so each is planned with its index.
+    where = " AND ".join(f"{condition}${n}" for n, (condition, _) in enumerate(filters, start=1))
+    rows = await pg.fetch(
+        "SELECT access_id, at, client_id, role, person_ref, action, route, status, request_id FROM person_access"
+        f"{' WHERE ' + where if where else ''} ORDER BY access_id DESC LIMIT ${len(filters) + 1}",
+        *(value for _, value in filters),
+        limit + 1,
+    )
     items = [PersonAccess.model_validate(dict(row)) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].access_id]) if len(rows) > limit else None
     return Page[PersonAccess](items=items, next_cursor=next_cursor)
 
 
 async def record_batch(db: Database, service: str, batch_id: uuid.UUID, client_id: str) -> None:
-    async with db.transaction() as conn:
-        await conn.execute(
-            pg_insert(feed_batches)
-            .values(batch_id=batch_id, service=service, client_id=client_id)
-            .on_conflict_do_nothing()
+    async with _own_transaction(db) as pg:
+        await pg.execute(
+            "INSERT INTO feed_batches (batch_id, service, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            batch_id,
+            service,
+            client_id,
         )
 
 
@@ -89,7 +93,7 @@ async def batch_owner(db: Database, service: str, batch_id: str) -> str | None:
         key = uuid.UUID(batch_id)
     except ValueError:
         return None
-    async with db.engine.connect() as conn:
-        return await conn.scalar(
-            select(feed_batches.c.client_id).where(feed_batches.c.batch_id == key, feed_batches.c.service == service)
+    async with _own_transaction(db) as pg:
+        return await pg.fetchval(
+            "SELECT client_id FROM feed_batches WHERE batch_id = $1 AND service = $2", key, service
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 
 import orjson
 from argon2 import PasswordHasher
@@ -82,8 +83,8 @@ def verify_secret(client: Client | None, secret: str) -> bool:
 
 
 def new_client(
-    role: Role, regions: list[str], client_id: str, *, extra_scopes: list[Scope] = (), description: str = ""
-) -> tuple[dict, str]:  # type: ignore[assignment]
+    role: Role, regions: list[str], client_id: str, *, extra_scopes: Iterable[Scope] = (), description: str = ""
+) -> tuple[dict, str]:
     """A configuration entry with a fresh secret (returned once, stored only hashed) and the secret."""
     secret = secrets.token_urlsafe(32)
     client = Client(

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 
 from gateway_svc import api, proxy
 from gateway_svc.clients import load_clients
-from gateway_svc.deps import Gateway
+from gateway_svc.deps import Gateway, GatewayDep
 from gateway_svc.openapi import MergedOpenAPI
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import install_refusal_handler
@@ -49,8 +49,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
             async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False) as http:
                 app.state.gateway = Gateway(
-                    settings=settings,
-                    runtime=app.state.runtime,
                     clients=clients,
                     http=http,
                     limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
@@ -61,8 +59,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.router.lifespan_context = lifespan
 
     @app.get("/openapi.json", include_in_schema=False)
-    async def openapi(request: Request) -> JSONResponse:
-        return JSONResponse(await request.app.state.gateway.openapi.document(request.app))
+    async def openapi(request: Request, gateway: GatewayDep) -> JSONResponse:
+        return JSONResponse(await gateway.openapi.document(request.app))
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

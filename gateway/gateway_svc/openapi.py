@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from gateway_svc.roles import Scope
-from gateway_svc.routes import PREFIX_ROUTES, ROUTES, SERVICE_TITLES
+from gateway_svc.routing import PREFIX_ROUTES, ROUTES, SERVICE_TITLES
 from gateway_svc.settings import GatewaySettings
 
 log = logging.getLogger(__name__)

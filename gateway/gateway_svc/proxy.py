@@ -1,4 +1,4 @@
-"""Forwarding to the services: the route table decides, the token's identity and regions go along as
+"""Forwarding to the services: the routing table decides, the token's identity and regions go along as
 trusted headers, bodies stream through both ways within their size limit, and a service that is down
 or slow is a 503/504 in the suite's error shape."""
 
@@ -15,11 +15,12 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from gateway_svc import audit, routes
-from gateway_svc.deps import Gateway, GatewayDep, authenticate, require
+from gateway_svc import audit, routing
+from gateway_svc.deps import GatewayDep, RuntimeDep, authenticate, require
 from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
-from gateway_svc.routes import SERVICE_TITLES, Kind, Match
+from gateway_svc.routing import SERVICE_TITLES, Kind, Match
 from gateway_svc.tokens import Caller
+from kernel.db import Database
 from kernel.logs import request_id
 from kernel.scope import REGION_SCOPE_HEADER
 
@@ -45,18 +46,19 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
-async def forward(request: Request, gateway: GatewayDep) -> Response:
-    found = routes.match(request.method, request.url.path)
+async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) -> Response:
+    settings = runtime.settings
+    found = routing.match(request.method, request.url.path)
     if found is None:
         raise NoRoute("no such route", loc=["path"])
-    caller = authenticate(request, gateway)
+    caller = authenticate(request, settings, gateway)
     require(caller, found.scope)
-    limit = gateway.settings.feed_body_limit if found.kind is Kind.feed else gateway.settings.body_limit
+    limit = settings.feed_body_limit if found.kind is Kind.feed else settings.body_limit
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
     if found.kind is Kind.batch:
-        owner = await audit.batch_owner(gateway.runtime.db, found.service, found.params["batch_id"])
+        owner = await audit.batch_owner(runtime.db, found.service, found.params["batch_id"])
         if owner != caller.client_id:
             raise NoRoute("no batch with this id", loc=["path", "batch_id"])
 
@@ -64,8 +66,8 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
         upstream = gateway.http.build_request(
             request.method,
             # The path was decoded to match the table: encoded again, any character reaches the service intact.
-            gateway.settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
-            params=_query(request, gateway.settings.max_page_size),
+            settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
+            params=forwarded_query(request, settings.max_page_size),
             headers=_headers(request, caller),
             content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
         )
@@ -77,16 +79,16 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
     except _TooLarge:
         raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"]) from None
     except httpx.TimeoutException:
-        raise ServiceTimeout(f"{title} did not answer in time", loc=[]) from None
+        raise ServiceTimeout(f"{title} did not answer in time") from None
     except httpx.TransportError:
         log.warning("service unreachable", extra={"service": title})
-        raise ServiceDown(f"{title} is unavailable; retry later", loc=[]) from None
+        raise ServiceDown(f"{title} is unavailable; retry later") from None
     if response.status_code in (403, 404):
         log_refusal(request, response.status_code, f"refused by {title}")
     if found.kind is Kind.person:
         try:
             await audit.record_access(
-                gateway.runtime.db,
+                runtime.db,
                 caller,
                 found.params["person_ref"],
                 "read",
@@ -97,7 +99,7 @@ async def forward(request: Request, gateway: GatewayDep) -> Response:
             await response.aclose()
             raise
     if found.kind is Kind.feed:
-        return await _receipt(gateway, found, caller, response)
+        return await _receipt(runtime.db, found, caller, response)
     streamed = StreamingResponse(
         response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
     )
@@ -118,13 +120,14 @@ async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
         yield chunk
 
 
-def _query(request: Request, max_page: int) -> list[tuple[str, str]]:
+def forwarded_query(request: Request, max_page: int) -> httpx.QueryParams:
     """The query string, with a page size above the gateway's cap reduced to it."""
-    params = []
-    for name, value in request.query_params.multi_items():
-        capped = str(max_page) if name == "limit" and value.isdigit() and int(value) > max_page else value
-        params.append((name, capped))
-    return params
+    return httpx.QueryParams(
+        [
+            (name, str(max_page) if name == "limit" and value.isdigit() and int(value) > max_page else value)
+            for name, value in request.query_params.multi_items()
+        ]
+    )
 
 
 def trusted_headers(caller: Caller) -> list[tuple[bytes, bytes]]:
@@ -164,7 +167,7 @@ def _with_headers(outgoing: Response, headers: list[tuple[bytes, bytes]]) -> Res
     return outgoing
 
 
-async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: httpx.Response) -> Response:
+async def _receipt(db: Database, found: Match, caller: Caller, response: httpx.Response) -> Response:
     """A feed's answer is a receipt (small): read whole, to note the uploader as the batch's owner."""
     try:
         body = await response.aread()
@@ -176,7 +179,7 @@ async def _receipt(gateway: Gateway, found: Match, caller: Caller, response: htt
             uuid.UUID(batch_id)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
-        await audit.record_batch(gateway.runtime.db, found.service, uuid.UUID(batch_id), caller.client_id)
+        await audit.record_batch(db, found.service, uuid.UUID(batch_id), caller.client_id)
     return _with_headers(
         Response(body, status_code=response.status_code),
         _response_headers(response, drop=frozenset({b"content-length"})),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -18,7 +19,7 @@ class _Bucket:
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int, *, clock=time.monotonic) -> None:
+    def __init__(self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
         self.clock = clock

@@ -1,42 +1,56 @@
-"""The gateway's refusals (401, 403, 404, 413, 429, 503, 504): the suite's error shape, plus the headers
-each status calls for, and one log line per refusal (never with personal data)."""
+"""The gateway's refusals (401, 403, 404, 413, 429, 503, 504): the kernel's errors (`kernel.errors`, one
+JSON shape) plus the headers each status calls for, and one log line per refusal (never with personal data)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from kernel.errors import DomainError, error_body
+from gateway_svc.ratelimit import RateLimiter
+from gateway_svc.roles import Scope
+from kernel.errors import DomainError, Forbidden, NotFound, Unavailable, error_body
 
 log = logging.getLogger(__name__)
 
+_BEARER = 'Bearer realm="guazheng"'
+# How long a caller should wait before trying a service that is down again.
+SERVICE_DOWN_RETRY_AFTER = "5"
+
 
 class Refusal(DomainError):
-    headers: Mapping[str, str] = {}
+    """A request the gateway turns away: logged by its handler, and answered with `headers`."""
 
-    def __init__(self, msg: str, *, headers: Mapping[str, str] | None = None, **kwargs) -> None:
-        super().__init__(msg, **kwargs)
-        if headers is not None:
-            self.headers = headers
+    def __init__(self, msg: str, *, headers: Mapping[str, str] | None = None, loc: Sequence[str | int] = ()) -> None:
+        super().__init__(msg, loc=loc)
+        self.headers = dict(headers or {})
 
 
 class Unauthenticated(Refusal):
+    """No valid bearer token. `token_error` (RFC 6750 §3) says what was wrong with the one sent."""
+
     status_code = 401
     error_type = "unauthorized"
-    headers = {"WWW-Authenticate": 'Bearer realm="guazheng"'}
+
+    def __init__(self, msg: str, *, token_error: str | None = None) -> None:
+        challenge = f'{_BEARER}, error="{token_error}"' if token_error else _BEARER
+        super().__init__(msg, headers={"WWW-Authenticate": challenge})
 
 
-class InsufficientScope(Refusal):
-    status_code = 403
+class InsufficientScope(Refusal, Forbidden):
     error_type = "insufficient_scope"
 
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(
+            f"this token lacks the scope {scope.value}",
+            headers={"WWW-Authenticate": f'{_BEARER}, error="insufficient_scope", scope="{scope.value}"'},
+        )
 
-class NoRoute(Refusal):
-    status_code = 404
-    error_type = "not_found"
+
+class NoRoute(Refusal, NotFound):
+    """No such route, or an object the caller may not know of (unknown and forbidden look alike)."""
 
 
 class BodyTooLarge(Refusal):
@@ -48,11 +62,13 @@ class RateLimited(Refusal):
     status_code = 429
     error_type = "rate_limited"
 
+    def __init__(self, msg: str, *, wait: float) -> None:
+        super().__init__(msg, headers={"Retry-After": RateLimiter.retry_after(wait)})
 
-class ServiceDown(Refusal):
-    status_code = 503
-    error_type = "unavailable"
-    headers = {"Retry-After": "5"}
+
+class ServiceDown(Refusal, Unavailable):
+    def __init__(self, msg: str) -> None:
+        super().__init__(msg, headers={"Retry-After": SERVICE_DOWN_RETRY_AFTER})
 
 
 class ServiceTimeout(Refusal):
@@ -81,4 +97,4 @@ def install_refusal_handler(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
         log_refusal(request, exc.status_code, exc.error_type)
-        return JSONResponse(error_body(exc.detail()), status_code=exc.status_code, headers=dict(exc.headers))
+        return JSONResponse(error_body(exc.detail()), status_code=exc.status_code, headers=exc.headers)

@@ -1,4 +1,4 @@
-"""Roles and scopes: what each kind of client may do. The route table (routes.py) names one scope per route."""
+"""Roles and scopes: what each kind of client may do. The route table (routing.py) names one scope per route."""
 
 from __future__ import annotations
 

@@ -122,7 +122,8 @@ async def test_a_service_that_is_down_is_503_in_the_error_shape(gateway, token_o
 
 
 async def test_too_many_requests_is_429_with_retry_after(gateway_factory, token_of) -> None:
-    async with gateway_factory(rate_limit_per_second=0.5, rate_limit_burst=3) as gateway:
+    # Refilled so slowly that no request is allowed again during the test, however slow the machine.
+    async with gateway_factory(rate_limit_per_second=0.01, rate_limit_burst=3) as gateway:
         admin = await token_of(gateway, "admin")
         statuses = [
             (await gateway.post("/api/v1/persons/lookup", json={"id_number": VALID_ID}, headers=admin)).status_code
@@ -171,15 +172,24 @@ async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, capl
         "/api/v1/audit/person-access", params={"since": "0001-01-01T00:00:00+08:00"}, headers=admin
     )
     assert long_ago.status_code == 422 and long_ago.json()["detail"][0]["loc"] == ["query", "since"]
+    # Filters combine; a `since` without a zone is UTC.
+    for since, expected in (("2000-01-01T00:00:00", 1), ("2099-01-01T00:00:00", 0)):
+        page = await gateway.get(
+            "/api/v1/audit/person-access", params={"person_ref": person_ref, "since": since}, headers=admin
+        )
+        assert page.status_code == 200, page.text
+        assert len(page.json()["items"]) == expected, since
 
 
 async def test_page_sizes_are_capped_in_the_forwarded_query() -> None:
     from starlette.requests import Request
 
-    from gateway_svc.proxy import _query
+    from gateway_svc.proxy import forwarded_query
 
     request = Request({"type": "http", "query_string": b"limit=5000&region_code=150100&limit=7", "headers": []})
-    assert _query(request, 500) == [("limit", "500"), ("region_code", "150100"), ("limit", "7")]
+    # As sent: httpx keeps a name's values together.
+    query = forwarded_query(request, 500)
+    assert query.multi_items() == [("limit", "500"), ("limit", "7"), ("region_code", "150100")]
 
 
 async def test_merged_openapi_says_which_services_are_down(gateway) -> None:

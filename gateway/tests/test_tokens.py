@@ -68,7 +68,7 @@ KEY = SETTINGS.token_signing_key.get_secret_value()
         ),
         pytest.param(jwt.encode(claims(aud="someone-else"), KEY, algorithm="HS256"), id="wrong-audience"),
         pytest.param(jwt.encode(claims(iss="someone-else"), KEY, algorithm="HS256"), id="wrong-issuer"),
-        pytest.param(jwt.encode(claims(), None, algorithm="none"), id="alg-none"),
+        pytest.param(jwt.encode(claims(), "", algorithm="none"), id="alg-none"),
         pytest.param(jwt.encode(claims(), KEY, algorithm="HS512"), id="other-algorithm"),
         pytest.param(jwt.encode(claims(regions=None), KEY, algorithm="HS256"), id="no-regions"),
         pytest.param(jwt.encode(claims(regions="150100"), KEY, algorithm="HS256"), id="regions-not-a-list"),

@@ -2,6 +2,7 @@
 
     suite migrate SERVICE     migrate SERVICE's database (DATABASE_URL) to head
     suite serve SERVICE       run SERVICE's API on $HOST:$PORT (0.0.0.0:8000)
+    suite credential-keys     a new key pair for the caller credentials (gateway signs, services verify)
 
 Other packages add their commands under the `guazheng.commands` entry point (a function that takes
 the subparsers): the gateway adds `gateway-client`; the development tools add `up` and `bench`.
@@ -48,6 +49,16 @@ def serve(args: argparse.Namespace) -> None:
     )
 
 
+def credential_keys(_: argparse.Namespace) -> None:
+    import base64
+    import secrets
+
+    from kernel.credentials import public_key_of
+
+    seed = base64.b64encode(secrets.token_bytes(32)).decode()
+    print(f"CALLER_SIGNING_KEY={seed}\nCALLER_VERIFY_KEY={public_key_of(seed)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="suite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -63,6 +74,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=serve)
+
+    p = commands.add_parser("credential-keys", help="print a new caller-credential key pair for .env")
+    p.set_defaults(func=credential_keys)
 
     for entry_point in sorted(entry_points(group=COMMANDS_ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         entry_point.load()(commands)

@@ -1,4 +1,4 @@
-"""The public route table: every path the gateway forwards, to which service, with which scope.
+"""The public routing table: every path the gateway forwards, to which service, with which scope.
 
 This table is the integration contract's enforcement: a path not in it is 404, whatever the services
 have (their internal routes, health and metrics are never reachable from outside).
