@@ -1,28 +1,39 @@
-"""Dependencies every route of case-svc shares: who acts, and the JSON helpers of the raw SQL layer.
+"""What case-svc's routes name to get what they need: the typed runtime, who acts, and the case, complaint
+or campaign of the path (a 404 when there is none, or when it lies outside the caller's regions).
 
 Who acts comes from trusted headers the gateway sets after authenticating the caller: `X-Actor`
 (the officer's or client's id) and `X-Actor-Role`. The gateway removes such headers from clients.
 A request without them comes from inside the suite (an operator on the service's own port, a
 test) and acts as `system`. The audit trail records the actor of every change.
+
+A route that changes a case or a complaint takes it locked (`LockedCase`, `LockedComplaint`): read
+`FOR UPDATE` in the route's own transaction (`DbTransaction`), so two officers acting at once are
+serialised and the second one meets the state the first one left.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+import uuid
+from typing import Annotated
 
-import orjson
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Path
+
+from case_svc.actors import Actor
+from case_svc.campaigns import service as campaign_service
+from case_svc.campaigns.schemas import Campaign
+from case_svc.cases import service as case_service
+from case_svc.cases.record import Case
+from case_svc.complaints import service as complaint_service
+from case_svc.complaints.schemas import Complaint
+from case_svc.settings import CaseSettings
+from kernel.deps import DbConnection, DbTransaction, RegionScopeDep, get_runtime
+from kernel.service import Runtime
 
 ACTOR_HEADER = "X-Actor"
 ACTOR_ROLE_HEADER = "X-Actor-Role"
 SYSTEM_ACTOR = "system"
 
-
-@dataclass(frozen=True)
-class Actor:
-    id: str
-    role: str | None = None
+RuntimeDep = Annotated[Runtime[CaseSettings], Depends(get_runtime)]
 
 
 def current_actor(
@@ -34,11 +45,40 @@ def current_actor(
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
 
-
-def to_jsonb(value: Any) -> str:
-    """A value bound to a jsonb parameter (the SQLAlchemy asyncpg codecs exchange jsonb as text)."""
-    return orjson.dumps(value, default=str).decode()
+CaseId = Annotated[uuid.UUID, Path()]
+CASE_LOC: list[str | int] = ["path", "case_id"]
 
 
-def from_jsonb(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+async def get_case(case_id: CaseId, pg: DbConnection, scope: RegionScopeDep) -> Case:
+    return await case_service.visible_case(pg, case_id, scope, CASE_LOC)
+
+
+async def lock_case(case_id: CaseId, pg: DbTransaction, scope: RegionScopeDep) -> Case:
+    return await case_service.visible_case(pg, case_id, scope, CASE_LOC, lock=True)
+
+
+CurrentCase = Annotated[Case, Depends(get_case)]
+LockedCase = Annotated[Case, Depends(lock_case)]
+
+ComplaintId = Annotated[uuid.UUID, Path()]
+
+
+async def get_complaint(complaint_id: ComplaintId, pg: DbConnection, scope: RegionScopeDep) -> Complaint:
+    return await complaint_service.visible_complaint(pg, complaint_id, scope)
+
+
+async def lock_complaint(complaint_id: ComplaintId, pg: DbTransaction, scope: RegionScopeDep) -> Complaint:
+    return await complaint_service.visible_complaint(pg, complaint_id, scope, lock=True)
+
+
+CurrentComplaint = Annotated[Complaint, Depends(get_complaint)]
+LockedComplaint = Annotated[Complaint, Depends(lock_complaint)]
+
+CampaignId = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+
+
+async def get_campaign(campaign_id: CampaignId, pg: DbConnection, scope: RegionScopeDep) -> Campaign:
+    return await campaign_service.visible_campaign(pg, campaign_id, scope, ["path", "campaign_id"])
+
+
+CurrentCampaign = Annotated[Campaign, Depends(get_campaign)]

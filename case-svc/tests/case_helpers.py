@@ -1,17 +1,15 @@
-"""Helpers of case-svc tests: synthetic findings as the matcher publishes them, a bus to publish them
-on, and polling until the consumer has acted."""
+"""Helpers of case-svc tests: synthetic findings and registrations as the matcher and the registry publish
+them, a bus to publish them on, and a person's case once the consumer has opened it."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from kernel.events import CloudEvent, EventPayload, FindingRecordedV1, RegistrationRecordedV1
+from devtools.testing import eventually
+from kernel.events import CloudEvent, FindingRecordedV1, RegistrationRecordedV1
 from kernel.kafka import ensure_topics
 from kernel.settings import ServiceSettings
 
@@ -98,7 +96,7 @@ class Bus:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
 
-    async def publish(self, *payloads: EventPayload) -> None:
+    async def publish(self, *payloads: FindingRecordedV1 | RegistrationRecordedV1) -> None:
         topics = sorted({p.topic for p in payloads})
         await ensure_topics(self.settings, topics)
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers)
@@ -120,24 +118,17 @@ class Bus:
             await producer.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[Any]], *, timeout: float = 30.0) -> Any:
-    """The first truthy result of `check`, polled until `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("the condition did not hold in time")
-        await asyncio.sleep(0.3)
+async def cases_of(client, person_ref: str) -> list[dict]:
+    """The person's cases, as the list answers them."""
+    return (await client.get("/api/v1/cases", params={"person_ref": person_ref})).json()["items"]
 
 
 async def case_of(client, person_ref: str = PERSON_A) -> dict:
-    """The person's case once the consumer has opened it."""
+    """The person's (first) case, in full, once the consumer has opened it."""
 
-    async def found() -> dict | None:
-        items = (await client.get("/api/v1/cases", params={"person_ref": person_ref})).json()["items"]
-        return items[0] if items else None
+    async def opened() -> bool:
+        return bool(await cases_of(client, person_ref))
 
-    summary = await eventually(found)
+    await eventually(opened, what="the person's case to open")
+    summary = (await cases_of(client, person_ref))[0]
     return (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()

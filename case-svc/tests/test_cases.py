@@ -6,16 +6,15 @@ People are synthetic pseudonyms; nothing printed carries a name or an ID.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
-import orjson
 import pytest
-from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding
+from case_helpers import PERSON_A, PERSON_B, case_of, cases_of, finding
 
 from case_svc.cases.service import today
-from devtools.testing import TopicTail, event_of
+from devtools.testing import TopicTail, event_of, eventually, wait_outbox_empty
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
 from kernel.paging import encode_cursor
 
@@ -40,6 +39,11 @@ async def walk_to_decision(client, case_id: str, answer: dict | None = None) -> 
     return await post(client, f"{API}/{case_id}/city-review", {"opinion": "同意"})
 
 
+async def actions(client, case_id: str) -> list[str]:
+    """The actions on the case's timeline, in order."""
+    return [entry["action"] for entry in (await client.get(f"{API}/{case_id}/timeline")).json()]
+
+
 async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     case = await case_of(cases, PERSON_A)
@@ -47,22 +51,32 @@ async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None
     assert case["case_ref"].startswith("AJ-150102-") and case["allowed_actions"] == ["send_notice", "close"]
     await bus.publish(finding(PERSON_A, rule="FUND_UNIT_MISMATCH"))
 
-    async def joined() -> dict | None:
-        detail = (await cases.get(f"{API}/{case['case_id']}")).json()
-        return detail if len(detail["findings"]) == 2 else None
+    async def findings() -> list[dict]:
+        return (await cases.get(f"{API}/{case['case_id']}")).json()["findings"]
 
-    detail = await eventually(joined)
-    assert detail["open_findings"] == 2
-    listed = (await cases.get(API, params={"person_ref": PERSON_A})).json()["items"]
-    assert [c["case_id"] for c in listed] == [case["case_id"]]  # still one case
+    async def joined() -> bool:
+        return len(await findings()) == 2
+
+    await eventually(joined, what="the second finding to join the case")
+    assert (await cases.get(f"{API}/{case['case_id']}")).json()["open_findings"] == 2
+    assert [c["case_id"] for c in await cases_of(cases, PERSON_A)] == [case["case_id"]]  # still one case
     assert (await case_of(cases, PERSON_B))["case_id"] != case["case_id"]
     # An officer cannot open a second one for the same person.
     refused = await cases.post(API, json={"person_ref": PERSON_A, "region_code": "150102", "reason": "举报线索"})
     assert refused.status_code == 409 and case["case_ref"] in refused.json()["detail"][0]["msg"]
-    # Redelivering the same events changes nothing.
-    await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="FUND_UNIT_MISMATCH"))
-    await asyncio.sleep(2)
-    assert len((await cases.get(f"{API}/{case['case_id']}")).json()["findings"]) == 2
+    # The same findings again change nothing but their state: once the consumer has stored it, the case
+    # still has its two findings, the person one case, and the timeline no new entry.
+    timeline = await actions(cases, case["case_id"])
+    again = [finding(PERSON_A), finding(PERSON_A, rule="FUND_UNIT_MISMATCH")]
+    await bus.publish(*again)
+
+    async def applied() -> bool:
+        stored = sorted(datetime.fromisoformat(f["updated_at"]) for f in await findings())
+        return stored == sorted(f.updated_at for f in again)
+
+    await eventually(applied, what="the findings' new state to be stored")
+    assert [c["case_id"] for c in await cases_of(cases, PERSON_A)] == [case["case_id"]]
+    assert await actions(cases, case["case_id"]) == timeline == ["open", "finding_joined"]
 
 
 async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(cases, bus, case_settings) -> None:
@@ -193,7 +207,7 @@ async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     assert moved["status"] == "awaiting_county_review" and not moved["overdue"]
 
 
-async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_settings) -> None:
+async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_settings, case_db) -> None:
     third = "c" * 26
     await bus.publish(
         finding(PERSON_A), finding(PERSON_B, category="constructor_1", certificate_no="蒙115000009"), finding(third)
@@ -224,7 +238,8 @@ async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_
             {"outcome": "not_guazheng", "not_guazheng_reason": "exemption", "reason": "高校教师"},
         )
         assert granted["outcome"] == "not_guazheng" and granted["decision"]["exemption"] == "UNIVERSITY_STAFF"
-        events = [event_of(r) for r in await tail.read_quiet()]
+        await wait_outbox_empty(case_db)
+        events = [event_of(r) for r in await tail.read_to_end()]
     assert [e["type"] for e in events] == [ExemptionDecidedV1.event_type]
     assert events[0]["data"] == {
         "person_ref": third,
@@ -259,11 +274,11 @@ async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consist
     await post(cases, f"{API}/{case['case_id']}/notice", {})
     await bus.publish(finding(PERSON_A, status="cleared"))
 
-    async def noted() -> list | None:
-        actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
-        return actions if "all_findings_resolved" in actions else None
+    async def noted() -> bool:
+        return "all_findings_resolved" in await actions(cases, case["case_id"])
 
-    assert await eventually(noted) == ["open", "send_notice", "finding_cleared", "all_findings_resolved"]
+    await eventually(noted, what="the case's timeline to note that every finding is resolved")
+    assert await actions(cases, case["case_id"]) == ["open", "send_notice", "finding_cleared", "all_findings_resolved"]
     assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "awaiting_reply"  # stays for the officer
     async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
         closed = await post(cases, f"{API}/{case['case_id']}/close", {"reason": "社保已与注册单位一致"})
@@ -272,25 +287,32 @@ async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consist
     # A new open finding for the person later opens a new case: the closed one stays closed.
     await bus.publish(finding(PERSON_A, rule="SI_NONE"))
 
-    async def second() -> list | None:
-        items = (await cases.get(API, params={"person_ref": PERSON_A})).json()["items"]
-        return items if len(items) == 2 else None
+    async def second() -> bool:
+        return len(await cases_of(cases, PERSON_A)) == 2
 
-    assert {c["status"] for c in await eventually(second)} == {"closed", "open"}
+    await eventually(second, what="a second case for the person")
+    assert {c["status"] for c in await cases_of(cases, PERSON_A)} == {"closed", "open"}
 
 
-async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings) -> None:
+async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, case_settings, case_db) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_A, rule="SI_NONE"))
 
-    async def two_findings() -> dict | None:
-        case = await case_of(cases)
-        return case if len(case["findings"]) == 2 else None
+    async def two_findings() -> bool:
+        return len((await case_of(cases))["findings"]) == 2
 
-    case = await eventually(two_findings)
+    await eventually(two_findings, what="both findings in the person's case")
+    case = await case_of(cases)
     async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
         await bus.publish(finding(PERSON_A, status="cleared"))
-        await asyncio.sleep(1.5)
-        assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "open"  # one finding still open
+
+        async def cleared() -> bool:
+            return "finding_cleared" in await actions(cases, case["case_id"])
+
+        await eventually(cleared, what="the cleared finding on the case's timeline")
+        # One finding is still open: the case stays, and nothing is published.
+        assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "open"
+        await wait_outbox_empty(case_db)
+        assert await tail.read_to_end() == []
         await bus.publish(finding(PERSON_A, rule="SI_NONE", status="exempted", exemption="RETIRED"))
         closed = event_of((await tail.read(1))[0])["data"]
     assert closed["outcome"] == "withdrawn" and closed["case_ref"] == case["case_ref"]
@@ -300,8 +322,13 @@ async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, c
         and withdrawn["outcome"] is None
         and withdrawn["outcome_reason"] == "findings_cleared"
     )
-    actions = [e["action"] for e in (await cases.get(f"{API}/{case['case_id']}/timeline")).json()]
-    assert actions == ["open", "finding_joined", "finding_cleared", "finding_exempted", "close"]
+    assert await actions(cases, case["case_id"]) == [
+        "open",
+        "finding_joined",
+        "finding_cleared",
+        "finding_exempted",
+        "close",
+    ]
 
 
 async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:
@@ -310,10 +337,7 @@ async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) ->
     await post(cases, f"{API}/{case_id}/notice", {})
     conn = await asyncpg.connect(case_db)  # the application's own role and database
     try:
-        assert (
-            await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", __import__("uuid").UUID(case_id))
-            == 2
-        )
+        assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", uuid.UUID(case_id)) == 2
         for statement in ("UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
             with pytest.raises(asyncpg.PostgresError, match="append-only"):
                 await conn.execute(statement)
@@ -349,10 +373,20 @@ async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases,
         decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
         assert decided["decision"]["attendance_checks"] == (["91150100MA0000001X"] if number == 3 else [])
     checks = (await cases.get(f"{API}/attendance-checks")).json()
-    assert [(c["unit_uscc"], c["confirmed_cases"], c["region_code"]) for c in checks] == [
-        ("91150100MA0000001X", 3, "150102")
+    assert [{k: v for k, v in c.items() if k not in ("check_id", "created_at")} for c in checks] == [
+        {
+            "campaign_id": "IM-2024",
+            "region_code": "150102",
+            "unit_name": "呼和浩特华建建设有限公司",
+            "unit_uscc": "91150100MA0000001X",
+            "confirmed_cases": 3,
+            "status": "open",
+        }
     ]
-    assert orjson.dumps(checks)  # serialisable as the API answers it
+    assert uuid.UUID(checks[0]["check_id"]).version == 4
+    assert datetime.fromisoformat(checks[0]["created_at"]) <= datetime.now(UTC)
+    # Another city's bureau sees none of it.
+    assert (await cases.get(f"{API}/attendance-checks", headers={"X-Region-Scope": "150200"})).json() == []
 
 
 async def test_lists_refuse_a_tampered_cursor_or_a_nul_clearly(cases, bus) -> None:

@@ -7,11 +7,12 @@ import csv
 import io
 from datetime import timedelta
 
-from case_helpers import PERSON_A, PERSON_B, case_of, eventually, finding, registration
+from case_helpers import PERSON_A, PERSON_B, case_of, cases_of, finding, registration
 from openpyxl import load_workbook
 
 from case_svc.cases.service import today
 from case_svc.reports.service import SUMMARY_COLUMNS
+from devtools.testing import eventually
 
 COMPLAINTS = "/api/v1/complaints"
 CASES = "/api/v1/cases"
@@ -76,7 +77,12 @@ async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bu
     assert "link_case" in [e["action"] for e in (await cases.get(f"{CASES}/{case['case_id']}/timeline")).json()]
     # A finding for the same person joins the complaint's case.
     await bus.publish(finding(PERSON_B))
-    assert (await case_of(cases, PERSON_B))["case_id"] == case["case_id"]
+
+    async def joined() -> bool:
+        return bool((await cases.get(f"{CASES}/{case['case_id']}")).json()["findings"])
+
+    await eventually(joined, what="the finding to join the complaint's case")
+    assert [c["case_id"] for c in await cases_of(cases, PERSON_B)] == [case["case_id"]]
     no_person = (await cases.post(COMPLAINTS, json=complaint())).json()
     refused = await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={})
     assert refused.status_code == 422
@@ -132,11 +138,14 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
 
     period = {"region_code": "150000", "from": str(today() - timedelta(days=1)), "to": str(today())}
 
-    async def register_held() -> dict | None:
-        table = (await cases.get("/api/v1/reports/summary", params=period)).json()
-        return table if table["totals"]["people_checked"] == 6 else None
+    async def summary() -> dict:
+        return (await cases.get("/api/v1/reports/summary", params=period)).json()
 
-    table = await eventually(register_held)
+    async def register_held() -> bool:
+        return (await summary())["totals"]["people_checked"] == 6
+
+    await eventually(register_held, what="the register's six people in the summary table")
+    table = await summary()
     response = await cases.get("/api/v1/reports/summary", params=period | {"format": "xlsx"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")

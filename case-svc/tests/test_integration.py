@@ -10,19 +10,19 @@ ID numbers stay inside the test (to upload the new registration) and are never p
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import pytest
-from case_helpers import eventually
+from fastapi import FastAPI
 
 from case_svc.cases.service import today
 from case_svc.main import create_app as case_app
 from case_svc.main import service as case_service
 from devtools.synthetic import generate_province, write_csv
-from devtools.testing import running
+from devtools.testing import eventually, running, wait_outbox_empty
 from domain.categories import PROVINCE_MANAGED
 from domain.records import FIELDS, RecordKind
 from fund_svc.main import create_app as fund_app
@@ -30,13 +30,14 @@ from fund_svc.main import service as fund_service
 from insurance_svc.main import create_app as insurance_app
 from insurance_svc.main import service as insurance_service
 from kernel.privacy import Pseudonymizer
+from kernel.service import ServiceSpec
 from kernel.settings import DEV_PEPPER
 from matcher_svc.main import create_app as matcher_app
 from matcher_svc.main import service as matcher_service
 from registry_svc.main import create_app as registry_app
 from registry_svc.main import service as registry_service
 
-SERVICES = {
+SERVICES: dict[str, tuple[ServiceSpec, Callable[..., FastAPI]]] = {
     "registry": (registry_service, registry_app),
     "insurance": (insurance_service, insurance_app),
     "fund": (fund_service, fund_app),
@@ -58,20 +59,15 @@ def csv_of(records: list[dict], kind: RecordKind) -> bytes:
     return buffer.getvalue().encode()
 
 
-async def revocable_case(client) -> dict:
-    """An open case whose person holds a province-managed certificate (so the province revokes it)."""
-
-    async def pick() -> dict | None:
-        for summary in (await client.get("/api/v1/cases", params={"status": "open"})).json()["items"]:
-            case = (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()
-            registered = [
-                r for f in case["findings"] if f["status"] == "open" for r in f["evidence"].get("registered", [])
-            ]
-            if registered and all(r["category"] in PROVINCE_MANAGED for r in registered):
-                return case
-        return None
-
-    return await eventually(pick, timeout=120)
+async def revocable_cases(client) -> list[dict]:
+    """Open cases whose person holds only province-managed certificates (so the province revokes them)."""
+    found = []
+    for summary in (await client.get("/api/v1/cases", params={"status": "open"})).json()["items"]:
+        case = (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()
+        registered = [r for f in case["findings"] if f["status"] == "open" for r in f["evidence"].get("registered", [])]
+        if registered and all(r["category"] in PROVINCE_MANAGED for r in registered):
+            found.append(case)
+    return found
 
 
 @pytest.fixture
@@ -97,7 +93,11 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
             )
             assert response.status_code == 201 and response.json()["rejected"] == 0, response.text
 
-        case = await revocable_case(suite["case"])
+        async def revocable() -> bool:
+            return bool(await revocable_cases(suite["case"]))
+
+        await eventually(revocable, timeout=120, what="an open case the province can revoke")
+        case = (await revocable_cases(suite["case"]))[0]
         assert case["opened_by"] == "finding" and case["campaign_id"] == "IM-2024"
         person_ref, case_id = case["person_ref"], case["case_id"]
         for path, body in (
@@ -116,13 +116,14 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
 
         registry = suite["registry"]
 
-        async def revoked_in_registry() -> list | None:
-            regs = (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
-            done = [r for r in regs if r["certificate_no"] in revoked and r["status"] == "revoked"]
-            return regs if len(done) == len(revoked) else None
+        async def registrations() -> list[dict]:
+            return (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
 
-        registrations = await eventually(revoked_in_registry, timeout=60)
-        for reg in registrations:
+        async def revoked_in_registry() -> bool:
+            return {r["certificate_no"] for r in await registrations() if r["status"] == "revoked"} >= revoked
+
+        await eventually(revoked_in_registry, timeout=60, what="the revocations in registry-svc")
+        for reg in await registrations():
             if reg["certificate_no"] in revoked:
                 assert reg["barred_until"] == bar_end and reg["bar_flag"] == "revoked"
 
@@ -143,10 +144,7 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
             headers={"content-type": "text/csv"},
         )
         assert response.status_code == 201 and response.json()["accepted"] == 2
-        now_held = {
-            r["certificate_no"]: r
-            for r in (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
-        }
+        now_held = {r["certificate_no"]: r for r in await registrations()}
         assert now_held[new["certificate_no"]]["bar_flag"] == "registered_during_bar"
         assert now_held[new["certificate_no"]]["barred_until"] == bar_end
         assert now_held[old["certificate_no"]]["status"] == "revoked"
@@ -157,15 +155,16 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
             statuses = {r["certificate_no"]: r["status"] for r in view["registrations"]}
             return statuses.get(old["certificate_no"]) == "revoked" and new["certificate_no"] in statuses
 
-        await eventually(matcher_saw_it, timeout=60)
+        await eventually(matcher_saw_it, timeout=60, what="the matcher to see the revoked and the new registration")
         closed = await suite["case"].post(f"/api/v1/cases/{case_id}/close", json={"reason": "决定已执行"})
         assert closed.status_code == 200
 
         async def matcher_settled() -> bool:
             return (await suite["matcher"].get("/api/v1/matcher/progress")).json()["unconsumed_events"] == 0
 
-        await asyncio.sleep(1)
-        await eventually(matcher_settled, timeout=60)
+        # The closure is on the bus once case-svc's outbox is empty; then the matcher consumes it.
+        await wait_outbox_empty(settings["case"].database_url)
+        await eventually(matcher_settled, timeout=60, what="the matcher to consume every event")
     # Personal data: no ID number and no name of the province in any log line of the five services.
     logs = "\n".join(log_lines)
     assert len(log_lines) > 10

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from case_svc.campaigns.models import Campaign, CampaignIn
 from case_svc.campaigns.presets import PRESETS
+from case_svc.campaigns.schemas import Campaign, CampaignIn
 from case_svc.campaigns.service import in_self_correction
 from case_svc.cases.sanctions import (
     Authority,
@@ -17,6 +17,7 @@ from case_svc.cases.sanctions import (
     Payer,
     RegisteredCertificate,
     SanctionError,
+    SanctionPlan,
     authority_for,
     barred_until,
     case_authority,
@@ -112,16 +113,16 @@ def _facts(*certs: tuple[str, str], rules: set[str] | None = None, payers: tuple
     )
 
 
-def _plan(facts: CaseFacts, **kwargs):
-    options = {
-        "decided_on": date(2025, 1, 10),
-        "blacklist": True,
-        "public_notice": True,
-        "fine": None,
-        "illegal_gains": None,
-        "province_authority": "内蒙古自治区住房和城乡建设厅",
-    } | kwargs
-    return plan_confirmation(facts, **options)
+def _plan(facts: CaseFacts, *, fine: Decimal | None = None) -> SanctionPlan:
+    return plan_confirmation(
+        facts,
+        decided_on=date(2025, 1, 10),
+        blacklist=True,
+        public_notice=True,
+        fine=fine,
+        illegal_gains=None,
+        province_authority="内蒙古自治区住房和城乡建设厅",
+    )
 
 
 def test_a_province_registration_is_revoked_and_a_ministry_one_reported() -> None:

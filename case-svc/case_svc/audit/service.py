@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
 
-from case_svc.deps import Actor, from_jsonb, to_jsonb
-
-
-class AuditEntry(BaseModel):
-    """One change: who, when, why, and the changed fields before and after."""
-
-    audit_id: int
-    entity: str
-    entity_id: str
-    action: str
-    actor: str
-    actor_role: str | None
-    reason: str | None
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    at: datetime
+from case_svc.actors import Actor
+from case_svc.audit.schemas import AuditEntry
+from case_svc.db import from_jsonb, to_jsonb
 
 
 async def record(

@@ -7,11 +7,13 @@ from typing import Any
 
 import asyncpg
 
+from case_svc.actors import Actor
 from case_svc.audit import service as audit_service
-from case_svc.campaigns.models import Campaign, CampaignIn
 from case_svc.campaigns.presets import PRESETS
-from case_svc.deps import Actor, from_jsonb, to_jsonb
+from case_svc.campaigns.schemas import Campaign, CampaignIn
+from case_svc.db import from_jsonb, to_jsonb
 from kernel.errors import Conflict, NotFound
+from kernel.scope import RegionScope
 
 _CAMPAIGN = "SELECT campaign_id, province_code, name, config, created_at, updated_at FROM campaigns "
 
@@ -48,6 +50,17 @@ async def list_campaigns(pg: asyncpg.Connection, patterns: list[str]) -> list[Ca
 async def get_campaign(pg: asyncpg.Connection, campaign_id: str) -> Campaign | None:
     row = await pg.fetchrow(_CAMPAIGN + "WHERE campaign_id = $1", campaign_id)
     return _campaign(row) if row else None
+
+
+async def visible_campaign(
+    pg: asyncpg.Connection, campaign_id: str, scope: RegionScope, loc: list[str | int]
+) -> Campaign:
+    """The campaign, or a 404 at `loc` when there is none or it is not the province of any of the caller's
+    regions (a city bureau sees its province's campaign: the scopes need only overlap)."""
+    campaign = await get_campaign(pg, campaign_id)
+    if campaign is None or not scope.patterns(campaign.province_code):
+        raise NotFound("no campaign with this id", loc=loc)
+    return campaign
 
 
 async def campaign_for_region(pg: asyncpg.Connection, region_code: str) -> Campaign | None:

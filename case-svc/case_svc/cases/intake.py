@@ -23,16 +23,17 @@ from typing import Any
 
 import asyncpg
 
+from case_svc import events
+from case_svc.actors import Actor
 from case_svc.audit import service as audit_service
-from case_svc.campaigns.models import Campaign
+from case_svc.campaigns.schemas import Campaign
 from case_svc.cases import service as case_service
+from case_svc.cases.record import Case
 from case_svc.cases.workflow import Action, CaseStatus
-from case_svc.deps import Actor, to_jsonb
-from kernel import outbox
-from kernel.events import CaseClosedV1, FindingRecordedV1
+from case_svc.db import to_jsonb
+from kernel.events import FindingRecordedV1
 
 MATCHER = Actor(id="matcher-svc", role="system")
-WITHDRAWN = "withdrawn"  # CaseClosedV1.outcome of a case closed because its lead disappeared
 
 
 async def apply_findings(pg: asyncpg.Connection, findings: list[FindingRecordedV1]) -> None:
@@ -95,9 +96,9 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
             masked_id=finding.masked_id,
             name=finding.name,
         )
-        await pg.execute("UPDATE findings SET case_id = $1 WHERE finding_id = $2", case["case_id"], finding_id)
+        await pg.execute("UPDATE findings SET case_id = $1 WHERE finding_id = $2", case.case_id, finding_id)
         if not opened:
-            await _note(pg, case["case_id"], finding, "finding_joined")
+            await _note(pg, case.case_id, finding, "finding_joined")
         return
     if in_undecided_case and previous["status"] != finding.status:
         await _note(pg, previous["case_id"], finding, f"finding_{finding.status}")
@@ -105,9 +106,11 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
             "SELECT count(*) FROM findings WHERE case_id = $1 AND status = 'open'", previous["case_id"]
         )
         if not still_open and previous["case_status"] == CaseStatus.open.value:
+            untouched = await case_service.find_case(pg, previous["case_id"], lock=True)
+            assert untouched is not None  # the finding refers to it, and cases are never deleted
             await case_service.transition(
                 pg,
-                previous["case_id"],
+                untouched,
                 Action.close,
                 MATCHER,
                 "every finding cleared before the case was handled",
@@ -125,20 +128,9 @@ async def _apply(pg: asyncpg.Connection, finding: FindingRecordedV1) -> None:
             )
 
 
-async def _withdraw(pg: asyncpg.Connection, case: dict[str, Any], _: Campaign | None) -> dict[str, Any]:
+async def _withdraw(pg: asyncpg.Connection, case: Case, _: Campaign | None) -> dict[str, Any]:
     now = datetime.now(UTC)
-    await outbox.add(
-        pg,
-        CaseClosedV1(
-            person_ref=case["person_ref"],
-            case_ref=case["case_ref"],
-            region_code=case["region_code"],
-            outcome=WITHDRAWN,
-            closed_at=now,
-        ),
-        key=case["person_ref"],
-        subject=case["case_ref"],
-    )
+    await events.case_closed(pg, case, events.WITHDRAWN, now)
     return {"closed_at": now, "outcome_reason": "findings_cleared"}
 
 

@@ -14,11 +14,15 @@ from typing import Any
 
 import asyncpg
 
+from case_svc import events
+from case_svc.actors import Actor
 from case_svc.audit import service as audit_service
 from case_svc.campaigns import service as campaign_service
-from case_svc.campaigns.models import Campaign
+from case_svc.campaigns.schemas import Campaign
 from case_svc.cases import sanctions, workflow
-from case_svc.cases.models import (
+from case_svc.cases.record import COLUMNS, JSON_COLUMNS, Case
+from case_svc.cases.sanctions import NotGuazhengReason, Outcome, SanctionError
+from case_svc.cases.schemas import (
     Answer,
     AnswerKind,
     AttendanceCheck,
@@ -27,26 +31,19 @@ from case_svc.cases.models import (
     CaseSummary,
     Close,
     Decision,
+    OpenCase,
     Review,
     SendBack,
     SendNotice,
 )
-from case_svc.cases.sanctions import NotGuazhengReason, Outcome, SanctionError
 from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
-from case_svc.deps import Actor, from_jsonb, to_jsonb
+from case_svc.db import from_jsonb, to_jsonb
 from case_svc.references import next_reference
 from case_svc.settings import CaseSettings
-from kernel import outbox
-from kernel.errors import Conflict, Invalid
-from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
+from kernel.errors import Conflict, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
+from kernel.scope import RegionScope
 
-CASE_COLUMNS = (
-    "case_id, case_ref, person_ref, masked_id, name, region_code, campaign_id, status, opened_by, opened_reason, "
-    "notice_date, reply_due, answer, reviews, returns_to, send_back_reason, outcome, outcome_reason, authority, "
-    "decision, sanctions, decided_on, closed_at, opened_at, updated_at"
-)
-_JSON_COLUMNS = ("answer", "reviews", "decision", "sanctions")
 _FINDING = (
     "SELECT finding_id, rule, status, exemption, severity, region_code, review_month, evidence, first_seen, updated_at "
     "FROM findings "
@@ -57,30 +54,34 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
-def _plain(row: Any) -> dict[str, Any]:
-    case = dict(row)
-    for column in _JSON_COLUMNS:
-        case[column] = from_jsonb(case[column])
-    return case
-
-
-def summary(case: dict[str, Any], as_of: date | None = None) -> CaseSummary:
-    status = CaseStatus(case["status"])
+def summary(case: Case, as_of: date | None = None) -> CaseSummary:
     return CaseSummary.model_validate(
         {
-            **case,
-            "status_label": workflow.STATUS_LABELS[status],
-            "allowed_actions": workflow.allowed_actions(status),
-            "overdue": workflow.is_overdue(status, case["reply_due"], as_of or today()),
+            **case.as_dict(),
+            "status_label": workflow.STATUS_LABELS[case.status],
+            "allowed_actions": workflow.allowed_actions(case.status),
+            "overdue": workflow.is_overdue(case.status, case.reply_due, as_of or today()),
         }
     )
 
 
-async def case_row(pg: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+async def find_case(pg: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
+    """The case; `lock`: `FOR UPDATE`, for a change in the caller's transaction."""
     row = await pg.fetchrow(
-        f"SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id
+        f"SELECT {COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id
     )
-    return _plain(row) if row else None
+    return Case.from_row(row) if row else None
+
+
+async def visible_case(
+    pg: asyncpg.Connection, case_id: uuid.UUID, scope: RegionScope, loc: list[str | int], *, lock: bool = False
+) -> Case:
+    """The case, or a 404 at `loc` when there is none or it lies outside the caller's regions."""
+    case = await find_case(pg, case_id, lock=lock)
+    if case is None:
+        raise NotFound("no case with this reference", loc=loc)
+    scope.require(case.region_code, "case", loc)
+    return case
 
 
 async def case_findings(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -88,29 +89,24 @@ async def case_findings(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[dict
     return [{**dict(row), "evidence": from_jsonb(row["evidence"])} for row in rows]
 
 
-async def detail(pg: asyncpg.Connection, case: dict[str, Any]) -> CaseDetail:
-    findings = await case_findings(pg, case["case_id"])
+async def detail(pg: asyncpg.Connection, case: Case) -> CaseDetail:
+    findings = await case_findings(pg, case.case_id)
     complaint_ids = [
         row["complaint_id"]
         for row in await pg.fetch(
-            "SELECT complaint_id FROM complaint_cases WHERE case_id = $1 ORDER BY linked_at", case["case_id"]
+            "SELECT complaint_id FROM complaint_cases WHERE case_id = $1 ORDER BY linked_at", case.case_id
         )
     ]
     return CaseDetail.model_validate(
         {
             **summary(case).model_dump(),
-            **{
-                k: case[k]
-                for k in (
-                    "opened_reason",
-                    "answer",
-                    "reviews",
-                    "returns_to",
-                    "send_back_reason",
-                    "decision",
-                    "sanctions",
-                )
-            },
+            "opened_reason": case.opened_reason,
+            "answer": case.answer,
+            "reviews": case.reviews,
+            "returns_to": case.returns_to,
+            "send_back_reason": case.send_back_reason,
+            "decision": case.decision,
+            "sanctions": case.sanctions,
             "open_findings": sum(1 for f in findings if f["status"] == "open"),
             "findings": [CaseFinding.model_validate(f) for f in findings],
             "complaint_ids": complaint_ids,
@@ -136,7 +132,7 @@ async def list_cases(
     after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     waiting = [s.value for s in workflow.WAITING_WITH_DEADLINE]
     rows = await pg.fetch(
-        f"SELECT {CASE_COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
+        f"SELECT {COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
         "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR campaign_id = $3) "
         "AND ($4::text IS NULL OR person_ref = $4) "
         "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
@@ -152,7 +148,7 @@ async def list_cases(
         after[1],
         limit + 1,
     )
-    items = [summary(_plain(row), as_of) for row in rows[:limit]]
+    items = [summary(Case.from_row(row), as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None
     return Page[CaseSummary](items=items, next_cursor=next_cursor)
 
@@ -179,7 +175,7 @@ async def open_case(
     actor: Actor,
     masked_id: str | None = None,
     name: str | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[Case, bool]:
     """The person's open case, opened now if there is none; returns (case, opened_now).
 
     The unique partial index on undecided cases per person makes this safe against a concurrent
@@ -193,10 +189,10 @@ async def open_case(
         masked_id, name = (known["masked_id"], known["name"]) if known else (None, None)
     case_id = uuid.uuid4()
     case_ref = await next_reference(pg, "AJ", region_code, today().year)
-    inserted = await pg.fetchval(
+    inserted = await pg.fetchrow(
         "INSERT INTO cases (case_id, case_ref, person_ref, masked_id, name, region_code, campaign_id, status, opened_by, opened_reason) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
-        "ON CONFLICT (person_ref) WHERE status NOT IN ('decided', 'closed') DO NOTHING RETURNING case_id",
+        f"ON CONFLICT (person_ref) WHERE status NOT IN ('decided', 'closed') DO NOTHING RETURNING {COLUMNS}",
         case_id,
         case_ref,
         person_ref,
@@ -210,10 +206,10 @@ async def open_case(
     )
     if inserted is None:
         existing = await pg.fetchrow(
-            f"SELECT {CASE_COLUMNS} FROM cases WHERE person_ref = $1 AND status NOT IN ('decided', 'closed') FOR UPDATE",
+            f"SELECT {COLUMNS} FROM cases WHERE person_ref = $1 AND status NOT IN ('decided', 'closed') FOR UPDATE",
             person_ref,
         )
-        return _plain(existing), False
+        return Case.from_row(existing), False
     # Open findings of the person not yet in an undecided case join the new one.
     await pg.execute(
         "UPDATE findings f SET case_id = $1 WHERE f.person_ref = $2 AND f.status = 'open' "
@@ -221,8 +217,7 @@ async def open_case(
         case_id,
         person_ref,
     )
-    case = await case_row(pg, case_id)
-    assert case is not None
+    case = Case.from_row(inserted)
     await audit_service.record(
         pg,
         entity="case",
@@ -236,27 +231,30 @@ async def open_case(
             "status": CaseStatus.open.value,
             "opened_by": opened_by,
             "region_code": region_code,
-            "campaign_id": case["campaign_id"],
+            "campaign_id": case.campaign_id,
         },
     )
     return case, True
 
 
-async def open_by_officer(
-    pg: asyncpg.Connection, person_ref: str, region_code: str, reason: str, actor: Actor
-) -> dict[str, Any]:
+async def open_by_officer(pg: asyncpg.Connection, body: OpenCase, actor: Actor) -> CaseDetail:
     case, opened = await open_case(
-        pg, person_ref=person_ref, region_code=region_code, opened_by="officer", reason=reason, actor=actor
+        pg,
+        person_ref=body.person_ref,
+        region_code=body.region_code,
+        opened_by="officer",
+        reason=body.reason,
+        actor=actor,
     )
     if not opened:
-        raise Conflict(f"the person already has an open case {case['case_ref']}", loc=["body", "person_ref"])
-    return case
+        raise Conflict(f"the person already has an open case {case.case_ref}", loc=["body", "person_ref"])
+    return await detail(pg, case)
 
 
 # --- transitions -------------------------------------------------------------------------------
 
 # An action's effect: given the locked case and its campaign, the columns it changes (status aside).
-Effect = Callable[[asyncpg.Connection, dict[str, Any], Campaign | None], Awaitable[dict[str, Any]]]
+Effect = Callable[[asyncpg.Connection, Case, Campaign | None], Awaitable[dict[str, Any]]]
 
 _UPDATABLE = (
     "notice_date",
@@ -277,22 +275,19 @@ _UPDATABLE = (
 
 async def transition(
     pg: asyncpg.Connection,
-    case_id: uuid.UUID,
+    case: Case,
     action: Action,
     actor: Actor,
     reason: str | None,
     effect: Effect,
-) -> dict[str, Any]:
-    """Moves a case by `action` through the transition table, applies `effect`, audits, in one transaction."""
-    case = await case_row(pg, case_id, lock=True)
-    assert case is not None  # the route's loader answered 404 already; cases are never deleted
-    status = CaseStatus(case["status"])
-    returns_to = CaseStatus(case["returns_to"]) if case["returns_to"] else None
+) -> Case:
+    """Moves a case (locked `FOR UPDATE` in the caller's transaction) by `action` through the transition
+    table, applies `effect`, audits; returns the case as it now is."""
     try:
-        target = workflow.next_state(status, action, returns_to=returns_to)
+        target = workflow.next_state(case.status, action, returns_to=case.returns_to)
     except TransitionRefused as exc:
         raise Conflict(str(exc), error_type="invalid_transition") from None
-    campaign = await campaign_service.get_campaign(pg, case["campaign_id"]) if case["campaign_id"] else None
+    campaign = await campaign_service.get_campaign(pg, case.campaign_id) if case.campaign_id else None
     try:
         changes = await effect(pg, case, campaign)
     except SanctionError as exc:
@@ -302,25 +297,34 @@ async def transition(
     assert not unknown, unknown
     columns = list(changes)
     assignments = ", ".join(
-        f"{c} = ${i}::jsonb" if c in _JSON_COLUMNS else f"{c} = ${i}" for i, c in enumerate(columns, start=2)
+        f"{c} = ${i}::jsonb" if c in JSON_COLUMNS else f"{c} = ${i}" for i, c in enumerate(columns, start=2)
     )
-    values = [to_jsonb(changes[c]) if c in _JSON_COLUMNS else changes[c] for c in columns]
-    await pg.execute(f"UPDATE cases SET {assignments}, updated_at = now() WHERE case_id = $1", case_id, *values)
-    before, after = audit_service.changes(case, changes)
+    values = [to_jsonb(changes[c]) if c in JSON_COLUMNS else changes[c] for c in columns]
+    updated = await pg.fetchrow(
+        f"UPDATE cases SET {assignments}, updated_at = now() WHERE case_id = $1 RETURNING {COLUMNS}",
+        case.case_id,
+        *values,
+    )
+    before, after = audit_service.changes(case.as_dict(), changes)
     await audit_service.record(
         pg,
         entity="case",
-        entity_id=case_id,
-        case_id=case_id,
+        entity_id=case.case_id,
+        case_id=case.case_id,
         action=action.value,
         actor=actor,
         reason=reason,
         before=before,
         after=after,
     )
-    updated = await case_row(pg, case_id)
-    assert updated is not None
-    return updated
+    return Case.from_row(updated)
+
+
+async def act(
+    pg: asyncpg.Connection, case: Case, action: Action, actor: Actor, reason: str | None, effect: Effect
+) -> CaseDetail:
+    """An officer's action on a case, answered with the case as it now is."""
+    return await detail(pg, await transition(pg, case, action, actor, reason, effect))
 
 
 def _reply_days(campaign: Campaign | None, settings: CaseSettings) -> int:
@@ -328,7 +332,7 @@ def _reply_days(campaign: Campaign | None, settings: CaseSettings) -> int:
 
 
 def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
-    async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, __: Case, campaign: Campaign | None) -> dict[str, Any]:
         notice_date = body.notice_date or today()
         if notice_date > today():
             raise SanctionError("a notice cannot be dated in the future")
@@ -341,7 +345,7 @@ def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
 
 
 def answer(body: Answer, actor: Actor) -> Effect:
-    async def effect(_: asyncpg.Connection, __: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, __: Case, campaign: Campaign | None) -> dict[str, Any]:
         if any(day and day > today() for day in (body.answered_on, body.cancelled_on)):
             raise SanctionError("an answer cannot be dated, or a cancellation happen, in the future")
         recorded = body.model_dump(mode="json", exclude={"reason"}) | {
@@ -359,11 +363,11 @@ def answer(body: Answer, actor: Actor) -> Effect:
 
 
 def no_reply() -> Effect:
-    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, case: Case, __: Campaign | None) -> dict[str, Any]:
         as_of = today()
-        if case["reply_due"] is None or as_of <= case["reply_due"]:
+        if case.reply_due is None or as_of <= case.reply_due:
             raise Conflict(
-                f"the reply is due by {case['reply_due']}; no reply can be recorded before the deadline has passed",
+                f"the reply is due by {case.reply_due}; no reply can be recorded before the deadline has passed",
                 error_type="deadline_not_passed",
             )
         return {"answer": {"kind": "no_reply", "recorded_on": as_of.isoformat()}}
@@ -372,7 +376,7 @@ def no_reply() -> Effect:
 
 
 def review(level: str, body: Review, actor: Actor) -> Effect:
-    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, case: Case, __: Campaign | None) -> dict[str, Any]:
         entry = {
             "level": level,
             "result": "passed",
@@ -381,7 +385,7 @@ def review(level: str, body: Review, actor: Actor) -> Effect:
             "by": actor.id,
             "at": datetime.now(UTC).isoformat(),
         }
-        return {"reviews": [*case["reviews"], entry], "returns_to": None, "send_back_reason": None}
+        return {"reviews": [*case.reviews, entry], "returns_to": None, "send_back_reason": None}
 
     return effect
 
@@ -394,18 +398,17 @@ _REVIEW_LEVEL = {
 
 
 def send_back(body: SendBack, actor: Actor) -> Effect:
-    async def effect(_: asyncpg.Connection, case: dict[str, Any], __: Campaign | None) -> dict[str, Any]:
-        status = CaseStatus(case["status"])
+    async def effect(_: asyncpg.Connection, case: Case, __: Campaign | None) -> dict[str, Any]:
         entry = {
-            "level": _REVIEW_LEVEL[status],
+            "level": _REVIEW_LEVEL[case.status],
             "result": "sent_back",
             "reason": body.reason,
             "by": actor.id,
             "at": datetime.now(UTC).isoformat(),
         }
         return {
-            "reviews": [*case["reviews"], entry],
-            "returns_to": workflow.send_back_target(status).value,
+            "reviews": [*case.reviews, entry],
+            "returns_to": workflow.send_back_target(case.status).value,
             "send_back_reason": body.reason,
         }
 
@@ -413,9 +416,9 @@ def send_back(body: SendBack, actor: Actor) -> Effect:
 
 
 def resume(settings: CaseSettings) -> Effect:
-    async def effect(_: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         changes: dict[str, Any] = {"returns_to": None}
-        if case["returns_to"] == CaseStatus.awaiting_reply.value:  # asked again: a new notice and deadline
+        if case.returns_to is CaseStatus.awaiting_reply:  # asked again: a new notice and deadline
             changes |= {
                 "notice_date": today(),
                 "reply_due": workflow.reply_due(today(), _reply_days(campaign, settings)),
@@ -425,9 +428,9 @@ def resume(settings: CaseSettings) -> Effect:
     return effect
 
 
-def _self_correction_check(case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+def _self_correction_check(case: Case, campaign: Campaign | None) -> dict[str, Any]:
     """The answer that proves a self-correction, or a 422 saying why it does not."""
-    answer = case["answer"] or {}
+    answer = case.answer or {}
     if answer.get("kind") != AnswerKind.cancelled_registration.value:
         raise SanctionError("self-correction needs the answer 'cancelled_registration' with its cancellation date")
     if campaign is None or campaign.phase("self_correction") is None:
@@ -444,11 +447,11 @@ def _self_correction_check(case: dict[str, Any], campaign: Campaign | None) -> d
 
 
 def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
-    async def effect(pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(pg: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         decided_on = body.decided_on or today()
         if decided_on > today():
             raise SanctionError("a decision cannot be dated in the future")
-        findings = await case_findings(pg, case["case_id"])
+        findings = await case_findings(pg, case.case_id)
         facts = sanctions.facts_from_evidence([f for f in findings if f["status"] != "cleared"] or findings)
         decision: dict[str, Any] = {
             "outcome": body.outcome.value,
@@ -466,23 +469,11 @@ def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
         if body.outcome is Outcome.not_guazheng:
             changes["outcome_reason"] = body.not_guazheng_reason.value if body.not_guazheng_reason else None
             if body.not_guazheng_reason is NotGuazhengReason.exemption:
-                exemption = body.exemption or (case["answer"] or {}).get("exemption")
+                exemption = body.exemption or (case.answer or {}).get("exemption")
                 if exemption is None:
                     raise SanctionError("name the exemption granted (the answer claimed none)")
                 decision["exemption"] = exemption
-                # The matcher applies the grant: the person's findings become exempted with this reason.
-                await outbox.add(
-                    pg,
-                    ExemptionDecidedV1(
-                        person_ref=case["person_ref"],
-                        exemption=exemption,
-                        rule=None,
-                        granted=True,
-                        case_ref=case["case_ref"],
-                    ),
-                    key=case["person_ref"],
-                    subject=case["case_ref"],
-                )
+                await events.exemption_granted(pg, case, exemption)
         elif body.outcome is Outcome.self_corrected:
             decision["self_correction"] = _self_correction_check(case, campaign)
             decision["liability_waived"] = True
@@ -499,7 +490,7 @@ def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
             )
             changes["sanctions"] = plan.as_json()
             for revocation in plan.revocations:
-                await queue_revocation(pg, case, revocation)
+                await events.registration_revoked(pg, case, revocation)
             if campaign is not None:
                 decision["attendance_checks"] = await _attendance_checks(pg, case, campaign, plan, settings)
         changes["decision"] = decision
@@ -508,27 +499,9 @@ def decide(body: Decision, settings: CaseSettings, actor: Actor) -> Effect:
     return effect
 
 
-async def queue_revocation(pg: asyncpg.Connection, case: dict[str, Any], revocation: dict[str, Any]) -> None:
-    await outbox.add(
-        pg,
-        RegistrationRevokedV1(
-            person_ref=case["person_ref"],
-            masked_id=case["masked_id"] or "",
-            category=revocation["category"],
-            certificate_no=revocation["certificate_no"],
-            revoked_on=date.fromisoformat(revocation["revoked_on"]),
-            barred_until=date.fromisoformat(revocation["barred_until"]),
-            authority=revocation["authority"],
-            case_ref=case["case_ref"],
-        ),
-        key=case["person_ref"],
-        subject=f"{revocation['category']}:{revocation['certificate_no']}",
-    )
-
-
 async def _attendance_checks(
     pg: asyncpg.Connection,
-    case: dict[str, Any],
+    case: Case,
     campaign: Campaign,
     plan: sanctions.SanctionPlan,
     settings: CaseSettings,
@@ -543,7 +516,7 @@ async def _attendance_checks(
             "WHERE c.campaign_id = $1 AND c.outcome = 'confirmed' AND c.case_id <> $2 "
             "AND coalesce(u->>'unit_uscc', u->>'unit_name') = $3",
             campaign.campaign_id,
-            case["case_id"],
+            case.case_id,
             key,
         )
         count = earlier + 1
@@ -555,7 +528,7 @@ async def _attendance_checks(
             "DO UPDATE SET confirmed_cases = excluded.confirmed_cases RETURNING (xmax = 0)",
             uuid.uuid4(),
             campaign.campaign_id,
-            case["region_code"],
+            case.region_code,
             key,
             unit["unit_name"],
             unit["unit_uscc"],
@@ -567,13 +540,13 @@ async def _attendance_checks(
 
 
 def close(body: Close) -> Effect:
-    async def effect(pg: asyncpg.Connection, case: dict[str, Any], campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(pg: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         now = datetime.now(UTC)
         changes: dict[str, Any] = {"closed_at": now, "returns_to": None}
-        if case["status"] != CaseStatus.decided.value:
+        if case.status is not CaseStatus.decided:
             # Closing early: only when nothing is left to decide (every finding cleared or exempted).
             open_findings = await pg.fetchval(
-                "SELECT count(*) FROM findings WHERE case_id = $1 AND status = 'open'", case["case_id"]
+                "SELECT count(*) FROM findings WHERE case_id = $1 AND status = 'open'", case.case_id
             )
             if open_findings:
                 raise Conflict(
@@ -581,31 +554,21 @@ def close(body: Close) -> Effect:
                     error_type="open_findings",
                 )
             if body.outcome == Outcome.self_corrected.value:
+                outcome = Outcome.self_corrected
                 changes |= {
-                    "outcome": Outcome.self_corrected.value,
                     "outcome_reason": "cancelled_during_self_correction",
                     "decision": {"self_correction": _self_correction_check(case, campaign), "liability_waived": True},
                 }
             else:
-                changes |= {
-                    "outcome": Outcome.not_guazheng.value,
-                    "outcome_reason": body.not_guazheng_reason or NotGuazhengReason.already_consistent.value,
-                }
-            changes["decided_on"] = now.date()
+                outcome = Outcome.not_guazheng
+                changes["outcome_reason"] = body.not_guazheng_reason or NotGuazhengReason.already_consistent.value
+            changes |= {"outcome": outcome.value, "decided_on": now.date()}
         elif body.outcome is not None or body.not_guazheng_reason is not None:
             raise SanctionError("a decided case closes with its decision's outcome")
-        await outbox.add(
-            pg,
-            CaseClosedV1(
-                person_ref=case["person_ref"],
-                case_ref=case["case_ref"],
-                region_code=case["region_code"],
-                outcome=changes.get("outcome") or case["outcome"],
-                closed_at=now,
-            ),
-            key=case["person_ref"],
-            subject=case["case_ref"],
-        )
+        else:
+            assert case.outcome is not None  # a decided case has its decision's outcome
+            outcome = Outcome(case.outcome)
+        await events.case_closed(pg, case, outcome.value, now)
         return changes
 
     return effect

@@ -11,11 +11,12 @@ from typing import Any
 
 import asyncpg
 
+from case_svc.actors import Actor
 from case_svc.audit import service as audit_service
+from case_svc.audit.schemas import AuditEntry
 from case_svc.campaigns import service as campaign_service
 from case_svc.cases import service as case_service
-from case_svc.complaints.models import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
-from case_svc.deps import Actor
+from case_svc.complaints.schemas import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
 from case_svc.references import next_reference
 from kernel.errors import Conflict, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
@@ -25,25 +26,35 @@ COLUMNS = (
     "complaint_id, registration_no, campaign_id, channel, received_on, region_code, subject_person_ref, subject_unit_name, "
     "subject_unit_uscc, content, status, assignee, due_on, answer, answered_on, answered_by, created_at, updated_at"
 )
-_SELECT = (
-    f"SELECT {COLUMNS}, ARRAY(SELECT case_id FROM complaint_cases l WHERE l.complaint_id = complaints.complaint_id "
-    "ORDER BY linked_at) AS case_ids FROM complaints "
+# A complaint's columns and the cases linked to it, in the order they were linked.
+_FIELDS = (
+    f"{COLUMNS}, ARRAY(SELECT case_id FROM complaint_cases l WHERE l.complaint_id = complaints.complaint_id "
+    "ORDER BY linked_at) AS case_ids"
 )
+_SELECT = f"SELECT {_FIELDS} FROM complaints "
 
 
-def _complaint(row: Any, today: date) -> Complaint:
-    return Complaint.model_validate(
-        {**dict(row), "overdue": row["status"] != ComplaintStatus.answered.value and today > row["due_on"]}
-    )
+def _complaint(row: Any, as_of: date | None = None) -> Complaint:
+    """The complaint of a row, overdue or not as of `as_of` (today when absent)."""
+    overdue = row["status"] != ComplaintStatus.answered.value and (as_of or case_service.today()) > row["due_on"]
+    return Complaint.model_validate({**dict(row), "overdue": overdue})
 
 
-async def get_row(pg: asyncpg.Connection, complaint_id: uuid.UUID, *, lock: bool = False) -> dict[str, Any] | None:
+async def find_complaint(pg: asyncpg.Connection, complaint_id: uuid.UUID, *, lock: bool = False) -> Complaint | None:
+    """The complaint; `lock`: `FOR UPDATE`, for a change in the caller's transaction."""
     row = await pg.fetchrow(_SELECT + "WHERE complaint_id = $1" + (" FOR UPDATE" if lock else ""), complaint_id)
-    return dict(row) if row else None
+    return _complaint(row) if row else None
 
 
-def out(row: dict[str, Any]) -> Complaint:
-    return _complaint(row, case_service.today())
+async def visible_complaint(
+    pg: asyncpg.Connection, complaint_id: uuid.UUID, scope: RegionScope, *, lock: bool = False
+) -> Complaint:
+    """The complaint, or a 404 when there is none or it lies outside the caller's regions."""
+    complaint = await find_complaint(pg, complaint_id, lock=lock)
+    if complaint is None:
+        raise NotFound("no complaint with this reference", loc=["path", "complaint_id"])
+    scope.require(complaint.region_code, "complaint", ["path", "complaint_id"])
+    return complaint
 
 
 async def list_complaints(
@@ -74,7 +85,7 @@ async def list_complaints(
     return Page[Complaint](items=items, next_cursor=next_cursor)
 
 
-async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_days: int) -> dict[str, Any]:
+async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_days: int) -> Complaint:
     """Registers a complaint (逐一登记) with its number, e.g. TS-150000-2024-000123."""
     if body.received_on > case_service.today():
         raise Invalid("a complaint cannot be received in the future", loc=["body", "received_on"])
@@ -82,10 +93,10 @@ async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_
     complaint_id = uuid.uuid4()
     registration_no = await next_reference(pg, "TS", body.region_code, body.received_on.year)
     due_on = body.received_on + timedelta(days=due_days)
-    await pg.execute(
+    row = await pg.fetchrow(
         "INSERT INTO complaints (complaint_id, registration_no, campaign_id, channel, received_on, region_code, "
         "subject_person_ref, subject_unit_name, subject_unit_uscc, content, status, due_on) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        f"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {_FIELDS}",
         complaint_id,
         registration_no,
         campaign.campaign_id if campaign else None,
@@ -113,34 +124,31 @@ async def register(pg: asyncpg.Connection, body: ComplaintIn, actor: Actor, due_
             "region_code": body.region_code,
         },
     )
-    row = await get_row(pg, complaint_id)
-    assert row is not None
-    return row
+    return _complaint(row)
 
 
 async def _update(
     pg: asyncpg.Connection,
-    complaint_id: uuid.UUID,
+    complaint: Complaint,
     action: str,
     actor: Actor,
     reason: str | None,
     changes: dict[str, Any],
-) -> dict[str, Any]:
-    row = await get_row(pg, complaint_id, lock=True)
-    assert row is not None
+) -> Complaint:
+    """Applies `changes` to a complaint locked `FOR UPDATE` in the caller's transaction, audited."""
     columns = list(changes)
     assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
-    await pg.execute(
-        f"UPDATE complaints SET {assignments}, updated_at = now() WHERE complaint_id = $1",
-        complaint_id,
+    row = await pg.fetchrow(
+        f"UPDATE complaints SET {assignments}, updated_at = now() WHERE complaint_id = $1 RETURNING {_FIELDS}",
+        complaint.complaint_id,
         *changes.values(),
     )
-    before, after = audit_service.changes(row, changes)
-    linked = row["case_ids"][-1] if row["case_ids"] else None
+    before, after = audit_service.changes(complaint.model_dump(), changes)
+    linked = complaint.case_ids[-1] if complaint.case_ids else None
     await audit_service.record(
         pg,
         entity="complaint",
-        entity_id=complaint_id,
+        entity_id=complaint.complaint_id,
         case_id=linked,
         action=action,
         actor=actor,
@@ -148,29 +156,25 @@ async def _update(
         before=before,
         after=after,
     )
-    updated = await get_row(pg, complaint_id)
-    assert updated is not None
-    return updated
+    return _complaint(row)
 
 
-async def assign(pg: asyncpg.Connection, complaint: dict[str, Any], body: Assign, actor: Actor) -> dict[str, Any]:
-    if complaint["status"] == ComplaintStatus.answered.value:
+async def assign(pg: asyncpg.Connection, complaint: Complaint, body: Assign, actor: Actor) -> Complaint:
+    if complaint.status is ComplaintStatus.answered:
         raise Conflict("the complaint is answered; it is kept as it is", error_type="invalid_transition")
     changes: dict[str, Any] = {"assignee": body.assignee, "status": ComplaintStatus.assigned.value}
     if body.due_on is not None:
-        if body.due_on < complaint["received_on"]:
+        if body.due_on < complaint.received_on:
             raise Invalid("the due date is before the complaint was received", loc=["body", "due_on"])
         changes["due_on"] = body.due_on
-    return await _update(pg, complaint["complaint_id"], "assign", actor, body.reason, changes)
+    return await _update(pg, complaint, "assign", actor, body.reason, changes)
 
 
-async def answer(
-    pg: asyncpg.Connection, complaint: dict[str, Any], body: AnswerComplaint, actor: Actor
-) -> dict[str, Any]:
-    if complaint["status"] == ComplaintStatus.answered.value:
+async def answer(pg: asyncpg.Connection, complaint: Complaint, body: AnswerComplaint, actor: Actor) -> Complaint:
+    if complaint.status is ComplaintStatus.answered:
         raise Conflict("the complaint is answered already", error_type="invalid_transition")
     answered_on = body.answered_on or case_service.today()
-    if answered_on < complaint["received_on"]:
+    if answered_on < complaint.received_on:
         raise Invalid("the answer is dated before the complaint was received", loc=["body", "answered_on"])
     changes = {
         "answer": body.answer,
@@ -178,48 +182,45 @@ async def answer(
         "answered_by": actor.id,
         "status": ComplaintStatus.answered.value,
     }
-    return await _update(pg, complaint["complaint_id"], "answer", actor, None, changes)
+    return await _update(pg, complaint, "answer", actor, None, changes)
 
 
 async def link_case(
-    pg: asyncpg.Connection, complaint: dict[str, Any], body: LinkCase, actor: Actor, scope: RegionScope
-) -> dict[str, Any]:
+    pg: asyncpg.Connection, complaint: Complaint, body: LinkCase, actor: Actor, scope: RegionScope
+) -> Complaint:
     """Links an existing case, or opens (or joins) the subject person's case from the complaint."""
     if body.case_id is not None:
-        case = await case_service.case_row(pg, body.case_id)
-        if case is None:
-            raise NotFound("no case with this reference", loc=["body", "case_id"])
-        scope.require(case["region_code"], "case", ["body", "case_id"])
+        case = await case_service.visible_case(pg, body.case_id, scope, ["body", "case_id"])
     else:
-        if not complaint["subject_person_ref"]:
+        if not complaint.subject_person_ref:
             raise Invalid("the complaint names no person: link an existing case by case_id", loc=["body", "case_id"])
         case, _ = await case_service.open_case(
             pg,
-            person_ref=complaint["subject_person_ref"],
-            region_code=complaint["region_code"],
+            person_ref=complaint.subject_person_ref,
+            region_code=complaint.region_code,
             opened_by="complaint",
-            reason=f"complaint {complaint['registration_no']}",
+            reason=f"complaint {complaint.registration_no}",
             actor=actor,
         )
     await pg.execute(
         "INSERT INTO complaint_cases (complaint_id, case_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        complaint["complaint_id"],
-        case["case_id"],
+        complaint.complaint_id,
+        case.case_id,
     )
     await audit_service.record(
         pg,
         entity="complaint",
-        entity_id=complaint["complaint_id"],
-        case_id=case["case_id"],
+        entity_id=complaint.complaint_id,
+        case_id=case.case_id,
         action="link_case",
         actor=actor,
         reason=body.reason,
-        after={"registration_no": complaint["registration_no"], "case_ref": case["case_ref"]},
+        after={"registration_no": complaint.registration_no, "case_ref": case.case_ref},
     )
-    row = await get_row(pg, complaint["complaint_id"])
-    assert row is not None
-    return row
+    linked = await find_complaint(pg, complaint.complaint_id)
+    assert linked is not None  # locked in this transaction; complaints are never deleted
+    return linked
 
 
-async def history(pg: asyncpg.Connection, complaint_id: uuid.UUID) -> list[audit_service.AuditEntry]:
+async def history(pg: asyncpg.Connection, complaint_id: uuid.UUID) -> list[AuditEntry]:
     return await audit_service.entity_history(pg, "complaint", complaint_id)

@@ -21,10 +21,12 @@ from typing import Any
 
 import asyncpg
 
-from case_svc.campaigns.models import Campaign
+from case_svc.campaigns.schemas import Campaign
 from case_svc.cases.workflow import STATUS_LABELS, CaseStatus
-from case_svc.deps import from_jsonb
+from case_svc.db import from_jsonb
 from kernel.errors import Invalid
+from kernel.regions import region_prefix
+from kernel.scope import RegionScope
 
 # The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows.
 RULE_LABELS: dict[str, str] = {
@@ -249,3 +251,14 @@ def monthly_period(campaign: Campaign, month: str) -> tuple[Period, date]:
             loc=["query", "month"],
         )
     return Period(starts_on, next_month - timedelta(days=1)), next_month.replace(day=campaign.monthly_report.due_day)
+
+
+async def monthly(
+    pg: asyncpg.Connection, campaign: Campaign, month: str, scope: RegionScope, region_code: str | None
+) -> dict[str, Any]:
+    """The monthly table of a campaign that requires one: the summary table of `month` for the region
+    (the campaign's province when absent), with the day it is due."""
+    period, due_on = monthly_period(campaign, month)
+    region = region_code or campaign.province_code
+    table = await summary(pg, scope.patterns(region), region_prefix(region), period)
+    return table | {"region_code": region, "campaign_id": campaign.campaign_id, "month": month, "due_on": due_on}

@@ -14,16 +14,13 @@ from case_svc.campaigns import service as campaign_service
 from case_svc.reports import render
 from case_svc.reports import service as report_service
 from case_svc.reports.service import DETAIL_COLUMNS, SUMMARY_COLUMNS, Period
-from kernel.db import driver_connection
-from kernel.deps import RegionScopeDep, RuntimeDep
-from kernel.errors import NotFound
+from kernel.deps import DbConnection, RegionCode, RegionScopeDep
 from kernel.regions import region_prefix
 from kernel.scope import EVERYWHERE
 from kernel.values import MONTH_PATTERN
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
-RegionCode = Annotated[str, Query(pattern=r"^\d{6}$", description="region and everything under it")]
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (UTF-8 with BOM) or xlsx")]
 From = Annotated[date, Query(alias="from", description="first day of the period")]
 To = Annotated[date, Query(alias="to", description="last day of the period")]
@@ -61,7 +58,7 @@ SUMMARY_TITLE = "工程建设领域专业技术人员“挂证”等违法违规
 
 @router.get("/summary", summary="处理情况汇总表: per region one level down, with totals, for a period")
 async def summary(
-    runtime: RuntimeDep,
+    pg: DbConnection,
     scope: RegionScopeDep,
     starts_on: From,
     ends_on: To,
@@ -69,20 +66,16 @@ async def summary(
     format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
-    async with runtime.db.engine.connect() as conn:
-        table = await report_service.summary(
-            await driver_connection(conn),
-            scope.patterns(region_code),
-            "" if region_code == EVERYWHERE else region_prefix(region_code),
-            period,
-        )
+    table = await report_service.summary(
+        pg, scope.patterns(region_code), "" if region_code == EVERYWHERE else region_prefix(region_code), period
+    )
     table["region_code"] = region_code
     return _summary_response(table, format, SUMMARY_TITLE, f"处理情况汇总表-{region_code}-{starts_on}-{ends_on}")
 
 
 @router.get("/detail", summary="The per-person detail list of cases opened or decided in a period")
 async def detail(
-    runtime: RuntimeDep,
+    pg: DbConnection,
     scope: RegionScopeDep,
     starts_on: From,
     ends_on: To,
@@ -90,8 +83,7 @@ async def detail(
     format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
-    async with runtime.db.engine.connect() as conn:
-        rows = await report_service.detail(await driver_connection(conn), scope.patterns(region_code), period)
+    rows = await report_service.detail(pg, scope.patterns(region_code), period)
     stem = f"处理情况明细表-{region_code}-{starts_on}-{ends_on}"
     if format == "json":
         return JSONResponse(
@@ -105,21 +97,14 @@ async def detail(
 
 @router.get("/monthly", summary="The monthly table of a campaign that requires one (e.g. Heilongjiang, from 2019-03)")
 async def monthly(
-    runtime: RuntimeDep,
+    pg: DbConnection,
     scope: RegionScopeDep,
     campaign_id: str,
     month: Month,
     region_code: RegionCode | None = None,
     format: Format = "json",
 ) -> Response:
-    async with runtime.db.engine.connect() as conn:
-        pg = await driver_connection(conn)
-        campaign = await campaign_service.get_campaign(pg, campaign_id)
-        if campaign is None or not scope.patterns(campaign.province_code):
-            raise NotFound("no campaign with this id", loc=["query", "campaign_id"])
-        period, due_on = report_service.monthly_period(campaign, month)
-        region = region_code or campaign.province_code
-        table = await report_service.summary(pg, scope.patterns(region), region_prefix(region), period)
-    table |= {"region_code": region, "campaign_id": campaign_id, "month": month, "due_on": due_on}
+    campaign = await campaign_service.visible_campaign(pg, campaign_id, scope, ["query", "campaign_id"])
+    table = await report_service.monthly(pg, campaign, month, scope, region_code)
     title = f"{month} {campaign.monthly_report.what if campaign.monthly_report else ''}"
-    return _summary_response(table, format, title, f"月报-{campaign_id}-{region}-{month}")
+    return _summary_response(table, format, title, f"月报-{campaign_id}-{table['region_code']}-{month}")

@@ -1,0 +1,176 @@
+"""Cases as the API reads and writes them. Inputs accept only what a caller may set (`extra="forbid"`)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from case_svc.cases.sanctions import NotGuazhengReason, Outcome
+from case_svc.cases.workflow import CaseStatus
+
+# DOMAIN §6: the exemptions case handling can grant (the matcher applies them from the event).
+Exemption = Literal[
+    "RETIRED",
+    "SI_BOUGHT_OUT",
+    "BRANCH_OFFICE",
+    "INSTITUTION_REFORM",
+    "UNIVERSITY_STAFF",
+    "MILITARY_SELF_EMPLOYED",
+    "OTHER_LEGAL_BASIS",
+]
+
+
+class AnswerKind(StrEnum):
+    cancelled_registration = "cancelled_registration"  # 已整改、证书已注销
+    insurance_now_matches = "insurance_now_matches"  # 已整改、社保与注册单位一致
+    exemption_claimed = "exemption_claimed"  # 属于不认定为挂证的情形, with evidence
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reason(Strict):
+    reason: str | None = Field(None, max_length=2000)
+
+
+class OpenCase(Strict):
+    """An officer opens a case (a complaint opens one through its own route)."""
+
+    person_ref: str = Field(min_length=8, max_length=64)
+    region_code: str = Field(pattern=r"^\d{6}$")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SendNotice(Reason):
+    notice_date: date | None = Field(None, description="the day the notice went out; today when absent")
+    notice_ref: str | None = Field(None, max_length=200, description="the notice's document number")
+
+
+class Answer(Reason):
+    kind: AnswerKind
+    answered_on: date | None = None
+    cancelled_on: date | None = Field(
+        None, description="cancelled_registration: the day the registration was cancelled (注销)"
+    )
+    exemption: Exemption | None = Field(None, description="exemption_claimed: which one")
+    evidence_refs: list[str] = Field([], max_length=50)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Answer:
+        if self.kind is AnswerKind.cancelled_registration and self.cancelled_on is None:
+            raise ValueError("a cancelled registration needs its cancellation date (cancelled_on)")
+        if self.kind is AnswerKind.exemption_claimed and (self.exemption is None or not self.evidence_refs):
+            raise ValueError("an exemption claim names the exemption and at least one evidence reference")
+        if self.kind is not AnswerKind.exemption_claimed and self.exemption is not None:
+            raise ValueError("only an exemption claim names an exemption")
+        if any(not ref.strip() or len(ref) > 300 for ref in self.evidence_refs):
+            raise ValueError("evidence references are 1 to 300 characters")
+        return self
+
+
+class Review(Reason):
+    opinion: str = Field(min_length=1, max_length=4000)
+    proposed_outcome: Outcome | None = None
+
+
+class SendBack(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class Decision(Strict):
+    outcome: Outcome
+    reason: str = Field(min_length=1, max_length=4000, description="the grounds of the decision")
+    not_guazheng_reason: NotGuazhengReason | None = None
+    exemption: Exemption | None = Field(
+        None, description="not_guazheng by exemption: the one granted (default: the answer's)"
+    )
+    decided_on: date | None = Field(None, description="today when absent; the revocation date and start of the bar")
+    fine: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")
+    illegal_gains: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")
+    blacklist: bool = True
+    public_notice: bool = True
+
+    @model_validator(mode="after")
+    def _complete(self) -> Decision:
+        if self.outcome is Outcome.not_guazheng and self.not_guazheng_reason is None:
+            raise ValueError("not_guazheng needs its reason: exemption, data_error or already_consistent")
+        if self.outcome is not Outcome.not_guazheng and (self.not_guazheng_reason or self.exemption):
+            raise ValueError("only a not_guazheng decision has a not_guazheng_reason or an exemption")
+        if self.outcome is not Outcome.confirmed and (self.fine is not None or self.illegal_gains is not None):
+            raise ValueError("only a confirmation carries a fine")
+        return self
+
+
+class Close(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    outcome: Literal["not_guazheng", "self_corrected"] | None = Field(
+        None, description="closing an undecided case early: not_guazheng (default) or self_corrected"
+    )
+    not_guazheng_reason: Literal["already_consistent", "data_error"] | None = None
+
+
+class CaseFinding(BaseModel):
+    finding_id: uuid.UUID
+    rule: str
+    status: str
+    exemption: str | None
+    severity: str
+    region_code: str
+    review_month: str
+    evidence: dict[str, Any]
+    first_seen: datetime
+    updated_at: datetime
+
+
+class CaseSummary(BaseModel):
+    case_id: uuid.UUID
+    case_ref: str
+    person_ref: str
+    masked_id: str | None
+    name: str | None
+    region_code: str
+    campaign_id: str | None
+    status: CaseStatus
+    status_label: str
+    allowed_actions: list[str]
+    opened_by: str
+    notice_date: date | None
+    reply_due: date | None
+    overdue: bool
+    outcome: str | None
+    outcome_reason: str | None
+    authority: str | None
+    decided_on: date | None
+    closed_at: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+
+
+class CaseDetail(CaseSummary):
+    opened_reason: str | None
+    answer: dict[str, Any] | None
+    reviews: list[dict[str, Any]]
+    returns_to: str | None
+    send_back_reason: str | None
+    decision: dict[str, Any] | None
+    sanctions: dict[str, Any] | None
+    open_findings: int
+    findings: list[CaseFinding]
+    complaint_ids: list[uuid.UUID]
+
+
+class AttendanceCheck(BaseModel):
+    check_id: uuid.UUID
+    campaign_id: str
+    region_code: str
+    unit_name: str
+    unit_uscc: str | None
+    confirmed_cases: int
+    status: str
+    created_at: datetime
