@@ -1,6 +1,14 @@
 """The idempotent consumer loop: apply a batch of events and record their ids in one transaction,
 then commit the Kafka offsets. Replays and duplicate deliveries change nothing.
 
+Faults it survives by itself: a broker that loses its topics (an embedded broker restarted empty, a
+topic deleted and recreated) — a commit that cannot complete or a subscribed topic that vanished
+restarts the member, which recreates the topics and resumes from what its database says it applied
+(the event ids, whatever the offsets); and a **poison event** that fails every time — after
+`POISON_ATTEMPTS` failures of one batch its events are applied one by one, and one that still fails
+is set aside in `parked_events` with its error (an operator lists and retries them at
+`/internal/parked`) instead of blocking its partition forever.
+
 A consumer declares `{payload model: handler}`. The kernel decodes each event into its model, keeps
 only the latest payload per identity in a batch for models that carry state (`EventPayload.identity`),
 and hands each handler its typed payloads, in the order the map declares, all in one transaction.
@@ -24,11 +32,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel import metrics
 from kernel.db import Database, driver_connection
 from kernel.events import CloudEvent, EventPayload
-from kernel.kafka import ensure_topics, make_consumer
+from kernel.kafka import ensure_topics, make_consumer, partitions_of
 from kernel.retry import Backoff
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+
+COMMIT_TIMEOUT_SECONDS = 15.0  # a commit the broker cannot take (its topic is gone) must not hang the member
+TOPIC_CHECK_SECONDS = 5.0
+POISON_ATTEMPTS = 3
+
+
+class TopicsLost(Exception):
+    """A subscribed topic no longer exists on the broker."""
+
 
 # Applies new payloads of one model (duplicates already dropped) inside the consumer's transaction.
 PayloadHandler = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
@@ -68,7 +85,16 @@ class IdempotentConsumer:
         # When the latest fetch that brought nothing began (time.monotonic()), None while records
         # flow: everything published to this member's partitions before then is applied.
         self.caught_up_since: float | None = None
+        # Consecutive failures (0 while it works) and the latest one's error, for readiness and progress.
+        self.failures = 0
+        self.last_error: str | None = None
+        self.parked = 0  # events set aside since the start
+        self._attempts: dict[tuple[TopicPartition, int], int] = {}  # failed attempts per batch start
         self._stopping = asyncio.Event()
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
 
     @property
     def group_id(self) -> str:
@@ -88,18 +114,25 @@ class IdempotentConsumer:
                 await consumer.start()
                 self.connected = True
                 backoff.reset()
+                topics_checked = time.monotonic()
                 while not self._stopping.is_set():
                     fetch_began = time.monotonic()
                     batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                     for partition, records in batches.items():
                         self.caught_up_since = None
                         await self._apply(consumer, partition, records)
+                    self.failures, self.last_error = 0, None
                     if not batches and consumer.assignment():
                         self.caught_up_since = fetch_began
+                    if fetch_began - topics_checked > TOPIC_CHECK_SECONDS:
+                        topics_checked = fetch_began
+                        await self._check_topics()
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
                 self.connected = False
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
                 log.exception("consumer failed; restarting", extra={"consumer": self.name, "retry_in_s": backoff.delay})
                 await backoff.wait(self._stopping)
             finally:
@@ -108,29 +141,98 @@ class IdempotentConsumer:
                 if consumer is not None:
                     await consumer.stop()
 
+    async def _check_topics(self) -> None:
+        existing = {tp.topic for tp in await partitions_of(self.settings.kafka_bootstrap_servers, self._topic_names)}
+        if missing := set(self._topic_names) - existing:
+            raise TopicsLost(f"topics gone from the broker: {', '.join(sorted(missing))}")
+
+    @property
+    def _topic_names(self) -> list[str]:
+        return [self.settings.topic(t) for t in self.topics]
+
     async def _apply(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
     ) -> None:
         events = [event for record in records if (event := self._parse(record)) is not None]
+        batch_start = (partition, records[0].offset)
         try:
-            async with self.db.transaction() as conn:
-                fresh = await self._claim(conn, [e.id for e in events])
-                new_events = []
-                for event in events:  # a duplicate inside one batch is applied once
-                    if event.id in fresh:
-                        fresh.discard(event.id)
-                        new_events.append(event)
-                if new_events:
-                    await self.handle(await driver_connection(conn), new_events)
+            if self._attempts.get(batch_start, 0) >= POISON_ATTEMPTS:
+                applied = await self._apply_one_by_one(events, partition)
+            else:
+                applied = await self._apply_together(events)
         except Exception:
             # Nothing was recorded: rewind so the same records come again after the restart.
+            self._attempts[batch_start] = self._attempts.get(batch_start, 0) + 1
             consumer.seek(partition, records[0].offset)
             raise
-        await consumer.commit({partition: records[-1].offset + 1})
-        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "applied").inc(len(new_events))
-        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "duplicate").inc(
-            len(events) - len(new_events)
+        self._attempts.pop(batch_start, None)
+        await asyncio.wait_for(consumer.commit({partition: records[-1].offset + 1}), COMMIT_TIMEOUT_SECONDS)
+        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "applied").inc(applied)
+        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "duplicate").inc(len(events) - applied)
+
+    async def _apply_together(self, events: list[CloudEvent]) -> int:
+        """Applies the new ones among `events` in one transaction; returns how many were new."""
+        async with self.db.transaction() as conn:
+            fresh = await self._claim(conn, [e.id for e in events])
+            new_events = []
+            for event in events:  # a duplicate inside one batch is applied once
+                if event.id in fresh:
+                    fresh.discard(event.id)
+                    new_events.append(event)
+            if new_events:
+                await self.handle(await driver_connection(conn), new_events)
+        return len(new_events)
+
+    async def _apply_one_by_one(self, events: list[CloudEvent], partition: TopicPartition) -> int:
+        """A batch that keeps failing: each event alone, and one that fails alone is parked."""
+        applied = 0
+        for event in events:
+            try:
+                applied += await self._apply_together([event])
+            except Exception as exc:
+                await self._park(event, partition, exc)
+                applied += 1
+        return applied
+
+    async def _park(self, event: CloudEvent, partition: TopicPartition, error: Exception) -> None:
+        async with self.db.transaction() as conn:
+            await self._claim(conn, [event.id])  # seen: a redelivery does not park it twice
+            await conn.execute(
+                text(
+                    "INSERT INTO parked_events (event_id, consumer, topic, partition, event_type, event, error) "
+                    "VALUES (:id, :consumer, :topic, :partition, :type, CAST(:event AS jsonb), :error) "
+                    "ON CONFLICT (event_id, consumer) DO NOTHING"
+                ),
+                {
+                    "id": event.id, "consumer": self.name, "topic": partition.topic, "partition": partition.partition,
+                    "type": event.type, "event": event.model_dump_json(), "error": f"{type(error).__name__}: {error}"[:2000],
+                },
+            )  # fmt: skip
+        self.parked += 1
+        metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "parked").inc()
+        log.error(
+            "event set aside after failing on its own", extra={**self._where(event), "error": type(error).__name__}
         )
+
+    async def retry_parked(self, event_id: str) -> bool:
+        """Applies a parked event again; True (and no longer parked) when it succeeds this time."""
+        async with self.db.transaction() as conn:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT event::text FROM parked_events WHERE event_id = :id AND consumer = :consumer FOR UPDATE"
+                    ),
+                    {"id": event_id, "consumer": self.name},
+                )
+            ).first()
+            if row is None:
+                return False
+            await self.handle(await driver_connection(conn), [CloudEvent.model_validate_json(row[0])])
+            await conn.execute(
+                text("DELETE FROM parked_events WHERE event_id = :id AND consumer = :consumer"),
+                {"id": event_id, "consumer": self.name},
+            )
+        return True
 
     async def handle(self, pg: asyncpg.Connection, events: list[CloudEvent]) -> None:
         """Decodes new events and hands each handler its payloads (in the open transaction of `pg`)."""

@@ -34,7 +34,7 @@ NAMING_CONVENTION = {
 
 
 def service_metadata() -> MetaData:
-    """A service's MetaData with the kernel's tables (outbox, processed events, ingest batches) in it."""
+    """A service's MetaData with the kernel's tables (outbox, processed and parked events, ingest batches) in it."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Either one event (topic, key, payload...) or a change set: every record of `change_stream`
     # whose change_id is `change_id`, rendered into events by the relay (see kernel.outbox).
@@ -63,6 +63,20 @@ def service_metadata() -> MetaData:
         Column("event_id", Text, primary_key=True),
         Column("consumer", Text, primary_key=True),
         Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    # Events a consumer set aside after they failed on their own (kernel.consumer): kept for an
+    # operator to inspect and retry (`/internal/parked`).
+    Table(
+        "parked_events",
+        metadata,
+        Column("event_id", Text, primary_key=True),
+        Column("consumer", Text, primary_key=True),
+        Column("topic", Text, nullable=False),
+        Column("partition", Integer, nullable=False),
+        Column("event_type", Text, nullable=False),
+        Column("event", JSONB, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
     Table(
         "ingest_batches",
