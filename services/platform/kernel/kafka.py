@@ -3,8 +3,10 @@ how far a consumer group lags behind its topics."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -122,3 +124,35 @@ async def _records_from(bootstrap_servers: str, offsets: dict[TopicPartition, in
         return sum(len(records) for records in batches.values())
     finally:
         await reader.stop()
+
+
+class BrokerProbe:
+    """Whether the broker answers, asked at most every `interval` seconds (readiness is polled often)."""
+
+    def __init__(self, settings: ServiceSettings, *, interval: float = 2.0, timeout: float = 3.0) -> None:
+        self.settings = settings
+        self.interval = interval
+        self.timeout = timeout
+        self._checked_at = float("-inf")
+        self._reachable = False
+
+    async def reachable(self) -> bool:
+        now = time.monotonic()
+        if now - self._checked_at >= self.interval:
+            self._checked_at = now
+            self._reachable = await self._ask()
+        return self._reachable
+
+    async def _ask(self) -> bool:
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, request_timeout_ms=int(self.timeout * 1000)
+        )
+        try:
+            await asyncio.wait_for(admin.start(), self.timeout)
+            await asyncio.wait_for(admin.list_topics(), self.timeout)
+            return True
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()

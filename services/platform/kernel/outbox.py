@@ -161,6 +161,7 @@ class OutboxRelay:
         self.streams = dict(streams or {})
         self.source = f"urn:guazheng:{settings.service_name}"
         self.connected = False
+        self.failures = 0  # consecutive failed attempts to relay (0 while it works)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -174,8 +175,13 @@ class OutboxRelay:
                 raise
             except Exception:
                 self.connected = False
+                self.failures += 1
                 log.exception("outbox relay failed; retrying", extra={"retry_in_s": backoff.delay})
                 await backoff.wait(self._stopping)
+
+    @property
+    def failing(self) -> bool:
+        return self.failures > 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -199,6 +205,7 @@ class OutboxRelay:
             producer = make_producer(self.settings)
             await producer.start()
             self.connected = True
+            self.failures = 0
             while not self._stopping.is_set():
                 published = await self._publish_batch(conn, producer)
                 if not published:

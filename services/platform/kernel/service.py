@@ -13,16 +13,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from kernel.consumer import IdempotentConsumer
+from kernel.credentials import ServiceAuth
 from kernel.db import Database
 from kernel.errors import RejectNulMiddleware, install_error_handlers
+from kernel.kafka import BrokerProbe
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
 from kernel.migrations import MigrationsNotAtHead, assert_at_head
@@ -30,11 +31,12 @@ from kernel.outbox import ChangeStream, OutboxRelay
 from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from kernel.internal import Replayer
+
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "guazheng.services"
-# Internal routes live outside /api/v1: the gateway routes only the public prefixes.
-OUTBOX_PATH = "/internal/outbox"
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
@@ -51,7 +53,7 @@ class Runtime(Generic[SettingsT]):
     db: Database
     pseudonymizer: Pseudonymizer
     cipher: FieldCipher
-    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)  # calls to other services
+    http: httpx.AsyncClient  # calls to other services, each signed with a service credential
     relay: OutboxRelay | None = None
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
@@ -111,9 +113,16 @@ def build_app(
     routers: Sequence[APIRouter],
     consumers: ConsumerFactory[SettingsT] | None = None,
     workers: WorkerFactory[SettingsT] | None = None,
+    replayers: Mapping[str, Replayer] | None = None,
     description: str = "",
 ) -> FastAPI:
-    """The FastAPI app of a service: lifespan, health, metrics, errors, request ids, its routers."""
+    """The FastAPI app of a service: lifespan, health, metrics, errors, request ids, the internal
+    endpoints (kernel.internal), its routers.
+
+    `replayers` re-publish what the service owns, by stream: every service that publishes declares
+    them, so a lost bus can be rebuilt from the databases.
+    """
+    from kernel.internal import internal_router
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -131,6 +140,7 @@ def build_app(
             db=db,
             pseudonymizer=Pseudonymizer(settings.pseudonym_pepper.get_secret_value().encode()),
             cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
+            http=httpx.AsyncClient(auth=ServiceAuth(settings.service_credential_secret.get_secret_value(), spec.name)),
         )
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
@@ -165,6 +175,7 @@ def build_app(
             await db.dispose()
             log.info("service stopped")
 
+    broker_probe = BrokerProbe(settings)
     app = FastAPI(title=spec.title, description=description, lifespan=lifespan, version="1")
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
@@ -189,23 +200,21 @@ def build_app(
             checks["migrations"] = "behind"
         except Exception:
             checks["database"] = "unreachable"
-        if runtime.relay:
-            checks["broker"] = "ok" if runtime.relay.connected else "unreachable"
+        if runtime.relay or runtime.consumers:
+            checks["broker"] = "ok" if await broker_probe.reachable() else "unreachable"
+        if runtime.relay and runtime.relay.failing:
+            checks["outbox-relay"] = "failing"
         for consumer in runtime.consumers:
-            checks[f"consumer:{consumer.name}"] = "ok" if consumer.connected else "not connected"
+            state = "failing" if consumer.failing else "ok" if consumer.connected else "not connected"
+            checks[f"consumer:{consumer.name}"] = state
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
 
-    if spec.publishes:
-
-        @app.get(OUTBOX_PATH, include_in_schema=False)
-        async def outbox_pending(request: Request) -> dict[str, object]:
-            """Accepted but not yet published: what a downstream progress report waits for (not public)."""
-            runtime: Runtime = request.app.state.runtime
-            async with runtime.db.engine.connect() as conn:
-                pending = (await conn.execute(text("SELECT count(*) FROM outbox"))).scalar_one()
-            return {"service": spec.name, "pending": pending}
-
+    app.include_router(
+        internal_router(
+            spec.name, publishes=bool(spec.publishes), consumes=consumers is not None, replayers=replayers or {}
+        )
+    )
     for router in routers:
         app.include_router(router)
     return app

@@ -10,7 +10,7 @@ import asyncio
 
 import httpx
 
-from kernel.service import OUTBOX_PATH
+from kernel.internal import OUTBOX_PATH
 
 
 async def pending_upstream(client: httpx.AsyncClient, urls: list[str]) -> dict[str, int | None]:

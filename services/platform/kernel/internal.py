@@ -1,0 +1,104 @@
+"""The endpoints only the suite's own services and operators' tools call (a service credential is required,
+kernel.credentials): what the outbox still holds, a replay of what the service publishes, and the events
+its consumers set aside.
+
+They live outside /api/v1, so the gateway never routes to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from kernel.deps import DbConnection, DbTransaction, RuntimeDep
+from kernel.errors import Conflict, Invalid, NotFound
+from kernel.values import Since
+
+OUTBOX_PATH = "/internal/outbox"
+REPLAY_PATH = "/internal/replay"
+PARKED_PATH = "/internal/parked"
+
+# Queues a stream's current state (changed since a time, or all) for publishing again; returns a count.
+Replayer = Callable[[asyncpg.Connection, datetime | None], Awaitable[int]]
+
+
+class ReplayRequest(BaseModel):
+    streams: list[str] | None = Field(None, description="streams to re-publish; all when absent")
+    since: Since | None = Field(None, description="only records changed since then; all when absent")
+
+
+class ReplayResult(BaseModel):
+    queued: dict[str, int]
+
+
+async def replay_streams(
+    pg: asyncpg.Connection, replayers: Mapping[str, Replayer], request: ReplayRequest
+) -> ReplayResult:
+    """Queues the streams asked for (all when none is named) in the transaction of `pg`."""
+    names = request.streams or list(replayers)
+    unknown = [name for name in names if name not in replayers]
+    if unknown:
+        raise Invalid(f"unknown streams {unknown}; known: {list(replayers)}", loc=["body", "streams"])
+    return ReplayResult(queued={name: await replayers[name](pg, request.since) for name in names})
+
+
+class ParkedEvent(BaseModel):
+    event_id: str
+    consumer: str
+    topic: str
+    partition: int
+    event_type: str
+    error: str
+    parked_at: datetime
+
+
+def internal_router(service: str, *, publishes: bool, consumes: bool, replayers: Mapping[str, Replayer]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    if publishes:
+
+        @router.get(OUTBOX_PATH)
+        async def outbox_pending(pg: DbConnection) -> dict[str, object]:
+            """Accepted but not yet published: what a downstream progress report waits for."""
+            return {"service": service, "pending": await pg.fetchval("SELECT count(*) FROM outbox")}
+
+    if replayers:
+
+        @router.post(REPLAY_PATH, response_model=ReplayResult)
+        async def replay(request: ReplayRequest, pg: DbTransaction) -> ReplayResult:
+            """Re-publish current state (to rebuild a lost broker, or feed a new consumer)."""
+            return await replay_streams(pg, replayers, request)
+
+    if consumes:
+
+        @router.get(PARKED_PATH, response_model=list[ParkedEvent])
+        async def parked(pg: DbConnection) -> list[ParkedEvent]:
+            """Events a consumer set aside after they failed on their own, oldest first."""
+            rows = await pg.fetch(
+                "SELECT event_id, consumer, topic, partition, event_type, error, parked_at FROM parked_events "
+                "ORDER BY parked_at, event_id"
+            )
+            return [ParkedEvent.model_validate(dict(row)) for row in rows]
+
+        @router.post(PARKED_PATH + "/{consumer}/{event_id}/retry")
+        async def retry(
+            consumer: Annotated[str, Path(max_length=64)],
+            event_id: Annotated[str, Path(max_length=64)],
+            runtime: RuntimeDep,
+        ) -> dict[str, bool]:
+            """Applies a parked event again; it leaves the list when it succeeds."""
+            member = next((c for c in runtime.consumers if c.name == consumer), None)
+            try:
+                applied = member is not None and await member.retry_parked(event_id)
+            except Exception as exc:
+                raise Conflict(f"the event failed again ({type(exc).__name__}); it stays parked") from None
+            if not applied:
+                raise NotFound("no parked event with this reference", loc=["path", "event_id"])
+            return {"applied": True}
+
+    return router
