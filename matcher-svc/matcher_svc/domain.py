@@ -6,10 +6,12 @@ loads them in batches from its projection.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 
 class Rule(StrEnum):
@@ -51,12 +53,24 @@ class Unit:
     region_code: str
 
 
-class UnitDirectory(Protocol):
-    def by_uscc(self, uscc: str) -> Unit | None: ...
+class UnitDirectory:
+    """Units looked up by USCC and by normalised (former) name: the ones the evaluated people refer to
+    (loaded by the service), or a whole unit feed (in the tests)."""
+
+    def __init__(self, units: Iterable[Unit] = ()) -> None:
+        self.units = tuple(units)
+        self._by_uscc = {unit.uscc: unit for unit in self.units}
+        self._by_name: dict[str, list[Unit]] = defaultdict(list)
+        for unit in self.units:
+            for name in {unit.name_norm, *unit.former_names_norm}:
+                self._by_name[name].append(unit)
+
+    def by_uscc(self, uscc: str) -> Unit | None:
+        return self._by_uscc.get(uscc)
 
     def by_name(self, name_norm: str) -> list[Unit]:
         """Units whose normalised name, or one of whose normalised former names, is `name_norm`."""
-        ...
+        return self._by_name.get(name_norm, [])
 
 
 @dataclass(frozen=True)

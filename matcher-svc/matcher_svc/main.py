@@ -6,11 +6,10 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kernel.events import Topics
 from kernel.service import ServiceSpec, build_app
-from matcher_svc import api, evaluation, projection
+from matcher_svc import api, events, projection
 from matcher_svc.consumers import consumers
-from matcher_svc.evaluator import Evaluator
+from matcher_svc.evaluation_worker import EvaluationWorker
 from matcher_svc.policy import MatcherSettings
 
 service = ServiceSpec(
@@ -19,9 +18,9 @@ service = ServiceSpec(
     factory="matcher_svc.main:create_app",
     port=8104,
     migrations=Path(__file__).parent / "migrations",
-    publishes=(Topics.matcher_findings,),
+    publishes=events.PUBLISHES,
     consumes=projection.TOPICS_CONSUMED,
-    change_streams=(evaluation.FINDINGS,),
+    change_streams=events.CHANGE_STREAMS,
     settings=MatcherSettings,
 )
 
@@ -32,6 +31,6 @@ def create_app(settings: MatcherSettings | None = None) -> FastAPI:
         settings or service.load_settings(),
         routers=[api.router],
         consumers=consumers,
-        workers=lambda runtime: [Evaluator(runtime)],
+        workers=lambda runtime: [EvaluationWorker(runtime)],
         description="Findings of the rule catalog (挂证 leads) with their evidence and exemptions.",
     )

@@ -151,8 +151,8 @@ sweeps = Table(
 )
 
 # People whose inputs changed and who wait to be evaluated: the consumer applies events at once and
-# the evaluator evaluates once the inputs have settled, so a first load (registrations before their
-# payments) does not open findings that the next feed clears again.
+# the evaluation worker evaluates them once the inputs have settled, so a first load (registrations
+# before their payments) does not open findings that the next feed clears again.
 pending_evaluations = Table(
     "pending_evaluations",
     metadata,

@@ -186,7 +186,10 @@ async def apply_exemptions(pg: asyncpg.Connection, decisions: list[ExemptionDeci
     return {d.person_ref for d in decisions}
 
 
-APPLY: dict[type[EventPayload], Callable[[asyncpg.Connection, Any], Awaitable[set[str]]]] = {
+# Applies a batch's payloads of one model; returns the people whose findings may have changed.
+Apply = Callable[[asyncpg.Connection, Any], Awaitable[set[str]]]
+
+APPLY: dict[type[EventPayload], Apply] = {
     UnitRecordedV1: apply_units,
     RegistrationRecordedV1: apply_registrations,
     ContributionsRecordedV1: apply_contributions,

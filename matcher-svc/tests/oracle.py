@@ -112,12 +112,19 @@ SCENARIO_LABELS: dict[str, ScenarioLabels] = {
 
 
 class LabelPolicy(Protocol):
-    """The fields of ``matcher_svc.domain.Policy`` the labels depend on."""
+    """The fields of ``matcher_svc.domain.Policy`` the labels depend on (read-only: a Policy is frozen)."""
 
-    review_month: str
-    window_months: int
-    mismatch_months: int
-    age_limit_years: int
+    @property
+    def review_month(self) -> str: ...
+
+    @property
+    def window_months(self) -> int: ...
+
+    @property
+    def mismatch_months(self) -> int: ...
+
+    @property
+    def age_limit_years(self) -> int: ...
 
 
 def expected_findings(province: SyntheticProvince, policy: LabelPolicy) -> dict[str, frozenset[Label]]:

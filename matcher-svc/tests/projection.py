@@ -15,27 +15,9 @@ from devtools.synthetic import SyntheticProvince
 from domain.identifiers import birth_date_from_id, normalize_unit_name, unit_kind_from_uscc
 from kernel.privacy import Pseudonymizer, mask_id_number
 from kernel.settings import DEV_PEPPER
-from matcher_svc.domain import PaidMonth, Person, PersonStatus, Registration, Unit
+from matcher_svc.domain import PaidMonth, Person, PersonStatus, Registration, Unit, UnitDirectory
 
 BATCH_ID = "synthetic"
-
-
-class InMemoryUnitDirectory:
-    """`matcher_svc.domain.UnitDirectory` over a list of units."""
-
-    def __init__(self, units: list[Unit]) -> None:
-        self.units = units
-        self._by_uscc = {unit.uscc: unit for unit in units}
-        self._by_name: dict[str, list[Unit]] = defaultdict(list)
-        for unit in units:
-            for name in dict.fromkeys((unit.name_norm, *unit.former_names_norm)):
-                self._by_name[name].append(unit)
-
-    def by_uscc(self, uscc: str) -> Unit | None:
-        return self._by_uscc.get(uscc)
-
-    def by_name(self, name_norm: str) -> list[Unit]:
-        return list(self._by_name.get(name_norm, ()))
 
 
 def to_unit(row: dict[str, Any]) -> Unit:
@@ -73,7 +55,7 @@ def _paid_months(rows: list[dict[str, Any]], *, insurance: bool) -> tuple[PaidMo
 
 def to_domain(
     province: SyntheticProvince, *, pepper: bytes = DEV_PEPPER.encode()
-) -> tuple[list[Person], InMemoryUnitDirectory]:
+) -> tuple[list[Person], UnitDirectory]:
     """Every registered person of `province` (in scenario order) and the directory of the unit feed.
 
     Units that pay but are not in the unit feed (hospitals, schools, bureaus) stay out of the
@@ -118,4 +100,4 @@ def to_domain(
                 ),
             )
         )
-    return people, InMemoryUnitDirectory([to_unit(row) for row in province.units])
+    return people, UnitDirectory(to_unit(row) for row in province.units)

@@ -1,38 +1,47 @@
-"""The matcher's consumer on cases.decisions: it applies granted exemptions and skips the other decision
-types (revocations reach the matcher as registry.registrations events; closed cases change nothing)."""
+"""The matcher's consumer on cases.decisions, through the kernel's typed intake: it applies granted and
+withdrawn exemptions in order and queues their people; it skips the other decision types (revocations
+reach the matcher as registry.registrations events; closed cases change nothing)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
 
-import asyncpg
 import pytest
 
 from kernel.consumer import IdempotentConsumer
+from kernel.db import Database, driver_connection
 from kernel.events import CaseClosedV1, CloudEvent, EventPayload, ExemptionDecidedV1, RegistrationRevokedV1
-from matcher_svc.consumers import consumers
+from matcher_svc.consumers import PROJECTION_HANDLERS
 from matcher_svc.main import service
+from matcher_svc.policy import MatcherSettings
 
-PERSON = "e" * 26
+EXEMPTED = "e" * 26  # granted one exemption, granted and withdrawn another
+REVOKED = "d" * 26  # a revocation only
+CLOSED = "c" * 26  # a closed case only
 
 
 def event(payload: EventPayload) -> CloudEvent:
     return CloudEvent(source="urn:guazheng:case", type=payload.event_type, data=payload.model_dump(mode="json"))
 
 
+def decided(exemption: str, *, granted: bool, case_ref: str) -> CloudEvent:
+    return event(
+        ExemptionDecidedV1(person_ref=EXEMPTED, exemption=exemption, rule=None, granted=granted, case_ref=case_ref)
+    )
+
+
 @pytest.fixture
-def matcher_db(service_database) -> str:
-    return service_database(service).url
+def matcher_settings(service_database) -> MatcherSettings:
+    return service.load_settings(database_url=service_database(service).url)
 
 
-def test_exemptions_apply_and_other_decisions_are_skipped(matcher_db) -> None:
-    [consumer] = consumers(SimpleNamespace(settings=service.load_settings(), db=None))  # type: ignore[arg-type]
+async def test_exemptions_apply_and_other_decisions_are_skipped(matcher_settings: MatcherSettings) -> None:
+    db = Database(matcher_settings)
+    consumer = IdempotentConsumer(matcher_settings, db, name="projection", handlers=PROJECTION_HANDLERS)
     events = [
         event(
             RegistrationRevokedV1(
-                person_ref=PERSON,
+                person_ref=REVOKED,
                 masked_id="150102**********34",
                 category="constructor_2",
                 certificate_no="蒙2150001",
@@ -42,18 +51,13 @@ def test_exemptions_apply_and_other_decisions_are_skipped(matcher_db) -> None:
                 case_ref="AJ-150102-2025-000001",
             )
         ),
-        event(
-            ExemptionDecidedV1(
-                person_ref=PERSON,
-                exemption="UNIVERSITY_STAFF",
-                rule=None,
-                granted=True,
-                case_ref="AJ-150102-2025-000002",
-            )
-        ),
+        decided("UNIVERSITY_STAFF", granted=True, case_ref="AJ-150102-2025-000002"),
+        # Decisions are acts, each one counts: a grant then its withdrawal leaves nothing.
+        decided("RETIRED", granted=True, case_ref="AJ-150102-2025-000003"),
+        decided("RETIRED", granted=False, case_ref="AJ-150102-2025-000003"),
         event(
             CaseClosedV1(
-                person_ref=PERSON,
+                person_ref=CLOSED,
                 case_ref="AJ-150102-2025-000001",
                 region_code="150102",
                 outcome="confirmed",
@@ -61,18 +65,19 @@ def test_exemptions_apply_and_other_decisions_are_skipped(matcher_db) -> None:
             )
         ),
     ]
-
-    async def apply(consumer: IdempotentConsumer) -> tuple[set[str], list]:
-        conn = await asyncpg.connect(matcher_db)
-        try:
-            async with conn.transaction():
-                await consumer.handle(conn, events)
-            queued = await conn.fetch("SELECT person_key FROM pending_evaluations")
-            granted = await conn.fetch("SELECT person_key, exemption, rule, case_ref FROM granted_exemptions")
-            return {row["person_key"] for row in queued}, [tuple(row) for row in granted]
-        finally:
-            await conn.close()
-
-    touched, granted = asyncio.run(apply(consumer))
-    assert touched == {PERSON}
-    assert granted == [(PERSON, "UNIVERSITY_STAFF", "*", "AJ-150102-2025-000002")]
+    try:
+        async with db.transaction() as conn:
+            await consumer.handle(await driver_connection(conn), events)
+        async with db.engine.connect() as conn:
+            pg = await driver_connection(conn)
+            queued = {row["person_key"] for row in await pg.fetch("SELECT person_key FROM pending_evaluations")}
+            granted = [
+                tuple(row)
+                for row in await pg.fetch("SELECT person_key, exemption, rule, case_ref FROM granted_exemptions")
+            ]
+            registrations = await pg.fetchval("SELECT count(*) FROM registrations")
+    finally:
+        await db.dispose()
+    assert queued == {EXEMPTED}
+    assert granted == [(EXEMPTED, "UNIVERSITY_STAFF", "*", "AJ-150102-2025-000002")]
+    assert registrations == 0

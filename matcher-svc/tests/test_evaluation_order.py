@@ -3,12 +3,10 @@ moves them on disk — yields the same evidence and publishes nothing again."""
 
 from __future__ import annotations
 
-import asyncio
-
 import asyncpg
 import pytest
 
-from matcher_svc import evaluation
+from matcher_svc import findings
 from matcher_svc.main import service
 
 PERSON = "f" * 26
@@ -19,46 +17,40 @@ def matcher_db(service_database) -> str:
     return service_database(service).url
 
 
-def test_rows_rewritten_by_a_replay_are_read_in_the_same_order(matcher_db) -> None:
-    async def run() -> tuple[list[str], list[str], list[str], list[str]]:
-        conn = await asyncpg.connect(matcher_db)
-        try:
+async def test_rows_rewritten_by_a_replay_are_read_in_the_same_order(matcher_db) -> None:
+    conn = await asyncpg.connect(matcher_db)
+    try:
+        await conn.execute(
+            "INSERT INTO people (person_key, masked_id, name) VALUES ($1, '150102**********34', '测试')", PERSON
+        )
+        for cert in ("蒙2150002", "蒙2150001", "蒙2150003"):
             await conn.execute(
-                "INSERT INTO people (person_key, masked_id, name) VALUES ($1, '150102**********34', '测试')", PERSON
+                "INSERT INTO registrations (category, certificate_no, person_key, unit_name, unit_name_norm, "
+                "region_code, status) VALUES ('constructor_2', $1, $2, '某公司', '某公司', '150102', 'active')",
+                cert,
+                PERSON,
             )
-            for cert in ("蒙2150002", "蒙2150001", "蒙2150003"):
-                await conn.execute(
-                    "INSERT INTO registrations (category, certificate_no, person_key, unit_name, unit_name_norm, "
-                    "region_code, status) VALUES ('constructor_2', $1, $2, '某公司', '某公司', '150102', 'active')",
-                    cert,
-                    PERSON,
-                )
-            for period, uscc in (
-                ("2024-10", "91150100MA0000002Y"),
-                ("2024-09", "91150100MA0000001X"),
-                ("2024-10", "91150100MA0000001X"),
-            ):
-                await conn.execute(
-                    "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, "
-                    "insurance_types) VALUES ($1, 'insurance', $2, $3, '某公司', '150102', 'b', ARRAY['01'])",
-                    PERSON,
-                    period,
-                    uscc,
-                )
-            [before], _ = await evaluation.load(conn, [PERSON])
-            # What a replay does: the same values written again, so the rows move to the end of the table.
-            await conn.execute("UPDATE registrations SET status = status WHERE certificate_no = '蒙2150001'")
-            await conn.execute("UPDATE paid_months SET unit_name = unit_name WHERE period = '2024-09'")
-            [after], _ = await evaluation.load(conn, [PERSON])
-            return (
-                [r.certificate_no for r in before.registrations],
-                [r.certificate_no for r in after.registrations],
-                [(m.period, m.unit_uscc) for m in before.contributions],
-                [(m.period, m.unit_uscc) for m in after.contributions],
+        for period, uscc in (
+            ("2024-10", "91150100MA0000002Y"),
+            ("2024-09", "91150100MA0000001X"),
+            ("2024-10", "91150100MA0000001X"),
+        ):
+            await conn.execute(
+                "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, "
+                "insurance_types) VALUES ($1, 'insurance', $2, $3, '某公司', '150102', 'b', ARRAY['01'])",
+                PERSON,
+                period,
+                uscc,
             )
-        finally:
-            await conn.close()
+        [before], _ = await findings.load_people(conn, [PERSON])
+        # What a replay does: the same values written again, so the rows move to the end of the table.
+        await conn.execute("UPDATE registrations SET status = status WHERE certificate_no = '蒙2150001'")
+        await conn.execute("UPDATE paid_months SET unit_name = unit_name WHERE period = '2024-09'")
+        [after], _ = await findings.load_people(conn, [PERSON])
+    finally:
+        await conn.close()
 
-    before, after, months_before, months_after = asyncio.run(run())
-    assert before == after == ["蒙2150001", "蒙2150002", "蒙2150003"]
-    assert months_before == months_after == sorted(months_before)
+    certificates = [r.certificate_no for r in before.registrations]
+    assert certificates == [r.certificate_no for r in after.registrations] == ["蒙2150001", "蒙2150002", "蒙2150003"]
+    months = [(m.period, m.unit_uscc) for m in before.contributions]
+    assert months == [(m.period, m.unit_uscc) for m in after.contributions] == sorted(months)

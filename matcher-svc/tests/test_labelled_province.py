@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from oracle import PRODUCED_EXEMPTIONS, PRODUCED_RULES, SCENARIO_LABELS, Label, expected_findings
-from projection import InMemoryUnitDirectory, to_domain
+from projection import to_domain
 
 from devtools.synthetic import CONSISTENT, SCENARIO_SHARES, SyntheticProvince, generate_province
 from domain.identifiers import normalize_unit_name
@@ -30,8 +31,10 @@ POLICY = Policy(review_month=REVIEW_MONTH)
 PEOPLE = 3000
 # A second seed, with three insurance types a month (one paying unit each, DOMAIN §6).
 PROVINCES = {
-    "seed-2024": {"people": PEOPLE, "seed": 2024},
-    "seed-7-three-types": {"people": PEOPLE, "seed": 7, "insurance_types": ("01", "03", "05")},
+    "seed-2024": partial(generate_province, people=PEOPLE, seed=2024, review_month=REVIEW_MONTH),
+    "seed-7-three-types": partial(
+        generate_province, people=PEOPLE, seed=7, review_month=REVIEW_MONTH, insurance_types=("01", "03", "05")
+    ),
 }
 
 
@@ -58,7 +61,7 @@ def labels_of(findings: list[Finding]) -> frozenset[Label]:
 
 @pytest.fixture(scope="module", params=list(PROVINCES))
 def labelled(request: pytest.FixtureRequest) -> Labelled:
-    return Labelled(generate_province(review_month=REVIEW_MONTH, **PROVINCES[request.param]))
+    return Labelled(PROVINCES[request.param]())
 
 
 def _describe(label: Label) -> str:
@@ -193,7 +196,6 @@ def test_projection_groups_insurance_types_and_keeps_names_as_written(labelled: 
 
 def test_directory_holds_the_unit_feed_only(labelled: Labelled) -> None:
     directory = labelled.directory
-    assert isinstance(directory, InMemoryUnitDirectory)
     assert len(directory.units) == len(labelled.province.units)
     feed = {unit["uscc"] for unit in labelled.province.units}
     outside = {row["unit_uscc"] for row in labelled.province.contributions} - feed

@@ -8,24 +8,30 @@ checks on them are booleans.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from contextlib import AsyncExitStack
+from typing import Any
 
+import asyncpg
+import httpx
 import pytest
 
 from devtools.embedded import free_port
 from devtools.synthetic import generate_province, write_csv
-from devtools.testing import running, serving
+from devtools.testing import TopicTail, eventually, running, serving, wait_outbox_empty
 from domain.records import FIELDS, RecordKind
 from fund_svc.main import create_app as fund_app
 from fund_svc.main import service as fund_service
 from insurance_svc.main import create_app as insurance_app
 from insurance_svc.main import service as insurance_service
-from kernel.db import driver_connection
+from kernel.consumer import IdempotentConsumer, PayloadHandler
+from kernel.events import Topics
 from matcher_svc.main import create_app as matcher_app
 from matcher_svc.main import service as matcher_service
+from matcher_svc.policy import set_review_month
 from registry_svc.main import create_app as registry_app
 from registry_svc.main import service as registry_service
 
@@ -65,11 +71,16 @@ def fresh_suite(service_database, infra, **insurance: object) -> dict:
 FACTORIES = {"registry": registry_app, "insurance": insurance_app, "fund": fund_app, "matcher": matcher_app}
 
 
-async def start_suite(stack: AsyncExitStack, fresh: dict) -> dict:
-    clients = {
+async def start_upstream(stack: AsyncExitStack, fresh: dict) -> dict[str, httpx.AsyncClient]:
+    """The data services, served over HTTP on their ports."""
+    return {
         name: await stack.enter_async_context(serving(FACTORIES[name](fresh["settings"][name]), fresh["ports"][name]))
         for name in UPSTREAM
     }
+
+
+async def start_suite(stack: AsyncExitStack, fresh: dict) -> dict[str, httpx.AsyncClient]:
+    clients = await start_upstream(stack, fresh)
     clients["matcher"] = await stack.enter_async_context(running(matcher_app(fresh["settings"]["matcher"])))
     return clients
 
@@ -108,15 +119,39 @@ async def push(suite: dict, province) -> dict[str, dict]:
     return receipts
 
 
-async def settled(suite: dict, *, timeout: float = 90.0) -> dict:
-    """Waits until the matcher reports that everything accepted so far is matched."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        progress = (await suite["matcher"].get("/api/v1/matcher/progress")).json()
-        if progress["settled"]:
-            return progress
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"the matcher did not settle in {timeout}s: {progress}")
+async def answer_when(
+    client: httpx.AsyncClient, path: str, condition: Callable[[dict[str, Any]], bool], *, timeout: float, what: str
+) -> dict[str, Any]:
+    """Asks `path` until its answer meets `condition` (fails the test after `timeout`); that answer."""
+    answer: dict[str, Any] = {}
+
+    async def met() -> bool:
+        answer.update((await client.get(path)).json())
+        return condition(answer)
+
+    await eventually(met, timeout=timeout, what=what)
+    return answer
+
+
+async def settled(matcher: httpx.AsyncClient, *, timeout: float = 90.0) -> dict[str, Any]:
+    """Waits until the matcher reports that everything accepted so far is matched; its progress then."""
+    return await answer_when(
+        matcher,
+        "/api/v1/matcher/progress",
+        lambda progress: progress["settled"],
+        timeout=timeout,
+        what="the matcher to settle",
+    )
+
+
+async def sweep_finished(matcher: httpx.AsyncClient, sweep_id: str) -> dict[str, Any]:
+    return await answer_when(
+        matcher,
+        f"/api/v1/matcher/sweeps/{sweep_id}",
+        lambda sweep: sweep["status"] != "running",
+        timeout=30,
+        what=f"sweep {sweep_id} to finish",
+    )
 
 
 async def all_findings(client, **filters: str) -> list[dict]:
@@ -132,7 +167,7 @@ async def all_findings(client, **filters: str) -> list[dict]:
 async def test_a_province_flows_to_findings_with_evidence(suite) -> None:
     province = generate_province(people=150, seed=5, review_month=REVIEW_MONTH)
     await push(suite, province)
-    progress = await settled(suite)
+    progress = await settled(suite["matcher"])
     assert progress["review_month"] == REVIEW_MONTH
 
     findings = await all_findings(suite["matcher"])
@@ -160,25 +195,31 @@ async def test_a_province_flows_to_findings_with_evidence(suite) -> None:
     assert any(f["rule"] == "SI_UNIT_MISMATCH" for f in person["findings"])
 
 
-async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:
+async def test_retraction_clears_and_replay_changes_nothing(suite, suite_settings) -> None:
     province = generate_province(people=80, seed=9, review_month=REVIEW_MONTH)
     receipts = await push(suite, province)
-    await settled(suite)
+    await settled(suite["matcher"])
     before = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
     mismatched = [f for f in before.values() if f["rule"] == "SI_UNIT_MISMATCH" and f["status"] == "open"]
     assert mismatched
 
-    # Replaying every source changes no finding.
-    for service in ("registry", "insurance", "fund"):
-        assert (await suite[service].post(f"/api/v1/{service}/replay", json={})).status_code == 200
-    await settled(suite)
+    # Replaying every source changes no finding (not even its updated_at) and publishes none.
+    matcher_settings = suite_settings["settings"]["matcher"]
+    findings_topic = matcher_settings.topic(Topics.matcher_findings)
+    async with TopicTail(matcher_settings.kafka_bootstrap_servers, findings_topic) as tail:
+        for service in ("registry", "insurance", "fund"):
+            response = await suite[service].post(f"/api/v1/{service}/replay", json={})
+            assert response.status_code == 200 and all(response.json()["queued"].values()), response.text
+        await settled(suite["matcher"])
+        await wait_outbox_empty(matcher_settings.database_url)
+        assert await tail.read_to_end() == []
     after_replay = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
     assert after_replay == before
 
     # The contributions were wrong: retracting them clears every SI_UNIT_MISMATCH (kept, as cleared).
     batch = receipts["contributions"]["batch_id"]
     assert (await suite["insurance"].post(f"/api/v1/insurance/batches/{batch}/retract")).status_code == 200
-    await settled(suite)
+    await settled(suite["matcher"])
     after = {f["finding_id"]: f for f in await all_findings(suite["matcher"])}
     for finding in mismatched:
         assert after[finding["finding_id"]]["status"] == "cleared"
@@ -188,18 +229,13 @@ async def test_retraction_clears_and_replay_changes_nothing(suite) -> None:
 async def test_review_month_change_sweeps_everyone(suite) -> None:
     province = generate_province(people=60, seed=13, review_month=REVIEW_MONTH)
     await push(suite, province)
-    await settled(suite)
+    await settled(suite["matcher"])
     response = await suite["matcher"].put("/api/v1/matcher/review-month", json={"review_month": "2025-06"})
     assert response.status_code == 202
-    sweep = response.json()
-    assert sweep["total"] > 0
-    for _ in range(60):
-        sweep = (await suite["matcher"].get(f"/api/v1/matcher/sweeps/{sweep['sweep_id']}")).json()
-        if sweep["status"] == "done":
-            break
-        await asyncio.sleep(0.5)
+    assert response.json()["total"] > 0
+    sweep = await sweep_finished(suite["matcher"], response.json()["sweep_id"])
     assert sweep["status"] == "done" and sweep["done"] == sweep["total"]
-    progress = await settled(suite)
+    progress = await settled(suite["matcher"])
     assert progress["review_month"] == "2025-06"
     # Eight months after the data ends nobody pays anyone in the window: mismatches clear, SI_NONE opens.
     findings = await all_findings(suite["matcher"], status="open")
@@ -235,20 +271,47 @@ def comparable(findings: list[dict]) -> set[tuple]:
     }
 
 
+def count_applied(consumer: IdempotentConsumer) -> Counter[str]:
+    """Counts, by payload model, what this one group member applies from now on (its handlers, wrapped)."""
+    applied: Counter[str] = Counter()
+
+    def counting(model: type, handler: PayloadHandler) -> PayloadHandler:
+        async def handle(pg: asyncpg.Connection, payloads: list[Any]) -> None:
+            await handler(pg, payloads)
+            applied[model.__name__] += len(payloads)
+
+        return handle
+
+    consumer.handlers = {model: counting(model, handler) for model, handler in consumer.handlers.items()}
+    return applied
+
+
 async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settings) -> None:
     province = generate_province(people=120, seed=17, review_month=REVIEW_MONTH)
     # The reference: one matcher instance…
     await push(suite, province)
-    await settled(suite)
+    await settled(suite["matcher"])
     one = comparable([f for f in await all_findings(suite["matcher"]) if f["status"] != "cleared"])
     # …and another suite whose matcher runs as two instances of one consumer group on one database.
     async with AsyncExitStack() as stack:
-        twin = await start_suite(stack, twin_settings)
-        second = await stack.enter_async_context(running(matcher_app(twin_settings["settings"]["matcher"])))
+        twin = await start_upstream(stack, twin_settings)
+        instances = [matcher_app(twin_settings["settings"]["matcher"]) for _ in range(2)]
+        matchers = [await stack.enter_async_context(running(app)) for app in instances]
+        members = [app.state.runtime.consumers[0] for app in instances]  # one group: same settings
+
+        # Both members joined the group and were given partitions (a member without any never
+        # reports having caught up), so the events are split between them.
+        async def both_have_partitions() -> bool:
+            return all(member.caught_up_since is not None for member in members)
+
+        await eventually(both_have_partitions, timeout=60, what="both group members to have partitions")
+        applied = [count_applied(member) for member in members]
         await push(twin, province)
-        await settled(twin, timeout=150)
-        both = comparable([f for f in await all_findings(twin["matcher"]) if f["status"] != "cleared"])
-        assert second is not None  # both instances ran to the end
+        await settled(matchers[0], timeout=150)
+        both = comparable([f for f in await all_findings(matchers[1]) if f["status"] != "cleared"])
+    # Each instance applied a share of the person-keyed feeds.
+    for share in applied:
+        assert share["RegistrationRecordedV1"] > 0 and share["ContributionsRecordedV1"] > 0, share
     assert both == one and len(one) > 0
 
 
@@ -265,11 +328,13 @@ async def test_progress_waits_for_what_upstream_has_not_published(relay_off_sett
         await push(suite, generate_province(people=30, seed=21, review_month=REVIEW_MONTH))
         insurance_url = f"http://127.0.0.1:{fresh['ports']['insurance']}"
         registry_url = f"http://127.0.0.1:{fresh['ports']['registry']}"
-        for _ in range(40):  # everything else is published and matched meanwhile
-            progress = (await suite["matcher"].get("/api/v1/matcher/progress")).json()
-            if progress["upstream_unpublished"][registry_url] == 0 and progress["unconsumed_events"] == 0:
-                break
-            await asyncio.sleep(0.5)
+        progress = await answer_when(
+            suite["matcher"],
+            "/api/v1/matcher/progress",
+            lambda progress: progress["upstream_unpublished"][registry_url] == 0 and progress["unconsumed_events"] == 0,
+            timeout=30,
+            what="everything but the insurance feed to be published and consumed",
+        )
         assert progress["upstream_unpublished"][insurance_url] > 0
         assert progress["settled"] is False
     # An upstream that does not answer is not settled either.
@@ -280,24 +345,28 @@ async def test_progress_waits_for_what_upstream_has_not_published(relay_off_sett
         assert progress["settled"] is False
 
 
-async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite) -> None:
+async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite, suite_settings) -> None:
     await push(suite, generate_province(people=40, seed=23, review_month=REVIEW_MONTH))
-    await settled(suite)
-    matcher_db = suite["matcher"]._transport.app.state.runtime.db
-    async with matcher_db.transaction() as conn:
-        pg = await driver_connection(conn)
+    await settled(suite["matcher"])
+    pg = await asyncpg.connect(suite_settings["settings"]["matcher"].database_url)
+    try:
         keys = [r["person_key"] for r in await pg.fetch("SELECT DISTINCT person_key FROM registrations ORDER BY 1")]
-        # As a crashed instance leaves it: running, half done, nobody holding it.
-        sweep_id = await pg.fetchval(
-            "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done, after_key) "
-            "VALUES (gen_random_uuid(), '000000', 'requested', 'running', $1, $2, $3) RETURNING sweep_id",
-            len(keys),
-            len(keys) // 2,
-            keys[len(keys) // 2 - 1],
-        )
-    for _ in range(60):
-        sweep = (await suite["matcher"].get(f"/api/v1/matcher/sweeps/{sweep_id}")).json()
-        if sweep["status"] != "running":
-            break
-        await asyncio.sleep(0.5)
+        half = len(keys) // 2
+        # As a crashed instance leaves a sweep for a new review month: running, half done, nobody holding it.
+        async with pg.transaction():
+            await set_review_month(pg, "2025-06")
+            sweep_id = await pg.fetchval(
+                "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done, after_key) "
+                "VALUES (gen_random_uuid(), '000000', 'review month 2025-06', 'running', $1, $2, $3) "
+                "RETURNING sweep_id::text",
+                len(keys),
+                half,
+                keys[half - 1],
+            )
+    finally:
+        await pg.close()
+    sweep = await sweep_finished(suite["matcher"], sweep_id)
     assert sweep["status"] == "done" and sweep["done"] == sweep["total"] == len(keys)
+    # Only the people after where it stopped were evaluated (for the new month): the first half was not redone.
+    months = {(f["person_ref"] in keys[half:], f["review_month"]) for f in await all_findings(suite["matcher"])}
+    assert months == {(False, REVIEW_MONTH), (True, "2025-06")}

@@ -10,8 +10,9 @@ from rapidfuzz import fuzz
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from directory import MemoryDirectory, reg, unit, uscc
+from rule_inputs import reg, unit, uscc
 
+from matcher_svc.domain import UnitDirectory
 from matcher_svc.resolution import HINT_THRESHOLD, prepare, related_as_branch, resolve
 
 HUAJIAN = uscc("91", 1)
@@ -22,7 +23,7 @@ OTHER_BRANCH = uscc("91", 5)
 RENAMED = uscc("91", 6)
 NEWCOMER = uscc("91", 7)
 
-UNITS = MemoryDirectory(
+UNITS = UnitDirectory(
     [
         unit(HUAJIAN, "内蒙古华建建设有限公司"),
         unit(HUAJIAN_BUILDING, "内蒙古华建建筑有限公司"),
@@ -53,13 +54,11 @@ def test_exact_name_of_the_payer_in_the_directory():
 
 def test_full_width_brackets_and_spaces_are_the_same_name():
     code = uscc("91", 20)
-    units = MemoryDirectory([unit(code, "内蒙古兴泰建设(集团)有限公司")])
+    units = UnitDirectory([unit(code, "内蒙古兴泰建设(集团)有限公司")])
     r = resolve(reg("内蒙古兴泰建设（集团）　有限 公司"), code, "", units)
     assert (r.same, r.how) == (True, "name_exact")
     # ... and against the name on the payment record when the payer is not in the directory.
-    r = resolve(
-        reg("内蒙古兴泰建设（集团） 有限公司"), uscc("91", 21), "内蒙古兴泰建设(集团)有限公司", MemoryDirectory()
-    )
+    r = resolve(reg("内蒙古兴泰建设（集团） 有限公司"), uscc("91", 21), "内蒙古兴泰建设(集团)有限公司", UnitDirectory())
     assert (r.same, r.how, r.registered_uscc) == (True, "name_exact", uscc("91", 21))
 
 
@@ -79,7 +78,7 @@ def test_look_alike_names_are_different_with_a_hint():
 
 
 def test_look_alike_payer_absent_from_the_directory_still_gets_a_hint():
-    r = resolve(reg("内蒙古华建建设有限公司"), uscc("91", 30), "内蒙古华建建没有限公司", MemoryDirectory())
+    r = resolve(reg("内蒙古华建建设有限公司"), uscc("91", 30), "内蒙古华建建没有限公司", UnitDirectory())
     assert (r.same, r.registered_uscc) == (False, None)
     assert r.hint is not None and "内蒙古华建建没有限公司" in r.hint
 
@@ -93,7 +92,7 @@ def test_hint_threshold_documents_its_reach():
     # One character in 11 → 90.9; one in 4 → 75: too short a name to call it a look-alike.
     assert fuzz.ratio("内蒙古华建建设有限公司", "内蒙古华建建筑有限公司") >= HINT_THRESHOLD
     assert fuzz.ratio("华建公司", "华筑公司") < HINT_THRESHOLD
-    r = resolve(reg("华建公司"), uscc("91", 31), "华筑公司", MemoryDirectory())
+    r = resolve(reg("华建公司"), uscc("91", 31), "华筑公司", UnitDirectory())
     assert (r.same, r.hint) == (False, None)
 
 
@@ -109,7 +108,7 @@ def test_a_branch_and_its_head_office_are_different_units():
 
 def test_a_name_now_borne_by_another_unit_does_not_resolve_to_the_payer():
     # RENAMED's former name was taken by a newcomer: the registration names the newcomer.
-    units = MemoryDirectory(
+    units = UnitDirectory(
         [
             unit(RENAMED, "呼和浩特市青城路桥工程有限公司", former=["呼和浩特市青城市政工程有限公司"]),
             unit(NEWCOMER, "呼和浩特市青城市政工程有限公司"),
@@ -130,7 +129,7 @@ def test_prepare_resolves_the_registered_name_once():
     p = prepare(reg("呼和浩特市青城市政工程有限公司"), UNITS)
     assert (p.resolved_uscc, p.resolved_by) == (RENAMED, "former_name")
     assert prepare(reg("不存在的公司"), UNITS).resolved_by == "unknown"
-    twins = MemoryDirectory([unit(uscc("91", 40), "同名公司"), unit(uscc("91", 41), "同名公司")])
+    twins = UnitDirectory([unit(uscc("91", 40), "同名公司"), unit(uscc("91", 41), "同名公司")])
     p = prepare(reg("同名公司"), twins)
     assert (p.resolved_uscc, p.resolved_by) == (None, "ambiguous")
 
@@ -146,4 +145,4 @@ def test_prepare_resolves_the_registered_name_once():
     ],
 )
 def test_names_on_the_payment_record(registered, payer, same):
-    assert resolve(reg(registered), uscc("91", 50), payer, MemoryDirectory()).same is same
+    assert resolve(reg(registered), uscc("91", 50), payer, UnitDirectory()).same is same

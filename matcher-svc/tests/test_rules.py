@@ -8,13 +8,14 @@ import sys
 import time
 from dataclasses import replace
 from datetime import date
+from operator import itemgetter
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from directory import POLICY, WINDOW, MemoryDirectory, deposits, paid, person, reg, unit, uscc
+from rule_inputs import POLICY, WINDOW, deposits, paid, person, reg, unit, uscc
 
 from domain.categories import AGE_LIMITED
 from matcher_svc.domain import (
@@ -25,6 +26,7 @@ from matcher_svc.domain import (
     PersonStatus,
     Policy,
     Rule,
+    UnitDirectory,
 )
 from matcher_svc.rules import SEVERITY, anniversary, evaluate
 
@@ -46,7 +48,7 @@ BRACKETS, BRACKETS_NAME = uscc("91", 10), "内蒙古兴泰建设(集团)有限�
 ORGAN, ORGAN_NAME = uscc("11", 11, area="150400"), "赤峰市红山区住房和城乡建设局"
 ABSENT_INSTITUTION, ABSENT_INSTITUTION_NAME = uscc("12", 12, area="150400"), "赤峰市红山区建设工程质量监督站"
 
-UNITS = MemoryDirectory(
+UNITS = UnitDirectory(
     [
         unit(HOME, HOME_NAME),
         unit(LOOKALIKE, LOOKALIKE_NAME),
@@ -358,7 +360,7 @@ def test_registrations_at_two_units():
             {"name": HOME_NAME, "uscc": HOME, "certificate_nos": ["A1"]},
             {"name": FAR_NAME, "uscc": FAR, "certificate_nos": ["B1"]},
         ],
-        key=lambda u: u["uscc"],
+        key=itemgetter("uscc"),
     )
 
 
@@ -638,8 +640,8 @@ def test_evidence_is_deterministic_and_carries_no_id_number():
 def _synthetic(n: int, seed: int = 7):
     rng = random.Random(seed)
     codes = [uscc("91", 1000 + i) for i in range(2000)]
-    directory = MemoryDirectory(unit(code, f"内蒙古第{i}建设工程有限公司") for i, code in enumerate(codes))
-    agency = directory.add(unit(uscc("91", 9000), "某人力资源服务有限公司", kind="hr_agency"))
+    agency = unit(uscc("91", 9000), "某人力资源服务有限公司", kind="hr_agency")
+    directory = UnitDirectory([*(unit(code, f"内蒙古第{i}建设工程有限公司") for i, code in enumerate(codes)), agency])
     people = []
     for i in range(n):
         home = rng.randrange(len(codes))

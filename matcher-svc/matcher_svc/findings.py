@@ -1,8 +1,10 @@
-"""Evaluating people: load their projection in bulk, run the rule catalog, and record what changed.
+"""Where findings come from: load people's projection in bulk, run the rule catalog, record what changed.
 
 A finding keeps its id per (person, rule). One that fires is `open` or `exempted`; one that no
 longer fires is kept as `cleared`, with when and why. Every changed finding is published on
-`matcher.findings` through the outbox (one change set per evaluation).
+`matcher.findings` through the outbox (one change set per evaluation, `events.FINDINGS`).
+
+Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, whole regions by `sweeps`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import asyncpg
 import orjson
 
 from kernel import outbox
-from kernel.events import FindingRecordedV1
 from matcher_svc.domain import (
     Exemption,
     Finding,
@@ -28,44 +29,14 @@ from matcher_svc.domain import (
     Registration,
     Rule,
     Unit,
+    UnitDirectory,
 )
+from matcher_svc.events import FINDINGS
 from matcher_svc.rules import ACTIVE, evaluate
 
-FINDINGS = outbox.ChangeStream(
-    name="findings",
-    model=FindingRecordedV1,
-    key="f.person_key",
-    subject="f.finding_id::text",
-    payload=outbox.payload_sql(
-        FindingRecordedV1,
-        {
-            **{name: f"f.{name}" for name in FindingRecordedV1.model_fields},
-            "finding_id": "f.finding_id::text",
-            "person_ref": "f.person_key",
-        },
-    ),
-    source="FROM findings f WHERE f.change_id = $1",
-)
 
-
-class Directory:
-    """The units the evaluated people refer to, looked up by USCC and by normalised (former) name."""
-
-    def __init__(self, units: list[Unit]) -> None:
-        self._by_uscc = {unit.uscc: unit for unit in units}
-        self._by_name: dict[str, list[Unit]] = defaultdict(list)
-        for unit in units:
-            for name in {unit.name_norm, *unit.former_names_norm}:
-                self._by_name[name].append(unit)
-
-    def by_uscc(self, uscc: str) -> Unit | None:
-        return self._by_uscc.get(uscc)
-
-    def by_name(self, name_norm: str) -> list[Unit]:
-        return self._by_name.get(name_norm, [])
-
-
-async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[list[Person], Directory]:
+async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[list[Person], UnitDirectory]:
+    """The people of `person_keys` as the rules see them, and the units they refer to."""
     keys = list(person_keys)
     # In a fixed order: the evidence lists them as read, and an upsert (a replay) moves rows on disk, so an
     # unordered read would publish the same finding again with its lists reordered.
@@ -148,7 +119,7 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[li
         )
         for p in people
     ]
-    directory = Directory(
+    directory = UnitDirectory(
         [
             Unit(
                 uscc=u["uscc"],
@@ -176,7 +147,7 @@ async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], 
         "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) keys",
         list(person_keys),
     )
-    persons, directory = await load(pg, person_keys)
+    persons, directory = await load_people(pg, person_keys)
     fired: list[tuple[Person, Finding]] = [(p, f) for p in persons for f in evaluate(p, directory, policy)]
     change_id = uuid.uuid4()
     written = await pg.fetchval(

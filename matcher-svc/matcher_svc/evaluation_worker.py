@@ -1,4 +1,4 @@
-"""The evaluator: evaluates the people whose inputs changed once those inputs have settled.
+"""The evaluation worker: decides when to evaluate the people whose inputs changed (`findings` evaluates them).
 
 The consumer applies events to the projection at once and only queues the people they touch
 (`pending_evaluations`). This worker evaluates the queue when the inputs have settled — this
@@ -22,22 +22,24 @@ import time
 import asyncpg
 
 from kernel.db import driver_connection
+from kernel.retry import Backoff
 from kernel.service import Runtime
 from kernel.upstream import pending_upstream
-from matcher_svc import evaluation, sweeps
+from matcher_svc import findings, sweeps
 from matcher_svc.policy import MatcherSettings, current_policy
 
 log = logging.getLogger(__name__)
 
 SWEEP_CHECK_SECONDS = 10.0
+IDLE_SECONDS = 0.5  # how long an idle worker waits before it looks at the queue again
 
 
-class Evaluator:
+class EvaluationWorker:
     name = "evaluator"
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime[MatcherSettings]) -> None:
         self.runtime = runtime
-        self.settings: MatcherSettings = runtime.settings  # type: ignore[assignment]
+        self.settings = runtime.settings
         self._stopping = asyncio.Event()
         self._last_sweep_check = 0.0
         self._upstream_clear_since: float | None = None  # upstream outboxes empty at every look since
@@ -46,26 +48,22 @@ class Evaluator:
         self._stopping.set()
 
     async def run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while not self._stopping.is_set():
             try:
                 worked = await self.evaluate_pending()
                 if time.monotonic() - self._last_sweep_check > SWEEP_CHECK_SECONDS:
                     self._last_sweep_check = time.monotonic()
                     await sweeps.resume_orphaned(self.runtime)
-                backoff = 0.5
+                backoff.reset()
                 if not worked:
-                    await self._pause(0.5)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopping.wait(), timeout=IDLE_SECONDS)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("evaluator failed; retrying", extra={"retry_in_s": backoff})
-                await self._pause(backoff)
-                backoff = min(backoff * 2, 15.0)
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+                log.exception("evaluator failed; retrying", extra={"retry_in_s": backoff.delay})
+                await backoff.wait(self._stopping)
 
     async def inputs_settled(self) -> bool:
         """Everything the upstream services accepted is published, and this instance's consumer has
@@ -109,13 +107,13 @@ class Evaluator:
             ]
             if not keys:
                 return False
-            await evaluation.evaluate_people(pg, keys, await current_policy(pg, self.settings))
+            await findings.evaluate_people(pg, keys, await current_policy(pg, self.settings))
             await pg.execute("DELETE FROM pending_evaluations WHERE person_key = ANY($1)", keys)
         return True
 
 
 async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:
-    """Queues people for evaluation in the caller's transaction (the consumer's).
+    """Queues people for evaluation in the caller's transaction (the consumer's): the worker picks them up.
 
     DO UPDATE, not DO NOTHING: it waits for an evaluator holding the row, and inserts again once
     that evaluator (which read the projection before this transaction commits) has deleted it.

@@ -1,4 +1,4 @@
-"""Test helpers for the rule catalog: an in-memory UnitDirectory and small factories for its inputs.
+"""Factories of the rule catalog's inputs for its tests: units, registrations, payments, people, a policy.
 
 Imported by test_rules.py and test_resolution.py (they put this folder on sys.path: pytest runs
 with --import-mode=importlib, which does not).
@@ -6,7 +6,6 @@ with --import-mode=importlib, which does not).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -15,28 +14,6 @@ from matcher_svc.domain import GrantedExemption, PaidMonth, Person, PersonStatus
 
 POLICY = Policy(review_month="2025-01")  # window 2024-08 … 2025-01
 WINDOW = ("2024-08", "2024-09", "2024-10", "2024-11", "2024-12", "2025-01")
-
-
-class MemoryDirectory:
-    """A UnitDirectory over a list of units (by USCC; by normalised name and former names)."""
-
-    def __init__(self, units: Iterable[Unit] = ()) -> None:
-        self._by_uscc: dict[str, Unit] = {}
-        self._by_name: dict[str, list[Unit]] = defaultdict(list)
-        for unit in units:
-            self.add(unit)
-
-    def add(self, unit: Unit) -> Unit:
-        self._by_uscc[unit.uscc] = unit
-        for name in {unit.name_norm, *unit.former_names_norm}:
-            self._by_name[name].append(unit)
-        return unit
-
-    def by_uscc(self, uscc: str) -> Unit | None:
-        return self._by_uscc.get(uscc)
-
-    def by_name(self, name_norm: str) -> list[Unit]:
-        return self._by_name.get(name_norm, [])
 
 
 def uscc(prefix: str, seq: int, area: str = "150100") -> str:

@@ -1,0 +1,131 @@
+"""What matcher-svc's routes read: findings, a person's consolidated view, progress and sweeps."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import orjson
+
+from kernel.kafka import unconsumed_events
+from kernel.paging import Page, decode_cursor, encode_cursor
+from kernel.scope import RegionScope
+from kernel.service import Runtime
+from kernel.upstream import pending_upstream
+from matcher_svc import projection
+from matcher_svc.domain import Rule
+from matcher_svc.policy import MatcherSettings, current_policy
+from matcher_svc.schemas import FindingOut, FindingStatus, PersonView, Progress, Sweep
+
+_FINDING = (
+    "SELECT finding_id::text, person_key AS person_ref, masked_id, name, region_code, rule, status, exemption, "
+    "severity, review_month, evidence::text, rule_set_version, first_seen, updated_at FROM findings "
+)
+
+
+def _finding(row: asyncpg.Record) -> FindingOut:
+    return FindingOut.model_validate({**dict(row), "evidence": orjson.loads(row["evidence"])})
+
+
+async def findings_page(
+    pg: asyncpg.Connection,
+    regions: list[str],
+    rule: Rule | None,
+    status: FindingStatus | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[FindingOut]:
+    """Findings in `regions` (LIKE patterns), in (region, id) order, after the cursor's."""
+    after = decode_cursor(cursor, ["", ""])
+    rows = await pg.fetch(
+        _FINDING + "WHERE region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR rule = $2) "
+        "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
+        "ORDER BY region_code, finding_id::text LIMIT $6",
+        regions,
+        rule.value if rule else None,
+        status,
+        after[0],
+        after[1],
+        limit + 1,
+    )
+    items = [_finding(row) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].region_code, items[-1].finding_id]) if len(rows) > limit else None
+    return Page[FindingOut](items=items, next_cursor=next_cursor)
+
+
+async def person_view(pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> PersonView | None:
+    """The whole view when any of the person's registrations, payments or findings is in the caller's
+    regions; None when there is no such person or none of it is."""
+    person = await pg.fetchrow("SELECT * FROM people WHERE person_key = $1", person_ref)
+    visible = person is not None and (
+        scope.prefixes is None
+        or await pg.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM registrations WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
+            "OR EXISTS (SELECT 1 FROM paid_months WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
+            "OR EXISTS (SELECT 1 FROM findings WHERE person_key = $1 AND region_code LIKE ANY($2::text[]))",
+            person_ref,
+            scope.patterns(),
+        )
+    )
+    if not visible:
+        return None
+    registrations = await pg.fetch(
+        "SELECT category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, batch_id "
+        "FROM registrations WHERE person_key = $1 ORDER BY category, certificate_no",
+        person_ref,
+    )
+    months = await pg.fetch(
+        "SELECT source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types FROM paid_months "
+        "WHERE person_key = $1 ORDER BY period, unit_uscc",
+        person_ref,
+    )
+    statuses = await pg.fetch("SELECT status, since FROM person_statuses WHERE person_key = $1", person_ref)
+    granted = await pg.fetch(
+        "SELECT exemption, rule, case_ref FROM granted_exemptions WHERE person_key = $1", person_ref
+    )
+    found = await pg.fetch(_FINDING + "WHERE person_key = $1 ORDER BY rule", person_ref)
+
+    def plain(rows: list[asyncpg.Record], drop: str | None = None) -> list[dict[str, Any]]:
+        return [{k: v for k, v in dict(row).items() if k != drop} for row in rows]
+
+    return PersonView(
+        person_ref=person_ref,
+        masked_id=person["masked_id"],
+        name=person["name"],
+        registrations=plain(registrations),
+        contributions=plain([m for m in months if m["source"] == "insurance"], "source"),
+        deposits=plain([m for m in months if m["source"] == "fund"], "source"),
+        statuses=plain(statuses),
+        granted_exemptions=plain(granted),
+        findings=[_finding(row) for row in found],
+    )
+
+
+async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) -> Progress:
+    """Probed in the order data flows: upstream outboxes, then the bus, then the evaluation queue."""
+    upstream = await pending_upstream(runtime.http, runtime.settings.upstreams)
+    unconsumed = await unconsumed_events(runtime.settings, runtime.consumers[0].group_id, projection.TOPICS_CONSUMED)
+    waiting = await pg.fetchval("SELECT count(*) FROM pending_evaluations")
+    running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
+    counts = {
+        row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")
+    }
+    policy = await current_policy(pg, runtime.settings)
+    return Progress(
+        settled=all(count == 0 for count in upstream.values()) and unconsumed == 0 and waiting == 0 and running == 0,
+        upstream_unpublished=upstream,
+        unconsumed_events=unconsumed,
+        awaiting_evaluation=waiting,
+        running_sweeps=running,
+        findings=counts,
+        review_month=policy.review_month,
+    )
+
+
+SWEEP_COLUMNS = "sweep_id::text, region_code, reason, status, total, done, started_at, finished_at"
+
+
+async def sweep(pg: asyncpg.Connection, sweep_id: uuid.UUID) -> Sweep | None:
+    row = await pg.fetchrow(f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE sweep_id = $1", sweep_id)
+    return None if row is None else Sweep.model_validate(dict(row))
