@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from fund_svc import events
 from fund_svc.records import FEEDS, RECORDS
-from ingest.routes import feed_router, person_records_router, replay_router
+from ingest.api import data_router
 
 PREFIX = "/api/v1/fund"
 router = APIRouter(prefix=PREFIX, tags=["fund"])
-router.include_router(feed_router(FEEDS))
-router.include_router(person_records_router(RECORDS))
-router.include_router(replay_router({records.name: records.replay for records in RECORDS}))
+router.include_router(data_router(FEEDS, events.REPLAYERS, RECORDS))

@@ -6,9 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from fund_svc import api
-from fund_svc.records import RECORDS
-from kernel.events import Topics
+from fund_svc import api, events
 from kernel.service import ServiceSpec, build_app
 from kernel.settings import ServiceSettings
 
@@ -19,8 +17,8 @@ service = ServiceSpec(
     port=8103,
     migrations=Path(__file__).parent / "migrations",
     settings=ServiceSettings,
-    publishes=(Topics.fund_deposits,),
-    change_streams=tuple(records.change_stream for records in RECORDS),
+    publishes=events.PUBLISHES,
+    change_streams=events.CHANGE_STREAMS,
     feeds={"deposits": f"{api.PREFIX}/deposits"},
 )
 
@@ -30,5 +28,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         service,
         settings or service.load_settings(),
         routers=[api.router],
+        replayers=events.REPLAYERS,
         description="Housing-fund deposits (公积金缴存).",
     )

@@ -5,34 +5,33 @@ Raw ID numbers are never printed: every check on them is a boolean or a count.
 
 from __future__ import annotations
 
-import io
-import re
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
 
-import asyncpg
-
-from devtools.synthetic import generate_province, write_csv
+from devtools.feeds import (
+    GB18030_CSV,
+    MONTH,
+    assert_no_id_numbers,
+    broken_checksum,
+    csv_bytes,
+    db_value,
+    event_payloads,
+    person_key,
+    published,
+    table_digest,
+    upload,
+)
+from devtools.synthetic import generate_province
 from devtools.testing import TopicTail, event_of
-from domain.identifiers import id_check_char
-from domain.records import FIELDS, RecordKind
+from domain.records import RecordKind
 from kernel.events import DepositsRecordedV1
-from kernel.privacy import Pseudonymizer, mask_id_number
-from kernel.settings import DEV_PEPPER
+from kernel.privacy import mask_id_number
 
 API = "/api/v1/fund"
-TOPIC = "fund.deposits"
-EVENT_TYPE = "cn.gov.construction.fund.deposits.recorded.v1"
-COLUMNS = FIELDS[RecordKind.deposits]
-PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
-MASKED = re.compile(r"^\d{6}\*{10}[\dX]{2}$")
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-CSV = {"content-type": "text/csv"}
-GB18030_CSV = {"content-type": "text/csv; charset=gb18030"}
-SETTLE = 0.8
+DEPOSITS = RecordKind.deposits
+TOPIC = DepositsRecordedV1.topic
 
 
 @cache
@@ -44,25 +43,14 @@ def deposits(people: int = 40, seed: int = 31) -> list[dict]:
     return [dict(row) for row in _deposits(people, seed)]
 
 
-def csv_bytes(rows: Iterable[dict], *, headers: str = "en", encoding: str = "utf-8") -> bytes:
-    buf = io.StringIO()
-    write_csv(rows, COLUMNS, buf, headers=headers, kind=RecordKind.deposits)  # type: ignore[arg-type]
-    return buf.getvalue().encode(encoding)
-
-
-def key(id_number: str) -> str:
-    return PSEUDONYMS.person_key(id_number)
-
-
-def broken_checksum(id_number: str) -> str:
-    return id_number[:17] + ("0" if id_check_char(id_number[:17]) != "0" else "1")
-
-
 def expected_months(rows: Iterable[dict]) -> dict[str, dict[tuple[str, str], tuple[str, str]]]:
     out: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
     for row in rows:
         period = row["period"] if "-" in row["period"] else f"{row['period'][:4]}-{row['period'][4:]}"
-        out.setdefault(key(row["id_number"]), {})[(period, row["unit_uscc"])] = (row["unit_name"], row["region_code"])
+        out.setdefault(person_key(row["id_number"]), {})[(period, row["unit_uscc"])] = (
+            row["unit_name"],
+            row["region_code"],
+        )
     return out
 
 
@@ -74,46 +62,11 @@ def months_of(months: list[dict]) -> dict[tuple[str, str], tuple[str, str]]:
 
 
 def by_person(records: list) -> dict[str, DepositsRecordedV1]:
-    result: dict[str, DepositsRecordedV1] = {}
-    for record in records:
-        event = event_of(record)
-        assert event["type"] == EVENT_TYPE and event["specversion"] == "1.0"
-        payload = DepositsRecordedV1.model_validate(event["data"])
-        assert record.key == payload.person_ref.encode() and event["subject"] == payload.person_ref
-        assert MASKED.match(payload.masked_id)
-        assert payload.person_ref not in result, "a person got more than one event"
-        result[payload.person_ref] = payload
-    return result
+    return event_payloads(records, DepositsRecordedV1)
 
 
 def months_by_person(payloads: dict[str, DepositsRecordedV1]) -> dict[str, dict]:
     return {k: months_of([m.model_dump() for m in p.months]) for k, p in payloads.items()}
-
-
-async def read_all(tail: TopicTail, count: int) -> list:
-    records = await tail.read(count, timeout=30) if count else []
-    return records + await tail.read_quiet(settle=SETTLE)
-
-
-def no_id_leaks(records: list, id_numbers: Iterable[str]) -> bool:
-    blob = b"\n".join(
-        part for r in records for part in (r.key or b"", r.value or b"", *(v for _, v in r.headers or ()))
-    )
-    return not any(i.encode() in blob or i.lower().encode() in blob for i in id_numbers)
-
-
-async def db_value(db, sql: str, *args: Any) -> Any:
-    conn = await asyncpg.connect(db.url)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
-
-
-async def upload(client, rows: list[dict], **params: Any) -> dict:
-    response = await client.post(f"{API}/deposits", content=csv_bytes(rows), headers=CSV, params=params)
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 BAD = {2: ("id_number", "checksum"), 4: ("period", "invalid_month"), 6: ("unit_uscc", "missing")}
@@ -130,7 +83,7 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
     bad_id = rows[1]["id_number"]
     good = [row for i, row in enumerate(rows, start=1) if i not in BAD]
     expected = expected_months(good)
-    text = csv_bytes(rows, headers="zh").decode()
+    text = csv_bytes(rows, DEPOSITS, headers="zh").decode()
     assert text.startswith("身份证号,姓名,缴存单位信用代码,缴存单位,缴存月份,所属地区")
     body = text.encode("gb18030")
     headers = {**GB18030_CSV, "Idempotency-Key": "fund-2024-10"}
@@ -148,45 +101,53 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
         )
         assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [(n, *BAD[n]) for n in sorted(BAD)]
         assert all(e["message"] for e in receipt["errors"])
-        assert bad_id not in response.text and "202413" not in response.text
+        assert_no_id_numbers({bad_id}, texts=[response.text])
+        assert "202413" not in response.text
 
-        records = await read_all(tail, len(expected))
-        assert len(records) == len(expected)
+        records = await published(tail, fund_db.url, exactly=len(expected))
         payloads = by_person(records)
         assert months_by_person(payloads) == expected
         assert all(m.batch_id == receipt["batch_id"] for p in payloads.values() for m in p.months)
-        masks = {key(i): mask_id_number(i) for i in ids}
+        masks = {person_key(i): mask_id_number(i) for i in ids}
         assert all(p.masked_id == masks[k] for k, p in payloads.items())
-        assert no_id_leaks(records, ids | {bad_id})
+        assert_no_id_numbers(ids | {bad_id}, records=records)
 
         # The person view is the event's payload.
         for person_ref, payload in payloads.items():
             view = await fund.get(f"{API}/persons/{person_ref}/deposits")
             assert view.status_code == 200
             assert view.json() == payload.model_dump(mode="json")
-        assert (await fund.get(f"{API}/persons/{key(bad_id)}/deposits")).status_code == 404
+        assert (await fund.get(f"{API}/persons/{person_key(bad_id)}/deposits")).status_code == 404
 
-        # The same Idempotency-Key: the first receipt, nothing written.
+        # The same Idempotency-Key: the first receipt, nothing written, nothing published.
+        stored = await table_digest(fund_db.url, "deposits")
         replayed = await fund.post(f"{API}/deposits", content=body, headers=headers)
         assert replayed.status_code == 200 and replayed.headers["Idempotent-Replayed"] == "true"
         assert replayed.json() == receipt
+        await published(tail, fund_db.url, exactly=0)
+        assert await table_digest(fund_db.url, "deposits") == stored
+        assert await db_value(fund_db.url, "SELECT count(*) FROM ingest_batches") == 1
         # The same rows without a key: a new batch that changes nothing.
-        resent = await upload(fund, good)
+        resent = await upload(fund, API, DEPOSITS, good)
         assert resent["batch_id"] != receipt["batch_id"]
         assert (resent["status"], resent["accepted"], resent["changed"]) == ("accepted", len(good), 0)
-        assert await tail.read_quiet(settle=SETTLE) == []
+        await published(tail, fund_db.url, exactly=0)
+        assert await table_digest(fund_db.url, "deposits") == stored
 
-        # Replay: one event per person; nothing since the future; an unknown stream is refused.
+        # Replay: one event per person, stating the same; nothing since the future; an unknown stream is refused.
         response = await fund.post(f"{API}/replay", json={"streams": ["deposits"]})
         assert response.status_code == 200 and response.json() == {"queued": {"deposits": len(expected)}}
-        assert by_person(await read_all(tail, len(expected))) == payloads
+        again = await published(tail, fund_db.url, exactly=len(expected))
+        assert by_person(again) == payloads
+        assert not {event_of(r)["id"] for r in again} & {event_of(r)["id"] for r in records}
         future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         response = await fund.post(f"{API}/replay", json={"since": future})
         assert response.json() == {"queued": {"deposits": 0}}
         assert (await fund.post(f"{API}/replay", json={"streams": ["contributions"]})).status_code == 422
-        assert await tail.read_quiet(settle=SETTLE) == []
-    assert await db_value(fund_db, "SELECT count(*) FROM deposits") == len(good)
-    assert await db_value(fund_db, "SELECT count(*) FROM ingest_batches") == 2
+        await published(tail, fund_db.url, exactly=0)
+    assert await table_digest(fund_db.url, "deposits") == stored
+    assert await db_value(fund_db.url, "SELECT count(*) FROM deposits") == len(good)
+    assert await db_value(fund_db.url, "SELECT count(*) FROM ingest_batches") == 2
 
 
 async def test_deposit_retraction(fund, fund_db, infra):
@@ -199,16 +160,16 @@ async def test_deposit_retraction(fund, fund_db, infra):
         for row in batch_a
         if row["id_number"] in people
     ]
-    keys = {key(i) for i in people}
+    keys = {person_key(i) for i in people}
     expected_a = expected_months(batch_a)
     expected_ab = expected_months(batch_a + batch_b)
 
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
-        await upload(fund, batch_a)
-        assert len(await read_all(tail, len(expected_a))) == len(expected_a)
-        b = await upload(fund, batch_b)
+        await upload(fund, API, DEPOSITS, batch_a)
+        await published(tail, fund_db.url, exactly=len(expected_a))
+        b = await upload(fund, API, DEPOSITS, batch_b)
         assert b["changed"] == len(batch_b)
-        after_b = by_person(await read_all(tail, len(keys)))
+        after_b = by_person(await published(tail, fund_db.url, exactly=len(keys)))
         assert months_by_person(after_b) == {k: expected_ab[k] for k in keys}
 
         response = await fund.post(f"{API}/batches/{b['batch_id']}/retract")
@@ -216,19 +177,21 @@ async def test_deposit_retraction(fund, fund_db, infra):
         result = response.json()
         assert (result["rows_retracted"], result["already_retracted"]) == (len(batch_b), False)
         assert result["receipt"]["status"] == "retracted"
-        after = by_person(await read_all(tail, len(keys)))
+        after = by_person(await published(tail, fund_db.url, exactly=len(keys)))
         assert months_by_person(after) == {k: expected_a[k] for k in keys}
         for person_ref in keys:
             view = (await fund.get(f"{API}/persons/{person_ref}/deposits")).json()
             assert months_of(view["months"]) == expected_a[person_ref]
 
+        stored = await table_digest(fund_db.url, "deposits")
         again = await fund.post(f"{API}/batches/{b['batch_id']}/retract")
         assert again.status_code == 200
         assert (again.json()["rows_retracted"], again.json()["already_retracted"]) == (0, True)
         assert (await fund.post(f"{API}/batches/{uuid.uuid4()}/retract")).status_code == 404
         broken = [dict(batch_b[0], period="2024-13"), *batch_b[1:]]
-        rejected = await upload(fund, broken, mode="all_or_nothing")
+        rejected = await upload(fund, API, DEPOSITS, broken, mode="all_or_nothing")
         assert rejected["status"] == "rejected"
         assert (await fund.post(f"{API}/batches/{rejected['batch_id']}/retract")).status_code == 409
-        assert await tail.read_quiet(settle=SETTLE) == []
-    assert await db_value(fund_db, "SELECT count(*) FROM deposits WHERE retracted_at IS NOT NULL") == len(batch_b)
+        await published(tail, fund_db.url, exactly=0)
+        assert await table_digest(fund_db.url, "deposits") == stored
+    assert await db_value(fund_db.url, "SELECT count(*) FROM deposits WHERE retracted_at IS NOT NULL") == len(batch_b)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from insurance_svc import api
-from insurance_svc.records import RECORDS
-from kernel.events import Topics
+from insurance_svc import api, events
 from kernel.service import ServiceSpec, build_app
 from kernel.settings import ServiceSettings
 
@@ -19,8 +17,8 @@ service = ServiceSpec(
     port=8102,
     migrations=Path(__file__).parent / "migrations",
     settings=ServiceSettings,
-    publishes=(Topics.insurance_contributions, Topics.insurance_person_status),
-    change_streams=tuple(records.change_stream for records in RECORDS),
+    publishes=events.PUBLISHES,
+    change_streams=events.CHANGE_STREAMS,
     feeds={"contributions": f"{api.PREFIX}/contributions", "person_statuses": f"{api.PREFIX}/person_statuses"},
 )
 
@@ -30,5 +28,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         service,
         settings or service.load_settings(),
         routers=[api.router],
+        replayers=events.REPLAYERS,
         description="Social-insurance contributions (社保缴费) and person status (退休, 买断社保).",
     )

@@ -5,28 +5,29 @@ Raw ID numbers are never printed: every check on them is a boolean or a count.
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
-import asyncpg
 import orjson
 
+from devtools.feeds import (
+    JSON,
+    NDJSON,
+    assert_no_id_numbers,
+    broken_checksum,
+    db_value,
+    event_payloads,
+    person_key,
+    published,
+    table_digest,
+)
 from devtools.synthetic import generate_province
-from devtools.testing import TopicTail, event_of
-from domain.identifiers import id_check_char
+from devtools.testing import TopicTail
 from kernel.events import PersonStatusRecordedV1
-from kernel.privacy import Pseudonymizer, mask_id_number
-from kernel.settings import DEV_PEPPER
+from kernel.privacy import mask_id_number
 
 API = "/api/v1/insurance"
-TOPIC = "insurance.person-status"
-EVENT_TYPE = "cn.gov.construction.insurance.person-status.recorded.v1"
-PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
-MASKED = re.compile(r"^\d{6}\*{10}[\dX]{2}$")
-NDJSON = {"content-type": "application/x-ndjson"}
-JSON = {"content-type": "application/json"}
-SETTLE = 0.8
+TOPIC = PersonStatusRecordedV1.topic
 
 
 def people(count: int) -> list[tuple[str, str]]:
@@ -41,25 +42,8 @@ def people(count: int) -> list[tuple[str, str]]:
     return found[:count]
 
 
-def key(id_number: str) -> str:
-    return PSEUDONYMS.person_key(id_number)
-
-
-def broken_checksum(id_number: str) -> str:
-    return id_number[:17] + ("0" if id_check_char(id_number[:17]) != "0" else "1")
-
-
 def payloads_by_person(records: list) -> dict[str, PersonStatusRecordedV1]:
-    result: dict[str, PersonStatusRecordedV1] = {}
-    for record in records:
-        event = event_of(record)
-        assert event["type"] == EVENT_TYPE and event["specversion"] == "1.0"
-        payload = PersonStatusRecordedV1.model_validate(event["data"])
-        assert record.key == payload.person_ref.encode() and event["subject"] == payload.person_ref
-        assert MASKED.match(payload.masked_id)
-        assert payload.person_ref not in result, "a person got more than one event"
-        result[payload.person_ref] = payload
-    return result
+    return event_payloads(records, PersonStatusRecordedV1)
 
 
 def statuses(items: list[Any]) -> list[tuple[str, str | None]]:
@@ -68,19 +52,6 @@ def statuses(items: list[Any]) -> list[tuple[str, str | None]]:
         status = item if isinstance(item, dict) else item.model_dump(mode="json")
         out.append((status["status"], status["since"]))
     return out
-
-
-async def read_all(tail: TopicTail, count: int) -> list:
-    records = await tail.read(count, timeout=30) if count else []
-    return records + await tail.read_quiet(settle=SETTLE)
-
-
-async def db_value(db, sql: str, *args: Any) -> Any:
-    conn = await asyncpg.connect(db.url)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
 
 
 async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insurance_db, infra):
@@ -107,16 +78,16 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
         {"id_number": p[7][0], "name": p[7][1], "status": "retired", "since": "2024-02-30"},
     ]
     first_expected = {
-        key(p[0][0]): [("retired", "2021-10-31")],
-        key(p[1][0]): [("early_retired", "2022-03-15")],
-        key(p[2][0]): [("bought_out", "2001-06-05")],
-        key(p[3][0]): [("retired", None)],
-        key(p[4][0]): [("retired", "2020-01-01")],
+        person_key(p[0][0]): [("retired", "2021-10-31")],
+        person_key(p[1][0]): [("early_retired", "2022-03-15")],
+        person_key(p[2][0]): [("bought_out", "2001-06-05")],
+        person_key(p[3][0]): [("retired", None)],
+        person_key(p[4][0]): [("retired", "2020-01-01")],
     }
     second_expected = {
-        key(p[4][0]): [("bought_out", "2003-05-01"), ("retired", "2020-01-01")],
-        key(p[5][0]): [("early_retired", "2023-07-01")],
-        key(p[6][0]): [("retired", "2019-12-31")],
+        person_key(p[4][0]): [("bought_out", "2003-05-01"), ("retired", "2020-01-01")],
+        person_key(p[5][0]): [("early_retired", "2023-07-01")],
+        person_key(p[6][0]): [("retired", "2019-12-31")],
     }
 
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
@@ -129,19 +100,19 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
             (6, "status", "invalid_choice"),
             (7, "id_number", "checksum"),
         ]
-        assert bad_id not in response.text and not any(i in response.text for i in ids)
-        payloads = payloads_by_person(await read_all(tail, 5))
+        assert_no_id_numbers(ids | {bad_id}, texts=[response.text])
+        payloads = payloads_by_person(await published(tail, insurance_db.url, exactly=5))
         assert {k: statuses(v.statuses) for k, v in payloads.items()} == first_expected
         assert all(s.batch_id == first["batch_id"] for v in payloads.values() for s in v.statuses)
-        assert payloads[key(p[0][0])].masked_id == mask_id_number(p[0][0])
-        assert payloads[key(p[0][0])].name == p[0][1]
+        assert payloads[person_key(p[0][0])].masked_id == mask_id_number(p[0][0])
+        assert payloads[person_key(p[0][0])].name == p[0][1]
 
         response = await insurance.post(f"{API}/person_statuses", content=orjson.dumps(array), headers=JSON)
         assert response.status_code == 201, response.text
         second = response.json()
         assert (second["received"], second["accepted"], second["rejected"], second["changed"]) == (4, 3, 1, 3)
         assert [(e["row"], e["field"], e["code"]) for e in second["errors"]] == [(4, "since", "invalid_date")]
-        payloads = payloads_by_person(await read_all(tail, 3))
+        payloads = payloads_by_person(await published(tail, insurance_db.url, exactly=3))
         assert {k: statuses(v.statuses) for k, v in payloads.items()} == second_expected
 
         # The person view states the same.
@@ -151,23 +122,28 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
             assert view.status_code == 200
             assert view.json()["person_ref"] == person_ref
             assert statuses(view.json()["statuses"]) == expected
-        assert (await insurance.get(f"{API}/persons/{key(p[7][0])}/person_statuses")).status_code == 404
-        assert (await insurance.get(f"{API}/persons/{key(p[0][0])}/contributions")).json()["months"] == []
+        assert (await insurance.get(f"{API}/persons/{person_key(p[7][0])}/person_statuses")).status_code == 404
+        assert (await insurance.get(f"{API}/persons/{person_key(p[0][0])}/contributions")).json()["months"] == []
 
         # Retracting the NDJSON batch: its people are published again without its statuses.
         retracted = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")
         assert retracted.status_code == 200, retracted.text
         assert (retracted.json()["rows_retracted"], retracted.json()["already_retracted"]) == (5, False)
         assert retracted.json()["receipt"]["status"] == "retracted"
-        payloads = payloads_by_person(await read_all(tail, 5))
-        after = {k: [] for k in first_expected} | {key(p[4][0]): [("bought_out", "2003-05-01")]}
+        payloads = payloads_by_person(await published(tail, insurance_db.url, exactly=5))
+        after: dict[str, list] = {k: [] for k in first_expected} | {person_key(p[4][0]): [("bought_out", "2003-05-01")]}
         assert {k: statuses(v.statuses) for k, v in payloads.items()} == after
-        for person_ref, expected in (after | {key(p[5][0]): second_expected[key(p[5][0])]}).items():
+        for person_ref, expected in (after | {person_key(p[5][0]): second_expected[person_key(p[5][0])]}).items():
             view = await insurance.get(f"{API}/persons/{person_ref}/person_statuses")
             assert statuses(view.json()["statuses"]) == expected
 
+        stored = await table_digest(insurance_db.url, "person_statuses")
         again = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")
         assert (again.json()["rows_retracted"], again.json()["already_retracted"]) == (0, True)
-        assert await tail.read_quiet(settle=SETTLE) == []
-    assert await db_value(insurance_db, "SELECT count(*) FROM person_statuses WHERE retracted_at IS NULL") == 3
-    assert await db_value(insurance_db, "SELECT count(*) FROM person_statuses WHERE since = $1", date(2022, 3, 15)) == 1
+        await published(tail, insurance_db.url, exactly=0)
+        assert await table_digest(insurance_db.url, "person_statuses") == stored
+    assert await db_value(insurance_db.url, "SELECT count(*) FROM person_statuses WHERE retracted_at IS NULL") == 3
+    assert (
+        await db_value(insurance_db.url, "SELECT count(*) FROM person_statuses WHERE since = $1", date(2022, 3, 15))
+        == 1
+    )

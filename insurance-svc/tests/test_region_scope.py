@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import orjson
 
+from devtools.feeds import JSON, person_key
 from devtools.synthetic import generate_province
-from kernel.privacy import Pseudonymizer
-from kernel.settings import DEV_PEPPER
 
 API = "/api/v1/insurance"
-JSON = {"content-type": "application/json"}
-PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
 
 
 async def test_statuses_need_a_province_wide_caller_and_evidence_follows_contributions(insurance) -> None:
@@ -35,7 +32,7 @@ async def test_statuses_need_a_province_wide_caller_and_evidence_follows_contrib
     sent = await insurance.post(f"{API}/contributions", content=orjson.dumps(contributions), headers=JSON)
     assert sent.status_code == 201 and sent.json()["rejected"] == 0
 
-    ref = PSEUDONYMS.person_key(person["id_number"])
+    ref = person_key(person["id_number"])
     for records in ("contributions", "person_statuses"):
         path = f"{API}/persons/{ref}/{records}"
         assert (await insurance.get(path, headers={"X-Region-Scope": "150100"})).status_code == 200, records

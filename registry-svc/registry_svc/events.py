@@ -1,4 +1,5 @@
-"""What registry-svc publishes: how its records render as event payloads, and the replay of current state."""
+"""What registry-svc publishes: units and registrations, how its records render as their event payloads, and the
+replay of current state."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import datetime
 
 import asyncpg
 
-from ingest.routes import Replayer
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
+from kernel.internal import Replayer
 
 
 def _registration_payload() -> str:
@@ -47,7 +48,8 @@ UNITS = outbox.ChangeStream(
     source="FROM units u WHERE u.change_id = $1",
 )
 
-STREAMS = {stream.name: stream for stream in (UNITS, REGISTRATIONS)}
+CHANGE_STREAMS = (UNITS, REGISTRATIONS)
+PUBLISHES = tuple(stream.model.topic for stream in CHANGE_STREAMS)
 
 
 def replayer(stream: outbox.ChangeStream) -> Replayer:
@@ -57,10 +59,12 @@ def replayer(stream: outbox.ChangeStream) -> Replayer:
 
     async def replay(pg: asyncpg.Connection, since: datetime | None) -> int:
         change_id = uuid.uuid4()
-        status = await pg.execute(
-            f"UPDATE {stream.name} SET change_id = $1 WHERE updated_at >= $2", change_id, since or datetime.min
+        count = await pg.fetchval(
+            f"WITH marked AS (UPDATE {stream.name} SET change_id = $1 WHERE updated_at >= $2 RETURNING 1) "
+            "SELECT count(*) FROM marked",
+            change_id,
+            since or datetime.min,
         )
-        count = int(status.rsplit(" ", 1)[-1])
         if count:
             await outbox.queue_change_set(pg, stream, change_id)
         return count
@@ -68,4 +72,4 @@ def replayer(stream: outbox.ChangeStream) -> Replayer:
     return replay
 
 
-REPLAYERS = {name: replayer(stream) for name, stream in STREAMS.items()}
+REPLAYERS = {stream.name: replayer(stream) for stream in CHANGE_STREAMS}

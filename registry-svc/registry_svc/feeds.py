@@ -24,7 +24,7 @@ from ingest.fields import (
     uscc_field,
 )
 from ingest.persons import prepare_person, upsert_persons_cte
-from registry_svc import events
+from registry_svc import bars, events
 
 
 def _category(value: Any) -> str:
@@ -171,30 +171,10 @@ def _prepare_registration(row: Row, batch: BatchContext) -> None:
     row["status"] = row["status"] or RegistrationStatus.active.value
 
 
-# After each chunk, the bars that case handling set (registration_bars) apply to what it wrote:
-# a revoked certificate stays revoked though an export still lists it active, and an active
-# registration of a barred person recorded during the bar (registered_on from the revocation to the
-# bar's end) is kept but flagged registered_during_bar, visible in reads.
-KEEP_REVOKED = (
-    "UPDATE registrations r SET status = 'revoked', barred_until = b.barred_until, bar_flag = 'revoked' "
-    "FROM registration_bars b WHERE r.change_id = $1 AND b.person_key = r.person_key AND b.category = r.category "
-    "AND b.certificate_no = r.certificate_no"
-)
-FLAG_DURING_BAR = (
-    "UPDATE registrations r SET barred_until = b.until, bar_flag = 'registered_during_bar' "
-    "FROM (SELECT person_key, min(revoked_on) AS since, max(barred_until) AS until FROM registration_bars GROUP BY person_key) b "
-    "WHERE r.change_id = $1 AND r.person_key = b.person_key AND r.status = 'active' "
-    "AND coalesce(r.registered_on, current_date) BETWEEN b.since AND b.until "
-    "AND NOT EXISTS (SELECT 1 FROM registration_bars x WHERE x.person_key = r.person_key AND x.category = r.category "
-    "AND x.certificate_no = r.certificate_no)"
-)
-
-
 async def _store_registrations(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
     changed = await pg.fetchval(STORE_REGISTRATIONS, *bulk.column_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
-    if changed and await pg.fetchval("SELECT EXISTS (SELECT 1 FROM registration_bars)"):
-        await pg.execute(KEEP_REVOKED, batch.batch_id)
-        await pg.execute(FLAG_DURING_BAR, batch.batch_id)
+    if changed:  # after each chunk, the bars case handling set hold against what it wrote
+        await bars.hold_upload(pg, batch.batch_id)
     return changed
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from kernel.events import Topics
 from kernel.service import ServiceSpec, build_app
 from kernel.settings import ServiceSettings
 from registry_svc import api, events
@@ -19,8 +18,8 @@ service = ServiceSpec(
     port=8101,
     migrations=Path(__file__).parent / "migrations",
     settings=ServiceSettings,
-    publishes=(Topics.registry_units, Topics.registry_registrations),
-    change_streams=tuple(events.STREAMS.values()),
+    publishes=events.PUBLISHES,
+    change_streams=events.CHANGE_STREAMS,
     feeds={"units": f"{api.PREFIX}/units", "registrations": f"{api.PREFIX}/registrations"},
 )
 
@@ -31,5 +30,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         settings or service.load_settings(),
         routers=[api.router, api.internal],
         consumers=consumers,
+        replayers=events.REPLAYERS,
         description="Units and registrations of registered construction professionals (注册人员).",
     )

@@ -6,37 +6,40 @@ Raw ID numbers are never printed: every check on them is a boolean or a count.
 from __future__ import annotations
 
 import asyncio
-import io
-import re
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
-import asyncpg
 import orjson
 import pytest
 
-from devtools.synthetic import generate_province, write_csv
+from devtools.feeds import (
+    CSV,
+    MASKED_ID,
+    assert_no_id_numbers,
+    broken_checksum,
+    csv_bytes,
+    db_value,
+    person_key,
+    published,
+    table_digest,
+)
+from devtools.synthetic import generate_province
 from devtools.testing import TopicTail, event_of
-from domain.identifiers import id_check_char, uscc_check_char
+from domain.identifiers import uscc_check_char
 from domain.records import FIELDS, RecordKind
 from ingest.pipeline import CHUNK_ROWS
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from kernel.privacy import Pseudonymizer
-from kernel.settings import DEV_PEPPER
+from kernel.privacy import mask_id_number
 
 API = "/api/v1/registry"
-REG_TOPIC = "registry.registrations"
-UNIT_TOPIC = "registry.units"
-REG_TYPE = "cn.gov.construction.registry.registration.recorded.v1"
-UNIT_TYPE = "cn.gov.construction.registry.unit.recorded.v1"
-REG_FIELDS = FIELDS[RecordKind.registrations]
-UNIT_FIELDS = FIELDS[RecordKind.units]
-MASKED = re.compile(r"^\d{6}\*{10}[\dX]{2}$")
-PSEUDONYMS = Pseudonymizer(DEV_PEPPER.encode())
-CSV = {"content-type": "text/csv"}
+REGISTRATIONS = RecordKind.registrations
+UNITS = RecordKind.units
+REG_TOPIC = RegistrationRecordedV1.topic
+UNIT_TOPIC = UnitRecordedV1.topic
+REG_FIELDS = FIELDS[REGISTRATIONS]
 
 
 @cache
@@ -51,23 +54,11 @@ def registrations(count: int) -> list[dict]:
     return [dict(row) for row in rows[:count]]
 
 
-def csv_bytes(rows: Iterable[dict], fields=REG_FIELDS, *, headers: str = "en", kind: RecordKind | None = None) -> bytes:
-    buf = io.StringIO()
-    write_csv(rows, fields, buf, headers=headers, kind=kind)  # type: ignore[arg-type]
-    return buf.getvalue().encode("utf-8")
+STREAMS = ("registrations", "units")
 
 
-def broken_checksum(id_number: str) -> str:
-    wrong = "0" if id_check_char(id_number[:17]) != "0" else "1"
-    return id_number[:17] + wrong
-
-
-async def db_count(registry_db, sql: str, *args: Any) -> int:
-    conn = await asyncpg.connect(registry_db.url)
-    try:
-        return await conn.fetchval(sql, *args)
-    finally:
-        await conn.close()
+def payloads_by_subject(records: list) -> dict[str, dict]:
+    return {event_of(r)["subject"]: event_of(r)["data"] for r in records}
 
 
 def assert_error_shape(response) -> list[dict]:
@@ -98,17 +89,6 @@ async def all_pages(client, region_code: str, *, limit: int, **params: Any) -> l
     raise AssertionError("paging never ended")
 
 
-def no_id_leaks(records: list, id_numbers: Iterable[str]) -> bool:
-    """True when no raw ID number (upper or lower case) is in any key, value or header value."""
-    parts: list[bytes] = []
-    for record in records:
-        parts.append(record.key or b"")
-        parts.append(record.value or b"")
-        parts.extend(value for _, value in record.headers or ())
-    blob = b"\n".join(parts)
-    return not any(i.encode() in blob or i.lower().encode() in blob for i in id_numbers)
-
-
 # --- 1. the acceptance scenario ----------------------------------------------------------------
 
 
@@ -121,9 +101,8 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
     rows[9]["id_number"] = broken_checksum(rows[9]["id_number"])  # row 10
     rows[499]["category"] = "astronaut_1"  # row 500
     rows[997]["registered_on"] = "2024-13-45"  # row 998
-    bad_values = [rows[9]["id_number"], "astronaut_1", "2024-13-45"]
     raw_ids.add(rows[9]["id_number"])
-    body = csv_bytes(rows)
+    body = csv_bytes(rows, REGISTRATIONS)
     good = [row for i, row in enumerate(rows, start=1) if i not in BAD_ROWS]
     by_subject = {f"{row['category']}:{row['certificate_no']}": row for row in good}
     assert len(by_subject) == 997
@@ -145,9 +124,8 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
             (998, "registered_on", "invalid_date"),
         ]
         assert all(e["message"] for e in errors)
-        receipt_text = response.text
-        assert not any(value in receipt_text for value in bad_values)
-        assert not any(id_number in receipt_text for id_number in raw_ids)
+        assert "astronaut_1" not in response.text and "2024-13-45" not in response.text
+        assert_no_id_numbers(raw_ids, texts=[response.text])
 
         # The receipt again, by batch id.
         again = await registry.get(f"{API}/batches/{receipt['batch_id']}")
@@ -157,13 +135,13 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
         listed = await all_pages(registry, "150000", limit=300)
         assert len(listed) == 997
         assert {f"{r['category']}:{r['certificate_no']}" for r in listed} == set(by_subject)
-        assert all(MASKED.match(r["masked_id"]) for r in listed)
-        assert not any(id_number in orjson.dumps(listed).decode() for id_number in raw_ids)
+        assert all(MASKED_ID.match(r["masked_id"]) for r in listed)
+        assert_no_id_numbers(raw_ids, texts=[orjson.dumps(listed).decode()])
 
         # Readable per person.
         expected_per_person: dict[str, set[str]] = {}
         for subject, row in by_subject.items():
-            expected_per_person.setdefault(PSEUDONYMS.person_key(row["id_number"]), set()).add(subject)
+            expected_per_person.setdefault(person_key(row["id_number"]), set()).add(subject)
         per_person = await asyncio.gather(
             *(registry.get(f"{API}/persons/{person_ref}/registrations") for person_ref in expected_per_person)
         )
@@ -174,26 +152,22 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
         assert sum(len(got.json()) for got in per_person) == 997
 
         # Exactly 997 events, keyed by the person's pseudonym, without any ID number.
-        records = await tail.read(997, timeout=60)
-        records += await tail.read_quiet(settle=1.0)
-        assert len(records) == 997
+        records = await published(tail, registry_db.url, exactly=997)
         seen_subjects: set[str] = set()
         event_ids: set[str] = set()
         for record in records:
             event = event_of(record)
             assert event["specversion"] == "1.0"
-            assert event["type"] == REG_TYPE
+            assert event["type"] == RegistrationRecordedV1.event_type
             assert event["source"] and event["id"] and event["time"] and event["subject"]
             assert event["datacontenttype"] == "application/json"
             datetime.fromisoformat(event["time"])
             payload = RegistrationRecordedV1.model_validate(event["data"])
             source_row = by_subject[event["subject"]]
-            expected_key = PSEUDONYMS.person_key(source_row["id_number"])
+            expected_key = person_key(source_row["id_number"])
             assert record.key == expected_key.encode()
             assert payload.person_ref == expected_key
-            assert MASKED.match(payload.masked_id)
-            assert payload.masked_id[:6] == source_row["id_number"][:6]
-            assert payload.masked_id[-2:] == source_row["id_number"][-2:]
+            assert payload.masked_id == mask_id_number(source_row["id_number"])
             assert payload.name == source_row["name"] and payload.unit_name == source_row["unit_name"]
             assert payload.batch_id == receipt["batch_id"]
             assert dict(record.headers)["content-type"] == b"application/cloudevents+json"
@@ -201,16 +175,18 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
             event_ids.add(event["id"])
         assert seen_subjects == set(by_subject)
         assert len(event_ids) == 997
-        assert no_id_leaks(records, raw_ids)
+        assert_no_id_numbers(raw_ids, records=records)
 
         # The same upload under the same Idempotency-Key: the first receipt, nothing new.
+        stored = await table_digest(registry_db.url, "registrations")
         replay = await registry.post(f"{API}/registrations", content=body, headers={**CSV, "Idempotency-Key": "k-1000"})
         assert replay.status_code == 200
         assert replay.headers["Idempotent-Replayed"] == "true"
         assert replay.json() == receipt
-        assert await tail.read_quiet(settle=1.0) == []
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 997
-    assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 1
+        await published(tail, registry_db.url, exactly=0)
+        assert await table_digest(registry_db.url, "registrations") == stored
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 997
+    assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 1
 
 
 # --- 2. re-sending unchanged records ----------------------------------------------------------
@@ -219,30 +195,33 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
 async def test_resend_without_key_changes_nothing_until_a_record_changes(registry, registry_db, infra):
     rows = registrations(1000)
     async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
-        first = (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).json()
+        first = (
+            await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
+        ).json()
         assert (first["accepted"], first["changed"]) == (1000, 1000)
-        assert len(await tail.read(1000, timeout=60)) == 1000
+        await published(tail, registry_db.url, exactly=1000)
+        stored = await table_digest(registry_db.url, "registrations")
 
-        second = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)
+        second = await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
         assert second.status_code == 201
         receipt = second.json()
         assert receipt["batch_id"] != first["batch_id"]
         assert (receipt["received"], receipt["accepted"], receipt["changed"]) == (1000, 1000, 0)
         assert receipt["status"] == "accepted"
-        assert await tail.read_quiet(settle=1.0) == []
+        await published(tail, registry_db.url, exactly=0)
+        assert await table_digest(registry_db.url, "registrations") == stored
 
         rows[123]["unit_name"] = rows[123]["unit_name"] + "第二分公司"
-        third = (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).json()
+        third = (
+            await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
+        ).json()
         assert (third["accepted"], third["changed"]) == (1000, 1)
-        records = await tail.read(1, timeout=30)
-        records += await tail.read_quiet(settle=1.0)
-        assert len(records) == 1
-        event = event_of(records[0])
+        event = event_of((await published(tail, registry_db.url, exactly=1))[0])
         assert event["subject"] == f"{rows[123]['category']}:{rows[123]['certificate_no']}"
         assert event["data"]["unit_name"] == rows[123]["unit_name"]
         assert event["data"]["batch_id"] == third["batch_id"]
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 1000
-    assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 3
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 1000
+    assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 3
 
 
 # --- 3. all or nothing ------------------------------------------------------------------------
@@ -254,7 +233,10 @@ async def test_all_or_nothing(registry, registry_db, infra):
     bad[41]["valid_until"] = "not a date"
     async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
         response = await registry.post(
-            f"{API}/registrations", params={"mode": "all_or_nothing"}, content=csv_bytes(bad), headers=CSV
+            f"{API}/registrations",
+            params={"mode": "all_or_nothing"},
+            content=csv_bytes(bad, REGISTRATIONS),
+            headers=CSV,
         )
         assert response.status_code == 201, response.text
         receipt = response.json()
@@ -262,19 +244,22 @@ async def test_all_or_nothing(registry, registry_db, infra):
         assert (receipt["received"], receipt["accepted"], receipt["changed"]) == (60, 0, 0)
         assert receipt["rejected"] == 60
         assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [(42, "valid_until", "invalid_date")]
-        assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
-        assert await db_count(registry_db, "SELECT count(*) FROM persons") == 0
-        assert await db_count(registry_db, "SELECT count(*) FROM outbox") == 0
+        assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 0
+        assert await db_value(registry_db.url, "SELECT count(*) FROM persons") == 0
+        assert await db_value(registry_db.url, "SELECT count(*) FROM outbox") == 0
         assert (await registry.get(f"{API}/batches/{receipt['batch_id']}")).json()["status"] == "rejected"
-        assert await tail.read_quiet(settle=1.0) == []
+        await published(tail, registry_db.url, exactly=0)
 
         fixed = await registry.post(
-            f"{API}/registrations", params={"mode": "all_or_nothing"}, content=csv_bytes(rows), headers=CSV
+            f"{API}/registrations",
+            params={"mode": "all_or_nothing"},
+            content=csv_bytes(rows, REGISTRATIONS),
+            headers=CSV,
         )
         assert fixed.status_code == 201
         assert (fixed.json()["status"], fixed.json()["accepted"], fixed.json()["rejected"]) == ("accepted", 60, 0)
-        assert len(await tail.read(60, timeout=30)) == 60
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 60
+        await published(tail, registry_db.url, exactly=60)
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 60
 
 
 # --- 4. GB18030 -------------------------------------------------------------------------------
@@ -282,7 +267,7 @@ async def test_all_or_nothing(registry, registry_db, infra):
 
 async def test_gb18030_with_chinese_headers(registry, registry_db):
     rows = registrations(80)
-    text = csv_bytes(rows, headers="zh").decode("utf-8")
+    text = csv_bytes(rows, REGISTRATIONS, headers="zh").decode("utf-8")
     assert text.startswith("身份证号,姓名,注册类别")
     body = text.encode("gb18030")
 
@@ -290,8 +275,8 @@ async def test_gb18030_with_chinese_headers(registry, registry_db):
     assert as_utf8.status_code == 422
     detail = assert_error_shape(as_utf8)
     assert "gb18030" in detail[0]["msg"].lower()
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
-    assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 0
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 0
+    assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 0
 
     response = await registry.post(
         f"{API}/registrations", content=body, headers={"content-type": "text/csv; charset=gb18030"}
@@ -348,10 +333,10 @@ async def test_ndjson_and_json_array(registry, registry_db):
         (8, None, "invalid_record"),
         (13, "region_code", "invalid_region"),
     ]
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 39
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 39
     assert (
-        await db_count(
-            registry_db,
+        await db_value(
+            registry_db.url,
             "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND status = 'cancelled'",
             rows[23]["certificate_no"],
         )
@@ -363,7 +348,7 @@ async def test_ndjson_and_json_array(registry, registry_db):
     )
     assert malformed.status_code == 422
     assert_error_shape(malformed)
-    assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 2
+    assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 2
 
 
 # --- 6. units ---------------------------------------------------------------------------------
@@ -375,7 +360,7 @@ def _uscc(prefix: str, area: str, org: str) -> str:
 
 
 async def test_units_feed_and_name_lookup(registry, registry_db, infra):
-    group = {
+    group: dict[str, Any] = {
         "uscc": _uscc("91", "150102", "MA0AAAA01"),
         "name": "内蒙古华建建设（集团）有限公司",
         "former_names": ["呼和浩特华建建筑有限公司", "内蒙古华建工程公司"],
@@ -412,7 +397,7 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):
     units = [group, lookalike, latin, branch, bureau] + [dict(u) for u in _province(200).units[:40]]
 
     async with TopicTail(infra.bootstrap_servers, UNIT_TOPIC) as tail:
-        response = await registry.post(f"{API}/units", content=csv_bytes(units, UNIT_FIELDS), headers=CSV)
+        response = await registry.post(f"{API}/units", content=csv_bytes(units, UNITS), headers=CSV)
         assert response.status_code == 201, response.text
         assert (response.json()["accepted"], response.json()["rejected"]) == (len(units), 0)
 
@@ -439,12 +424,10 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):
         assert await found("内蒙古华建建设集团有限公司") == set()
         assert await found("内蒙古华建建设有限公司") == set()
 
-        records = await tail.read(len(units), timeout=30)
-        records += await tail.read_quiet(settle=1.0)
-        assert len(records) == len(units)
+        records = await published(tail, registry_db.url, exactly=len(units))
         for record in records:
             event = event_of(record)
-            assert event["type"] == UNIT_TYPE and event["specversion"] == "1.0"
+            assert event["type"] == UnitRecordedV1.event_type and event["specversion"] == "1.0"
             payload = UnitRecordedV1.model_validate(event["data"])
             assert record.key == payload.uscc.encode()
             assert event["subject"] == payload.uscc
@@ -464,20 +447,26 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):
 async def test_upload_errors(registry, registry_db):
     rows = registrations(5)
     wrong_type = await registry.post(
-        f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/plain"}
+        f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers={"content-type": "text/plain"}
     )
     assert wrong_type.status_code == 415
     assert_error_shape(wrong_type)
-    no_type = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": ""})
+    no_type = await registry.post(
+        f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers={"content-type": ""}
+    )
     assert no_type.status_code == 415
     bad_charset = await registry.post(
-        f"{API}/registrations", content=csv_bytes(rows), headers={"content-type": "text/csv; charset=nope"}
+        f"{API}/registrations",
+        content=csv_bytes(rows, REGISTRATIONS),
+        headers={"content-type": "text/csv; charset=nope"},
     )
     assert bad_charset.status_code == 415
     assert_error_shape(bad_charset)
 
     fields = [f for f in REG_FIELDS if f != "certificate_no"]
-    missing_column = await registry.post(f"{API}/registrations", content=csv_bytes(rows, fields), headers=CSV)
+    missing_column = await registry.post(
+        f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS, fields=fields), headers=CSV
+    )
     assert missing_column.status_code == 422
     detail = assert_error_shape(missing_column)
     assert "certificate_no" in detail[0]["msg"]
@@ -503,26 +492,26 @@ async def test_upload_errors(registry, registry_db):
     assert not_uuid.status_code == 422
     assert_error_shape(not_uuid)
     bad_mode = await registry.post(
-        f"{API}/registrations", params={"mode": "sometimes"}, content=csv_bytes(rows), headers=CSV
+        f"{API}/registrations", params={"mode": "sometimes"}, content=csv_bytes(rows, REGISTRATIONS), headers=CSV
     )
     assert bad_mode.status_code == 422
     assert_error_shape(bad_mode)
 
-    assert await db_count(registry_db, "SELECT count(*) FROM ingest_batches") == 0
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
+    assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 0
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 0
 
     # Every row bad: a receipt (rejected), nothing stored.
     all_bad = [{**row, "region_code": "15"} for row in rows]
-    response = await registry.post(f"{API}/registrations", content=csv_bytes(all_bad), headers=CSV)
+    response = await registry.post(f"{API}/registrations", content=csv_bytes(all_bad, REGISTRATIONS), headers=CSV)
     assert response.status_code == 201
     assert (response.json()["status"], response.json()["accepted"], response.json()["rejected"]) == ("rejected", 0, 5)
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 0
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 0
 
 
 async def test_upload_failing_after_a_stored_chunk_leaves_nothing(registry, registry_db, infra):
     """The upload breaks (bad encoding) after the first chunk was stored: the whole batch is undone."""
     rows = registrations(CHUNK_ROWS + 200)
-    body = csv_bytes(rows) + "\n".join(["x"] * 5).encode("gb18030") + "坏".encode("gb18030") + b"\n"
+    body = csv_bytes(rows, REGISTRATIONS) + "\n".join(["x"] * 5).encode("gb18030") + "坏".encode("gb18030") + b"\n"
 
     async def stream() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 32 * 1024):
@@ -533,13 +522,13 @@ async def test_upload_failing_after_a_stored_chunk_leaves_nothing(registry, regi
         assert response.status_code == 422
         assert_error_shape(response)
         for table in ("registrations", "persons", "ingest_batches", "outbox"):
-            assert await db_count(registry_db, f"SELECT count(*) FROM {table}") == 0, table
-        assert await tail.read_quiet(settle=1.0) == []
+            assert await db_value(registry_db.url, f"SELECT count(*) FROM {table}") == 0, table
+        await published(tail, registry_db.url, exactly=0)
 
     # The same rows without the broken tail go in whole.
-    response = await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)
+    response = await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
     assert response.json()["accepted"] == CHUNK_ROWS + 200
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == CHUNK_ROWS + 200
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == CHUNK_ROWS + 200
 
 
 # --- 8. a large upload ------------------------------------------------------------------------
@@ -552,7 +541,7 @@ async def test_large_upload_streams_across_chunks(registry, registry_db, infra):
     duplicate = {**rows[2], "unit_name": rows[2]["unit_name"] + "（新）"}
     rows.insert(100, duplicate)
     rows.append(dict(duplicate))
-    body = csv_bytes(rows)
+    body = csv_bytes(rows, REGISTRATIONS)
 
     async def stream() -> AsyncIterator[bytes]:
         for start in range(0, len(body), 64 * 1024):
@@ -564,19 +553,17 @@ async def test_large_upload_streams_across_chunks(registry, registry_db, infra):
         receipt = response.json()
         assert (receipt["received"], receipt["accepted"], receipt["rejected"]) == (total + 2, total + 2, 0)
         assert receipt["changed"] == total
-        assert await db_count(registry_db, "SELECT count(*) FROM registrations") == total
+        assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == total
         assert (
-            await db_count(
-                registry_db,
+            await db_value(
+                registry_db.url,
                 "SELECT count(*) FROM registrations WHERE certificate_no = $1 AND unit_name = $2",
                 duplicate["certificate_no"],
                 duplicate["unit_name"],
             )
             == 1
         )
-        records = await tail.read(total, timeout=60)
-        records += await tail.read_quiet(settle=1.0)
-        assert len(records) == total
+        records = await published(tail, registry_db.url, exactly=total, timeout=60)
         assert len({event_of(r)["subject"] for r in records}) == total
 
 
@@ -590,36 +577,37 @@ async def test_replay_republishes_current_state(registry, registry_db, infra):
         TopicTail(infra.bootstrap_servers, REG_TOPIC) as regs,
         TopicTail(infra.bootstrap_servers, UNIT_TOPIC) as unit_tail,
     ):
-        assert (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).status_code == 201
         assert (
-            await registry.post(f"{API}/units", content=csv_bytes(units, UNIT_FIELDS), headers=CSV)
+            await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
         ).status_code == 201
-        first = await regs.read(150, timeout=30)
-        assert len(await unit_tail.read(10, timeout=30)) == 10
+        assert (await registry.post(f"{API}/units", content=csv_bytes(units, UNITS), headers=CSV)).status_code == 201
+        first = await published(regs, registry_db.url, exactly=150)
+        await published(unit_tail, registry_db.url, exactly=10)
+        # A replay re-marks the records' change ids and nothing else.
+        stored = {table: await table_digest(registry_db.url, table, ignore=("change_id",)) for table in STREAMS}
 
         response = await registry.post(f"{API}/replay", json={"streams": ["registrations"]})
         assert response.status_code == 200, response.text
         assert response.json() == {"queued": {"registrations": 150}}
-        replayed = await regs.read(150, timeout=30)
-        replayed += await regs.read_quiet(settle=1.0)
-        assert len(replayed) == 150
-        assert {event_of(r)["subject"] for r in replayed} == {event_of(r)["subject"] for r in first}
+        replayed = await published(regs, registry_db.url, exactly=150)
+        # The same state again, in new events, keyed by the person's pseudonym.
+        assert payloads_by_subject(replayed) == payloads_by_subject(first)
+        assert not {event_of(r)["id"] for r in replayed} & {event_of(r)["id"] for r in first}
         for record in replayed:
-            payload = RegistrationRecordedV1.model_validate(event_of(record)["data"])
-            assert record.key == payload.person_ref.encode()
-        assert await unit_tail.read_quiet(settle=0.5) == []  # only the stream asked for
+            assert record.key == event_of(record)["data"]["person_ref"].encode()
+        await published(unit_tail, registry_db.url, exactly=0)  # only the stream asked for
 
         future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         response = await registry.post(f"{API}/replay", json={"streams": ["registrations", "units"], "since": future})
         assert response.status_code == 200
         assert response.json() == {"queued": {"registrations": 0, "units": 0}}
-        assert await regs.read_quiet(settle=1.0) == []
-        assert await unit_tail.read_quiet(settle=0.2) == []
+        await published(regs, registry_db.url, exactly=0)
+        await published(unit_tail, registry_db.url, exactly=0)
 
         everything = await registry.post(f"{API}/replay", json={})
         assert everything.json() == {"queued": {"units": 10, "registrations": 150}}
-        assert len(await unit_tail.read(10, timeout=30)) == 10
-        assert len(await regs.read(150, timeout=30)) == 150
+        await published(unit_tail, registry_db.url, exactly=10)
+        await published(regs, registry_db.url, exactly=150)
 
         bad = await registry.post(f"{API}/replay", json={"streams": ["contributions"]})
         assert bad.status_code == 422
@@ -628,7 +616,8 @@ async def test_replay_republishes_current_state(registry, registry_db, infra):
         for since in ("0001-01-01T00:00:03+05:00", "9999-12-31T23:59:59-05:00"):
             out_of_range = await registry.post(f"{API}/replay", json={"since": since})
             assert out_of_range.status_code == 422 and out_of_range.json()["detail"][0]["loc"] == ["body", "since"]
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations") == 150
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 150
+    assert {table: await table_digest(registry_db.url, table, ignore=("change_id",)) for table in STREAMS} == stored
 
 
 @pytest.mark.parametrize("status_label, expected", [("注销", "cancelled"), ("有效", "active"), ("", "active")])
@@ -636,5 +625,7 @@ async def test_status_labels(registry, registry_db, status_label, expected):
     rows = registrations(3)
     for row in rows:
         row["status"] = status_label
-    assert (await registry.post(f"{API}/registrations", content=csv_bytes(rows), headers=CSV)).json()["accepted"] == 3
-    assert await db_count(registry_db, "SELECT count(*) FROM registrations WHERE status = $1", expected) == 3
+    assert (await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)).json()[
+        "accepted"
+    ] == 3
+    assert await db_value(registry_db.url, "SELECT count(*) FROM registrations WHERE status = $1", expected) == 3

@@ -8,23 +8,20 @@ on, it publishes exactly what was committed, and the outbox drains.
 from __future__ import annotations
 
 import asyncio
-import io
 
-import asyncpg
 import httpx
 
 from devtools.embedded import free_port
+from devtools.feeds import CSV, csv_bytes, db_value, expect_events, person_key, published
 from devtools.runner import ServiceProcess
-from devtools.synthetic import generate_province, write_csv
+from devtools.synthetic import generate_province
 from devtools.testing import TopicTail, event_of
-from domain.records import FIELDS, RecordKind
+from domain.records import RecordKind
 from kernel.events import RegistrationRecordedV1
-from kernel.privacy import Pseudonymizer
-from kernel.settings import DEV_PEPPER
 from registry_svc.main import service
 
 API = "/api/v1/registry"
-TOPIC = "registry.registrations"
+TOPIC = RegistrationRecordedV1.topic
 
 # Events still to publish: single-event rows, plus every record a queued change set covers.
 PENDING_EVENTS = (
@@ -32,14 +29,6 @@ PENDING_EVENTS = (
     "(SELECT count(*) FROM registrations r JOIN outbox o "
     " ON o.change_stream = 'registrations' AND o.change_id = r.change_id)"
 )
-
-
-async def _fetchval(url: str, sql: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return await conn.fetchval(sql)
-    finally:
-        await conn.close()
 
 
 def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> ServiceProcess:
@@ -54,10 +43,7 @@ def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> Service
 
 async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db, infra, tmp_path):
     rows = [dict(r) for r in generate_province(people=60, seed=3, with_payments=False).registrations[:50]]
-    buf = io.StringIO()
-    write_csv(rows, FIELDS[RecordKind.registrations], buf)
     subjects = {f"{r['category']}:{r['certificate_no']}": r for r in rows}
-    pseudonyms = Pseudonymizer(DEV_PEPPER.encode())
 
     first = _process(registry_db, infra, tmp_path, relay=False, name="first")
     second = _process(registry_db, infra, tmp_path, relay=True, name="second")
@@ -67,7 +53,7 @@ async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db
             await asyncio.to_thread(first.wait_ready, 60)
             async with httpx.AsyncClient(base_url=first.url, timeout=30) as client:
                 response = await client.post(
-                    f"{API}/registrations", content=buf.getvalue().encode(), headers={"content-type": "text/csv"}
+                    f"{API}/registrations", content=csv_bytes(rows, RecordKind.registrations), headers=CSV
                 )
             assert response.status_code == 201, response.text
             receipt = response.json()
@@ -82,30 +68,23 @@ async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db
             assert first.process is not None and first.process.returncode == -9
 
             # Committed with the rows: 50 events wait in the outbox; none reached the broker.
-            assert await _fetchval(registry_db.url, "SELECT count(*) FROM registrations") == 50
-            assert await _fetchval(registry_db.url, "SELECT count(*) FROM outbox") >= 1
-            assert await _fetchval(registry_db.url, PENDING_EVENTS) == 50
-            assert await tail.read_quiet(settle=0.5) == []
+            assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 50
+            assert await db_value(registry_db.url, "SELECT count(*) FROM outbox") >= 1
+            assert await db_value(registry_db.url, PENDING_EVENTS) == 50
+            expect_events(await tail.read_to_end(), 0)
 
             second.start()
             await asyncio.to_thread(second.wait_ready, 60)  # ready includes the relay's broker connection
-            records = await tail.read(50, timeout=30)
-            records += await tail.read_quiet(settle=1.0)
-            assert len(records) == 50
+            records = await published(tail, registry_db.url, exactly=50)
             assert {event_of(r)["subject"] for r in records} == set(subjects)
             assert len({event_of(r)["id"] for r in records}) == 50
             for record in records:
                 event = event_of(record)
                 payload = RegistrationRecordedV1.model_validate(event["data"])
-                expected = pseudonyms.person_key(subjects[event["subject"]]["id_number"])
+                expected = person_key(subjects[event["subject"]]["id_number"])
                 assert record.key == expected.encode() and payload.person_ref == expected
                 assert payload.batch_id == receipt["batch_id"]
-
-            deadline = asyncio.get_running_loop().time() + 10
-            while await _fetchval(registry_db.url, "SELECT count(*) FROM outbox"):
-                assert asyncio.get_running_loop().time() < deadline, "the outbox did not drain"
-                await asyncio.sleep(0.1)
-            assert await _fetchval(registry_db.url, PENDING_EVENTS) == 0
+            assert await db_value(registry_db.url, PENDING_EVENTS) == 0  # the outbox drained
     finally:
         first.stop(kill=True)
         second.stop()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-import io
 
 import orjson
 import pytest
 
-from devtools.synthetic import generate_province, write_csv
-from domain.records import FIELDS, RecordKind
+from devtools.feeds import upload
+from devtools.synthetic import generate_province
+from domain.records import RecordKind
 
 API = "/api/v1/registry"
 REGIONS = ["150102", "150103", "150121", "150100", "150203", "150207", "152501", "152502", "230102", "150602"]
@@ -28,12 +28,7 @@ ROWS = _rows()
 
 @pytest.fixture
 async def loaded(registry):
-    buf = io.StringIO()
-    write_csv(ROWS, FIELDS[RecordKind.registrations], buf)
-    response = await registry.post(
-        f"{API}/registrations", content=buf.getvalue().encode(), headers={"content-type": "text/csv"}
-    )
-    assert response.status_code == 201 and response.json()["accepted"] == len(ROWS)
+    assert (await upload(registry, API, RecordKind.registrations, ROWS))["accepted"] == len(ROWS)
     return registry
 
 

@@ -188,7 +188,18 @@ class PersonRecords:
             source="FROM person_changes pc JOIN persons p USING (person_key) WHERE pc.change_id = $1",
         )
 
-    async def visible(self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> bool:
+    async def evidence(self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> dict[str, Any] | None:
+        """The person's current records, shaped as the event payload (what an officer reads as evidence);
+        None for an unknown person or one of whom the caller's regions hold no current record."""
+        if not await self._visible(pg, person_ref, scope):
+            return None
+        payload = await pg.fetchval(
+            f"SELECT ({self.payload})::text FROM (SELECT $1::text AS person_key) pc JOIN persons p USING (person_key)",
+            person_ref,
+        )
+        return orjson.loads(payload) if payload else None
+
+    async def _visible(self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> bool:
         """Whether the caller's regions hold any current record of the person (see kernel.scope)."""
         if scope.prefixes is None:
             return True
@@ -201,11 +212,3 @@ class PersonRecords:
             person_ref,
             scope.patterns(),
         )
-
-    async def person(self, pg: asyncpg.Connection, person_ref: str) -> dict[str, Any] | None:
-        """The person's current records, shaped as the event payload (what an officer reads as evidence)."""
-        payload = await pg.fetchval(
-            f"SELECT ({self.payload})::text FROM (SELECT $1::text AS person_key) pc JOIN persons p USING (person_key)",
-            person_ref,
-        )
-        return orjson.loads(payload) if payload else None

@@ -8,12 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+import asyncpg
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from kernel.errors import NotFound
-from kernel.service import Runtime
 
 
 class Mode(StrEnum):
@@ -45,78 +44,51 @@ class Receipt(BaseModel):
     retracted_at: datetime | None = None
 
 
-RECEIPT_COLUMNS = (
-    "batch_id, feed, mode, status, received, accepted, rejected, changed, errors, errors_omitted, "
-    "created_at, retracted_at"
-)
-
-
-def receipt_from_row(row: Mapping[Any, Any]) -> Receipt:
-    data = dict(row)
-    if isinstance(data["errors"], str):
-        data["errors"] = orjson.loads(data["errors"])
-    return Receipt.model_validate(data)
-
-
-async def get_receipt(runtime: Runtime, batch_id: uuid.UUID) -> Receipt:
-    async with runtime.db.engine.connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE batch_id = :id"), {"id": batch_id}
-                )
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise NotFound("no batch with this id", loc=["path", "batch_id"])
-    return receipt_from_row(row)
-
-
-async def receipt_by_key(runtime: Runtime, feed: str, key: str) -> Receipt | None:
-    async with runtime.db.engine.connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    text(f"SELECT {RECEIPT_COLUMNS} FROM ingest_batches WHERE feed = :feed AND idempotency_key = :key"),
-                    {"feed": feed, "key": key},
-                )
-            )
-            .mappings()
-            .first()
-        )
-    return receipt_from_row(row) if row else None
-
-
 class Retraction(BaseModel):
     receipt: Receipt
     rows_retracted: int
     already_retracted: bool
 
 
-async def save_receipt(conn: Any, receipt: Receipt, idempotency_key: str | None) -> None:
-    await conn.execute(
-        text(
-            "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, "
-            "rejected, changed, errors, errors_omitted) VALUES (:batch_id, :feed, :key, :mode, :status, "
-            ":received, :accepted, :rejected, :changed, CAST(:errors AS jsonb), :errors_omitted)"
-        ),
-        {
-            **receipt.model_dump(
-                include={
-                    "batch_id",
-                    "feed",
-                    "mode",
-                    "status",
-                    "received",
-                    "accepted",
-                    "rejected",
-                    "changed",
-                    "errors_omitted",
-                }
-            ),
-            "key": idempotency_key,
-            "errors": orjson.dumps([e.model_dump() for e in receipt.errors]).decode(),
-        },
+_SELECT_RECEIPT = (
+    "SELECT batch_id, feed, mode, status, received, accepted, rejected, changed, errors, errors_omitted, "
+    "created_at, retracted_at FROM ingest_batches "
+)
+
+
+def _receipt(row: Mapping[str, Any]) -> Receipt:
+    data = dict(row)
+    if isinstance(data["errors"], str):  # jsonb: decoded on the service's pool, text on a bare asyncpg connection
+        data["errors"] = orjson.loads(data["errors"])
+    return Receipt.model_validate(data)
+
+
+async def get_receipt(pg: asyncpg.Connection, batch_id: uuid.UUID) -> Receipt:
+    row = await pg.fetchrow(_SELECT_RECEIPT + "WHERE batch_id = $1", batch_id)
+    if row is None:
+        raise NotFound("no batch with this id", loc=["path", "batch_id"])
+    return _receipt(row)
+
+
+async def receipt_by_key(pg: asyncpg.Connection, feed: str, key: str) -> Receipt | None:
+    row = await pg.fetchrow(_SELECT_RECEIPT + "WHERE feed = $1 AND idempotency_key = $2", feed, key)
+    return _receipt(row) if row else None
+
+
+async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key: str | None) -> None:
+    """Stores the receipt; a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
+    await pg.execute(
+        "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, rejected, "
+        "changed, errors, errors_omitted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)",
+        receipt.batch_id,
+        receipt.feed,
+        idempotency_key,
+        receipt.mode.value,
+        receipt.status,
+        receipt.received,
+        receipt.accepted,
+        receipt.rejected,
+        receipt.changed,
+        orjson.dumps([e.model_dump() for e in receipt.errors]).decode(),
+        receipt.errors_omitted,
     )
