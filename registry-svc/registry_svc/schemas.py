@@ -6,6 +6,8 @@ from datetime import date
 
 from pydantic import BaseModel
 
+from kernel.events import UnitV1
+
 
 class Registration(BaseModel):
     person_ref: str
@@ -26,14 +28,8 @@ class Registration(BaseModel):
     batch_id: str | None
 
 
-class Unit(BaseModel):
-    uscc: str
-    name: str
-    former_names: list[str]
-    kind: str
-    head_office_uscc: str | None
-    region_code: str
-    batch_id: str | None
+class Unit(UnitV1):
+    """A unit (企业/单位) as the registry holds it (the fields of its event, kernel.events.UnitV1)."""
 
 
 class Identity(BaseModel):

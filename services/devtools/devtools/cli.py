@@ -14,7 +14,7 @@ from typing import Any
 
 
 def up(args: argparse.Namespace) -> None:
-    from devtools.runner import Infrastructure, RunnerSettings, start_services
+    from devtools.runner import Infrastructure, RunnerSettings, Supervisor, rebuild_bus, start_services
     from kernel.service import discover_services
 
     settings = RunnerSettings()
@@ -30,6 +30,7 @@ def up(args: argparse.Namespace) -> None:
         signal.signal(signum, lambda *_: stop.set())
     infra = Infrastructure.start(settings)
     processes = []
+    supervisor = None
     try:
         processes = start_services(infra, specs, log_dir=log_dir)
         gateway = None
@@ -61,9 +62,17 @@ def up(args: argparse.Namespace) -> None:
                 reader = get_token(gateway.url, "demo-province-admin", secrets["demo-province-admin"])
                 access = GatewayAccess(gateway.url, tokens, reader)
             load_demo(processes, people=args.people, files=settings.data_dir / "demo", gateway=access)
+        # From here on a service or the embedded broker that dies is started again (and the bus rebuilt).
+        secret = settings.service_credential_secret.get_secret_value()
+        supervisor = Supervisor(
+            infra, processes, say=lambda line: print(f"[supervisor] {line}", flush=True),
+            on_broker_restart=lambda: print(f"[supervisor] replayed: {rebuild_bus(processes, secret)}", flush=True),
+        ).start()  # fmt: skip
         print("\nPress Ctrl-C to stop everything.")
         stop.wait()
     finally:
+        if supervisor is not None:
+            supervisor.stop()
         print("\nStopping…")
         for process in reversed(processes):
             process.stop()

@@ -11,15 +11,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
 from kernel import migrations
+from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
+from kernel.internal import REPLAY_PATH
 from kernel.service import ServiceSpec, upstream_urls
 
 
@@ -31,6 +34,7 @@ class RunnerSettings(BaseSettings):
     database_url: str | None = None  # a server: each service gets its own database on it
     kafka_bootstrap_servers: str | None = None
     data_dir: Path = Path(".data")
+    service_credential_secret: SecretStr = SecretStr(DEV_SERVICE_SECRET)  # to ask the services to replay
 
 
 @dataclass
@@ -129,6 +133,11 @@ class ServiceProcess:
             time.sleep(0.2)
         raise TimeoutError(f"{self.spec.title} not ready after {timeout}s: {last}")
 
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "not started"
+        return self.process.pid
+
     def exited(self) -> bool:
         """Whether the process ended (crashed or was killed) since it was started."""
         return self.process is not None and self.process.poll() is not None
@@ -178,6 +187,19 @@ def start_services(
             process.stop()
         raise
     return processes
+
+
+def rebuild_bus(processes: Sequence[ServiceProcess], service_secret: str) -> dict[str, dict[str, int]]:
+    """Every service that publishes re-publishes its current state (`/internal/replay`): the bus as it
+    was, from the databases that own its topics. Idempotent consumers make this safe to repeat."""
+    queued: dict[str, dict[str, int]] = {}
+    with httpx.Client(timeout=300, auth=ServiceAuth(service_secret, "runner")) as client:
+        for process in processes:
+            if process.spec.publishes:
+                response = client.post(f"{process.url}{REPLAY_PATH}", json={})
+                response.raise_for_status()
+                queued[process.spec.name] = response.json()["queued"]
+    return queued
 
 
 class Supervisor:

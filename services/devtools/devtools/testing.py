@@ -184,16 +184,6 @@ class TopicTail:
                 records.extend(self._new(batch))
         return records
 
-    async def read_quiet(self, *, settle: float = 2.0) -> list:
-        """Everything that arrives until nothing has come for `settle` seconds (being replaced by
-        `wait_outbox_empty` + `read_to_end`, which need no silence)."""
-        assert self.consumer is not None
-        records: list = []
-        while batches := await self.consumer.getmany(timeout_ms=int(settle * 1000)):
-            for batch in batches.values():
-                records.extend(self._new(batch))
-        return records
-
     async def read_to_end(self, *, timeout: float = 30.0) -> list:
         """Everything on the topic now, since the tail opened: read up to the end offsets as of this call.
 

@@ -69,12 +69,8 @@ CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
 # --- registry -----------------------------------------------------------------------------
 
 
-class UnitRecordedV1(EventPayload):
-    """A unit (企业/单位) as the registry now holds it. Keyed by USCC."""
-
-    event_type: ClassVar[str] = "cn.gov.construction.registry.unit.recorded.v1"
-    topic: ClassVar[str] = Topics.registry_units
-    identity: ClassVar[tuple[str, ...] | None] = ("uscc",)
+class UnitV1(BaseModel):
+    """A unit (企业/单位) as the registry holds it: the registry's API and its event carry these fields."""
 
     uscc: str
     name: str
@@ -83,6 +79,14 @@ class UnitRecordedV1(EventPayload):
     head_office_uscc: str | None
     region_code: str
     batch_id: str | None
+
+
+class UnitRecordedV1(EventPayload, UnitV1):
+    """A unit (企业/单位) as the registry now holds it. Keyed by USCC."""
+
+    event_type: ClassVar[str] = "cn.gov.construction.registry.unit.recorded.v1"
+    topic: ClassVar[str] = Topics.registry_units
+    identity: ClassVar[tuple[str, ...] | None] = ("uscc",)
 
 
 class RegistrationRecordedV1(EventPayload):

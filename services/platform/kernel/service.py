@@ -19,6 +19,7 @@ import httpx
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from kernel import values
 from kernel.consumer import IdempotentConsumer
 from kernel.credentials import ServiceAuth
 from kernel.db import Database
@@ -127,6 +128,10 @@ def build_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.title, settings.log_level)
+        values.PLAUSIBLE.since, values.PLAUSIBLE.months_ahead = (
+            settings.plausible_since,
+            settings.plausible_months_ahead,
+        )
         db = Database(settings)
         try:
             await assert_at_head(db.engine, spec.migrations)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from datetime import date
 from enum import StrEnum
 from functools import cached_property
 
@@ -70,6 +71,13 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
 
     max_errors_in_receipt: int = 1000
+
+    plausible_since: date = Field(
+        date(2000, 1, 1), description="The earliest review month, payment period or date the suite accepts."
+    )
+    plausible_months_ahead: int = Field(
+        1, ge=0, le=12, description="How many months after the current one a month or date may lie."
+    )
 
     upstream_urls: str = Field(
         "",
