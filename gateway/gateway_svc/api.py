@@ -16,12 +16,12 @@ from domain.identifiers import InvalidIdentifier, normalize_id_number
 from gateway_svc import audit
 from gateway_svc.clients import verify_secret
 from gateway_svc.deps import GatewayDep, RuntimeDep, scoped
-from gateway_svc.proxy import trusted_headers
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.roles import Scope
 from gateway_svc.schemas import Identity, LookupRequest, LookupResult, PersonAccess, TokenResponse
 from gateway_svc.tokens import Caller, issue
+from kernel.credentials import service_credential
 from kernel.deps import DbConnection
 from kernel.errors import Invalid
 from kernel.paging import Cursor, Page
@@ -168,10 +168,12 @@ async def reveal(
     gateway: GatewayDep,
     caller: Annotated[Caller, scoped(Scope.persons_reveal)],
 ) -> JSONResponse:
+    secret = runtime.settings.service_credential_secret.get_secret_value()
     try:
         response = await gateway.http.get(
             f"{runtime.settings.registry_url}/internal/persons/{person_ref}/identity",
-            headers=trusted_headers(caller),
+            # An internal endpoint: the gateway calls it as a service; the reveal is audited below.
+            headers={"Authorization": f"Bearer {service_credential(secret, 'gateway')}"},
         )
     except httpx.TimeoutException:
         raise ServiceTimeout("registry-svc did not answer in time") from None

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, Request
 
 from gateway_svc.clients import Client
@@ -31,6 +32,7 @@ class Gateway:
     http: httpx.AsyncClient  # one pool to every service, with the upstream timeouts
     limiter: RateLimiter
     openapi: MergedOpenAPI
+    caller_key: Ed25519PrivateKey  # signs the caller credential of every forwarded request
 
 
 def get_gateway(request: Request) -> Gateway:

@@ -18,6 +18,7 @@ from gateway_svc.openapi import MergedOpenAPI
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import install_refusal_handler
 from gateway_svc.settings import GatewaySettings
+from kernel.credentials import signing_key
 from kernel.service import ServiceSpec, build_app
 
 service = ServiceSpec(
@@ -37,7 +38,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or service.load_settings()
     clients = load_clients(settings)  # a malformed client entry stops the start, not the first login
     # The gateway's routes first: the forwarding route catches everything else under /api/v1.
-    app = build_app(service, settings, routers=[api.router, proxy.router], description="The suite's public entrance.")
+    app = build_app(
+        service,
+        settings,
+        routers=[api.router, proxy.router],
+        description="The suite's public entrance.",
+        verify_callers=False,  # it authenticates the outside world itself (tokens.py)
+    )
     install_refusal_handler(app)
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in _FASTAPI_DOCS]
     service_lifespan = app.router.lifespan_context
@@ -53,6 +60,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
                     http=http,
                     limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
                     openapi=MergedOpenAPI(settings, http),
+                    caller_key=signing_key(settings.caller_signing_key.get_secret_value()),
                 )
                 yield
 

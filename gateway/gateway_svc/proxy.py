@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
@@ -20,9 +21,9 @@ from gateway_svc.deps import GatewayDep, RuntimeDep, authenticate, require
 from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.routing import SERVICE_TITLES, Kind, Match
 from gateway_svc.tokens import Caller
+from kernel.credentials import CallerKind, caller_credential
 from kernel.db import Database
 from kernel.logs import request_id
-from kernel.scope import REGION_SCOPE_HEADER
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -39,7 +40,8 @@ HOP_BY_HOP = {
     "host",
 }
 # Set by the gateway from the token; whatever a client sends under these names is dropped.
-TRUSTED = {REGION_SCOPE_HEADER.lower(), "x-actor", "x-actor-role", "x-request-id"}
+# Never passed on from a client: the gateway states who is calling (and services ignore these anyway).
+TRUSTED = {"x-region-scope", "x-actor", "x-actor-role", "x-request-id"}
 _NOT_FORWARDED = HOP_BY_HOP | TRUSTED | {"authorization", "cookie", "idempotency-key"}
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -68,7 +70,7 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
             # The path was decoded to match the table: encoded again, any character reaches the service intact.
             settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
             params=forwarded_query(request, settings.max_page_size),
-            headers=_headers(request, caller),
+            headers=_headers(request, caller, gateway.caller_key),
             content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
         )
     except httpx.InvalidURL:
@@ -130,23 +132,28 @@ def forwarded_query(request: Request, max_page: int) -> httpx.QueryParams:
     )
 
 
-def trusted_headers(caller: Caller) -> list[tuple[bytes, bytes]]:
-    """What the services trust about the caller (kernel.scope): its regions, identity and role; the request id."""
-    headers = [
-        (REGION_SCOPE_HEADER.encode(), caller.region_scope.encode()),
-        (b"x-actor", caller.client_id.encode()),
-        (b"x-actor-role", caller.role.encode()),
-    ]
+def trusted_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
+    """Who is calling, as a credential the services verify (kernel.credentials): the client's identity,
+    role, regions and scopes, signed with the key only the gateway holds; and the request id."""
+    credential = caller_credential(
+        signing_key,
+        actor=caller.client_id,
+        role=caller.role,
+        regions=caller.regions,
+        scopes=caller.scopes,
+        kind=CallerKind.client,
+    )
+    headers = [(b"authorization", b"Bearer " + credential.encode())]
     if rid := request_id.get():
         headers.append((b"x-request-id", rid.encode("latin-1")))
     return headers
 
 
-def _headers(request: Request, caller: Caller) -> list[tuple[bytes, bytes]]:
+def _headers(request: Request, caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
     """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
     the ones the gateway sets, plus the caller's identity and regions from the token."""
     headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
-    headers += trusted_headers(caller)
+    headers += trusted_headers(caller, signing_key)
     for key, value in request.headers.raw:
         if key.lower() == b"idempotency-key":
             # Per client: two bureaus choosing the same key must not see each other's receipt.

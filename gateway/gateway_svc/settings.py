@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
+from kernel.credentials import DEV_CALLER_SIGNING_KEY
 from kernel.settings import Environment, ServiceSettings
 
 # Development-only signing key (≥ 32 bytes for HS256): a production deployment refuses it.
@@ -19,6 +20,11 @@ class GatewaySettings(ServiceSettings):
 
     token_signing_key: SecretStr = Field(
         SecretStr(DEV_TOKEN_KEY), description="HS256 key of the access tokens, at least 32 bytes (a random secret)."
+    )
+    caller_signing_key: SecretStr = Field(
+        SecretStr(DEV_CALLER_SIGNING_KEY),
+        description="Ed25519 seed (base64, 32 bytes) signing the caller credential sent with every forwarded "
+        "request; the services hold its public half (CALLER_VERIFY_KEY). Make a pair: suite credential-keys.",
     )
     token_issuer: str = "guazheng-gateway"
     token_audience: str = "guazheng-api"
@@ -51,6 +57,10 @@ class GatewaySettings(ServiceSettings):
             raise ValueError(f"TOKEN_SIGNING_KEY must be at least {MIN_KEY_BYTES} bytes")
         if self.environment is Environment.production and key == DEV_TOKEN_KEY:
             raise ValueError("TOKEN_SIGNING_KEY must be set in production")
+        if self.environment is Environment.production and (
+            self.caller_signing_key.get_secret_value() == DEV_CALLER_SIGNING_KEY
+        ):
+            raise ValueError("CALLER_SIGNING_KEY must be set in production")
         return self
 
     @cached_property

@@ -31,7 +31,14 @@ import orjson
 import psutil
 
 from devtools.embedded import drop_database, free_port
-from devtools.runner import Infrastructure, RunnerSettings, ServiceProcess, prepare_database, service_env
+from devtools.runner import (
+    Infrastructure,
+    RunnerSettings,
+    ServiceProcess,
+    operator_auth,
+    prepare_database,
+    service_env,
+)
 from devtools.synthetic import generate_province, write_csv
 from domain.records import FIELDS, RecordKind
 from kernel.service import discover_services, upstream_urls
@@ -115,7 +122,11 @@ def _upload(service: ServiceProcess, path: Path, feed_path: str, db_url: str, lo
     with PeakMemory(service.process.pid) as memory:  # type: ignore[union-attr]
         started = time.perf_counter()
         response = httpx.post(
-            service.url + feed_path, content=_file_chunks(path), headers={"Content-Type": "text/csv"}, timeout=3600
+            service.url + feed_path,
+            content=_file_chunks(path),
+            headers={"Content-Type": "text/csv"},
+            timeout=3600,
+            auth=operator_auth(),
         )
         seconds = time.perf_counter() - started
         response.raise_for_status()
@@ -262,6 +273,7 @@ def matcher_province(people: int | None) -> None:
                     content=_file_chunks(csv_path),
                     headers={"Content-Type": "text/csv"},
                     timeout=3600,
+                    auth=operator_auth(),
                 ).raise_for_status()
 
         started = time.perf_counter()
@@ -270,15 +282,21 @@ def matcher_province(people: int | None) -> None:
         accepted = time.perf_counter() - started
         print(f"  all {rows:,} rows accepted after {accepted:.1f} s; waiting for the matcher…", flush=True)
         # Progress itself waits for the upstream outboxes: its word is what a dashboard would trust.
-        while not (progress := httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60).json())["settled"]:
+        while not (
+            progress := httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60, auth=operator_auth()).json()
+        )["settled"]:
             time.sleep(1)
         settled = time.perf_counter() - started
         findings = progress["findings"]
-        response = httpx.post(f"{matcher.url}/api/v1/matcher/sweeps", json={"region_code": "000000"}, timeout=60)
+        response = httpx.post(
+            f"{matcher.url}/api/v1/matcher/sweeps", json={"region_code": "000000"}, timeout=60, auth=operator_auth()
+        )
         sweep = response.json()
         while sweep["status"] == "running":
             time.sleep(0.5)
-            sweep = httpx.get(f"{matcher.url}/api/v1/matcher/sweeps/{sweep['sweep_id']}", timeout=60).json()
+            sweep = httpx.get(
+                f"{matcher.url}/api/v1/matcher/sweeps/{sweep['sweep_id']}", timeout=60, auth=operator_auth()
+            ).json()
         sweep_seconds = (
             datetime.fromisoformat(sweep["finished_at"]) - datetime.fromisoformat(sweep["started_at"])
         ).total_seconds()

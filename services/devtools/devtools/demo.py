@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from devtools.runner import ServiceProcess
+from devtools.runner import ServiceProcess, operator_auth
 from devtools.synthetic import generate_province, write_csv
 from domain.records import FIELDS, RecordKind
 
@@ -49,7 +49,9 @@ def load_demo(
     reader = gateway.headers() if gateway else {}
     # The province's months end at the matcher's review month, so its findings are about this data.
     review_month = (
-        httpx.get(matcher_url + "/api/v1/matcher/progress", headers=reader, timeout=60).json()["review_month"]
+        httpx.get(matcher_url + "/api/v1/matcher/progress", headers=reader, timeout=60, auth=operator_auth()).json()[
+            "review_month"
+        ]
         if matcher_url
         else "2024-10"
     )
@@ -57,7 +59,8 @@ def load_demo(
     print(f"\nDemo: a synthetic Inner Mongolia province of {people} registered people, payments up to {review_month}")
     targets = {kind: (p, path) for p in processes for kind, path in p.spec.feeds.items()}
     files.mkdir(parents=True, exist_ok=True)
-    with httpx.Client(timeout=120) as client:
+    # Through the gateway with the feed tokens; straight to the services (no gateway) as an operator.
+    with httpx.Client(timeout=120, auth=operator_auth()) as client:
         for kind in FEED_ORDER:
             if kind.value not in targets:
                 continue
@@ -92,7 +95,9 @@ def load_demo(
 
 def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
     """Waits until the matcher has matched the demo, then says what it found."""
-    with httpx.Client(base_url=matcher_url + "/api/v1/matcher", headers=headers, timeout=60) as client:
+    with httpx.Client(
+        base_url=matcher_url + "/api/v1/matcher", headers=headers, timeout=60, auth=operator_auth()
+    ) as client:
         for _ in range(120):
             if client.get("/progress").json()["settled"]:
                 break
@@ -115,7 +120,7 @@ def _show_findings(matcher_url: str, headers: dict[str, str]) -> None:
 def _show_cases(base_url: str, headers: dict[str, str]) -> None:
     """Waits until case-svc's cases hold still, then counts the open ones (and those withdrawn because
     their findings cleared while the uploads were still arriving)."""
-    with httpx.Client(base_url=base_url, headers=headers, timeout=60) as client:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=60, auth=operator_auth()) as client:
         last, counts = None, (0, 0)
         for _ in range(60):
             counts = (_count(client, "open"), _count(client, "closed"))

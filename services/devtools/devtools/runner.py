@@ -189,6 +189,12 @@ def start_services(
     return processes
 
 
+def operator_auth() -> ServiceAuth:
+    """The credential of this machine's operator tools (benchmarks, demo, replays): a service credential
+    signed with the configured secret (the development one unless SERVICE_CREDENTIAL_SECRET is set)."""
+    return ServiceAuth(RunnerSettings().service_credential_secret.get_secret_value(), "operator")
+
+
 def rebuild_bus(processes: Sequence[ServiceProcess], service_secret: str) -> dict[str, dict[str, int]]:
     """Every service that publishes re-publishes its current state (`/internal/replay`): the bus as it
     was, from the databases that own its topics. Idempotent consumers make this safe to repeat."""

@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,14 @@ from fastapi import FastAPI
 import kernel.service
 from devtools.embedded import drop_database
 from devtools.runner import Infrastructure, RunnerSettings, prepare_database
+from kernel.credentials import (
+    DEV_CALLER_SIGNING_KEY,
+    DEV_SERVICE_SECRET,
+    CallerKind,
+    ServiceAuth,
+    caller_credential,
+    signing_key,
+)
 from kernel.kafka import partitions_of
 from kernel.logs import JsonFormatter
 from kernel.service import ServiceSpec
@@ -70,12 +78,40 @@ def service_database(infra: Infrastructure) -> Iterator:
         asyncio.run(drop_database(infra.server_url, name))
 
 
+# What a test presents when it does not act as someone in particular: a service credential (every
+# region, no officer's role) — the suite's own services and operators' tools call this way.
+TEST_CREDENTIALS = ServiceAuth(DEV_SERVICE_SECRET, "tests")
+
+
+def caller_headers(
+    *,
+    regions: Sequence[str],
+    role: str = "city_officer",
+    actor: str = "test-officer",
+    scopes: Sequence[str] = (),
+    kind: CallerKind = CallerKind.client,
+) -> dict[str, str]:
+    """The Authorization header of a caller credential as the (development) gateway would sign it."""
+    token = caller_credential(
+        signing_key(DEV_CALLER_SIGNING_KEY),
+        actor=actor,
+        role=role,
+        regions=tuple(regions),
+        scopes=frozenset(scopes),
+        kind=kind,
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
 @asynccontextmanager
 async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """The app with its lifespan (relay, consumers) running, and a client speaking to it in-process."""
+    """The app with its lifespan (relay, consumers) running, and a client speaking to it in-process
+    with a service credential (a request may pass `headers=caller_headers(...)` to act as a caller)."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service", timeout=60) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://service", timeout=60, auth=TEST_CREDENTIALS
+        ) as client:
             yield client
 
 
@@ -93,7 +129,7 @@ async def serving(app: FastAPI, port: int) -> AsyncIterator[httpx.AsyncClient]:
             raise RuntimeError(f"the server on port {port} stopped before it started")
         await asyncio.sleep(0.05)
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, auth=TEST_CREDENTIALS) as client:
             yield client
     finally:
         server.should_exit = True

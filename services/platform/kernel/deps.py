@@ -1,4 +1,5 @@
-"""What a route names to get what it needs: the runtime, the caller's regions, a database connection.
+"""What a route names to get what it needs: the runtime, the verified caller and its regions, a database
+connection.
 
 A route takes `DbConnection` (reads) or `DbTransaction` (writes, committed before the response is
 sent: a client never sees a success that did not commit) and passes it to the service's query or
@@ -14,8 +15,10 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Query, Request
 
+from kernel.credentials import Caller
 from kernel.db import driver_connection
-from kernel.scope import RegionScope, region_scope
+from kernel.errors import DomainError
+from kernel.scope import RegionScope
 from kernel.service import Runtime
 
 
@@ -39,6 +42,22 @@ async def _transaction(runtime: RuntimeDep) -> AsyncIterator[asyncpg.Connection]
 # scope="function": the connection goes back (and the transaction commits) before the response is sent.
 DbConnection = Annotated[asyncpg.Connection, Depends(_connection, scope="function")]
 DbTransaction = Annotated[asyncpg.Connection, Depends(_transaction, scope="function")]
+
+
+def get_caller(request: Request) -> Caller:
+    """The verified caller (kernel.credentials.CredentialsMiddleware put it there)."""
+    caller = getattr(request.state, "caller", None)
+    if not isinstance(caller, Caller):  # a route outside the middleware's reach: refuse, never guess
+        raise DomainError("no verified caller", loc=["header", "authorization"], error_type="unauthorized")
+    return caller
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def region_scope(caller: CallerDep) -> RegionScope:
+    return RegionScope.of(caller.regions)
+
 
 RegionScopeDep = Annotated[RegionScope, Depends(region_scope)]
 

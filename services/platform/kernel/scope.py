@@ -1,10 +1,5 @@
-"""Region scope: which regions the caller may see, as the gateway states it to the services.
-
-The gateway authenticates the caller and forwards the regions of its token in the trusted header
-`X-Region-Scope` (comma-separated 6-digit division codes; `000000` is everything). It removes any
-such header a client sent. A request without the header comes from inside the suite (a service, a
-test, an operator on the service's own port) and is unrestricted: in a deployment only the gateway
-is reachable from outside.
+"""Region scope: which regions the caller may see, from the regions its verified credential states
+(kernel.credentials; `000000` is everything).
 
 Every list narrows its `region_code` filter with `RegionScope.patterns`, and every object loader
 answers 404 (not 403: the object's existence is not revealed) when `RegionScope.allows` says no.
@@ -12,14 +7,12 @@ answers 404 (not 403: the object's existence is not revealed) when `RegionScope.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import Request
-
-from kernel.errors import DomainError, NotFound
+from kernel.errors import NotFound
 from kernel.regions import region_prefix
 
-REGION_SCOPE_HEADER = "X-Region-Scope"
 EVERYWHERE = "000000"
 
 
@@ -34,14 +27,9 @@ class RegionScope:
     prefixes: tuple[str, ...] | None = None
 
     @classmethod
-    def parse(cls, header: str | None) -> RegionScope:
-        if header is None:
-            return cls(None)
-        codes = [code.strip() for code in header.split(",") if code.strip()]
-        try:
-            prefixes = tuple(_prefix(code) for code in codes)
-        except DomainError:
-            raise DomainError("the region scope header is malformed", loc=["header", REGION_SCOPE_HEADER]) from None
+    def of(cls, codes: Sequence[str]) -> RegionScope:
+        """The scope of these division codes (a credential's regions)."""
+        prefixes = tuple(_prefix(code) for code in codes)
         return cls(None if "" in prefixes else prefixes)
 
     def allows(self, region_code: str | None) -> bool:
@@ -77,7 +65,3 @@ class RegionScope:
 
 
 UNRESTRICTED = RegionScope(None)
-
-
-def region_scope(request: Request) -> RegionScope:
-    return RegionScope.parse(request.headers.get(REGION_SCOPE_HEADER))

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from kernel import values
 from kernel.consumer import IdempotentConsumer
-from kernel.credentials import ServiceAuth
+from kernel.credentials import CredentialsMiddleware, ServiceAuth, verify_key
 from kernel.db import Database
 from kernel.errors import RejectNulMiddleware, install_error_handlers
 from kernel.kafka import BrokerProbe
@@ -116,12 +116,15 @@ def build_app(
     workers: WorkerFactory[SettingsT] | None = None,
     replayers: Mapping[str, Replayer] | None = None,
     description: str = "",
+    verify_callers: bool = True,
 ) -> FastAPI:
     """The FastAPI app of a service: lifespan, health, metrics, errors, request ids, the internal
     endpoints (kernel.internal), its routers.
 
     `replayers` re-publish what the service owns, by stream: every service that publishes declares
-    them, so a lost bus can be rebuilt from the databases.
+    them, so a lost bus can be rebuilt from the databases. Every request needs a credential the
+    service verifies (kernel.credentials) — except at the gateway (`verify_callers=False`), which
+    authenticates the outside world itself and speaks for it to the services.
     """
     from kernel.internal import internal_router
 
@@ -185,6 +188,12 @@ def build_app(
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, service=spec.title)
+    if verify_callers:
+        app.add_middleware(
+            CredentialsMiddleware,
+            caller_key=verify_key(settings.caller_verify_key),
+            service_secret=settings.service_credential_secret.get_secret_value(),
+        )
     app.add_middleware(RequestIdMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 

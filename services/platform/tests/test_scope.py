@@ -1,24 +1,24 @@
-"""Region scope: parsing the gateway's header, object checks and list patterns."""
+"""Region scope: from a credential's regions, object checks and list patterns."""
 
 import pytest
 
 from kernel.errors import DomainError, NotFound
-from kernel.scope import RegionScope
+from kernel.scope import UNRESTRICTED, RegionScope
 
 
-def test_no_header_is_unrestricted():
-    scope = RegionScope.parse(None)
-    assert scope.allows("230100")
-    assert scope.patterns("150100") == ["1501%"]
-    assert scope.patterns() == ["%"]
+def test_unrestricted_sees_everything():
+    assert UNRESTRICTED.allows("230100")
+    assert UNRESTRICTED.patterns("150100") == ["1501%"]
+    assert UNRESTRICTED.patterns() == ["%"]
 
 
 def test_everywhere_code_is_unrestricted():
-    assert RegionScope.parse("000000").prefixes is None
+    assert RegionScope.of(["000000"]).prefixes is None
+    assert RegionScope.of(["150100", "000000"]).prefixes is None
 
 
 def test_city_scope_allows_its_counties_only():
-    scope = RegionScope.parse("150100")
+    scope = RegionScope.of(["150100"])
     assert scope.allows("150102")
     assert not scope.allows("150200")
     assert not scope.allows(None)
@@ -27,13 +27,13 @@ def test_city_scope_allows_its_counties_only():
 
 
 def test_patterns_intersect_request_and_scope():
-    scope = RegionScope.parse("150100, 152200")
+    scope = RegionScope.of(["150100", "152200"])
     assert scope.patterns() == ["1501%", "1522%"]
     assert scope.patterns("150000") == ["1501%", "1522%"]
     assert scope.patterns("150102") == ["150102%"]
     assert scope.patterns("150200") == []
 
 
-def test_malformed_header_is_refused():
+def test_malformed_code_is_refused():
     with pytest.raises(DomainError):
-        RegionScope.parse("15x100")
+        RegionScope.of(["15x100"])

@@ -1,0 +1,305 @@
+"""Fault drills: a real process killed mid-work — the broker mid-load, the matcher mid-evaluation,
+case-svc while it applies findings — and the outcome compared with a clean run of the same data.
+
+Each run is the five back-end services as real processes on the real database server, with a broker of
+their own (an embedded one: memory only, so killing it loses every topic) and the runner's Supervisor,
+which restarts what dies and, after the broker, rebuilds the bus from the owning databases. Nothing
+else intervenes: afterwards the findings and the cases must equal the clean run's, with no duplicate.
+The figures (events, findings, cases, time to recover) are printed (`pytest -s`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from devtools.embedded import EmbeddedBroker, drop_database, free_port
+from devtools.runner import Infrastructure, ServiceProcess, Supervisor, prepare_database, rebuild_bus
+from devtools.synthetic import SyntheticProvince, generate_province, write_csv
+from domain.records import FIELDS, RecordKind
+from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
+from kernel.kafka import unconsumed_events
+from kernel.service import discover_services
+from kernel.settings import ServiceSettings
+
+REVIEW_MONTH = "2024-10"
+PEOPLE = int(os.environ.get("DRILL_PEOPLE", "240"))
+BACKENDS = ("registry", "insurance", "fund", "case", "matcher")  # the matcher last: it asks the others
+FEEDS = (
+    ("registry", "/api/v1/registry/units", RecordKind.units),
+    ("registry", "/api/v1/registry/registrations", RecordKind.registrations),
+    ("insurance", "/api/v1/insurance/person-status", RecordKind.person_statuses),
+    ("insurance", "/api/v1/insurance/contributions", RecordKind.contributions),
+    ("fund", "/api/v1/fund/deposits", RecordKind.deposits),
+)
+SETTLE_TIMEOUT = 300.0
+
+Finding = tuple[str, str, str, str | None]  # person, rule, status, exemption
+CaseRow = tuple[str, str, int]  # person, status, findings it carries
+
+
+@dataclass
+class Outcome:
+    findings: set[Finding]
+    cases: Counter[CaseRow]
+
+    @property
+    def open_findings(self) -> int:
+        return sum(1 for f in self.findings if f[2] != "cleared")
+
+
+@dataclass
+class Run:
+    """One suite run: its processes, their databases, its own broker, and a supervisor over them."""
+
+    infra: Infrastructure
+    processes: dict[str, ServiceProcess] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
+    supervisor: Supervisor | None = None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def broker(self) -> EmbeddedBroker:
+        assert self.infra.broker is not None
+        return self.infra.broker
+
+    def url(self, name: str) -> str:
+        return self.processes[name].url
+
+
+@contextmanager
+def suite_running(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
+    """A fresh suite on fresh databases and a broker of its own, supervised as `suite up` does."""
+    specs = discover_services()
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    suite = Run(
+        Infrastructure(infra.server_url, broker.bootstrap_servers, [broker]), prefix=f"drill{uuid.uuid4().hex[:6]}."
+    )
+    try:
+        ports = {name: free_port() for name in BACKENDS}
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        for name in BACKENDS:
+            database = f"test_{suite.prefix[:-1]}_{name}"
+            suite.databases[name] = prepare_database(infra, specs[name], database)
+            env = {
+                "DATABASE_URL": suite.databases[name],
+                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+                "KAFKA_TOPIC_PREFIX": suite.prefix,
+                "OUTBOX_POLL_SECONDS": "0.2",
+                "REVIEW_MONTH": REVIEW_MONTH,
+                "UPSTREAM_URLS": ",".join(urls[n] for n in ("registry", "insurance", "fund"))
+                if name == "matcher"
+                else "",
+            }
+            process = ServiceProcess(specs[name], port=ports[name], env=env, log_path=tmp_path / f"{name}.log")
+            suite.processes[name] = process.start()
+        for process in suite.processes.values():
+            process.wait_ready(timeout=120)
+        suite.supervisor = Supervisor(
+            suite.infra,
+            list(suite.processes.values()),
+            say=suite.messages.append,
+            on_broker_restart=lambda: rebuild_bus(list(suite.processes.values()), DEV_SERVICE_SECRET),
+        ).start()
+        yield suite
+    finally:
+        if suite.supervisor is not None:
+            suite.supervisor.stop()
+        for process in suite.processes.values():
+            process.stop()
+        broker.stop()
+        for url in suite.databases.values():
+            asyncio.run(drop_database(infra.server_url, url.rsplit("/", 1)[1]))
+
+
+@pytest.fixture
+def run(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
+    with suite_running(infra, tmp_path) as suite:
+        yield suite
+
+
+@pytest.fixture(scope="module")
+def province() -> SyntheticProvince:
+    return generate_province(people=PEOPLE, seed=11, review_month=REVIEW_MONTH)
+
+
+def _csv(records: list[dict[str, Any]], kind: RecordKind) -> bytes:
+    buffer = io.StringIO()
+    write_csv(records, FIELDS[kind], buffer, headers="zh", kind=kind)
+    return buffer.getvalue().encode()
+
+
+def load(run: Run, province: SyntheticProvince, *, after_each: Callable[[RecordKind], None] = lambda _: None) -> int:
+    """Pushes the province feed by feed (as bureaus do); returns the rows accepted."""
+    accepted = 0
+    with httpx.Client(timeout=300, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")) as client:
+        for service, path, kind in FEEDS:
+            response = client.post(
+                run.url(service) + path,
+                content=_csv(getattr(province, kind.value), kind),
+                headers={"Content-Type": "text/csv; charset=utf-8", "Idempotency-Key": f"drill-{kind.value}"},
+            )
+            assert response.status_code in (200, 201), response.text[:300]
+            accepted += response.json()["accepted"]
+            after_each(kind)
+    return accepted
+
+
+async def _count(database_url: str, sql: str) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return int(await conn.fetchval(sql))
+    finally:
+        await conn.close()
+
+
+def _settled(run: Run) -> bool:
+    """The whole chain has done its work: the matcher settled (upstream outboxes, its consumer, its
+    queue), its findings published, and case-svc has applied all of them."""
+    try:
+        progress = httpx.get(
+            run.url("matcher") + "/api/v1/matcher/progress", timeout=30, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")
+        )
+    except httpx.HTTPError:
+        return False
+    if progress.status_code != 200 or not progress.json()["settled"]:
+        return False
+    if asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM outbox")):
+        return False
+    settings = ServiceSettings(kafka_bootstrap_servers=run.broker.bootstrap_servers, kafka_topic_prefix=run.prefix)
+    try:
+        lag = asyncio.run(unconsumed_events(settings, f"{run.prefix}case.findings", ["matcher.findings"]))
+    except Exception:
+        return False
+    return lag == 0 and asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM outbox")) == 0
+
+
+def wait_settled(run: Run, *, since: float) -> float:
+    """Seconds from `since` until the chain settled (stable over two looks a second apart)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while time.monotonic() < deadline:
+        if _settled(run):
+            time.sleep(1.0)
+            if _settled(run):
+                return time.monotonic() - since
+        time.sleep(0.5)
+    raise AssertionError(f"the suite did not settle within {SETTLE_TIMEOUT}s; supervisor said: {run.messages}")
+
+
+async def _outcome(run: Run) -> Outcome:
+    matcher = await asyncpg.connect(run.databases["matcher"])
+    case = await asyncpg.connect(run.databases["case"])
+    try:
+        findings = {
+            (r["person_key"], r["rule"], r["status"], r["exemption"])
+            for r in await matcher.fetch("SELECT person_key, rule, status, exemption FROM findings")
+        }
+        cases = Counter(
+            (r["person_ref"], r["status"], r["carried"])
+            for r in await case.fetch(
+                "SELECT c.person_ref, c.status, count(f.finding_id) AS carried FROM cases c "
+                "LEFT JOIN findings f USING (case_id) GROUP BY c.case_id, c.person_ref, c.status"
+            )
+        )
+        return Outcome(findings, cases)
+    finally:
+        await matcher.close()
+        await case.close()
+
+
+def outcome(run: Run) -> Outcome:
+    return asyncio.run(_outcome(run))
+
+
+@pytest.fixture(scope="module")
+def clean(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, province: SyntheticProvince) -> Outcome:
+    """The clean run of the same data, nothing killed."""
+    with suite_running(infra, tmp_path_factory.mktemp("clean")) as suite:
+        started = time.monotonic()
+        accepted = load(suite, province)
+        seconds = wait_settled(suite, since=started)
+        result = outcome(suite)
+        print(
+            f"\nclean run: {accepted} rows, {len(result.findings)} findings ({result.open_findings} open or exempted), "
+            f"{sum(result.cases.values())} cases, settled {seconds:.1f}s after the first byte"
+        )
+        return result
+
+
+def assert_same(drill: Outcome, clean: Outcome) -> None:
+    assert drill.findings == clean.findings
+    assert drill.cases == clean.cases
+    undecided_per_person = Counter(
+        person for person, status, _ in drill.cases.elements() if status not in ("decided", "closed")
+    )
+    assert max(undecided_per_person.values(), default=0) <= 1  # one open case per person, never two
+
+
+def _kill(process_id: int) -> None:
+    os.kill(process_id, signal.SIGKILL)
+
+
+def test_broker_killed_mid_load(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
+    killed_at: list[float] = []
+
+    def kill_after_registrations(kind: RecordKind) -> None:
+        if kind is RecordKind.registrations:  # the registry's relay is publishing them now
+            killed_at.append(time.monotonic())
+            _kill(run.broker.pid)
+
+    started = time.monotonic()
+    load(run, province, after_each=kill_after_registrations)
+    recovered = wait_settled(run, since=killed_at[0])
+    result = outcome(run)
+    assert_same(result, clean)
+    assert run.supervisor is not None and run.supervisor.restarts.get("broker") == 1
+    print(f"\nbroker killed mid-load: recovered {recovered:.1f}s after the kill "
+          f"({time.monotonic() - started:.1f}s in all); {len(result.findings)} findings, "
+          f"{sum(result.cases.values())} cases, equal to the clean run; supervisor: {run.messages}")  # fmt: skip
+
+
+def test_matcher_killed_mid_evaluation(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
+    load(run, province)
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while not asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM findings")):
+        assert time.monotonic() < deadline, "the matcher never started evaluating"
+        time.sleep(0.05)
+    killed_at = time.monotonic()
+    _kill(run.processes["matcher"].pid)
+    recovered = wait_settled(run, since=killed_at)
+    result = outcome(run)
+    assert_same(result, clean)
+    assert run.supervisor is not None and run.supervisor.restarts.get("matcher-svc") == 1
+    print(f"\nmatcher killed mid-evaluation: recovered {recovered:.1f}s after the kill; "
+          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
+
+
+def test_case_service_killed_while_applying_findings(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
+    load(run, province)
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while not asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases")):
+        assert time.monotonic() < deadline, "case-svc never opened a case"
+        time.sleep(0.05)
+    killed_at = time.monotonic()
+    _kill(run.processes["case"].pid)
+    recovered = wait_settled(run, since=killed_at)
+    result = outcome(run)
+    assert_same(result, clean)
+    assert run.supervisor is not None and run.supervisor.restarts.get("case-svc") == 1
+    print(f"\ncase-svc killed while applying findings: recovered {recovered:.1f}s after the kill; "
+          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
