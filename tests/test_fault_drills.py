@@ -14,6 +14,7 @@ import asyncio
 import io
 import os
 import signal
+import socket
 import time
 import uuid
 from collections import Counter
@@ -39,12 +40,12 @@ from kernel.settings import ServiceSettings
 REVIEW_MONTH = "2024-10"
 PEOPLE = int(os.environ.get("DRILL_PEOPLE", "240"))
 BACKENDS = ("registry", "insurance", "fund", "case", "matcher")  # the matcher last: it asks the others
-FEEDS = (
-    ("registry", "/api/v1/registry/units", RecordKind.units),
-    ("registry", "/api/v1/registry/registrations", RecordKind.registrations),
-    ("insurance", "/api/v1/insurance/person-status", RecordKind.person_statuses),
-    ("insurance", "/api/v1/insurance/contributions", RecordKind.contributions),
-    ("fund", "/api/v1/fund/deposits", RecordKind.deposits),
+FEEDS = (  # in the order bureaus send them; each to its service's own feed path (ServiceSpec.feeds)
+    ("registry", RecordKind.units),
+    ("registry", RecordKind.registrations),
+    ("insurance", RecordKind.person_statuses),
+    ("insurance", RecordKind.contributions),
+    ("fund", RecordKind.deposits),
 )
 SETTLE_TIMEOUT = 300.0
 
@@ -102,6 +103,7 @@ def suite_running(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
                 "KAFKA_TOPIC_PREFIX": suite.prefix,
                 "OUTBOX_POLL_SECONDS": "0.2",
                 "REVIEW_MONTH": REVIEW_MONTH,
+                "EVALUATION_CHUNK": "20",  # many small evaluation transactions: a kill lands between them
                 "UPSTREAM_URLS": ",".join(urls[n] for n in ("registry", "insurance", "fund"))
                 if name == "matcher"
                 else "",
@@ -148,9 +150,10 @@ def load(run: Run, province: SyntheticProvince, *, after_each: Callable[[RecordK
     """Pushes the province feed by feed (as bureaus do); returns the rows accepted."""
     accepted = 0
     with httpx.Client(timeout=300, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")) as client:
-        for service, path, kind in FEEDS:
+        for service, kind in FEEDS:
+            process = run.processes[service]
             response = client.post(
-                run.url(service) + path,
+                process.url + process.spec.feeds[kind.value],
                 content=_csv(getattr(province, kind.value), kind),
                 headers={"Content-Type": "text/csv; charset=utf-8", "Idempotency-Key": f"drill-{kind.value}"},
             )
@@ -160,18 +163,24 @@ def load(run: Run, province: SyntheticProvince, *, after_each: Callable[[RecordK
     return accepted
 
 
-async def _count(database_url: str, sql: str) -> int:
+async def _fetch(database_url: str, sql: str) -> Any:
     conn = await asyncpg.connect(database_url)
     try:
-        return int(await conn.fetchval(sql))
+        return await conn.fetchval(sql)
     finally:
         await conn.close()
 
 
+async def _count(database_url: str, sql: str) -> int:
+    return int(await _fetch(database_url, sql))
+
+
 def _settled(run: Run) -> bool:
-    """The whole chain has done its work: the matcher settled (upstream outboxes, its consumer, its
-    queue), its findings published, and case-svc has applied all of them."""
+    """The whole chain has done its work: every service ready, the matcher settled (upstream outboxes,
+    its consumer, its queue), its findings published, and case-svc has applied all of them."""
     try:
+        if any(httpx.get(p.url + "/readyz", timeout=10).status_code != 200 for p in run.processes.values()):
+            return False
         progress = httpx.get(
             run.url("matcher") + "/api/v1/matcher/progress", timeout=30, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")
         )
@@ -233,12 +242,34 @@ def clean(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, provi
         started = time.monotonic()
         accepted = load(suite, province)
         seconds = wait_settled(suite, since=started)
+        # Under the runner the services listen on loopback only: from the machine's own network
+        # address nothing answers (the gateway is the way in).
+        address = _network_address()
+        assert address is not None and not address.startswith("127.")
+        for process in suite.processes.values():
+            assert not _answers(address, process.port), f"{process.spec.title} listens beyond loopback"
         result = outcome(suite)
         print(
             f"\nclean run: {accepted} rows, {len(result.findings)} findings ({result.open_findings} open or exempted), "
             f"{sum(result.cases.values())} cases, settled {seconds:.1f}s after the first byte"
         )
         return result
+
+
+def _network_address() -> str | None:
+    """This machine's address on its default route (no packet is sent: UDP connect only picks a route)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        return str(probe.getsockname()[0])
+
+
+def _answers(address: str, port: int) -> bool:
+    with socket.socket() as connection:
+        connection.settimeout(2)
+        return connection.connect_ex((address, port)) == 0
 
 
 def assert_same(drill: Outcome, clean: Outcome) -> None:
@@ -276,9 +307,10 @@ def test_broker_killed_mid_load(run: Run, province: SyntheticProvince, clean: Ou
 def test_matcher_killed_mid_evaluation(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
     load(run, province)
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    while not asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM findings")):
-        assert time.monotonic() < deadline, "the matcher never started evaluating"
-        time.sleep(0.05)
+    mid_evaluation = "SELECT (SELECT count(*) FROM findings) > 0 AND (SELECT count(*) FROM pending_evaluations) > 0"
+    while not asyncio.run(_fetch(run.databases["matcher"], mid_evaluation)):
+        assert time.monotonic() < deadline, "the matcher was never caught mid-evaluation"
+        time.sleep(0.02)
     killed_at = time.monotonic()
     _kill(run.processes["matcher"].pid)
     recovered = wait_settled(run, since=killed_at)
@@ -292,9 +324,13 @@ def test_matcher_killed_mid_evaluation(run: Run, province: SyntheticProvince, cl
 def test_case_service_killed_while_applying_findings(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
     load(run, province)
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    while not asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases")):
-        assert time.monotonic() < deadline, "case-svc never opened a case"
-        time.sleep(0.05)
+    # Findings are flowing: case-svc has opened cases while the matcher still has people to evaluate.
+    while not (
+        asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases"))
+        and asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM pending_evaluations"))
+    ):
+        assert time.monotonic() < deadline, "case-svc was never caught while findings flowed"
+        time.sleep(0.02)
     killed_at = time.monotonic()
     _kill(run.processes["case"].pid)
     recovered = wait_settled(run, since=killed_at)

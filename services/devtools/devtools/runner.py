@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
 from kernel import migrations
 from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
-from kernel.internal import REPLAY_PATH
+from kernel.internal import request_replays
 from kernel.service import ServiceSpec, upstream_urls
 
 
@@ -196,16 +196,9 @@ def operator_auth() -> ServiceAuth:
 
 
 def rebuild_bus(processes: Sequence[ServiceProcess], service_secret: str) -> dict[str, dict[str, int]]:
-    """Every service that publishes re-publishes its current state (`/internal/replay`): the bus as it
-    was, from the databases that own its topics. Idempotent consumers make this safe to repeat."""
-    queued: dict[str, dict[str, int]] = {}
-    with httpx.Client(timeout=300, auth=ServiceAuth(service_secret, "runner")) as client:
-        for process in processes:
-            if process.spec.publishes:
-                response = client.post(f"{process.url}{REPLAY_PATH}", json={})
-                response.raise_for_status()
-                queued[process.spec.name] = response.json()["queued"]
-    return queued
+    """Every process's service that publishes re-publishes its current state (kernel.internal)."""
+    publishers = [process.url for process in processes if process.spec.publishes]
+    return request_replays(publishers, service_secret, caller="runner")
 
 
 class Supervisor:

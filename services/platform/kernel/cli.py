@@ -3,6 +3,7 @@
     suite migrate SERVICE     migrate SERVICE's database (DATABASE_URL) to head
     suite serve SERVICE       run SERVICE's API on $HOST:$PORT (0.0.0.0:8000)
     suite credential-keys     a new key pair for the caller credentials (gateway signs, services verify)
+    suite rebuild-bus [URL…]  every service re-publishes what it owns (after the broker lost its topics)
 
 Other packages add their commands under the `guazheng.commands` entry point (a function that takes
 the subparsers): the gateway adds `gateway-client`; the development tools add `up` and `bench`.
@@ -59,6 +60,34 @@ def credential_keys(_: argparse.Namespace) -> None:
     print(f"CALLER_SIGNING_KEY={seed}\nCALLER_VERIFY_KEY={public_key_of(seed)}")
 
 
+# Where the services are when no URL is given: the gateway's own settings name them.
+SERVICE_URL_VARIABLES = ("REGISTRY_URL", "INSURANCE_URL", "FUND_URL", "MATCHER_URL", "CASE_URL")
+
+
+def rebuild_bus(args: argparse.Namespace) -> None:
+    """Asks each service to re-publish its current state (`/internal/replay`) with a service credential.
+
+    Safe to repeat: the consumers drop what they already applied. With Apache Kafka this is the
+    operator's one command after topics were lost; `suite up` does it by itself for its embedded broker.
+    """
+    import os
+
+    import httpx
+
+    from kernel.internal import request_replays
+    from kernel.settings import ServiceSettings
+
+    urls = args.url or [os.environ[name] for name in SERVICE_URL_VARIABLES if os.environ.get(name)]
+    if not urls:
+        sys.exit(f"name the services' URLs, or set {', '.join(SERVICE_URL_VARIABLES)}")
+    secret = ServiceSettings().service_credential_secret.get_secret_value()
+    try:
+        for url, queued in request_replays(urls, secret, caller="operator").items():
+            print(f"{url}: queued {queued}")
+    except httpx.HTTPError as exc:
+        sys.exit(f"rebuilding the bus failed: {exc}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="suite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -77,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
 
     p = commands.add_parser("credential-keys", help="print a new caller-credential key pair for .env")
     p.set_defaults(func=credential_keys)
+
+    p = commands.add_parser("rebuild-bus", help="every service re-publishes what it owns (after lost topics)")
+    p.add_argument("url", nargs="*", help="service base URLs (default: the *_URL variables)")
+    p.set_defaults(func=rebuild_bus)
 
     for entry_point in sorted(entry_points(group=COMMANDS_ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         entry_point.load()(commands)

@@ -7,14 +7,16 @@ They live outside /api/v1, so the gateway never routes to them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated
 
 import asyncpg
+import httpx
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from kernel.credentials import ServiceAuth
 from kernel.deps import DbConnection, DbTransaction, RuntimeDep
 from kernel.errors import Conflict, Invalid, NotFound
 from kernel.values import Since
@@ -102,3 +104,18 @@ def internal_router(service: str, *, publishes: bool, consumes: bool, replayers:
             return {"applied": True}
 
     return router
+
+
+def request_replays(urls: Sequence[str], service_secret: str, *, caller: str) -> dict[str, dict[str, int]]:
+    """Asks each service at `urls` to re-publish what it owns (`REPLAY_PATH`), with a service credential;
+    returns what each queued, by URL. Raises on the first service that refuses or cannot be reached.
+
+    The bus as it was, from the databases that own its topics; idempotent consumers make it safe to
+    repeat (`suite rebuild-bus`, and `suite up` after its embedded broker restarted)."""
+    queued: dict[str, dict[str, int]] = {}
+    with httpx.Client(timeout=600, auth=ServiceAuth(service_secret, caller)) as client:
+        for url in urls:
+            response = client.post(url.rstrip("/") + REPLAY_PATH, json={})
+            response.raise_for_status()
+            queued[url] = response.json()["queued"]
+    return queued
