@@ -4,6 +4,7 @@
     suite serve SERVICE       run SERVICE's API on $HOST:$PORT (0.0.0.0:8000)
     suite credential-keys     a new key pair for the caller credentials (gateway signs, services verify)
     suite rebuild-bus [URL…]  every service re-publishes what it owns (after the broker lost its topics)
+    suite service-credential  a service credential (one minute) for an operator's call to /internal/…
 
 Other packages add their commands under the `guazheng.commands` entry point (a function that takes
 the subparsers): the gateway adds `gateway-client`; the development tools add `up` and `bench`.
@@ -88,6 +89,13 @@ def rebuild_bus(args: argparse.Namespace) -> None:
         sys.exit(f"rebuilding the bus failed: {exc}")
 
 
+def print_service_credential(_: argparse.Namespace) -> None:
+    from kernel.credentials import service_credential
+    from kernel.settings import ServiceSettings
+
+    print(service_credential(ServiceSettings().service_credential_secret.get_secret_value(), "operator"))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="suite", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -110,6 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     p = commands.add_parser("rebuild-bus", help="every service re-publishes what it owns (after lost topics)")
     p.add_argument("url", nargs="*", help="service base URLs (default: the *_URL variables)")
     p.set_defaults(func=rebuild_bus)
+
+    p = commands.add_parser("service-credential", help="print a one-minute service credential for /internal/…")
+    p.set_defaults(func=print_service_credential)
 
     for entry_point in sorted(entry_points(group=COMMANDS_ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         entry_point.load()(commands)
