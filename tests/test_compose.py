@@ -35,13 +35,14 @@ SECRETS = (
     "POSTGRES_PASSWORD",
     "TOKEN_SIGNING_KEY",
     "GATEWAY_CLIENTS_PATH",
+    "CALLER_SIGNING_KEY",
     "CALLER_VERIFY_KEY",
     "SERVICE_CREDENTIAL_SECRET",
 )
 # Of those, the ones whose value is secret (or deployment-specific): the example must leave them blank.
 SECRET_VALUES = (
-    "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY", "CALLER_VERIFY_KEY",
-    "SERVICE_CREDENTIAL_SECRET",
+    "PSEUDONYM_PEPPER", "ENCRYPTION_KEYS", "POSTGRES_PASSWORD", "TOKEN_SIGNING_KEY", "CALLER_SIGNING_KEY",
+    "CALLER_VERIFY_KEY", "SERVICE_CREDENTIAL_SECRET",
 )  # fmt: skip
 # The one container reachable from outside the compose network.
 PUBLIC_SERVER = "gateway"
@@ -157,13 +158,15 @@ def filled_env(env_example: dict[str, str]) -> dict[str, str]:
     """The example with its blank secrets filled in as an operator would."""
     env = dict(env_example)
     active = env.get("ENCRYPTION_ACTIVE_KEY_ID") or "k1"
+    caller_seed = base64.b64encode(bytes(range(32, 64))).decode()  # one pair, as `suite credential-keys` prints
     stand_ins = {
         "POSTGRES_PASSWORD": "test-password",
         "PSEUDONYM_PEPPER": "test-pepper",
         "ENCRYPTION_KEYS": f"{active}:" + base64.b64encode(bytes(range(32))).decode(),
         "ENCRYPTION_ACTIVE_KEY_ID": active,
         "TOKEN_SIGNING_KEY": "test-signing-key-of-at-least-32-bytes",
-        "CALLER_VERIFY_KEY": public_key_of(base64.b64encode(bytes(range(32, 64))).decode()),
+        "CALLER_SIGNING_KEY": caller_seed,
+        "CALLER_VERIFY_KEY": public_key_of(caller_seed),
         "SERVICE_CREDENTIAL_SECRET": "test-service-credential-secret",
     }
     for name, value in stand_ins.items():
@@ -275,6 +278,14 @@ def settings_class_of(service: dict) -> type[ServiceSettings]:
     return discover_services()[command_of(service)[2]].settings
 
 
+def settings_of(service: dict) -> ServiceSettings:
+    """The settings a container's environment makes (what the service would start with)."""
+    environment = service["environment"]
+    return settings_class_of(service).model_validate(
+        {k.lower(): str(v) for k, v in environment.items() if k not in NON_SETTINGS_VARIABLES}
+    )
+
+
 def test_every_environment_name_is_a_settings_field(app_services: dict[str, dict]) -> None:
     for compose_name, service in app_services.items():
         fields = set(settings_class_of(service).model_fields)
@@ -286,10 +297,7 @@ def test_every_environment_name_is_a_settings_field(app_services: dict[str, dict
 
 def test_app_environment_makes_valid_production_settings(app_services: dict[str, dict], compose: dict) -> None:
     for compose_name, service in app_services.items():
-        environment = service["environment"]
-        settings = settings_class_of(service).model_validate(
-            {k.lower(): str(v) for k, v in environment.items() if k not in NON_SETTINGS_VARIABLES}
-        )
+        settings = settings_of(service)
         assert settings.environment is Environment.production, compose_name
         broker_partitions = int(compose["services"]["kafka"]["environment"]["KAFKA_NUM_PARTITIONS"])
         assert settings.kafka_topic_partitions == broker_partitions, compose_name
@@ -297,6 +305,19 @@ def test_app_environment_makes_valid_production_settings(app_services: dict[str,
             settings.kafka_bootstrap_servers
             in compose["services"]["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
         ), f"{compose_name} does not bootstrap from the broker's advertised listener"
+
+
+def test_producers_are_idempotent(app_services: dict[str, dict]) -> None:
+    # acks=all is the producers' own setting (kernel.kafka.make_producer); idempotence is the deployment's.
+    for compose_name, service in app_services.items():
+        assert settings_of(service).kafka_enable_idempotence, f"{compose_name}: KAFKA_ENABLE_IDEMPOTENCE"
+
+
+def test_only_the_gateway_holds_the_caller_signing_key(app_services: dict[str, dict]) -> None:
+    holders = {command_of(s)[2] for s in app_services.values() if "CALLER_SIGNING_KEY" in s["environment"]}
+    assert holders == {PUBLIC_SERVER}, f"the caller credential's signing key reaches {sorted(holders)}"
+    verifiers = {command_of(s)[2] for s in app_services.values() if "CALLER_VERIFY_KEY" in s["environment"]}
+    assert verifiers == {command_of(s)[2] for s in app_services.values()}, "every service verifies callers"
 
 
 def test_every_server_is_health_checked_on_readyz(servers: dict[str, tuple[str, dict]]) -> None:
@@ -394,6 +415,43 @@ def test_kafka_runs_kraft_without_zookeeper(compose: dict) -> None:
     assert "KAFKA_ZOOKEEPER_CONNECT" not in environment
     assert str(environment["KAFKA_CONTROLLER_QUORUM_VOTERS"]).startswith(f"{environment['KAFKA_NODE_ID']}@")
     assert "kafka-broker-api-versions.sh" in " ".join(kafka["healthcheck"]["test"])
+
+
+# Replication of the topics, Apache Kafka's names (the image maps KAFKA_A_B to a.b).
+REPLICATION = (
+    "KAFKA_DEFAULT_REPLICATION_FACTOR",  # every topic
+    "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",  # the consumers' positions
+    "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+)
+IN_SYNC = ("KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR")
+
+
+def three_broker_settings() -> dict[str, str]:
+    """The settings the kafka service's comment gives for three brokers (`#   NAME: value` lines)."""
+    text = COMPOSE.read_text()
+    start = text.index("# Three brokers (production)")
+    block = text[start : text.index("\n      KAFKA_", start)]
+    return dict(re.findall(r"^\s*#\s{2,}(KAFKA_[A-Z_]+): (\S+)$", block, re.MULTILINE))
+
+
+def test_one_broker_replicates_nothing_it_cannot(compose: dict) -> None:
+    environment = compose["services"]["kafka"]["environment"]
+    assert {name: int(environment[name]) for name in (*REPLICATION, *IN_SYNC)} == dict.fromkeys(
+        (*REPLICATION, *IN_SYNC), 1
+    ), "one broker cannot hold more than one replica of a topic"
+
+
+def test_three_brokers_are_documented_with_replication_that_survives_one_lost_broker(compose: dict) -> None:
+    documented = three_broker_settings()
+    assert documented.keys() == {*REPLICATION, *IN_SYNC, "KAFKA_CONTROLLER_QUORUM_VOTERS"}
+    # Each replaces a setting the single broker has: a misspelt name would be ignored by the broker.
+    assert documented.keys() <= compose["services"]["kafka"]["environment"].keys()
+    assert {name: int(documented[name]) for name in REPLICATION} == dict.fromkeys(REPLICATION, 3)
+    for name in IN_SYNC:
+        # Two in sync: an acknowledged write (acks=all) is on two brokers, and one broker may be down.
+        assert int(documented[name]) == 2, name
+    voters = documented["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(",")
+    assert [voter.split("@")[0] for voter in voters] == ["1", "2", "3"]
 
 
 def test_postgres_creates_the_databases_and_is_checked_over_tcp(compose: dict) -> None:

@@ -1,10 +1,10 @@
 """What case-svc's routes name to get what they need: the typed runtime, who acts, and the case, complaint
 or campaign of the path (a 404 when there is none, or when it lies outside the caller's regions).
 
-Who acts comes from trusted headers the gateway sets after authenticating the caller: `X-Actor`
-(the officer's or client's id) and `X-Actor-Role`. The gateway removes such headers from clients.
-A request without them comes from inside the suite (an operator on the service's own port, a
-test) and acts as `system`. The audit trail records the actor of every change.
+Who acts is the verified caller (`CallerDep`, kernel.credentials): actor and role as the credential
+states them, never a header a request could add. The audit trail records the actor of every change.
+Opening a case and handling a complaint take an officer (`OfficerDep`); which officer may take which
+step of a case is the workflow's owners table (cases/workflow.py), checked on the locked case.
 
 A route that changes a case or a complaint takes it locked (`LockedCase`, `LockedComplaint`): read
 `FOR UPDATE` in the route's own transaction (`DbTransaction`), so two officers acting at once are
@@ -16,9 +16,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Header, Path
+from fastapi import Depends, Path
 
-from case_svc.actors import Actor
+from case_svc.actors import OFFICER_ROLES, Actor
 from case_svc.campaigns import service as campaign_service
 from case_svc.campaigns.schemas import Campaign
 from case_svc.cases import service as case_service
@@ -26,24 +26,33 @@ from case_svc.cases.record import Case
 from case_svc.complaints import service as complaint_service
 from case_svc.complaints.schemas import Complaint
 from case_svc.settings import CaseSettings
-from kernel.deps import DbConnection, DbTransaction, RegionScopeDep, get_runtime
+from kernel.deps import CallerDep, DbConnection, DbTransaction, RegionScopeDep, get_runtime
+from kernel.errors import Forbidden
 from kernel.service import Runtime
-
-ACTOR_HEADER = "X-Actor"
-ACTOR_ROLE_HEADER = "X-Actor-Role"
-SYSTEM_ACTOR = "system"
 
 RuntimeDep = Annotated[Runtime[CaseSettings], Depends(get_runtime)]
 
 
-def current_actor(
-    x_actor: Annotated[str | None, Header(alias=ACTOR_HEADER, max_length=128)] = None,
-    x_actor_role: Annotated[str | None, Header(alias=ACTOR_ROLE_HEADER, max_length=64)] = None,
-) -> Actor:
-    return Actor(id=x_actor or SYSTEM_ACTOR, role=x_actor_role or ("internal" if not x_actor else None))
+def current_actor(caller: CallerDep) -> Actor:
+    return Actor(id=caller.actor, role=caller.role)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+def acting_officer(actor: ActorDep) -> Actor:
+    """The caller, if an officer: a feed, a dashboard or one of the suite's services opens no case and
+    handles no complaint (their changes would be recorded against no one answerable)."""
+    if not actor.is_officer:
+        raise Forbidden(
+            f"only an officer ({', '.join(sorted(OFFICER_ROLES))}) opens cases and handles complaints, "
+            f"not a {actor.role}",
+            loc=["header", "authorization"],
+        )
+    return actor
+
+
+OfficerDep = Annotated[Actor, Depends(acting_officer)]
 
 CaseId = Annotated[uuid.UUID, Path()]
 CASE_LOC: list[str | int] = ["path", "case_id"]

@@ -1,5 +1,6 @@
 """Helpers of case-svc tests: synthetic findings and registrations as the matcher and the registry publish
-them, a bus to publish them on, and a person's case once the consumer has opened it."""
+them, a bus to publish them on, a person's case once the consumer has opened it, and officers of each
+level (gateway-signed caller credentials) to take each step of a case."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
-from devtools.testing import eventually
+from case_svc.cases.service import today
+from devtools.testing import caller_headers, eventually
 from kernel.events import CloudEvent, FindingRecordedV1, RegistrationRecordedV1
 from kernel.kafka import ensure_topics
 from kernel.settings import ServiceSettings
@@ -32,6 +34,7 @@ def finding(
     payer: dict | None = None,
     updated_at: datetime | None = None,
     exemption: str | None = None,
+    name: str = "测试人员",
 ) -> FindingRecordedV1:
     now = updated_at or datetime.now(UTC)
     payer = payer or {"uscc": "91150100MA0000002Y", "name": "包头某劳务有限公司", "kind": "enterprise", "same": False}
@@ -39,7 +42,7 @@ def finding(
         finding_id=finding_id or str(uuid.uuid5(uuid.NAMESPACE_URL, f"{person_ref}/{rule}")),
         person_ref=person_ref,
         masked_id="150102**********34",
-        name="测试人员",
+        name=name,
         region_code=region_code,
         rule=rule,
         status=status,
@@ -132,3 +135,86 @@ async def case_of(client, person_ref: str = PERSON_A) -> dict:
     await eventually(opened, what="the person's case to open")
     summary = (await cases_of(client, person_ref))[0]
     return (await client.get(f"/api/v1/cases/{summary['case_id']}")).json()
+
+
+def complaint(**overrides: object) -> dict:
+    """A complaint as an officer registers it (about a unit of Inner Mongolia, received today)."""
+    return {
+        "channel": "phone",
+        "received_on": str(today()),
+        "region_code": "150000",
+        "subject_unit_name": "呼和浩特华建建设有限公司",
+        "content": "该公司项目经理长期不在岗",
+    } | overrides
+
+
+CASES = "/api/v1/cases"
+
+# Officers by level: role, and the default actor (each level a different person).
+LEVELS = {
+    "county": ("county_officer", "officer-xincheng-01"),
+    "city": ("city_officer", "officer-hohhot-01"),
+    "province": ("province_admin", "officer-im-admin-01"),
+}
+
+# Who takes each step of a county's case (case-svc/README.md, "Who takes each step"); send-back and
+# resume follow the step the case is at or returns to, and are given explicitly.
+STEP_OWNERS = {
+    "notice": "county",
+    "answer": "county",
+    "no-reply": "county",
+    "county-review": "county",
+    "city-review": "city",
+    "decision": "province",
+    "close": "province",
+}
+
+
+def officer(level: str, region_code: str = "150102", *, actor: str | None = None) -> dict[str, str]:
+    """Headers of a caller credential (fresh: they live a minute) for an officer of `level` whose region
+    covers `region_code`: its county, its city, or its province."""
+    role, default_actor = LEVELS[level]
+    region = {"county": region_code, "city": region_code[:4] + "00", "province": region_code[:2] + "0000"}[level]
+    return caller_headers(regions=[region], role=role, actor=actor or default_actor)
+
+
+async def step(
+    client,
+    case_id: str,
+    path: str,
+    body: dict,
+    *,
+    by: str | None = None,
+    region_code: str = "150102",
+    expect: int = 200,
+) -> dict:
+    """Takes a step of the case (`path`: notice, answer, …) as an officer of the level that owns it (`by`
+    names another), and its answer."""
+    headers = officer(by or STEP_OWNERS[path], region_code)
+    response = await client.post(f"{CASES}/{case_id}/{path}", json=body, headers=headers)
+    assert response.status_code == expect, response.text
+    return response.json()
+
+
+async def walk_to_decision(client, case_id: str, answer: dict | None = None, *, region_code: str = "150102") -> dict:
+    """Notice, answer, county and city review, each by its own level: the case is awaiting the decision."""
+    await step(client, case_id, "notice", {"notice_ref": "呼建函〔2024〕12号"}, region_code=region_code)
+    await step(
+        client,
+        case_id,
+        "answer",
+        answer or {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费证明-001"]},
+        region_code=region_code,
+    )
+    await step(
+        client,
+        case_id,
+        "county-review",
+        {"opinion": "核查属实", "proposed_outcome": "confirmed"},
+        region_code=region_code,
+    )
+    return await step(client, case_id, "city-review", {"opinion": "同意"}, region_code=region_code)
+
+
+async def timeline(client, case_id: str) -> list[dict]:
+    return (await client.get(f"{CASES}/{case_id}/timeline")).json()

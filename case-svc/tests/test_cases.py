@@ -11,32 +11,14 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from case_helpers import PERSON_A, PERSON_B, case_of, cases_of, finding
+from case_helpers import PERSON_A, PERSON_B, case_of, cases_of, finding, officer, step, walk_to_decision
 
 from case_svc.cases.service import today
-from devtools.testing import TopicTail, event_of, eventually, wait_outbox_empty
+from devtools.testing import TopicTail, caller_headers, event_of, eventually, wait_outbox_empty
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
 from kernel.paging import encode_cursor
 
 API = "/api/v1/cases"
-OFFICER = {"X-Actor": "officer-0471-007", "X-Actor-Role": "county_officer"}
-
-
-async def post(client, path: str, body: dict, expect: int = 200, headers: dict | None = None) -> dict:
-    response = await client.post(path, json=body, headers=headers or OFFICER)
-    assert response.status_code == expect, response.text
-    return response.json()
-
-
-async def walk_to_decision(client, case_id: str, answer: dict | None = None) -> dict:
-    await post(client, f"{API}/{case_id}/notice", {"notice_ref": "呼建函〔2024〕12号"})
-    await post(
-        client,
-        f"{API}/{case_id}/answer",
-        answer or {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费证明-001"]},
-    )
-    await post(client, f"{API}/{case_id}/county-review", {"opinion": "核查属实", "proposed_outcome": "confirmed"})
-    return await post(client, f"{API}/{case_id}/city-review", {"opinion": "同意"})
 
 
 async def actions(client, case_id: str) -> list[str]:
@@ -62,7 +44,9 @@ async def test_findings_open_one_case_per_person_and_join_it(cases, bus) -> None
     assert [c["case_id"] for c in await cases_of(cases, PERSON_A)] == [case["case_id"]]  # still one case
     assert (await case_of(cases, PERSON_B))["case_id"] != case["case_id"]
     # An officer cannot open a second one for the same person.
-    refused = await cases.post(API, json={"person_ref": PERSON_A, "region_code": "150102", "reason": "举报线索"})
+    refused = await cases.post(
+        API, json={"person_ref": PERSON_A, "region_code": "150102", "reason": "举报线索"}, headers=officer("county")
+    )
     assert refused.status_code == 409 and case["case_ref"] in refused.json()["detail"][0]["msg"]
     # The same findings again change nothing but their state: once the consumer has stored it, the case
     # still has its two findings, the person one case, and the timeline no new entry.
@@ -87,9 +71,10 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
     async with TopicTail(case_settings.kafka_bootstrap_servers, decision_topic) as tail:
         before = await walk_to_decision(cases, case_id)
         assert before["status"] == "awaiting_decision" and before["reply_due"] == str(today() + timedelta(days=15))
-        decided = await post(
+        decided = await step(
             cases,
-            f"{API}/{case_id}/decision",
+            case_id,
+            "decision",
             {
                 "outcome": "confirmed",
                 "reason": "社保缴纳单位与注册单位长期不一致，认定挂证",
@@ -101,7 +86,7 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
         assert revocation["barred_until"] == str(today().replace(year=today().year + 3))
         assert decided["sanctions"]["person"]["fine"]["amount"] == "8000"
         assert decided["sanctions"]["units"][0]["dynamic_qualification_check"]
-        closed = await post(cases, f"{API}/{case_id}/close", {"reason": "处罚决定已送达"})
+        closed = await step(cases, case_id, "close", {"reason": "处罚决定已送达"})
         assert closed["status"] == "closed" and closed["allowed_actions"] == []
         events = [event_of(r) for r in await tail.read(2)]
     assert [e["type"] for e in events] == [RegistrationRevokedV1.event_type, CaseClosedV1.event_type]
@@ -118,34 +103,49 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
         "decide",
         "close",
     ]
-    assert timeline[0]["actor"] == "matcher-svc"
-    assert timeline[5]["actor"] == "officer-0471-007" and timeline[5]["before"]["status"] == "awaiting_decision"
+    # Each step by its own level: the county's officer, the city's, the province's.
+    assert [(e["actor"], e["actor_role"]) for e in timeline] == [
+        ("matcher-svc", "system"),
+        *[("officer-xincheng-01", "county_officer")] * 3,
+        ("officer-hohhot-01", "city_officer"),
+        *[("officer-im-admin-01", "province_admin")] * 2,
+    ]
+    assert timeline[5]["before"]["status"] == "awaiting_decision"
     assert timeline[5]["after"]["status"] == "decided" and timeline[5]["reason"].startswith("社保")
 
 
 async def test_invalid_transitions_are_refused_with_a_clear_409(cases, bus) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
-    refused = await cases.post(f"{API}/{case_id}/decision", json={"outcome": "confirmed", "reason": "x"})
+    refused = await cases.post(
+        f"{API}/{case_id}/decision", json={"outcome": "confirmed", "reason": "x"}, headers=officer("province")
+    )
     assert refused.status_code == 409
     detail = refused.json()["detail"][0]
     assert detail["type"] == "invalid_transition"
     assert "open" in detail["msg"] and "send_notice" in detail["msg"] and "decide" in detail["msg"]
-    future = await cases.post(f"{API}/{case_id}/notice", json={"notice_date": str(today() + timedelta(days=1))})
-    assert future.status_code == 422 and (await cases.get(f"{API}/{case_id}")).json()["status"] == "open"
-    await post(cases, f"{API}/{case_id}/notice", {})
-    again = await cases.post(f"{API}/{case_id}/notice", json={})
+    future = await step(cases, case_id, "notice", {"notice_date": str(today() + timedelta(days=1))}, expect=422)
+    assert future["detail"][0]["loc"] == ["body"]
+    assert (await cases.get(f"{API}/{case_id}")).json()["status"] == "open"
+    await step(cases, case_id, "notice", {})
+    again = await cases.post(f"{API}/{case_id}/notice", json={}, headers=officer("county"))
     assert again.status_code == 409 and "awaiting_reply" in again.json()["detail"][0]["msg"]
     # An early close is refused while findings are open.
-    early = await cases.post(f"{API}/{case_id}/close", json={"reason": "已一致"})
+    early = await cases.post(f"{API}/{case_id}/close", json={"reason": "已一致"}, headers=officer("province"))
     assert early.status_code == 409 and early.json()["detail"][0]["type"] == "open_findings"
     # Server-owned fields cannot be set by the caller.
-    sneaky = await cases.post(f"{API}/{case_id}/answer", json={"kind": "insurance_now_matches", "status": "decided"})
+    sneaky = await cases.post(
+        f"{API}/{case_id}/answer",
+        json={"kind": "insurance_now_matches", "status": "decided"},
+        headers=officer("county"),
+    )
     assert sneaky.status_code == 422
     assert (await cases.get(f"{API}/{case_id}")).json()["status"] == "awaiting_reply"
     # An exemption claim without evidence is incomplete.
     bare = await cases.post(
-        f"{API}/{case_id}/answer", json={"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF"}
+        f"{API}/{case_id}/answer",
+        json={"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF"},
+        headers=officer("county"),
     )
     assert bare.status_code == 422
 
@@ -154,26 +154,28 @@ async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
     old_notice = str(today() - timedelta(days=5))
-    await post(cases, f"{API}/{case_id}/notice", {"notice_date": old_notice})
-    await post(cases, f"{API}/{case_id}/answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]})
-    sent = await post(cases, f"{API}/{case_id}/send-back", {"reason": "证明材料不全"})
+    await step(cases, case_id, "notice", {"notice_date": old_notice})
+    await step(cases, case_id, "answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]})
+    # Each review sends back by its own reviewer; the case resumes with whoever must redo the work.
+    sent = await step(cases, case_id, "send-back", {"reason": "证明材料不全"}, by="county")
     assert (
         sent["status"] == "sent_back"
         and sent["returns_to"] == "awaiting_reply"
         and sent["send_back_reason"] == "证明材料不全"
     )
     assert sent["allowed_actions"] == ["resume", "close"]
-    resumed = await post(cases, f"{API}/{case_id}/resume", {})
+    resumed = await step(cases, case_id, "resume", {}, by="county")
     assert resumed["status"] == "awaiting_reply" and resumed["reply_due"] == str(today() + timedelta(days=15))
-    await post(cases, f"{API}/{case_id}/answer", {"kind": "insurance_now_matches", "evidence_refs": ["补充证明"]})
-    await post(cases, f"{API}/{case_id}/county-review", {"opinion": "同意"})
-    city_refused = await post(cases, f"{API}/{case_id}/send-back", {"reason": "复审不同意"})
+    await step(cases, case_id, "answer", {"kind": "insurance_now_matches", "evidence_refs": ["补充证明"]})
+    await step(cases, case_id, "county-review", {"opinion": "同意"})
+    city_refused = await step(cases, case_id, "send-back", {"reason": "复审不同意"}, by="city")
     assert city_refused["returns_to"] == "awaiting_county_review"
-    assert (await post(cases, f"{API}/{case_id}/resume", {}))["status"] == "awaiting_county_review"
-    await post(cases, f"{API}/{case_id}/county-review", {"opinion": "补充后同意"})
-    await post(cases, f"{API}/{case_id}/city-review", {"opinion": "同意"})
-    at_decision = await post(cases, f"{API}/{case_id}/send-back", {"reason": "事实不清"})
+    assert (await step(cases, case_id, "resume", {}, by="county"))["status"] == "awaiting_county_review"
+    await step(cases, case_id, "county-review", {"opinion": "补充后同意"})
+    await step(cases, case_id, "city-review", {"opinion": "同意"})
+    at_decision = await step(cases, case_id, "send-back", {"reason": "事实不清"}, by="province")
     assert at_decision["returns_to"] == "awaiting_city_review"
+    assert (await step(cases, case_id, "resume", {}, by="city"))["status"] == "awaiting_city_review"
     reviews = (await cases.get(f"{API}/{case_id}")).json()["reviews"]
     assert [(r["level"], r["result"]) for r in reviews] == [
         ("county", "sent_back"),
@@ -188,8 +190,8 @@ async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -
 async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     late, on_time = (await case_of(cases, PERSON_A))["case_id"], (await case_of(cases, PERSON_B))["case_id"]
-    await post(cases, f"{API}/{late}/notice", {"notice_date": str(today() - timedelta(days=16))})
-    await post(cases, f"{API}/{on_time}/notice", {"notice_date": str(today() - timedelta(days=15))})
+    await step(cases, late, "notice", {"notice_date": str(today() - timedelta(days=16))})
+    await step(cases, on_time, "notice", {"notice_date": str(today() - timedelta(days=15))})
     overdue = (await cases.get(API, params={"overdue": "true"})).json()["items"]
     assert [c["case_id"] for c in overdue] == [late] and overdue[0]["overdue"]
     assert [c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]] == [on_time]
@@ -201,9 +203,9 @@ async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     tomorrow = str(today() + timedelta(days=1))
     assert len((await cases.get(API, params={"overdue": "true", "as_of": tomorrow})).json()["items"]) == 2
     # No reply can be recorded while the deadline runs; past it, the case goes on to review.
-    early = await cases.post(f"{API}/{on_time}/no-reply", json={"reason": "未反馈"})
-    assert early.status_code == 409 and early.json()["detail"][0]["type"] == "deadline_not_passed"
-    moved = await post(cases, f"{API}/{late}/no-reply", {"reason": "逾期未反馈"})
+    early = await step(cases, on_time, "no-reply", {"reason": "未反馈"}, expect=409)
+    assert early["detail"][0]["type"] == "deadline_not_passed"
+    moved = await step(cases, late, "no-reply", {"reason": "逾期未反馈"})
     assert moved["status"] == "awaiting_county_review" and not moved["overdue"]
 
 
@@ -220,21 +222,22 @@ async def test_self_correction_ministry_and_exemption_outcomes(cases, bus, case_
         await walk_to_decision(
             cases, a, {"kind": "cancelled_registration", "cancelled_on": "2024-11-02", "evidence_refs": ["注销证明"]}
         )
-        outside = await cases.post(f"{API}/{a}/decision", json={"outcome": "self_corrected", "reason": "自查自纠"})
-        assert outside.status_code == 422 and "2024-08-01" in outside.json()["detail"][0]["msg"]
+        outside = await step(cases, a, "decision", {"outcome": "self_corrected", "reason": "自查自纠"}, expect=422)
+        assert "2024-08-01" in outside["detail"][0]["msg"]
         assert (await cases.get(f"{API}/{a}")).json()["status"] == "awaiting_decision"  # refused: nothing changed
         # A ministry-managed certificate: confirmed, reported to the ministry, not revoked here.
         await walk_to_decision(cases, b)
-        ministry = await post(cases, f"{API}/{b}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
+        ministry = await step(cases, b, "decision", {"outcome": "confirmed", "reason": "认定挂证"})
         assert ministry["authority"] == "ministry" and ministry["sanctions"]["revocations"] == []
         assert ministry["sanctions"]["ministry_reports"][0]["to"] == "住房和城乡建设部"
         # An exemption claimed with evidence and granted: the matcher is told.
         await walk_to_decision(
             cases, c, {"kind": "exemption_claimed", "exemption": "UNIVERSITY_STAFF", "evidence_refs": ["聘用合同"]}
         )
-        granted = await post(
+        granted = await step(
             cases,
-            f"{API}/{c}/decision",
+            c,
+            "decision",
             {"outcome": "not_guazheng", "not_guazheng_reason": "exemption", "reason": "高校教师"},
         )
         assert granted["outcome"] == "not_guazheng" and granted["decision"]["exemption"] == "UNIVERSITY_STAFF"
@@ -258,9 +261,7 @@ async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> 
     )
     answer = (await cases.get(f"{API}/{case_id}")).json()["answer"]
     assert answer["within_self_correction"] is True
-    decided = await post(
-        cases, f"{API}/{case_id}/decision", {"outcome": "self_corrected", "reason": "自查自纠期间已注销"}
-    )
+    decided = await step(cases, case_id, "decision", {"outcome": "self_corrected", "reason": "自查自纠期间已注销"})
     assert (
         decided["outcome"] == "self_corrected"
         and decided["decision"]["liability_waived"]
@@ -271,7 +272,7 @@ async def test_self_correction_within_the_dates_waives_liability(cases, bus) -> 
 async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consistent(cases, bus, case_settings) -> None:
     await bus.publish(finding(PERSON_A))
     case = await case_of(cases)
-    await post(cases, f"{API}/{case['case_id']}/notice", {})
+    await step(cases, case["case_id"], "notice", {})
     await bus.publish(finding(PERSON_A, status="cleared"))
 
     async def noted() -> bool:
@@ -281,7 +282,7 @@ async def test_cleared_findings_are_noted_and_the_case_closes_as_already_consist
     assert await actions(cases, case["case_id"]) == ["open", "send_notice", "finding_cleared", "all_findings_resolved"]
     assert (await cases.get(f"{API}/{case['case_id']}")).json()["status"] == "awaiting_reply"  # stays for the officer
     async with TopicTail(case_settings.kafka_bootstrap_servers, case_settings.topic(CaseClosedV1.topic)) as tail:
-        closed = await post(cases, f"{API}/{case['case_id']}/close", {"reason": "社保已与注册单位一致"})
+        closed = await step(cases, case["case_id"], "close", {"reason": "社保已与注册单位一致"})
         assert closed["outcome"] == "not_guazheng" and closed["outcome_reason"] == "already_consistent"
         assert event_of((await tail.read(1))[0])["data"]["outcome"] == "not_guazheng"
     # A new open finding for the person later opens a new case: the closed one stays closed.
@@ -334,7 +335,7 @@ async def test_an_untouched_case_whose_findings_clear_is_withdrawn(cases, bus, c
 async def test_the_audit_trail_refuses_update_and_delete(cases, bus, case_db) -> None:
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
-    await post(cases, f"{API}/{case_id}/notice", {})
+    await step(cases, case_id, "notice", {})
     conn = await asyncpg.connect(case_db)  # the application's own role and database
     try:
         assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE case_id = $1", uuid.UUID(case_id)) == 2
@@ -355,13 +356,18 @@ async def test_region_scope_hides_other_regions_cases(cases, bus) -> None:
     await bus.publish(finding(PERSON_A, region_code="150102"), finding(PERSON_B, region_code="150203"))
     a = await case_of(cases, PERSON_A)
     await case_of(cases, PERSON_B)
-    hohhot = {"X-Region-Scope": "150100"}
-    listed = (await cases.get(API, headers=hohhot)).json()["items"]
+    listed = (await cases.get(API, headers=officer("city"))).json()["items"]
     assert [c["person_ref"] for c in listed] == [PERSON_A]
-    assert (await cases.get(API, params={"region_code": "150200"}, headers=hohhot)).json()["items"] == []
-    assert (await cases.get(f"{API}/{a['case_id']}", headers={"X-Region-Scope": "230000"})).status_code == 404
-    assert (await cases.get(f"{API}/{a['case_id']}/timeline", headers={"X-Region-Scope": "150200"})).status_code == 404
-    assert (await cases.get(f"{API}/{a['case_id']}", headers=hohhot)).status_code == 200
+    assert (await cases.get(API, params={"region_code": "150200"}, headers=officer("city"))).json()["items"] == []
+    heilongjiang = caller_headers(regions=["230000"], role="province_admin")
+    assert (await cases.get(f"{API}/{a['case_id']}", headers=heilongjiang)).status_code == 404
+    baotou = caller_headers(regions=["150200"], role="city_officer")
+    assert (await cases.get(f"{API}/{a['case_id']}/timeline", headers=baotou)).status_code == 404
+    assert (await cases.get(f"{API}/{a['case_id']}", headers=officer("city"))).status_code == 200
+    # A header claiming a wider region means nothing: the credential's regions decide.
+    forged = {**baotou, "X-Region-Scope": "000000"}
+    assert (await cases.get(f"{API}/{a['case_id']}", headers=forged)).status_code == 404
+    assert [c["person_ref"] for c in (await cases.get(API, headers=forged)).json()["items"]] == [PERSON_B]
 
 
 async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases, bus) -> None:
@@ -370,7 +376,7 @@ async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases,
     for number, person in enumerate(people[:3], start=1):
         case_id = (await case_of(cases, person))["case_id"]
         await walk_to_decision(cases, case_id)
-        decided = await post(cases, f"{API}/{case_id}/decision", {"outcome": "confirmed", "reason": "认定挂证"})
+        decided = await step(cases, case_id, "decision", {"outcome": "confirmed", "reason": "认定挂证"})
         assert decided["decision"]["attendance_checks"] == (["91150100MA0000001X"] if number == 3 else [])
     checks = (await cases.get(f"{API}/attendance-checks")).json()
     assert [{k: v for k, v in c.items() if k not in ("check_id", "created_at")} for c in checks] == [
@@ -386,7 +392,8 @@ async def test_many_confirmed_cases_at_one_unit_start_an_attendance_check(cases,
     assert uuid.UUID(checks[0]["check_id"]).version == 4
     assert datetime.fromisoformat(checks[0]["created_at"]) <= datetime.now(UTC)
     # Another city's bureau sees none of it.
-    assert (await cases.get(f"{API}/attendance-checks", headers={"X-Region-Scope": "150200"})).json() == []
+    baotou = caller_headers(regions=["150200"], role="city_officer")
+    assert (await cases.get(f"{API}/attendance-checks", headers=baotou)).json() == []
 
 
 async def test_lists_refuse_a_tampered_cursor_or_a_nul_clearly(cases, bus) -> None:

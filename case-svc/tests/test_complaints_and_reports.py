@@ -7,45 +7,52 @@ import csv
 import io
 from datetime import timedelta
 
-from case_helpers import PERSON_A, PERSON_B, case_of, cases_of, finding, registration
+from case_helpers import (
+    PERSON_A,
+    PERSON_B,
+    case_of,
+    cases_of,
+    complaint,
+    finding,
+    officer,
+    registration,
+    step,
+    walk_to_decision,
+)
 from openpyxl import load_workbook
 
 from case_svc.cases.service import today
 from case_svc.reports.service import SUMMARY_COLUMNS
-from devtools.testing import eventually
+from devtools.testing import caller_headers, eventually
 
 COMPLAINTS = "/api/v1/complaints"
 CASES = "/api/v1/cases"
 
 
-def complaint(**overrides) -> dict:
-    return {
-        "channel": "phone",
-        "received_on": str(today()),
-        "region_code": "150000",
-        "subject_unit_name": "呼和浩特华建建设有限公司",
-        "content": "该公司项目经理长期不在岗",
-    } | overrides
-
-
 async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> None:
-    first = await cases.post(COMPLAINTS, json=complaint(), headers={"X-Actor": "hotline-01"})
+    first = await cases.post(COMPLAINTS, json=complaint(), headers=officer("province", actor="hotline-01"))
     assert first.status_code == 201, first.text
     body = first.json()
     assert body["registration_no"] == f"TS-150000-{today().year}-000001" and body["status"] == "registered"
     assert body["due_on"] == str(today() + timedelta(days=15)) and body["campaign_id"] == "IM-2024"
-    second = (await cases.post(COMPLAINTS, json=complaint(channel="letter"))).json()
+    second = (await cases.post(COMPLAINTS, json=complaint(channel="letter"), headers=officer("province"))).json()
     assert second["registration_no"].endswith("-000002")
     cid = body["complaint_id"]
-    assigned = (await cases.post(f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-0471-009"})).json()
+    assigned = (
+        await cases.post(
+            f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-0471-009"}, headers=officer("province")
+        )
+    ).json()
     assert assigned["status"] == "assigned" and assigned["assignee"] == "officer-0471-009"
     answered = (
         await cases.post(
-            f"{COMPLAINTS}/{cid}/answer", json={"answer": "经核查，已责令整改"}, headers={"X-Actor": "officer-0471-009"}
+            f"{COMPLAINTS}/{cid}/answer",
+            json={"answer": "经核查，已责令整改"},
+            headers=officer("province", actor="officer-0471-009"),
         )
     ).json()
     assert answered["status"] == "answered" and answered["answered_by"] == "officer-0471-009"
-    again = await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "再次答复"})
+    again = await cases.post(f"{COMPLAINTS}/{cid}/answer", json={"answer": "再次答复"}, headers=officer("province"))
     assert again.status_code == 409
     # Every complaint is kept, answered or not, and listable by status and region.
     listed = (await cases.get(COMPLAINTS, params={"region_code": "150000"})).json()["items"]
@@ -60,16 +67,35 @@ async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> No
     assert [h["action"] for h in history] == ["register", "assign", "answer"]
     assert history[0]["actor"] == "hotline-01" and history[2]["after"]["status"] == "answered"
     # Strict input: a caller cannot set the status or number, and a subject is required.
-    assert (await cases.post(COMPLAINTS, json=complaint(status="answered"))).status_code == 422
-    assert (await cases.post(COMPLAINTS, json=complaint(subject_unit_name=None))).status_code == 422
-    assert (await cases.get(f"{COMPLAINTS}/{cid}", headers={"X-Region-Scope": "230000"})).status_code == 404
+    strict = officer("province")
+    assert (await cases.post(COMPLAINTS, json=complaint(status="answered"), headers=strict)).status_code == 422
+    assert (await cases.post(COMPLAINTS, json=complaint(subject_unit_name=None), headers=strict)).status_code == 422
+    heilongjiang = caller_headers(regions=["230000"], role="province_admin")
+    assert (await cases.get(f"{COMPLAINTS}/{cid}", headers=heilongjiang)).status_code == 404
 
 
 async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bus) -> None:
-    about_b = (await cases.post(COMPLAINTS, json=complaint(subject_person_ref=PERSON_B, region_code="150102"))).json()
-    linked = (
-        await cases.post(f"{COMPLAINTS}/{about_b['complaint_id']}/cases", json={"reason": "举报属实，立案"})
+    county = officer("county")
+    await bus.publish(registration(PERSON_B, "150102", "蒙2150000001"))  # on the register: a person the suite knows
+    about_b = (
+        await cases.post(COMPLAINTS, json=complaint(subject_person_ref=PERSON_B, region_code="150102"), headers=county)
     ).json()
+
+    opened: list[dict] = []
+
+    async def link() -> bool:
+        response = await cases.post(
+            f"{COMPLAINTS}/{about_b['complaint_id']}/cases",
+            json={"reason": "举报属实，立案"},
+            headers=officer("county"),
+        )
+        assert response.status_code in (200, 422), response.text  # 422 until the register holds the person
+        if response.status_code == 200:
+            opened.append(response.json())
+        return bool(opened)
+
+    await eventually(link, what="the complaint's person on the register, and the case opened")
+    linked = opened[0]
     assert len(linked["case_ids"]) == 1
     case = (await cases.get(f"{CASES}/{linked['case_ids'][0]}")).json()
     assert case["opened_by"] == "complaint" and case["person_ref"] == PERSON_B
@@ -83,25 +109,21 @@ async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bu
 
     await eventually(joined, what="the finding to join the complaint's case")
     assert [c["case_id"] for c in await cases_of(cases, PERSON_B)] == [case["case_id"]]
-    no_person = (await cases.post(COMPLAINTS, json=complaint())).json()
-    refused = await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={})
+    province = officer("province")
+    no_person = (await cases.post(COMPLAINTS, json=complaint(), headers=province)).json()
+    refused = await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={}, headers=province)
     assert refused.status_code == 422
     by_id = (
-        await cases.post(f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={"case_id": case["case_id"]})
+        await cases.post(
+            f"{COMPLAINTS}/{no_person['complaint_id']}/cases", json={"case_id": case["case_id"]}, headers=province
+        )
     ).json()
     assert by_id["case_ids"] == [case["case_id"]]
 
 
-async def _decide(cases, case_id: str, outcome: dict) -> None:
-    for path, body in (
-        ("notice", {}),
-        ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["证明"]}),
-        ("county-review", {"opinion": "同意"}),
-        ("city-review", {"opinion": "同意"}),
-        ("decision", outcome),
-    ):
-        response = await cases.post(f"{CASES}/{case_id}/{path}", json=body)
-        assert response.status_code == 200, response.text
+async def _decide(cases, case: dict, outcome: dict) -> None:
+    await walk_to_decision(cases, case["case_id"], region_code=case["region_code"])
+    await step(cases, case["case_id"], "decision", outcome, region_code=case["region_code"])
 
 
 async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cases, bus) -> None:
@@ -125,16 +147,17 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
         registration("f" * 26, "150202", "蒙2150100003"),
         registration("9" * 26, "150102", "蒙2150100004", status="cancelled"),
     )
-    ids = {p: (await case_of(cases, p))["case_id"] for p in people}
+    ids = {p: await case_of(cases, p) for p in people}
     await _decide(cases, ids[PERSON_A], {"outcome": "confirmed", "reason": "认定"})
     await _decide(cases, ids[PERSON_B], {"outcome": "confirmed", "reason": "认定", "blacklist": False})
     await _decide(cases, ids["d" * 26], {"outcome": "confirmed", "reason": "认定"})
     await _decide(
         cases, ids["c" * 26], {"outcome": "not_guazheng", "not_guazheng_reason": "data_error", "reason": "数据错误"}
     )
-    received = (await cases.post(COMPLAINTS, json=complaint(region_code="150203"))).json()
-    await cases.post(f"{COMPLAINTS}/{received['complaint_id']}/answer", json={"answer": "已处理"})
-    await cases.post(COMPLAINTS, json=complaint(region_code="150102"))
+    province = officer("province")
+    received = (await cases.post(COMPLAINTS, json=complaint(region_code="150203"), headers=province)).json()
+    await cases.post(f"{COMPLAINTS}/{received['complaint_id']}/answer", json={"answer": "已处理"}, headers=province)
+    await cases.post(COMPLAINTS, json=complaint(region_code="150102"), headers=province)
 
     period = {"region_code": "150000", "from": str(today() - timedelta(days=1)), "to": str(today())}
 
@@ -185,7 +208,8 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
     ).active
     assert sheet.max_row == 3 + 4
     # Another province's officer sees none of it.
-    outside = (await cases.get("/api/v1/reports/summary", params=period, headers={"X-Region-Scope": "230000"})).json()
+    heilongjiang = caller_headers(regions=["230000"], role="province_admin")
+    outside = (await cases.get("/api/v1/reports/summary", params=period, headers=heilongjiang)).json()
     assert outside["rows"] == [] and outside["totals"]["confirmed"] == 0
 
 
@@ -209,9 +233,9 @@ async def test_campaigns_are_present_after_migration_and_presets_restore(cases) 
     listed = (await cases.get("/api/v1/campaigns")).json()
     assert [c["campaign_id"] for c in listed] == ["IM-2024", "HLJ-2018"]
     assert all(c["region_code"] == c["province_code"] for c in listed)
-    city = (await cases.get("/api/v1/campaigns", headers={"X-Region-Scope": "150100"})).json()
+    city = (await cases.get("/api/v1/campaigns", headers=officer("city"))).json()
     assert [c["campaign_id"] for c in city] == ["IM-2024"]  # a city sees its province's campaign
-    assert (await cases.get("/api/v1/campaigns/HLJ-2018", headers={"X-Region-Scope": "150100"})).status_code == 404
+    assert (await cases.get("/api/v1/campaigns/HLJ-2018", headers=officer("city"))).status_code == 404
     restored = await cases.post("/api/v1/campaigns/presets/HLJ-2018")
     assert restored.status_code == 200 and restored.json()["monthly_report"]["due_day"] == 2
     assert (await cases.post("/api/v1/campaigns/presets/XX-1999")).status_code == 404
@@ -221,3 +245,29 @@ async def test_campaigns_are_present_after_migration_and_presets_restore(cases) 
     created = await cases.post("/api/v1/campaigns", json=custom | {"reply_days": 10})
     assert created.status_code == 201 and created.json()["reply_days"] == 10
     assert (await cases.post("/api/v1/campaigns", json=custom)).status_code == 409
+
+
+async def test_exports_write_no_cell_a_spreadsheet_would_evaluate(cases, bus) -> None:
+    # A name and a unit as a feed might deliver them, meant to run in an official's spreadsheet.
+    name, unit = '=HYPERLINK("http://x","点我")', "+1-2"
+    await bus.publish(finding(PERSON_A, name=name, unit_name=unit))
+    case = await case_of(cases)
+    await walk_to_decision(cases, case["case_id"])
+    await step(cases, case["case_id"], "decision", {"outcome": "confirmed", "reason": "认定挂证"})
+    period = {"region_code": "150000", "from": str(today()), "to": str(today())}
+    rows = (await cases.get("/api/v1/reports/detail", params=period)).json()["rows"]
+    assert [(r["name"], r["units"]) for r in rows] == [(name, unit)]  # JSON keeps the text as it is
+    for report in ("detail", "summary"):
+        xlsx = await cases.get(f"/api/v1/reports/{report}", params=period | {"format": "xlsx"})
+        cells = [cell for row in load_workbook(io.BytesIO(xlsx.content)).active.iter_rows() for cell in row]
+        assert cells and not [cell.coordinate for cell in cells if cell.data_type == "f"]
+        raw = (await cases.get(f"/api/v1/reports/{report}", params=period | {"format": "csv"})).content
+        csv_cells = [cell for row in csv.reader(io.StringIO(raw.decode("utf-8-sig"))) for cell in row]
+        assert not [cell for cell in csv_cells if cell.startswith(("=", "+", "-", "@", "\t", "\r"))]
+        if report == "detail":
+            texts = {cell.value for cell in cells}
+            assert {"'" + name, "'" + unit} <= texts and {"'" + name, "'" + unit} <= set(csv_cells)
+        else:  # counts stay numbers
+            totals = [cell for cell in cells if cell.row == max(c.row for c in cells)]
+            assert totals[0].value == "合计" and all(cell.data_type == "n" for cell in totals[2:])
+            assert 1 in [cell.value for cell in totals]  # the case opened and confirmed

@@ -4,7 +4,8 @@ running in-process on real databases and the real broker, on topics of this test
 registry, insurance and fund take a small synthetic province; the matcher finds its leads; case-svc
 opens cases from matcher.findings; an officer walks one to a confirmed decision; registry-svc applies
 the revocation from cases.decisions (revoked, bar date) and flags a new registration during the bar;
-the matcher takes the revoked registration and the other decision events in its stride.
+the matcher takes the revoked registration and the other decision events in its stride, and so does the
+registry a replay of case-svc's decisions.
 ID numbers stay inside the test (to upload the new registration) and are never printed.
 """
 
@@ -16,19 +17,22 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 import pytest
+from case_helpers import step, walk_to_decision
 from fastapi import FastAPI
 
 from case_svc.cases.service import today
 from case_svc.main import create_app as case_app
 from case_svc.main import service as case_service
 from devtools.synthetic import generate_province, write_csv
-from devtools.testing import eventually, running, wait_outbox_empty
+from devtools.testing import TopicTail, eventually, running, wait_outbox_empty
 from domain.categories import PROVINCE_MANAGED
 from domain.records import FIELDS, RecordKind
 from fund_svc.main import create_app as fund_app
 from fund_svc.main import service as fund_service
 from insurance_svc.main import create_app as insurance_app
 from insurance_svc.main import service as insurance_service
+from kernel.events import Topics
+from kernel.kafka import unconsumed_events
 from kernel.privacy import Pseudonymizer
 from kernel.service import ServiceSpec
 from kernel.settings import DEV_PEPPER
@@ -99,17 +103,11 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
         await eventually(revocable, timeout=120, what="an open case the province can revoke")
         case = (await revocable_cases(suite["case"]))[0]
         assert case["opened_by"] == "finding" and case["campaign_id"] == "IM-2024"
-        person_ref, case_id = case["person_ref"], case["case_id"]
-        for path, body in (
-            ("notice", {}),
-            ("answer", {"kind": "insurance_now_matches", "evidence_refs": ["社保缴费记录"]}),
-            ("county-review", {"opinion": "社保单位与注册单位不一致，属实"}),
-            ("city-review", {"opinion": "同意"}),
-            ("decision", {"outcome": "confirmed", "reason": "认定挂证，撤销注册"}),
-        ):
-            response = await suite["case"].post(f"/api/v1/cases/{case_id}/{path}", json=body)
-            assert response.status_code == 200, response.text
-        decided = response.json()
+        person_ref, case_id, region = case["person_ref"], case["case_id"], case["region_code"]
+        # Each step by the officer of its own level over the case's county (a county, a city, the province).
+        await walk_to_decision(suite["case"], case_id, region_code=region)
+        decision = {"outcome": "confirmed", "reason": "认定挂证，撤销注册"}
+        decided = await step(suite["case"], case_id, "decision", decision, region_code=region)
         revoked = {r["certificate_no"] for r in decided["sanctions"]["revocations"]}
         assert revoked and decided["authority"] == "province"
         bar_end = str(today().replace(year=today().year + 3))
@@ -156,8 +154,7 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
             return statuses.get(old["certificate_no"]) == "revoked" and new["certificate_no"] in statuses
 
         await eventually(matcher_saw_it, timeout=60, what="the matcher to see the revoked and the new registration")
-        closed = await suite["case"].post(f"/api/v1/cases/{case_id}/close", json={"reason": "决定已执行"})
-        assert closed.status_code == 200
+        await step(suite["case"], case_id, "close", {"reason": "决定已执行"}, region_code=region)
 
         async def matcher_settled() -> bool:
             return (await suite["matcher"].get("/api/v1/matcher/progress")).json()["unconsumed_events"] == 0
@@ -165,6 +162,25 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
         # The closure is on the bus once case-svc's outbox is empty; then the matcher consumes it.
         await wait_outbox_empty(settings["case"].database_url)
         await eventually(matcher_settled, timeout=60, what="the matcher to consume every event")
+
+        # case-svc's decisions replayed, twice (a lost bus rebuilt): the registry takes them in its stride —
+        # the revocation, its bar and the flag stay as they were, and it publishes nothing new.
+        async def registry_applied() -> bool:
+            group = f"{settings['registry'].kafka_topic_prefix}registry.decisions"
+            return await unconsumed_events(settings["registry"], group, [Topics.cases_decisions]) == 0
+
+        held = await registrations()
+        registry_topic = settings["registry"].topic(Topics.registry_registrations)
+        async with TopicTail(settings["registry"].kafka_bootstrap_servers, registry_topic) as tail:
+            for _ in range(2):
+                replayed = await suite["case"].post("/internal/replay", json={"streams": ["decisions"]})
+                assert replayed.status_code == 200 and replayed.json()["queued"]["decisions"] >= len(revoked) + 1
+                await wait_outbox_empty(settings["case"].database_url)
+                await eventually(registry_applied, timeout=60, what="the registry to consume the replayed decisions")
+                await wait_outbox_empty(settings["registry"].database_url)
+                assert await registrations() == held
+            assert await tail.read_to_end() == []
+        await eventually(matcher_settled, timeout=60, what="the matcher to consume the replayed decisions")
     # Personal data: no ID number and no name of the province in any log line of the five services.
     logs = "\n".join(log_lines)
     assert len(log_lines) > 10

@@ -1,4 +1,5 @@
-"""The transition table and deadlines as pure domain: every path, every refusal, the deadline arithmetic."""
+"""The transition and owners tables and deadlines as pure domain: every path, every refusal, who takes each
+step, the deadline arithmetic."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ from datetime import date
 import pytest
 
 from case_svc.cases.workflow import (
+    OWNERS,
     TRANSITIONS,
     Action,
     CaseStatus,
+    Level,
+    NotTheOwner,
     TransitionRefused,
     allowed_actions,
+    check_owner,
     is_overdue,
+    level_of_region,
     next_state,
+    owner,
     reply_due,
     send_back_target,
 )
@@ -87,3 +94,90 @@ def test_reply_deadline_and_overdue() -> None:
     # Only a case waiting on the reply is overdue; answered cases are not, whatever the date.
     assert not is_overdue(CaseStatus.awaiting_county_review, due, date(2025, 1, 1))
     assert not is_overdue(CaseStatus.awaiting_reply, None, date(2025, 1, 1))
+
+
+# Every action a state allows, and the level that takes it on a county's case.
+COUNTY_CASE_OWNERS = [
+    (CaseStatus.open, Action.send_notice, None, Level.county),
+    (CaseStatus.awaiting_reply, Action.answer, None, Level.county),
+    (CaseStatus.awaiting_reply, Action.record_no_reply, None, Level.county),
+    (CaseStatus.awaiting_county_review, Action.county_review, None, Level.county),
+    (CaseStatus.awaiting_county_review, Action.send_back, None, Level.county),
+    (CaseStatus.awaiting_city_review, Action.city_review, None, Level.city),
+    (CaseStatus.awaiting_city_review, Action.send_back, None, Level.city),
+    (CaseStatus.awaiting_decision, Action.decide, None, Level.province),
+    (CaseStatus.awaiting_decision, Action.send_back, None, Level.province),
+    (CaseStatus.sent_back, Action.resume, CaseStatus.awaiting_reply, Level.county),
+    (CaseStatus.sent_back, Action.resume, CaseStatus.awaiting_county_review, Level.county),
+    (CaseStatus.sent_back, Action.resume, CaseStatus.awaiting_city_review, Level.city),
+    *[(status, Action.close, None, Level.province) for status in CaseStatus if status is not CaseStatus.closed],
+]
+
+
+def test_every_action_has_an_owner() -> None:
+    assert set(OWNERS) == set(Action)
+    allowed = {(status, action) for status, actions in TRANSITIONS.items() for action in actions}
+    assert allowed == {(status, action) for status, action, _, _ in COUNTY_CASE_OWNERS}
+
+
+@pytest.mark.parametrize(("status", "action", "returns_to", "level"), COUNTY_CASE_OWNERS)
+def test_who_takes_each_step_of_a_countys_case(status, action, returns_to, level) -> None:
+    assert owner(action, status, returns_to=returns_to, region_code="150102") is level
+    roles = {"county_officer", "city_officer", "province_admin", "dashboard", "service"}
+    takes = {
+        role
+        for role in roles
+        if _may(action, status, returns_to=returns_to, region_code="150102", role=role, actor="someone", reviews=[])
+    }
+    assert takes == {
+        {Level.county: "county_officer", Level.city: "city_officer", Level.province: "province_admin"}[level]
+    }
+
+
+def _may(action, status, **caller) -> bool:
+    try:
+        check_owner(action, status, **caller)
+    except NotTheOwner as refusal:
+        assert str(refusal).startswith(action.value) and "-level bureau's step" in str(refusal)
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("region_code", "level"),
+    [("150000", Level.province), ("150100", Level.city), ("150102", Level.county), ("150781", Level.county)],
+)
+def test_a_case_above_the_counties_is_its_own_bureaus(region_code, level) -> None:
+    assert level_of_region(region_code) is level
+    # The lower levels' steps go to the case's own bureau; the higher ones stay where they are.
+    assert owner(Action.send_notice, CaseStatus.open, returns_to=None, region_code=region_code) is level
+    city_review = owner(Action.city_review, CaseStatus.awaiting_city_review, returns_to=None, region_code=region_code)
+    assert city_review is (Level.province if level is Level.province else Level.city)
+    decide = owner(Action.decide, CaseStatus.awaiting_decision, returns_to=None, region_code=region_code)
+    assert decide is Level.province
+
+
+def _review(action: Action, actor: str, reviews: list[dict]) -> None:
+    """`actor`, of the level that owns `action`, takes it on a county's case with these reviews behind it."""
+    status, role = {
+        Action.city_review: (CaseStatus.awaiting_city_review, "city_officer"),
+        Action.decide: (CaseStatus.awaiting_decision, "province_admin"),
+    }[action]
+    check_owner(action, status, returns_to=None, region_code="150102", role=role, actor=actor, reviews=reviews)
+
+
+def test_the_officer_of_a_review_takes_neither_the_next_nor_the_decision() -> None:
+    county = {"level": "county", "result": "passed", "by": "officer-a"}
+    city = {"level": "city", "result": "passed", "by": "officer-b"}
+    with pytest.raises(NotTheOwner, match="county review"):
+        _review(Action.city_review, "officer-a", [county])
+    _review(Action.city_review, "officer-b", [county])
+    for reviewer in ("officer-a", "officer-b"):
+        with pytest.raises(NotTheOwner):
+            _review(Action.decide, reviewer, [county, city])
+    _review(Action.decide, "officer-c", [county, city])
+    # A review done again after a send-back is the one that counts; a send-back is no review.
+    redone = [county, {"level": "county", "result": "sent_back", "by": "officer-c"}, county | {"by": "officer-d"}]
+    _review(Action.city_review, "officer-a", redone)
+    with pytest.raises(NotTheOwner):
+        _review(Action.city_review, "officer-d", redone)

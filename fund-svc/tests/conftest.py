@@ -1,4 +1,4 @@
-"""Fixtures for fund-svc tests: a fresh insurance database and the app running on it."""
+"""Fixtures for fund-svc tests: a fresh fund database and the app running on it."""
 
 from __future__ import annotations
 

@@ -69,7 +69,14 @@ def months_by_person(payloads: dict[str, DepositsRecordedV1]) -> dict[str, dict]
     return {k: months_of([m.model_dump() for m in p.months]) for k, p in payloads.items()}
 
 
-BAD = {2: ("id_number", "checksum"), 4: ("period", "invalid_month"), 6: ("unit_uscc", "missing")}
+BAD = {
+    2: ("id_number", "checksum"),
+    4: ("period", "invalid_month"),
+    6: ("unit_uscc", "missing"),
+    8: ("period", "implausible_month"),
+    10: ("period", "implausible_month"),
+}
+IMPLAUSIBLE_PERIODS = {8: "999912", 10: "199912"}  # months no deposit can be for
 
 
 async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db, infra):
@@ -80,6 +87,8 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
     rows[1]["id_number"] = broken_checksum(rows[1]["id_number"])
     rows[3]["period"] = "202413"
     rows[5]["unit_uscc"] = ""
+    for number, period in IMPLAUSIBLE_PERIODS.items():
+        rows[number - 1]["period"] = period
     bad_id = rows[1]["id_number"]
     good = [row for i, row in enumerate(rows, start=1) if i not in BAD]
     expected = expected_months(good)
@@ -102,7 +111,7 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
         assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [(n, *BAD[n]) for n in sorted(BAD)]
         assert all(e["message"] for e in receipt["errors"])
         assert_no_id_numbers({bad_id}, texts=[response.text])
-        assert "202413" not in response.text
+        assert not any(period in response.text for period in ("202413", *IMPLAUSIBLE_PERIODS.values()))
 
         records = await published(tail, fund_db.url, exactly=len(expected))
         payloads = by_person(records)

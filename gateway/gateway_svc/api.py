@@ -16,12 +16,12 @@ from domain.identifiers import InvalidIdentifier, normalize_id_number
 from gateway_svc import audit
 from gateway_svc.clients import verify_secret
 from gateway_svc.deps import GatewayDep, RuntimeDep, scoped
+from gateway_svc.proxy import credential_headers
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.roles import Scope
 from gateway_svc.schemas import Identity, LookupRequest, LookupResult, PersonAccess, TokenResponse
 from gateway_svc.tokens import Caller, issue
-from kernel.credentials import service_credential
 from kernel.deps import DbConnection
 from kernel.errors import Invalid
 from kernel.paging import Cursor, Page
@@ -168,22 +168,32 @@ async def reveal(
     gateway: GatewayDep,
     caller: Annotated[Caller, scoped(Scope.persons_reveal)],
 ) -> JSONResponse:
-    secret = runtime.settings.service_credential_secret.get_secret_value()
+    registry = runtime.settings.registry_url
     try:
-        response = await gateway.http.get(
-            f"{runtime.settings.registry_url}/internal/persons/{person_ref}/identity",
-            # An internal endpoint: the gateway calls it as a service; the reveal is audited below.
-            headers={"Authorization": f"Bearer {service_credential(secret, 'gateway')}"},
+        # The identity endpoint is internal: registry answers it to a service, for every region. So the
+        # caller's regions are applied first, by asking registry as the caller (the same test the identity
+        # query makes: a registration in the regions), and only then is the identity read as the gateway.
+        visible = await gateway.http.get(
+            f"{registry}{PREFIX}/registry/persons/{person_ref}/registrations",
+            headers=credential_headers(caller, gateway.caller_key),
+        )
+        if visible.status_code != 200:
+            raise ServiceDown("registry-svc could not reveal this person now")
+        response = (
+            await gateway.http.get(f"{registry}/internal/persons/{person_ref}/identity", auth=gateway.service_auth)
+            if visible.json()
+            else None
         )
     except httpx.TimeoutException:
         raise ServiceTimeout("registry-svc did not answer in time") from None
     except httpx.TransportError:
         raise ServiceDown("registry-svc is unavailable; retry later") from None
+    status = 404 if response is None else response.status_code
     route = f"POST {PREFIX}/persons/{{person_ref}}/reveal"
-    await audit.record_access(runtime.db, caller, person_ref, "reveal", route, response.status_code)
-    if response.status_code == 404:
+    await audit.record_access(runtime.db, caller, person_ref, "reveal", route, status)
+    if response is None or status == 404:
         raise NoRoute("no registered person with this reference", loc=["path", "person_ref"])
-    if response.status_code != 200:
+    if status != 200:
         raise ServiceDown("registry-svc could not reveal this person now")
     return JSONResponse(
         Identity.model_validate_json(response.content).model_dump(), headers={"Cache-Control": "no-store"}

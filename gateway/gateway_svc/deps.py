@@ -17,6 +17,7 @@ from gateway_svc.refusals import InsufficientScope, RateLimited, Unauthenticated
 from gateway_svc.roles import Scope
 from gateway_svc.settings import GatewaySettings
 from gateway_svc.tokens import Caller, InvalidToken, verify
+from kernel.credentials import ServiceAuth
 from kernel.deps import get_runtime
 from kernel.service import Runtime
 
@@ -33,6 +34,7 @@ class Gateway:
     limiter: RateLimiter
     openapi: MergedOpenAPI
     caller_key: Ed25519PrivateKey  # signs the caller credential of every forwarded request
+    service_auth: ServiceAuth  # the gateway's own calls to internal endpoints (reveal)
 
 
 def get_gateway(request: Request) -> Gateway:

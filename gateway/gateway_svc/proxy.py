@@ -1,6 +1,7 @@
-"""Forwarding to the services: the routing table decides, the token's identity and regions go along as
-trusted headers, bodies stream through both ways within their size limit, and a service that is down
-or slow is a 503/504 in the suite's error shape."""
+"""Forwarding to the services: the routing table decides, the gateway speaks for the caller with a caller
+credential it signs (kernel.credentials: the client's id, role, regions and scopes), bodies stream through
+both ways within their size limit, and a service that is down or slow is a 503/504 in the suite's error
+shape."""
 
 from __future__ import annotations
 
@@ -39,10 +40,19 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
-# Set by the gateway from the token; whatever a client sends under these names is dropped.
-# Never passed on from a client: the gateway states who is calling (and services ignore these anyway).
-TRUSTED = {"x-region-scope", "x-actor", "x-actor-role", "x-request-id"}
-_NOT_FORWARDED = HOP_BY_HOP | TRUSTED | {"authorization", "cookie", "idempotency-key"}
+# Never passed on from a client: who is calling is the gateway's credential (it replaces the client's
+# Authorization) and the request id is the gateway's. The services take the caller's regions and identity
+# from the credential only; headers claiming them are dropped all the same, so that nothing downstream (a
+# log, a tool) can mistake them for the caller.
+_NOT_FORWARDED = HOP_BY_HOP | {
+    "authorization",
+    "cookie",
+    "idempotency-key",
+    "x-request-id",
+    "x-region-scope",
+    "x-actor",
+    "x-actor-role",
+}
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -132,9 +142,9 @@ def forwarded_query(request: Request, max_page: int) -> httpx.QueryParams:
     )
 
 
-def trusted_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
-    """Who is calling, as a credential the services verify (kernel.credentials): the client's identity,
-    role, regions and scopes, signed with the key only the gateway holds; and the request id."""
+def credential_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
+    """Who is calling, as a credential the services verify (kernel.credentials): the client's id, role,
+    regions and scopes, signed with the key only the gateway holds; and the request id."""
     credential = caller_credential(
         signing_key,
         actor=caller.client_id,
@@ -151,9 +161,9 @@ def trusted_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[tupl
 
 def _headers(request: Request, caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
     """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
-    the ones the gateway sets, plus the caller's identity and regions from the token."""
+    the ones the gateway sets or drops, plus the caller's credential."""
     headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
-    headers += trusted_headers(caller, signing_key)
+    headers += credential_headers(caller, signing_key)
     for key, value in request.headers.raw:
         if key.lower() == b"idempotency-key":
             # Per client: two bureaus choosing the same key must not see each other's receipt.

@@ -1,4 +1,5 @@
-"""The gateway's settings: token signing, the clients of a deployment, where the services are, limits."""
+"""The gateway's settings: token signing, the caller credential's key, the clients of a deployment, where the
+services are, limits."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
 
-from kernel.credentials import DEV_CALLER_SIGNING_KEY
+from kernel.credentials import DEV_CALLER_SIGNING_KEY, public_key_of
 from kernel.settings import Environment, ServiceSettings
 
 # Development-only signing key (≥ 32 bytes for HS256): a production deployment refuses it.
@@ -51,16 +52,23 @@ class GatewaySettings(ServiceSettings):
     openapi_cache_seconds: float = 300.0
 
     @model_validator(mode="after")
-    def _refuse_dev_token_key(self) -> GatewaySettings:
+    def _refuse_unusable_keys(self) -> GatewaySettings:
         key = self.token_signing_key.get_secret_value()
         if len(key.encode()) < MIN_KEY_BYTES:
             raise ValueError(f"TOKEN_SIGNING_KEY must be at least {MIN_KEY_BYTES} bytes")
         if self.environment is Environment.production and key == DEV_TOKEN_KEY:
             raise ValueError("TOKEN_SIGNING_KEY must be set in production")
-        if self.environment is Environment.production and (
-            self.caller_signing_key.get_secret_value() == DEV_CALLER_SIGNING_KEY
-        ):
+        caller_key = self.caller_signing_key.get_secret_value()
+        if self.environment is Environment.production and caller_key == DEV_CALLER_SIGNING_KEY:
             raise ValueError("CALLER_SIGNING_KEY must be set in production")
+        try:
+            public_key = public_key_of(caller_key)
+        except ValueError:
+            raise ValueError("CALLER_SIGNING_KEY must be base64 of a 32-byte seed (suite credential-keys)") from None
+        # The services verify with CALLER_VERIFY_KEY: a gateway whose key is not its pair would be refused
+        # on every request it forwards, so it refuses to start instead.
+        if public_key != self.caller_verify_key:
+            raise ValueError("CALLER_SIGNING_KEY and CALLER_VERIFY_KEY are not one pair (suite credential-keys)")
         return self
 
     @cached_property

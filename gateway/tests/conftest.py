@@ -1,21 +1,31 @@
-"""Fixtures for gateway tests: configured clients with known secrets, and the gateway on a fresh database."""
+"""Fixtures for gateway tests: configured clients with known secrets, the gateway on a fresh database, and a
+stand-in service that records what the gateway sends it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import orjson
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from devtools.embedded import free_port
-from devtools.testing import running
+from devtools.testing import running, serving
 from gateway_svc.clients import new_client
 from gateway_svc.main import create_app, service
 from gateway_svc.roles import Role, Scope
 
-# client id -> (role, regions, extra scopes)
+# client id -> (role, regions, extra scopes). The narrower clients come first: the end-to-end fuzz run
+# acts with the last client holding a scope, and should reach the routes province-wide.
 CLIENTS = {
+    "hohhot-county": (Role.county_officer, ["150102"], []),  # 新城区: the county level of a Hohhot case
+    "hohhot-insurance-feed": (Role.insurance_feed, ["150100"], []),
+    "hohhot-fund-feed": (Role.fund_feed, ["150100"], []),
+    "baotou-revealer": (Role.city_officer, ["150200"], [Scope.persons_reveal]),
     "admin": (Role.province_admin, ["150000"], [Scope.persons_reveal]),
     "hohhot": (Role.city_officer, ["150100"], []),
     "baotou": (Role.city_officer, ["150200"], []),
@@ -84,3 +94,31 @@ def token_of(client_config):
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
     return get
+
+
+@dataclass
+class Recorder:
+    """A stand-in service over real HTTP: records each request (method, path, headers as sent) and answers
+    `answers[path]` (200 with that JSON body), or 404."""
+
+    url: str
+    answers: dict[str, Any] = field(default_factory=dict)
+    requests: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+
+
+@pytest.fixture
+async def recorder() -> AsyncIterator[Recorder]:
+    port = free_port()
+    recording = Recorder(url=f"http://127.0.0.1:{port}")
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def record(request: Request) -> JSONResponse:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
+        recording.requests.append((request.method, request.url.path, headers))
+        if request.url.path in recording.answers:
+            return JSONResponse(recording.answers[request.url.path])
+        return JSONResponse({"detail": [{"type": "not_found", "msg": "no such thing", "loc": []}]}, status_code=404)
+
+    async with serving(app, port):
+        yield recording

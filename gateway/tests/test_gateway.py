@@ -1,10 +1,25 @@
-"""The gateway on its own (real PostgreSQL, the services down): tokens, refusals, limits, lookup, audit, docs."""
+"""The gateway on its own (real PostgreSQL, the services down or a stand-in recording what it is sent):
+tokens, refusals, limits, lookup, audit, docs, the caller credential it forwards, reveal, its own internal
+endpoints."""
 
 from __future__ import annotations
 
 import base64
 import logging
 
+import jwt
+
+from devtools.testing import caller_headers
+from gateway_svc.roles import ROLE_SCOPES, Role
+from kernel.credentials import (
+    DEV_CALLER_VERIFY_KEY,
+    DEV_SERVICE_SECRET,
+    LIFETIME_SECONDS,
+    Caller,
+    CallerKind,
+    verify,
+    verify_key,
+)
 from kernel.privacy import Pseudonymizer
 from kernel.settings import DEV_PEPPER
 
@@ -74,9 +89,12 @@ async def test_token_endpoint_follows_oauth_client_credentials(gateway, client_c
 
 async def test_refusals_have_the_error_shape_and_are_logged(gateway, token_of, caplog) -> None:
     caplog.set_level(logging.WARNING, logger="gateway_svc.refusals")
-    no_token = await gateway.get("/api/v1/matcher/findings")
+    no_token = await gateway.get("/api/v1/matcher/findings", auth=None)
     assert no_token.status_code == 401 and no_token.headers["www-authenticate"].startswith("Bearer")
     assert no_token.json()["detail"][0]["type"] == "unauthorized"
+    # A credential of the services (the test client's default) is no token of the gateway's.
+    service_credential = await gateway.get("/api/v1/matcher/findings")
+    assert service_credential.status_code == 401
 
     bad_token = await gateway.get("/api/v1/matcher/findings", headers={"Authorization": "Bearer abc.def.ghi"})
     assert bad_token.status_code == 401 and 'error="invalid_token"' in bad_token.headers["www-authenticate"]
@@ -84,7 +102,7 @@ async def test_refusals_have_the_error_shape_and_are_logged(gateway, token_of, c
     unknown = await gateway.get("/api/v1/registry/internal-things", headers=await token_of(gateway, "admin"))
     assert unknown.status_code == 404 and unknown.json()["detail"][0]["type"] == "not_found"
     internal = await gateway.get("/internal/persons/0123456789abcdef/identity")
-    assert internal.status_code == 404  # the services' internal routes are not the gateway's
+    assert internal.status_code == 404  # the services' internal routes are not the gateway's, even for a service
 
     dashboard = await token_of(gateway, "dashboard")
     push = await gateway.post("/api/v1/registry/registrations", content=b"x", headers=dashboard)
@@ -207,3 +225,97 @@ async def test_merged_openapi_says_which_services_are_down(gateway) -> None:
     assert {"/api/v1/auth/token", "/api/v1/persons/lookup", "/api/v1/audit/person-access"} <= doc["paths"].keys()
     assert "oauth2" in doc["components"]["securitySchemes"]
     assert (await gateway.get("/docs")).status_code == 200
+
+
+FORGED = {"X-Region-Scope": "000000", "X-Actor": "admin", "X-Actor-Role": "province_admin", "Cookie": "session=x"}
+
+
+def verified(token: str) -> Caller:
+    """The caller a credential states, verified as every service verifies it."""
+    return verify(token, caller_key=verify_key(DEV_CALLER_VERIFY_KEY), service_secret=DEV_SERVICE_SECRET)
+
+
+def credential_sent(headers: list[tuple[str, str]]) -> str:
+    [authorization] = [value for name, value in headers if name == "authorization"]
+    scheme, _, token = authorization.partition(" ")
+    assert scheme == "Bearer"
+    return token
+
+
+async def test_the_gateway_speaks_for_the_caller_with_a_credential_and_drops_forged_headers(
+    gateway_factory, token_of, recorder
+) -> None:
+    findings = "/api/v1/matcher/findings"
+    recorder.answers[findings] = {"items": [], "next_cursor": None}
+    async with gateway_factory(matcher_url=recorder.url) as gateway:
+        hohhot = await token_of(gateway, "hohhot")
+        forwarded = await gateway.get(findings, headers={**hohhot, **FORGED, "X-Request-ID": "zt-1"})
+        assert forwarded.status_code == 200, forwarded.text
+        narrowed = await token_of(gateway, "hohhot", scope="findings:read")
+        assert (await gateway.get(findings, headers=narrowed)).status_code == 200
+    [(_, _, first), (_, _, second)] = recorder.requests
+    names = {name for name, _ in first}
+    assert not names & {"x-region-scope", "x-actor", "x-actor-role", "cookie"}
+    assert dict(first)["x-request-id"] == "zt-1"
+    token = credential_sent(first)
+    assert token != hohhot["Authorization"].split()[1]  # the client's token stays at the gateway
+    assert verified(token) == Caller(
+        actor="hohhot",
+        role="city_officer",
+        regions=("150100",),
+        scopes=frozenset(scope.value for scope in ROLE_SCOPES[Role.city_officer]),
+        kind=CallerKind.client,
+    )
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == LIFETIME_SECONDS  # a minute: a leaked credential soon means nothing
+    # The token's scopes, not the role's: a client that asked for fewer speaks with fewer.
+    assert verified(credential_sent(second)).scopes == {"findings:read"}
+
+
+async def test_reveal_applies_the_callers_regions_then_reads_the_identity_as_a_service(
+    gateway_factory, token_of, recorder
+) -> None:
+    registered, elsewhere = "ab" * 13, "cd" * 13
+    registrations = "/api/v1/registry/persons/{}/registrations"
+    identity = "/internal/persons/{}/identity"
+    recorder.answers[registrations.format(registered)] = [{"certificate_no": "CERT-1"}]
+    recorder.answers[registrations.format(elsewhere)] = []  # registered only outside the caller's regions
+    for ref in (registered, elsewhere):  # what the identity endpoint, answering any service, would give
+        recorder.answers[identity.format(ref)] = {
+            "person_ref": ref,
+            "id_number": VALID_ID,
+            "masked_id": "110105**********2X",
+            "name": "测试",
+        }
+    async with gateway_factory(registry_url=recorder.url) as gateway:
+        admin = await token_of(gateway, "admin")
+        revealed = await gateway.post(f"/api/v1/persons/{registered}/reveal", headers=admin)
+        refused = await gateway.post(f"/api/v1/persons/{elsewhere}/reveal", headers=admin)
+        entries = (
+            await gateway.get("/api/v1/audit/person-access", params={"client_id": "admin"}, headers=admin)
+        ).json()["items"]
+    assert revealed.status_code == 200 and revealed.headers["cache-control"] == "no-store"
+    assert revealed.json()["id_number"] == VALID_ID
+    assert refused.status_code == 404 and VALID_ID not in refused.text
+    assert [path for _, path, _ in recorder.requests] == [
+        registrations.format(registered),
+        identity.format(registered),
+        registrations.format(elsewhere),  # and not its identity
+    ]
+    as_caller, as_service, _ = (verified(credential_sent(headers)) for _, _, headers in recorder.requests)
+    assert (as_caller.kind, as_caller.actor, as_caller.regions) == (CallerKind.client, "admin", ("150000",))
+    assert (as_service.kind, as_service.actor) == (CallerKind.service, "gateway")
+    assert {(e["person_ref"], e["action"], e["status"]) for e in entries} == {
+        (registered, "reveal", 200),
+        (elsewhere, "reveal", 404),
+    }
+
+
+async def test_the_gateways_own_internal_endpoints_take_only_a_service_credential(gateway, token_of) -> None:
+    officer = caller_headers(regions=["000000"], role="province_admin", actor="admin")
+    for path in ("/metrics", "/internal/outbox"):
+        assert (await gateway.get(path, auth=None)).status_code == 401, path
+        assert (await gateway.get(path, headers=await token_of(gateway, "admin"))).status_code == 401, path
+        assert (await gateway.get(path, headers=officer)).status_code == 403, path
+    scraped = await gateway.get("/metrics")  # the test client's default: a service credential
+    assert scraped.status_code == 200 and "http_requests" in scraped.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 
 import jwt
@@ -13,6 +14,7 @@ from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.roles import ROLE_SCOPES, Role, Scope
 from gateway_svc.settings import DEV_TOKEN_KEY, GatewaySettings
 from gateway_svc.tokens import InvalidToken, issue, verify
+from kernel.credentials import DEV_CALLER_SIGNING_KEY, public_key_of
 
 SETTINGS = GatewaySettings()
 
@@ -135,6 +137,28 @@ def test_production_refuses_the_development_signing_key_and_short_keys() -> None
     with pytest.raises(ValidationError):
         GatewaySettings(token_signing_key="short")
     assert GatewaySettings(token_signing_key="x" * 32).token_signing_key.get_secret_value() != DEV_TOKEN_KEY
+
+
+def test_the_caller_credentials_key_is_refused_when_it_is_the_development_one_malformed_or_not_the_pair() -> None:
+    seed = base64.b64encode(bytes(range(32))).decode()
+    production = {
+        "environment": "production",
+        "pseudonym_pepper": "p" * 40,
+        "encryption_keys": "k1:" + base64.b64encode(bytes(32)).decode(),
+        "encryption_active_key_id": "k1",
+        "token_signing_key": "t" * 40,
+        "service_credential_secret": "s" * 40,
+        "caller_verify_key": public_key_of(seed),
+    }
+    assert GatewaySettings.model_validate({**production, "caller_signing_key": seed}).environment == "production"
+    refusals = {
+        "CALLER_SIGNING_KEY must be set in production": DEV_CALLER_SIGNING_KEY,
+        "must be base64 of a 32-byte seed": base64.b64encode(bytes(31)).decode(),
+        "are not one pair": base64.b64encode(bytes(32)).decode(),
+    }
+    for message, key in refusals.items():
+        with pytest.raises(ValidationError, match=message):
+            GatewaySettings.model_validate({**production, "caller_signing_key": key})
 
 
 def test_rate_limiter_allows_a_burst_then_says_how_long_to_wait() -> None:

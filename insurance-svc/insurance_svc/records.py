@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from domain.records import PersonStatus, RecordKind
-from ingest.fields import Field, choice_value, date_value
+from ingest.fields import Field, choice_value, plausible_date_value
 from ingest.payments import payment_fields, payment_records
 from ingest.person_records import PersonRecords
 from kernel import outbox
@@ -41,7 +41,7 @@ FEEDS = (
         RecordKind.person_statuses,
         (
             Field("status", choice_value(STATUS_CHOICES), headers=("人员状态", "参保状态")),
-            Field("since", date_value, required=False, headers=("退休日期", "起始时间")),
+            Field("since", plausible_date_value, required=False, headers=("退休日期", "起始时间")),
         ),
     ),
 )

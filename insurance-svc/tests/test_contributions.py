@@ -162,7 +162,10 @@ BAD = {
     8: ("insurance_type", "invalid_choice"),
     11: ("unit_uscc", "missing"),
     13: ("unit_name", "invalid_text"),  # a NUL byte, which PostgreSQL text cannot store
+    15: ("period", "implausible_month"),
+    17: ("period", "implausible_month"),
 }
+IMPLAUSIBLE_PERIODS = {15: "9999-12", 17: "1999-12"}  # months no contribution can be for
 
 
 def with_bad_rows(rows: list[dict]) -> list[dict]:
@@ -171,6 +174,8 @@ def with_bad_rows(rows: list[dict]) -> list[dict]:
     rows[7]["insurance_type"] = "09"  # row 8
     rows[10]["unit_uscc"] = ""  # row 11
     rows[12]["unit_name"] = rows[12]["unit_name"][:2] + "\x00" + rows[12]["unit_name"][2:]  # row 13
+    for number, period in IMPLAUSIBLE_PERIODS.items():
+        rows[number - 1]["period"] = period
     return rows
 
 
@@ -199,7 +204,7 @@ async def test_bad_rows_and_all_or_nothing(insurance, insurance_db, infra):
         assert [(e["row"], e["field"], e["code"]) for e in errors] == [(n, *BAD[n]) for n in sorted(BAD)]
         assert all(e["message"] for e in errors)
         assert_no_id_numbers({bad_id}, texts=[str(receipt)])
-        assert "2024-13" not in str(receipt)
+        assert not any(period in str(receipt) for period in ("2024-13", *IMPLAUSIBLE_PERIODS.values()))
         assert receipt["changed"] == len(good)
         expected = expected_months(good)
         payloads = by_person(await published(tail, insurance_db.url, exactly=len(expected)))

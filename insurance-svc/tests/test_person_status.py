@@ -147,3 +147,23 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
         await db_value(insurance_db.url, "SELECT count(*) FROM person_statuses WHERE since = $1", date(2022, 3, 15))
         == 1
     )
+
+
+async def test_a_status_since_an_implausible_date_is_a_row_error(insurance, insurance_db):
+    p = people(3)
+    implausible = ("1999-12-31", "9999-12-31")  # before the campaign's range, and long after next month
+    rows = [{"id_number": p[0][0], "name": p[0][1], "status": "retired", "since": "2000-01-01"}]
+    rows += [
+        {"id_number": id_number, "name": name, "status": "retired", "since": since}
+        for (id_number, name), since in zip(p[1:], implausible, strict=True)
+    ]
+    response = await insurance.post(f"{API}/person_statuses", content=orjson.dumps(rows), headers=JSON)
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    assert (receipt["accepted"], receipt["rejected"]) == (1, 2)
+    assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [
+        (2, "since", "implausible_date"),
+        (3, "since", "implausible_date"),
+    ]
+    assert not any(since in response.text for since in implausible)
+    assert await db_value(insurance_db.url, "SELECT count(*) FROM person_statuses") == 1

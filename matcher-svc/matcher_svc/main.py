@@ -32,5 +32,6 @@ def create_app(settings: MatcherSettings | None = None) -> FastAPI:
         routers=[api.router],
         consumers=consumers,
         workers=lambda runtime: [EvaluationWorker(runtime)],
+        replayers=events.REPLAYERS,
         description="Findings of the rule catalog (挂证 leads) with their evidence and exemptions.",
     )

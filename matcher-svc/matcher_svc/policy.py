@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 
 import asyncpg
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from kernel.settings import ServiceSettings
-from kernel.values import MONTH_PATTERN
+from kernel.values import MONTH_PATTERN, PlausibleRange
 from matcher_svc.domain import Policy
 
 
@@ -26,6 +26,16 @@ class MatcherSettings(ServiceSettings):
     evaluation_max_delay_seconds: float = Field(
         120.0, ge=0, description="a queued person is evaluated after this long even if the inputs never settle"
     )
+
+    @field_validator("review_month")
+    @classmethod
+    def _plausible_review_month(cls, month: str, info: ValidationInfo) -> str:
+        """REVIEW_MONTH within this service's plausible range, as the API requires of a new one: a typing
+        error (1900-01) would otherwise sweep the province for a month nobody's data covers."""
+        since, ahead = info.data.get("plausible_since"), info.data.get("plausible_months_ahead")
+        if since is None or ahead is None:  # invalid themselves: their own errors say so
+            return month
+        return PlausibleRange(since, ahead).check_month(month)
 
 
 async def current_policy(pg: asyncpg.Connection, settings: MatcherSettings) -> Policy:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import uuid
 from typing import Any
 
 import asyncpg
 import orjson
+from aiokafka.errors import KafkaError
 
 from kernel.kafka import unconsumed_events
 from kernel.paging import Page, decode_cursor, encode_cursor
@@ -16,7 +19,12 @@ from kernel.upstream import pending_upstream
 from matcher_svc import projection
 from matcher_svc.domain import Rule
 from matcher_svc.policy import MatcherSettings, current_policy
-from matcher_svc.schemas import FindingOut, FindingStatus, PersonView, Progress, Sweep
+from matcher_svc.schemas import FindingOut, FindingStatus, PersonView, Progress, Sweep, Unsettled
+
+log = logging.getLogger(__name__)
+
+# How long progress waits for the broker before it reports the bus unknown (a progress poll must answer).
+BROKER_PROBE_SECONDS = 5.0
 
 _FINDING = (
     "SELECT finding_id::text, person_key AS person_ref, masked_id, name, region_code, rule, status, exemption, "
@@ -102,18 +110,49 @@ async def person_view(pg: asyncpg.Connection, person_ref: str, scope: RegionScop
     )
 
 
+async def _unconsumed(runtime: Runtime[MatcherSettings]) -> int | None:
+    """Events on the bus the matcher's consumer group has not applied; None when the broker does not
+    answer in time (a lost broker is a state to report, not an error of the request)."""
+    try:
+        return await asyncio.wait_for(
+            unconsumed_events(runtime.settings, runtime.consumers[0].group_id, projection.TOPICS_CONSUMED),
+            BROKER_PROBE_SECONDS,
+        )
+    except (KafkaError, OSError, TimeoutError) as exc:
+        log.info("progress could not ask the broker", extra={"error": type(exc).__name__})
+        return None
+
+
 async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) -> Progress:
-    """Probed in the order data flows: upstream outboxes, then the bus, then the evaluation queue."""
+    """Probed in the order data flows: upstream outboxes, then the bus, then the evaluation queue.
+
+    Counts of zero are not enough: a consumer that keeps failing (its topics gone with a restarted
+    broker, say) finds nothing to apply on an empty bus, so its own state counts too."""
     upstream = await pending_upstream(runtime.http, runtime.settings.upstreams)
-    unconsumed = await unconsumed_events(runtime.settings, runtime.consumers[0].group_id, projection.TOPICS_CONSUMED)
+    unconsumed = await _unconsumed(runtime)
+    parked = await pg.fetchval("SELECT count(*) FROM parked_events")
     waiting = await pg.fetchval("SELECT count(*) FROM pending_evaluations")
     running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
     counts = {
         row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")
     }
     policy = await current_policy(pg, runtime.settings)
+    failing = any(consumer.failing for consumer in runtime.consumers)
+    reasons: dict[Unsettled, bool] = {
+        "upstream_unpublished": any(count != 0 for count in upstream.values()),
+        "broker_unreachable": unconsumed is None,
+        "unconsumed_events": bool(unconsumed),
+        "consumer_not_running": not failing and not all(consumer.connected for consumer in runtime.consumers),
+        "consumer_failing": failing,
+        "parked_events": parked > 0,
+        "awaiting_evaluation": waiting > 0,
+        "running_sweeps": running > 0,
+        "relay_failing": runtime.relay is not None and runtime.relay.failing,
+    }
+    unsettled = [reason for reason, holds in reasons.items() if holds]
     return Progress(
-        settled=all(count == 0 for count in upstream.values()) and unconsumed == 0 and waiting == 0 and running == 0,
+        settled=not unsettled,
+        unsettled_because=unsettled,
         upstream_unpublished=upstream,
         unconsumed_events=unconsumed,
         awaiting_evaluation=waiting,

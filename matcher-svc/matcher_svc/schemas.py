@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from kernel.events import FindingV1
-from kernel.values import MONTH_PATTERN
+from kernel.values import PlausibleMonth
 
-Month = Annotated[str, Field(pattern=MONTH_PATTERN, examples=["2024-10"])]
 FindingStatus = Literal["open", "exempted", "cleared"]
 
 
@@ -30,15 +29,34 @@ class PersonView(BaseModel):
     findings: list[FindingOut]
 
 
+# Why progress is not settled, in the order data flows.
+Unsettled = Literal[
+    "upstream_unpublished",  # an upstream service holds events it has not published, or did not answer
+    "broker_unreachable",  # the bus could not be asked what the matcher has not applied
+    "unconsumed_events",  # events on the bus the matcher has not applied yet
+    "consumer_not_running",  # the matcher's consumer has not joined the bus (yet)
+    "consumer_failing",  # the matcher's consumer keeps failing (it restarts with backoff)
+    "parked_events",  # events set aside after failing on their own: the findings do not reflect them
+    "awaiting_evaluation",  # people whose inputs changed wait to be evaluated
+    "running_sweeps",
+    "relay_failing",  # the matcher cannot publish its findings
+]
+
+
 class Progress(BaseModel):
     settled: bool = Field(
         description="everything the upstream services accepted is published, consumed and evaluated, "
         "and no sweep is running: the findings hold for the data accepted so far"
     )
+    unsettled_because: list[Unsettled] = Field(
+        default_factory=list, description="why it is not settled (empty when it is), in the order data flows"
+    )
     upstream_unpublished: dict[str, int | None] = Field(
         description="per upstream service: outbox entries accepted but not yet published (null: did not answer)"
     )
-    unconsumed_events: int = Field(description="events on the bus the matcher has not applied yet")
+    unconsumed_events: int | None = Field(
+        description="events on the bus the matcher has not applied yet (null: the broker did not answer)"
+    )
     awaiting_evaluation: int = Field(description="people whose inputs changed and who wait to be evaluated")
     running_sweeps: int
     findings: dict[str, int]
@@ -61,4 +79,4 @@ class SweepRequest(BaseModel):
 
 
 class ReviewMonth(BaseModel):
-    review_month: Month
+    review_month: PlausibleMonth

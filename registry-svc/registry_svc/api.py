@@ -52,9 +52,9 @@ async def units_by_name(
     return await queries.units_by_name(pg, name, scope)
 
 
-# Not under /api/v1: the gateway's public table never routes it, and in a deployment only the
-# gateway reaches the services. The gateway calls it for a caller holding `persons:reveal` and
-# audits the reveal; the region scope still applies.
+# Not under /api/v1: the gateway's public table never routes it, and only a service credential is
+# admitted (kernel.credentials). The gateway calls it for a caller holding `persons:reveal` and audits
+# the reveal; a service credential sees every region, so the gateway applies the caller's regions first.
 internal = APIRouter(prefix="/internal", include_in_schema=False)
 
 

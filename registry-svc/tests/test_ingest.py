@@ -262,6 +262,35 @@ async def test_all_or_nothing(registry, registry_db, infra):
     assert await db_value(registry_db.url, "SELECT count(*) FROM registrations") == 60
 
 
+# --- 3b. plausible dates ----------------------------------------------------------------------
+
+# (row, field, value): dates no registration can have, each a row error naming its field.
+IMPLAUSIBLE = [
+    (2, "registered_on", "1999-12-31"),
+    (4, "registered_on", "9999-12-31"),
+    (6, "valid_until", "1999-12-31"),
+    (7, "valid_until", "9999-12-31"),
+]
+
+
+async def test_implausible_dates_are_row_errors(registry, registry_db, infra):
+    rows = registrations(8)
+    for row, field, value in IMPLAUSIBLE:
+        rows[row - 1][field] = value
+    rows[7]["valid_until"] = "2090-12-31"  # row 8: an end may lie years ahead
+    async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
+        response = await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
+        assert response.status_code == 201, response.text
+        receipt = response.json()
+        assert (receipt["accepted"], receipt["rejected"]) == (4, 4)
+        assert [(e["row"], e["field"], e["code"]) for e in receipt["errors"]] == [
+            (row, field, "implausible_date") for row, field, _ in IMPLAUSIBLE
+        ]
+        assert not any(value in response.text for _, _, value in IMPLAUSIBLE)
+        events = await published(tail, registry_db.url, exactly=4)
+    assert "2090-12-31" in {event_of(event)["data"]["valid_until"] for event in events}
+
+
 # --- 4. GB18030 -------------------------------------------------------------------------------
 
 

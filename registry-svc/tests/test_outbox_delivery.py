@@ -15,7 +15,7 @@ from devtools.embedded import free_port
 from devtools.feeds import CSV, csv_bytes, db_value, expect_events, person_key, published
 from devtools.runner import ServiceProcess
 from devtools.synthetic import generate_province
-from devtools.testing import TopicTail, event_of
+from devtools.testing import TEST_CREDENTIALS, TopicTail, event_of
 from domain.records import RecordKind
 from kernel.events import RegistrationRecordedV1
 from registry_svc.main import service
@@ -51,7 +51,7 @@ async def test_outbox_delivery_after_kill_between_commit_and_publish(registry_db
         async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
             first.start()
             await asyncio.to_thread(first.wait_ready, 60)
-            async with httpx.AsyncClient(base_url=first.url, timeout=30) as client:
+            async with httpx.AsyncClient(base_url=first.url, timeout=30, auth=TEST_CREDENTIALS) as client:
                 response = await client.post(
                     f"{API}/registrations", content=csv_bytes(rows, RecordKind.registrations), headers=CSV
                 )

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kernel.values import MONTH_PATTERN
+from kernel.values import MONTH_PATTERN, PlausibleMonth
 
 
 class Phase(BaseModel):
@@ -56,7 +56,7 @@ class CampaignIn(BaseModel):
     national_basis: str | None = Field(None, max_length=200)
     agencies: list[str] = Field(min_length=1)
     phases: list[Phase] = Field(min_length=1)
-    review_month: str | None = Field(None, pattern=MONTH_PATTERN)
+    review_month: PlausibleMonth | None = None
     reporting_deadlines: list[ReportingDeadline] = []
     monthly_report: MonthlyReport | None = None
     reply_days: int = Field(15, ge=1, le=90, description="days to answer a notice (待反馈)")
@@ -79,6 +79,8 @@ class CampaignIn(BaseModel):
 class Campaign(CampaignIn):
     model_config = ConfigDict(extra="ignore")
 
+    # As stored: the plausible range applies to what a caller sends, not to what is kept (it moves).
+    review_month: str | None = None
     region_code: str  # the province: every object carries its region
     created_at: datetime
     updated_at: datetime

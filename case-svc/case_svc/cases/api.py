@@ -1,11 +1,13 @@
-"""Case routes: lists (region-scoped), one case with its findings, its timeline, and one route per workflow action."""
+"""Case routes: lists (region-scoped), one case with its findings, its timeline, one route per workflow action,
+and the handler that puts a refused step on the case's audit trail."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from case_svc.audit import service as audit_service
 from case_svc.audit.schemas import AuditEntry
@@ -23,9 +25,12 @@ from case_svc.cases.schemas import (
     SendBack,
     SendNotice,
 )
+from case_svc.cases.service import StepRefused
 from case_svc.cases.workflow import Action, CaseStatus
-from case_svc.deps import ActorDep, CurrentCase, LockedCase, RuntimeDep
-from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep
+from case_svc.deps import ActorDep, CurrentCase, LockedCase, OfficerDep, RuntimeDep
+from kernel.db import driver_connection
+from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep, get_runtime
+from kernel.errors import error_body
 from kernel.paging import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -58,7 +63,7 @@ async def cases(
 
 
 @router.post("", response_model=CaseDetail, status_code=201, summary="Open a case for a person (an officer's own lead)")
-async def open_case(body: OpenCase, pg: DbTransaction, scope: RegionScopeDep, actor: ActorDep) -> CaseDetail:
+async def open_case(body: OpenCase, pg: DbTransaction, scope: RegionScopeDep, actor: OfficerDep) -> CaseDetail:
     scope.require(body.region_code, "region", ["body", "region_code"])
     return await case_service.open_by_officer(pg, body, actor)
 
@@ -157,3 +162,21 @@ async def decide(
 )
 async def close(body: Close, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
     return await case_service.act(pg, current, Action.close, actor, body.reason, case_service.close(body))
+
+
+async def audit_refusal(request: Request, exc: Exception) -> JSONResponse:
+    """A refused step (`StepRefused`), answered 403 and kept on the case's audit trail — written in a
+    transaction of its own, because the request's rolled back with the refusal. The case is unchanged."""
+    assert isinstance(exc, StepRefused)
+    async with get_runtime(request).db.transaction() as conn:
+        await audit_service.record(
+            await driver_connection(conn),
+            entity="case",
+            entity_id=exc.case.case_id,
+            case_id=exc.case.case_id,
+            action="refused",
+            actor=exc.actor,
+            reason=exc.msg,
+            after={"action": exc.action.value, "status": exc.case.status.value},
+        )
+    return JSONResponse(error_body(exc.detail()), status_code=exc.status_code)

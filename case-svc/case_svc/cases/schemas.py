@@ -1,4 +1,5 @@
-"""Cases as the API reads and writes them. Inputs accept only what a caller may set (`extra="forbid"`)."""
+"""Cases as the API reads and writes them. Inputs accept only what a caller may set (`extra="forbid"`), and
+the dates an officer sends only within the plausible range (kernel.values: a 422 naming the field)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from case_svc.cases.sanctions import NotGuazhengReason, Outcome
 from case_svc.cases.workflow import CaseStatus
+from kernel.values import PlausibleDate
 
 # DOMAIN §6: the exemptions case handling can grant (the matcher applies them from the event).
 Exemption = Literal[
@@ -48,14 +50,14 @@ class OpenCase(Strict):
 
 
 class SendNotice(Reason):
-    notice_date: date | None = Field(None, description="the day the notice went out; today when absent")
+    notice_date: PlausibleDate | None = Field(None, description="the day the notice went out; today when absent")
     notice_ref: str | None = Field(None, max_length=200, description="the notice's document number")
 
 
 class Answer(Reason):
     kind: AnswerKind
-    answered_on: date | None = None
-    cancelled_on: date | None = Field(
+    answered_on: PlausibleDate | None = None
+    cancelled_on: PlausibleDate | None = Field(
         None, description="cancelled_registration: the day the registration was cancelled (注销)"
     )
     exemption: Exemption | None = Field(None, description="exemption_claimed: which one")
@@ -90,7 +92,9 @@ class Decision(Strict):
     exemption: Exemption | None = Field(
         None, description="not_guazheng by exemption: the one granted (default: the answer's)"
     )
-    decided_on: date | None = Field(None, description="today when absent; the revocation date and start of the bar")
+    decided_on: PlausibleDate | None = Field(
+        None, description="today when absent; the revocation date and start of the bar"
+    )
     fine: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")
     illegal_gains: Decimal | None = Field(None, ge=0, max_digits=12, decimal_places=2, description="yuan")
     blacklist: bool = True

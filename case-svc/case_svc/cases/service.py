@@ -2,7 +2,9 @@
 
 Every change runs in one transaction with its audit entry and the events it publishes (outbox), on
 the case row locked `FOR UPDATE`, so two officers acting at once are serialised and the second one
-meets the state the first one left (and a 409 if its action no longer applies).
+meets the state the first one left (and a 409 if its action no longer applies). An officer's action
+is checked against the workflow's owners on that locked case too: a step the officer's level does
+not own is refused with `StepRefused` (403), which the app records on the audit trail.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
 from case_svc.db import from_jsonb, to_jsonb
 from case_svc.references import next_reference
 from case_svc.settings import CaseSettings
-from kernel.errors import Conflict, Invalid, NotFound
+from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.scope import RegionScope
 
@@ -237,7 +239,24 @@ async def open_case(
     return case, True
 
 
+async def require_known_person(pg: asyncpg.Connection, person_ref: str, loc: list[str | int], what: str) -> None:
+    """A 422 at `loc` unless the suite knows the person: on the register or with a finding (a case for a
+    pseudonym nobody has seen is a typing error, or a probe)."""
+    known = await pg.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM findings WHERE person_ref = $1) "
+        "OR EXISTS (SELECT 1 FROM registrations WHERE person_ref = $1)",
+        person_ref,
+    )
+    if not known:
+        raise Invalid(
+            f"{what} is no person the suite knows (none on the register or with a finding): a case is opened "
+            "only for a known person",
+            loc=loc,
+        )
+
+
 async def open_by_officer(pg: asyncpg.Connection, body: OpenCase, actor: Actor) -> CaseDetail:
+    await require_known_person(pg, body.person_ref, ["body", "person_ref"], "person_ref")
     case, opened = await open_case(
         pg,
         person_ref=body.person_ref,
@@ -283,10 +302,7 @@ async def transition(
 ) -> Case:
     """Moves a case (locked `FOR UPDATE` in the caller's transaction) by `action` through the transition
     table, applies `effect`, audits; returns the case as it now is."""
-    try:
-        target = workflow.next_state(case.status, action, returns_to=case.returns_to)
-    except TransitionRefused as exc:
-        raise Conflict(str(exc), error_type="invalid_transition") from None
+    target = _target(case, action)
     campaign = await campaign_service.get_campaign(pg, case.campaign_id) if case.campaign_id else None
     try:
         changes = await effect(pg, case, campaign)
@@ -320,10 +336,42 @@ async def transition(
     return Case.from_row(updated)
 
 
+class StepRefused(Forbidden):
+    """An officer's action the workflow's owners table refuses him (403). The request's transaction rolls
+    back with it; the attempt is recorded on the case's audit trail all the same (cases/api.py)."""
+
+    def __init__(self, case: Case, action: Action, actor: Actor, msg: str) -> None:
+        super().__init__(msg, loc=["header", "authorization"])
+        self.case = case
+        self.action = action
+        self.actor = actor
+
+
+def _target(case: Case, action: Action) -> CaseStatus:
+    try:
+        return workflow.next_state(case.status, action, returns_to=case.returns_to)
+    except TransitionRefused as exc:
+        raise Conflict(str(exc), error_type="invalid_transition") from None
+
+
 async def act(
     pg: asyncpg.Connection, case: Case, action: Action, actor: Actor, reason: str | None, effect: Effect
 ) -> CaseDetail:
-    """An officer's action on a case, answered with the case as it now is."""
+    """An officer's action on a case: one the case's state allows (else 409) and the officer's level owns
+    (else `StepRefused`), answered with the case as it now is."""
+    _target(case, action)
+    try:
+        workflow.check_owner(
+            action,
+            case.status,
+            returns_to=case.returns_to,
+            region_code=case.region_code,
+            role=actor.role,
+            actor=actor.id,
+            reviews=case.reviews,
+        )
+    except workflow.NotTheOwner as exc:
+        raise StepRefused(case, action, actor, str(exc)) from None
     return await detail(pg, await transition(pg, case, action, actor, reason, effect))
 
 

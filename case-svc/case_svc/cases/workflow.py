@@ -1,7 +1,10 @@
-"""The case workflow of DOMAIN §7 as one transition table: states, actions, and what each action may lead to.
+"""The case workflow of DOMAIN §7 as two tables side by side: the transitions (states, actions, and what
+each action may lead to) and the owners (which bureau takes each action).
 
 Pure domain (no framework, no database): `next_state` answers where an action takes a case or raises
-`TransitionRefused` naming the state and the actions it allows, which the API turns into a 409.
+`TransitionRefused` naming the state and the actions it allows, which the API turns into a 409;
+`check_owner` raises `NotTheOwner` naming the step and the level that owns it, which the API turns
+into an audited 403.
 
     open ──send_notice──▶ awaiting_reply 待反馈 ──answer / record_no_reply──▶ awaiting_county_review 待审查
       ──county_review──▶ awaiting_city_review 待复审 ──city_review──▶ awaiting_decision 待决定
@@ -11,12 +14,30 @@ Any review may `send_back` (已驳回) with a reason; `resume` then returns the 
 (county → back to the person's reply, city → county, decision → city), so the step that was
 refused does its work again. An undecided case whose findings have all cleared or been exempted
 may be closed early as "already consistent" (the service checks the findings).
+
+Who takes each step (`OWNERS`, beside `TRANSITIONS`), and why: a confirmation revokes a registration
+and bars the person for three years, so no single bureau, and no single officer, may carry a case from
+the lead to the sanction alone (separation of duties). Each action belongs to the level whose work it
+is in the campaigns' documents (DOMAIN §2, §7): the county bureau notifies the person, records the
+answer or its absence and reviews first (审查); the city bureau reviews again (复审); the province is
+the deciding authority of DOMAIN §4 (it revokes what it registered and reports ministry-managed
+certificates up to 住建部) and supervises the end of a case (结案 — which also records an outcome when
+a case closes early). A reviewer sends a case back only from his own step, and the case resumes with
+whoever must redo the work. The officer who took one review takes neither the next review nor the
+decision (`INDEPENDENT_OF`), whatever role his credential carries. A case registered above the
+counties (a city's or the province's own, opened by an officer or a complaint) has no county bureau
+below it: its own bureau takes the lower levels' steps (`owner`), still with a different officer for
+each review.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Any
+
+from kernel.regions import region_prefix
 
 
 class CaseStatus(StrEnum):
@@ -94,6 +115,73 @@ TRANSITIONS: dict[CaseStatus, dict[Action, CaseStatus | None]] = {
     CaseStatus.closed: {},
 }
 
+# --- who takes each step: the owners table, read with the transitions above (why: the module docstring) ---
+
+
+class Level(StrEnum):
+    """The bureaus a case passes through, lowest first."""
+
+    county = "county"  # 旗县区住建局
+    city = "city"  # 盟市住建局
+    province = "province"  # 省（自治区）住建厅: the deciding authority
+
+
+LEVEL_LABELS: dict[Level, str] = {Level.county: "县级", Level.city: "市级", Level.province: "省级"}
+
+# The officer role of each level (the gateway's roles). Any other role — a feed, a dashboard, the
+# suite's own services and operators' tools — takes no step of a case.
+LEVEL_ROLES: dict[Level, str] = {
+    Level.county: "county_officer",
+    Level.city: "city_officer",
+    Level.province: "province_admin",
+}
+
+
+class Turn(StrEnum):
+    """An owner that follows from the case: the owner of another step."""
+
+    reviewer = "the reviewer of the step the case is at"
+    redoer = "the owner of the step the case returns to"
+
+
+OWNERS: dict[Action, Level | Turn] = {
+    Action.send_notice: Level.county,
+    Action.answer: Level.county,  # received by the bureau that sent the notice
+    Action.record_no_reply: Level.county,
+    Action.county_review: Level.county,
+    Action.city_review: Level.city,
+    Action.decide: Level.province,
+    Action.send_back: Turn.reviewer,
+    Action.resume: Turn.redoer,
+    Action.close: Level.province,
+}
+
+# The step each waiting state waits for (what `Turn` refers to).
+STEP_OF: dict[CaseStatus, Action] = {
+    CaseStatus.awaiting_reply: Action.answer,
+    CaseStatus.awaiting_county_review: Action.county_review,
+    CaseStatus.awaiting_city_review: Action.city_review,
+    CaseStatus.awaiting_decision: Action.decide,
+}
+
+# The reviews (by level) whose officer may not take the action.
+INDEPENDENT_OF: dict[Action, tuple[Level, ...]] = {
+    Action.city_review: (Level.county,),
+    Action.decide: (Level.county, Level.city),
+}
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.send_notice: "发出通知",
+    Action.answer: "记录反馈",
+    Action.record_no_reply: "记录逾期未反馈",
+    Action.county_review: "审查",
+    Action.city_review: "复审",
+    Action.send_back: "驳回",
+    Action.resume: "恢复办理",
+    Action.decide: "作出决定",
+    Action.close: "结案",
+}
+
 
 class TransitionRefused(Exception):
     """The action is not allowed in the case's state (a 409 at the API)."""
@@ -142,3 +230,67 @@ def reply_due(notice_date: date, reply_days: int) -> date:
 def is_overdue(status: CaseStatus, due: date | None, today: date) -> bool:
     """Past its deadline in a waiting state (the deadline day itself is still in time)."""
     return status in WAITING_WITH_DEADLINE and due is not None and today > due
+
+
+# --- owners ------------------------------------------------------------------------------------
+
+
+class NotTheOwner(Exception):
+    """The caller may not take this step (a 403 at the API, written to the audit trail)."""
+
+    def __init__(self, action: Action, message: str) -> None:
+        super().__init__(f"{action.value} ({ACTION_LABELS[action]}) {message}")
+        self.action = action
+
+
+def level_of_region(region_code: str) -> Level:
+    """150000 → province, 150100 → city, 150102 (or a county-level city such as 150781) → county."""
+    return {2: Level.province, 4: Level.city}.get(len(region_prefix(region_code)), Level.county)
+
+
+def owner(action: Action, status: CaseStatus, *, returns_to: CaseStatus | None, region_code: str) -> Level:
+    """The level that takes `action`, allowed in `status`, on a case of `region_code` (sent back to
+    `returns_to`): the table's, raised to the case's own level when the case sits above it."""
+    owned = OWNERS[action]
+    if owned is Turn.reviewer:
+        owned = OWNERS[STEP_OF[status]]
+    elif owned is Turn.redoer:
+        if returns_to is None:  # a sent-back case always records where it returns; guard the invariant
+            raise TransitionRefused(status, action)
+        owned = OWNERS[STEP_OF[returns_to]]
+    assert isinstance(owned, Level)  # every step of STEP_OF is owned by a level
+    order = list(Level)
+    return max(owned, level_of_region(region_code), key=order.index)
+
+
+def current_reviewer(reviews: Sequence[Mapping[str, Any]], level: Level) -> str | None:
+    """Who passed the case's latest review at `level` (a review done again after a send-back replaces it)."""
+    passed = [r.get("by") for r in reviews if r.get("level") == level.value and r.get("result") == "passed"]
+    return passed[-1] if passed else None
+
+
+def check_owner(
+    action: Action,
+    status: CaseStatus,
+    *,
+    returns_to: CaseStatus | None,
+    region_code: str,
+    role: str | None,
+    actor: str,
+    reviews: Sequence[Mapping[str, Any]],
+) -> None:
+    """Raises NotTheOwner unless the caller (`role`, `actor`) may take `action`, allowed in `status`."""
+    level = owner(action, status, returns_to=returns_to, region_code=region_code)
+    if role != LEVEL_ROLES[level]:
+        raise NotTheOwner(
+            action,
+            f"is the {level.value}-level bureau's step ({LEVEL_LABELS[level]}): only a {LEVEL_ROLES[level]} "
+            f"takes it on this case, not a {role or 'caller without a role'}",
+        )
+    for earlier in INDEPENDENT_OF.get(action, ()):
+        if current_reviewer(reviews, earlier) == actor:
+            raise NotTheOwner(
+                action,
+                f"is the {level.value}-level bureau's step ({LEVEL_LABELS[level]}), for an officer other than "
+                f"the one who took the case's {earlier.value} review",
+            )

@@ -11,7 +11,7 @@ from case_svc.audit.schemas import AuditEntry
 from case_svc.cases import service as case_service
 from case_svc.complaints import service as complaint_service
 from case_svc.complaints.schemas import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
-from case_svc.deps import ActorDep, CurrentComplaint, LockedComplaint, RuntimeDep
+from case_svc.deps import CurrentComplaint, LockedComplaint, OfficerDep, RuntimeDep
 from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep
 from kernel.paging import Cursor, Limit, Page
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 @router.post("", response_model=Complaint, status_code=201, summary="Register a complaint (逐一登记), with its number")
 async def register(
-    body: ComplaintIn, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, actor: ActorDep
+    body: ComplaintIn, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, actor: OfficerDep
 ) -> Complaint:
     scope.require(body.region_code, "region", ["body", "region_code"])
     return await complaint_service.register(pg, body, actor, runtime.settings.complaint_due_days)
@@ -61,12 +61,12 @@ async def history(current: CurrentComplaint, pg: DbConnection) -> list[AuditEntr
 @router.post(
     "/{complaint_id}/assign", response_model=Complaint, summary="Assign to an officer, optionally with a due date"
 )
-async def assign(body: Assign, current: LockedComplaint, pg: DbTransaction, actor: ActorDep) -> Complaint:
+async def assign(body: Assign, current: LockedComplaint, pg: DbTransaction, actor: OfficerDep) -> Complaint:
     return await complaint_service.assign(pg, current, body, actor)
 
 
 @router.post("/{complaint_id}/answer", response_model=Complaint, summary="Answer the complaint (办结)")
-async def answer(body: AnswerComplaint, current: LockedComplaint, pg: DbTransaction, actor: ActorDep) -> Complaint:
+async def answer(body: AnswerComplaint, current: LockedComplaint, pg: DbTransaction, actor: OfficerDep) -> Complaint:
     return await complaint_service.answer(pg, current, body, actor)
 
 
@@ -74,6 +74,6 @@ async def answer(body: AnswerComplaint, current: LockedComplaint, pg: DbTransact
     "/{complaint_id}/cases", response_model=Complaint, summary="Link a case, or open the subject person's case"
 )
 async def link_case(
-    body: LinkCase, current: LockedComplaint, pg: DbTransaction, scope: RegionScopeDep, actor: ActorDep
+    body: LinkCase, current: LockedComplaint, pg: DbTransaction, scope: RegionScopeDep, actor: OfficerDep
 ) -> Complaint:
     return await complaint_service.link_case(pg, current, body, actor, scope)

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kernel.values import PlausibleDate
+
 
 class Channel(StrEnum):
     phone = "phone"  # 电话
@@ -31,7 +33,7 @@ class ComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    received_on: date
+    received_on: PlausibleDate
     region_code: str = Field(pattern=r"^\d{6}$")
     subject_person_ref: str | None = Field(None, min_length=8, max_length=64)
     subject_unit_name: str | None = Field(None, min_length=1, max_length=200)
@@ -57,7 +59,7 @@ class AnswerComplaint(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: str = Field(min_length=1, max_length=20000)
-    answered_on: date | None = None
+    answered_on: PlausibleDate | None = None
 
 
 class LinkCase(BaseModel):

@@ -194,6 +194,9 @@ async def link_case(
     else:
         if not complaint.subject_person_ref:
             raise Invalid("the complaint names no person: link an existing case by case_id", loc=["body", "case_id"])
+        await case_service.require_known_person(
+            pg, complaint.subject_person_ref, ["body", "case_id"], "the complaint's subject_person_ref"
+        )
         case, _ = await case_service.open_case(
             pg,
             person_ref=complaint.subject_person_ref,

@@ -17,14 +17,14 @@ from case_svc.reports.service import DETAIL_COLUMNS, SUMMARY_COLUMNS, Period
 from kernel.deps import DbConnection, RegionCode, RegionScopeDep
 from kernel.regions import region_prefix
 from kernel.scope import EVERYWHERE
-from kernel.values import MONTH_PATTERN
+from kernel.values import PlausibleMonth
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
 Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv (UTF-8 with BOM) or xlsx")]
 From = Annotated[date, Query(alias="from", description="first day of the period")]
 To = Annotated[date, Query(alias="to", description="last day of the period")]
-Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="the month the table covers")]
+Month = Annotated[PlausibleMonth, Query(description="the month the table covers")]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:

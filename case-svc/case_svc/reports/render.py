@@ -1,5 +1,8 @@
 """Rendering report tables for officials: .xlsx (Excel and WPS), CSV (UTF-8 with BOM, which both open
-as Chinese text) and JSON. Chinese headers, readable column widths, a totals row (合计)."""
+as Chinese text) and JSON. Chinese headers, readable column widths, a totals row (合计).
+
+Every cell of both goes through `kernel.spreadsheets.inert_cell`: names and unit names come from
+the bureaus' feeds, and a spreadsheet must show them, never evaluate them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
+from kernel.spreadsheets import inert_cell
+
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
@@ -23,7 +28,12 @@ def _display_width(value: Any) -> int:
 
 
 def table_rows(columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    return [[row.get(key, "") if row.get(key) is not None else "" for key, _ in columns] for row in rows]
+    """The rows' cells in column order, none of which a spreadsheet would evaluate."""
+    return [[inert_cell(row.get(key, "") if row.get(key) is not None else "") for key, _ in columns] for row in rows]
+
+
+def _headers(columns: Sequence[tuple[str, str]]) -> list[str]:
+    return [inert_cell(label) for _, label in columns]
 
 
 def xlsx(
@@ -36,14 +46,13 @@ def xlsx(
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]  # Excel's limit for sheet names
-    sheet.append([title])
-    sheet.append([subtitle])
+    sheet.append([inert_cell(title)])
+    sheet.append([inert_cell(subtitle)])
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(columns))
     sheet.merge_cells(start_row=2, start_column=1, end_row=2, end_column=len(columns))
     sheet["A1"].font = Font(bold=True, size=14)
     sheet["A1"].alignment = Alignment(horizontal="center")
-    headers = [label for _, label in columns]
-    sheet.append(headers)
+    sheet.append(_headers(columns))
     for cell in sheet[3]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -68,7 +77,7 @@ def csv_bytes(
 ) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([label for _, label in columns])
+    writer.writerow(_headers(columns))
     writer.writerows(table_rows(columns, rows))
     if totals is not None:
         writer.writerow(table_rows(columns, [totals])[0])

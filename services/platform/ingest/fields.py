@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from domain.identifiers import InvalidIdentifier, normalize_id_number, normalize_uscc
+from kernel.values import PLAUSIBLE
 
 
 class FieldError(Exception):
@@ -77,6 +78,42 @@ def month_value(value: Any) -> str:
     if len(raw) != 7 or raw[4] != "-" or not (raw[:4].isdigit() and raw[5:].isdigit()) or not 1 <= int(raw[5:]) <= 12:
         raise FieldError("invalid_month", "expected a month as YYYY-MM or YYYYMM")
     return raw
+
+
+# What a bureau's record can be about lies in the plausible range (kernel.values): a payment for 9999-12
+# or a registration in 1900 is a typing error, not evidence. The error says the range, never the value.
+
+
+def plausible_month_value(value: Any) -> str:
+    """A month (as `month_value`) within the plausible range."""
+    try:
+        return PLAUSIBLE.check_month(month_value(value))
+    except ValueError as exc:
+        raise FieldError("implausible_month", str(exc)) from None
+
+
+def plausible_date_value(value: Any) -> date:
+    """A date (as `date_value`) within the plausible range."""
+    try:
+        return PLAUSIBLE.check_date(date_value(value))
+    except ValueError as exc:
+        raise FieldError("implausible_date", str(exc)) from None
+
+
+# The last day a stored date stays a date everywhere (kernel.values: representable): the driver stores
+# 9999-12-31 as PostgreSQL's `infinity`, which no event consumer reads back as a date.
+LAST_REPRESENTABLE_DATE = date(2099, 12, 31)
+
+
+def plausible_end_date(value: Any) -> date:
+    """A date (as `date_value`) from the plausible range's start to the last representable day: for ends
+    that may lie years ahead (有效期)."""
+    day = date_value(value)
+    if not PLAUSIBLE.since <= day <= LAST_REPRESENTABLE_DATE:
+        raise FieldError(
+            "implausible_date", f"expected a date from {PLAUSIBLE.since.isoformat()} to {LAST_REPRESENTABLE_DATE}"
+        )
+    return day
 
 
 def region_value(value: Any) -> str:

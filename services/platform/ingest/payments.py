@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Text
 
 from domain.records import INSURANCE_TYPE_LABELS
-from ingest.fields import REGION_CODE, Field, choice_value, month_value, text_value, uscc_field
+from ingest.fields import REGION_CODE, Field, choice_value, plausible_month_value, text_value, uscc_field
 from ingest.person_records import PersonRecords
 from kernel import outbox
 from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
@@ -29,7 +29,7 @@ def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:
     fields: tuple[Field, ...] = (
         uscc_field("unit_uscc", required=True, headers=("统一社会信用代码", "单位统一社会信用代码", "单位信用代码")),
         Field("unit_name", text_value(200), headers=("单位名称",), repeats=True),
-        Field("period", month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期"), repeats=True),
+        Field("period", plausible_month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期"), repeats=True),
         REGION_CODE,
     )
     if insurance_type:

@@ -64,9 +64,9 @@ async def ingest(
 ) -> tuple[Receipt, bool]:
     """Runs one upload in the transaction of `pg`; returns its receipt and whether it is a replay of an earlier one.
 
-    A caller restricted to some regions (the gateway's `X-Region-Scope`) may only send rows of those
-    regions: others are rejected as `out_of_scope`, like any invalid row. A feed whose rows carry no
-    region (person statuses) is a statement about anyone, so it needs a province-wide caller.
+    A caller whose credential names only some regions may send only rows of those regions: others are
+    rejected as `out_of_scope`, like any invalid row. A feed whose rows carry no region (person statuses)
+    is a statement about anyone, so it needs a province-wide caller.
     """
     if not scope.covers_provinces() and not any(f.name == "region_code" for f in feed.fields):
         raise Forbidden(f"{feed.kind} carry no region: only a province-wide client may send them")

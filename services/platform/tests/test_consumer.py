@@ -279,3 +279,68 @@ def test_latest_payload_per_identity_for_state_and_every_payload_for_acts():
     assert latest_payloads(StateV1, states) == [StateV1(key="a", value=3), StateV1(key="b", value=2)]
     acts = [AppliedV1(n=1), AppliedV1(n=1), AppliedV1(n=2)]
     assert latest_payloads(AppliedV1, acts) == acts  # no identity: each one counts, in order
+
+
+async def test_a_poison_event_is_set_aside_and_the_partition_moves_on(scratch_db, infra):
+    """An event that fails every time: after POISON_ATTEMPTS failed batches the events go one by one; the
+    one that fails alone is parked with its error, the others are applied, the offset moves past them;
+    a retry that fails again leaves it parked, one that succeeds applies it and clears it."""
+    from aiokafka import AIOKafkaConsumer
+
+    from kernel.consumer import POISON_ATTEMPTS
+
+    bootstrap = infra.bootstrap_servers
+    topic = f"test.consumer.poison.{uuid.uuid4().hex}"
+    settings = _settings(scratch_db, infra, service_name="consumer-poison", partitions=1)
+    await _create_topic(bootstrap, topic, 1)
+    partition = TopicPartition(topic, 0)
+    db = Database(settings)
+    cured = False
+
+    async def handler(pg, payloads: list[AppliedV1]) -> None:
+        if any(p.n == 2 for p in payloads) and not cured:
+            raise ValueError("this event can never be applied")
+        await pg.executemany("INSERT INTO applied (n) VALUES ($1)", [(p.n,) for p in payloads])
+
+    async def applied() -> list[int]:
+        async with db.engine.connect() as conn:
+            return list((await conn.execute(text("SELECT n FROM applied ORDER BY n"))).scalars())
+
+    async def parked() -> list[tuple[str, str]]:
+        async with db.engine.connect() as conn:
+            rows = await conn.execute(text("SELECT event_id, error FROM parked_events WHERE consumer = 'poisoned'"))
+            return [tuple(row) for row in rows]
+
+    idempotent = IdempotentConsumer(settings, db, name="poisoned", handlers={_on_topic(topic): handler})
+    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=idempotent.group_id, enable_auto_commit=False)
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(text("CREATE TABLE applied (n int NOT NULL)"))
+        ids = [str(uuid.uuid4()) for _ in range(3)]
+        await _produce(bootstrap, topic, [("k", _event(event_id, n)) for n, event_id in enumerate(ids, start=1)])
+        await kafka.start()
+        kafka.assign([partition])
+        records: list = []
+        while len(records) < 3:
+            records += (await kafka.getmany(partition, timeout_ms=2000)).get(partition, [])
+        for _ in range(POISON_ATTEMPTS):
+            with pytest.raises(ValueError, match="never be applied"):
+                await idempotent._apply(kafka, partition, records)
+        assert await applied() == [] and await parked() == []
+
+        await idempotent._apply(kafka, partition, records)  # one by one now
+        assert await applied() == [1, 3]
+        [(event_id, error)] = await parked()
+        assert event_id == ids[1] and error.startswith("ValueError")
+        assert (await _committed(bootstrap, idempotent.group_id, [partition]))[partition] == 3  # moved on
+
+        with pytest.raises(ValueError):
+            await idempotent.retry_parked(event_id)  # still failing: stays parked
+        assert await parked() != []
+        cured = True
+        assert await idempotent.retry_parked(event_id) is True
+        assert await applied() == [1, 2, 3] and await parked() == []
+        assert await idempotent.retry_parked(event_id) is False  # nothing parked under that id any more
+    finally:
+        await kafka.stop()
+        await db.dispose()

@@ -12,11 +12,22 @@ import pytest
 
 from domain.records import RecordKind
 from ingest.feeds import Feed
-from ingest.fields import Field, FieldError, date_value, month_value, region_value, text_value
+from ingest.fields import (
+    Field,
+    FieldError,
+    date_value,
+    month_value,
+    plausible_date_value,
+    plausible_end_date,
+    plausible_month_value,
+    region_value,
+    text_value,
+)
 from ingest.formats import UploadError, _complete_records, parse_content_type, read_rows
 from kernel.errors import UnsupportedMediaType
 from kernel.events import UnitRecordedV1
 from kernel.outbox import ChangeStream
+from kernel.values import PLAUSIBLE
 
 
 async def _no_store(*_: object) -> int:  # the parsing tests never store
@@ -261,6 +272,43 @@ def test_date_value():
             date_value(bad)
         assert caught.value.code == "invalid_date"
         assert bad not in caught.value.message
+
+
+def _refused(parse, value: str) -> FieldError:
+    with pytest.raises(FieldError) as caught:
+        parse(value)
+    assert value not in caught.value.message
+    return caught.value
+
+
+def test_plausible_months_and_dates():
+    last = PLAUSIBLE.last_month()  # the end of next month (PLAUSIBLE_MONTHS_AHEAD=1)
+    year, month = (int(part) for part in last.split("-"))
+    after_last = f"{year + month // 12}-{month % 12 + 1:02d}"
+    assert plausible_month_value("2000-01") == "2000-01" and plausible_month_value(last.replace("-", "")) == last
+    for implausible in ("9999-12", "1999-12", "199912", after_last):
+        assert _refused(plausible_month_value, implausible).code == "implausible_month", implausible
+    assert _refused(plausible_month_value, "2024-13").code == "invalid_month"  # not a month at all
+
+    assert plausible_date_value("2000-01-01") == date(2000, 1, 1)
+    assert plausible_date_value(f"{last}-01") == date(year, month, 1)
+    for implausible in ("9999-12-31", "1999-12-31", f"{after_last}-01"):
+        assert _refused(plausible_date_value, implausible).code == "implausible_date", implausible
+    assert _refused(plausible_date_value, "2024-02-30").code == "invalid_date"
+
+    # An end (有效期至) may lie years ahead, but not before the range, nor where a date stops being one.
+    assert plausible_end_date("2090-12-31") == date(2090, 12, 31)
+    for implausible in ("1999-12-31", "9999-12-31"):
+        assert _refused(plausible_end_date, implausible).code == "implausible_date", implausible
+
+
+def test_the_plausible_range_is_the_services_setting(monkeypatch):
+    monkeypatch.setattr(PLAUSIBLE, "since", date(1990, 1, 1))
+    assert plausible_month_value("1999-12") == "1999-12"
+    assert plausible_date_value("1999-12-31") == plausible_end_date("1999-12-31") == date(1999, 12, 31)
+    next_month = PLAUSIBLE.last_month()
+    monkeypatch.setattr(PLAUSIBLE, "months_ahead", 0)
+    assert _refused(plausible_month_value, next_month).code == "implausible_month"
 
 
 # --- header mapping ---------------------------------------------------------------------------
