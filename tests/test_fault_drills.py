@@ -282,42 +282,47 @@ def assert_same(drill: Outcome, clean: Outcome) -> None:
     assert max(undecided_per_person.values(), default=0) <= 1  # one open case per person, never two
 
 
-def _kill(process_id: int) -> None:
-    os.kill(process_id, signal.SIGKILL)
+def kill_when(run: Run, service: str, moment: Callable[[], bool], what: str) -> float:
+    """SIGKILLs `service` as soon as `moment()` holds (failing if it never does); returns when."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    while not moment():
+        assert time.monotonic() < deadline, f"{what} never came"
+        time.sleep(0.02)
+    killed_at = time.monotonic()
+    os.kill(run.processes[service].pid, signal.SIGKILL)
+    return killed_at
+
+
+def check_recovery(run: Run, clean: Outcome, *, title: str, killed_at: float, drill: str) -> None:
+    """The chain settles with no one's help, the outcome equals the clean run's, the supervisor restarted
+    the killed service once; prints the figures."""
+    recovered = wait_settled(run, since=killed_at)
+    result = outcome(run)
+    assert_same(result, clean)
+    assert run.supervisor is not None and run.supervisor.restarts.get(title) == 1
+    print(f"\n{drill}: recovered {recovered:.1f}s after the kill; "
+          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
 
 
 def test_matcher_killed_mid_evaluation(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
     load(run, province)
-    deadline = time.monotonic() + SETTLE_TIMEOUT
     mid_evaluation = "SELECT (SELECT count(*) FROM findings) > 0 AND (SELECT count(*) FROM pending_evaluations) > 0"
-    while not asyncio.run(_fetch(run.databases["matcher"], mid_evaluation)):
-        assert time.monotonic() < deadline, "the matcher was never caught mid-evaluation"
-        time.sleep(0.02)
-    killed_at = time.monotonic()
-    _kill(run.processes["matcher"].pid)
-    recovered = wait_settled(run, since=killed_at)
-    result = outcome(run)
-    assert_same(result, clean)
-    assert run.supervisor is not None and run.supervisor.restarts.get("matcher-svc") == 1
-    print(f"\nmatcher killed mid-evaluation: recovered {recovered:.1f}s after the kill; "
-          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
+    killed_at = kill_when(
+        run, "matcher", lambda: bool(asyncio.run(_fetch(run.databases["matcher"], mid_evaluation))),
+        "the matcher mid-evaluation",
+    )  # fmt: skip
+    check_recovery(run, clean, title="matcher-svc", killed_at=killed_at, drill="matcher killed mid-evaluation")
 
 
 def test_case_service_killed_while_applying_findings(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
     load(run, province)
-    deadline = time.monotonic() + SETTLE_TIMEOUT
-    # Findings are flowing: case-svc has opened cases while the matcher still has people to evaluate.
-    while not (
-        asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases"))
-        and asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM pending_evaluations"))
-    ):
-        assert time.monotonic() < deadline, "case-svc was never caught while findings flowed"
-        time.sleep(0.02)
-    killed_at = time.monotonic()
-    _kill(run.processes["case"].pid)
-    recovered = wait_settled(run, since=killed_at)
-    result = outcome(run)
-    assert_same(result, clean)
-    assert run.supervisor is not None and run.supervisor.restarts.get("case-svc") == 1
-    print(f"\ncase-svc killed while applying findings: recovered {recovered:.1f}s after the kill; "
-          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
+
+    def findings_flowing() -> bool:
+        # case-svc has opened cases while the matcher still has people to evaluate
+        return bool(
+            asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases"))
+            and asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM pending_evaluations"))
+        )
+
+    killed_at = kill_when(run, "case", findings_flowing, "case-svc while findings flowed")
+    check_recovery(run, clean, title="case-svc", killed_at=killed_at, drill="case-svc killed while applying findings")

@@ -7,11 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway_svc import api, proxy
 from gateway_svc.clients import load_clients
@@ -20,7 +18,7 @@ from gateway_svc.openapi import MergedOpenAPI
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import install_refusal_handler
 from gateway_svc.settings import GatewaySettings
-from kernel.credentials import INTERNAL_PREFIXES, CredentialsMiddleware, ServiceAuth, signing_key, verify_key
+from kernel.credentials import ServiceAuth, signing_key
 from kernel.service import ServiceSpec, build_app
 
 service = ServiceSpec(
@@ -48,11 +46,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         verify_callers=False,  # it authenticates the outside world itself (tokens.py)
     )
     install_refusal_handler(app)
-    app.add_middleware(
-        InternalOnlyForServices,
-        caller_key=verify_key(settings.caller_verify_key),
-        service_secret=settings.service_credential_secret.get_secret_value(),
-    )
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in _FASTAPI_DOCS]
     service_lifespan = app.router.lifespan_context
 
@@ -83,19 +76,3 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="挂证 suite API")
 
     return app
-
-
-class InternalOnlyForServices:
-    """The gateway's own internal endpoints (`/metrics`, `/internal/…`) on the terms of every service's
-    (kernel.credentials): a service credential or nothing. The gateway is the one published port, so
-    they would otherwise be open to the world; its public routes authenticate with tokens instead."""
-
-    def __init__(self, app: ASGIApp, *, caller_key: Ed25519PublicKey, service_secret: str) -> None:
-        self.app = app
-        self.internal = CredentialsMiddleware(app, caller_key=caller_key, service_secret=service_secret)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(INTERNAL_PREFIXES):
-            await self.internal(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)

@@ -3,14 +3,9 @@ replay of current state."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
-import asyncpg
-
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
-from kernel.internal import Replayer
+from kernel.internal import table_replayer
 
 
 def _registration_payload() -> str:
@@ -52,24 +47,5 @@ CHANGE_STREAMS = (UNITS, REGISTRATIONS)
 PUBLISHES = tuple(stream.model.topic for stream in CHANGE_STREAMS)
 
 
-def replayer(stream: outbox.ChangeStream) -> Replayer:
-    """Re-marks the stream's records (changed since a time, or all) with a new change id and queues it.
-
-    Each stream's table has the stream's name."""
-
-    async def replay(pg: asyncpg.Connection, since: datetime | None) -> int:
-        change_id = uuid.uuid4()
-        count = await pg.fetchval(
-            f"WITH marked AS (UPDATE {stream.name} SET change_id = $1 WHERE updated_at >= $2 RETURNING 1) "
-            "SELECT count(*) FROM marked",
-            change_id,
-            since or datetime.min,
-        )
-        if count:
-            await outbox.queue_change_set(pg, stream, change_id)
-        return count
-
-    return replay
-
-
-REPLAYERS = {stream.name: replayer(stream) for stream in CHANGE_STREAMS}
+# Each stream's records live in the table of its name.
+REPLAYERS = {stream.name: table_replayer(stream) for stream in CHANGE_STREAMS}

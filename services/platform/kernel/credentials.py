@@ -170,13 +170,21 @@ class CredentialsMiddleware:
     """Admits a request only with a valid credential, and puts the verified `Caller` in
     `request.state.caller`: routes read who is calling there, and nowhere else."""
 
-    def __init__(self, app: ASGIApp, *, caller_key: Ed25519PublicKey, service_secret: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, caller_key: Ed25519PublicKey, service_secret: str, internal_only: bool = False
+    ) -> None:
         self.app = app
         self.caller_key = caller_key
         self.service_secret = service_secret
+        # The gateway authenticates its public routes itself: only its internal paths are guarded here.
+        self.internal_only = internal_only
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or (self.internal_only and not scope["path"].startswith(INTERNAL_PREFIXES))
+        ):
             await self.app(scope, receive, send)
             return
         token = _bearer(scope)

@@ -7,6 +7,7 @@ They live outside /api/v1, so the gateway never routes to them.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from kernel.credentials import ServiceAuth
 from kernel.deps import DbConnection, DbTransaction, RuntimeDep
 from kernel.errors import Conflict, Invalid, NotFound
+from kernel.outbox import ChangeStream, queue_change_set
 from kernel.values import Since
 
 OUTBOX_PATH = "/internal/outbox"
@@ -27,6 +29,27 @@ PARKED_PATH = "/internal/parked"
 
 # Queues a stream's current state (changed since a time, or all) for publishing again; returns a count.
 Replayer = Callable[[asyncpg.Connection, datetime | None], Awaitable[int]]
+
+
+def table_replayer(stream: ChangeStream, table: str | None = None) -> Replayer:
+    """The replayer of a stream whose records live in one table (named after the stream unless given):
+    it re-marks the records changed since a time (all without one) with a new change id and queues that
+    change set. Their state, `updated_at` included, stays as it is, so a consumer that already applied
+    them ends where it was."""
+
+    async def replay(pg: asyncpg.Connection, since: datetime | None) -> int:
+        change_id = uuid.uuid4()
+        status = await pg.execute(
+            f"UPDATE {table or stream.name} SET change_id = $1 WHERE $2::timestamptz IS NULL OR updated_at >= $2",
+            change_id,
+            since,
+        )
+        marked = int(status.split()[-1])  # "UPDATE <count>"
+        if marked:
+            await queue_change_set(pg, stream, change_id)
+        return marked
+
+    return replay
 
 
 class ReplayRequest(BaseModel):

@@ -123,8 +123,8 @@ def build_app(
 
     `replayers` re-publish what the service owns, by stream: every service that publishes declares
     them, so a lost bus can be rebuilt from the databases. Every request needs a credential the
-    service verifies (kernel.credentials) — except at the gateway (`verify_callers=False`), which
-    authenticates the outside world itself and speaks for it to the services.
+    service verifies (kernel.credentials) — except the gateway's public routes (`verify_callers=False`):
+    it authenticates the outside world itself and speaks for it to the services.
     """
     from kernel.internal import internal_router
 
@@ -188,12 +188,12 @@ def build_app(
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, service=spec.title)
-    if verify_callers:
-        app.add_middleware(
-            CredentialsMiddleware,
-            caller_key=verify_key(settings.caller_verify_key),
-            service_secret=settings.service_credential_secret.get_secret_value(),
-        )
+    app.add_middleware(
+        CredentialsMiddleware,
+        caller_key=verify_key(settings.caller_verify_key),
+        service_secret=settings.service_credential_secret.get_secret_value(),
+        internal_only=not verify_callers,  # the gateway's internal paths are guarded like every service's
+    )
     app.add_middleware(RequestIdMiddleware)
     app.add_route("/metrics", metrics_endpoint, include_in_schema=False)
 
