@@ -439,6 +439,10 @@ def test_one_broker_replicates_nothing_it_cannot(compose: dict) -> None:
     assert {name: int(environment[name]) for name in (*REPLICATION, *IN_SYNC)} == dict.fromkeys(
         (*REPLICATION, *IN_SYNC), 1
     ), "one broker cannot hold more than one replica of a topic"
+    # The topics the services create themselves (at the first start, after a lost bus) likewise.
+    assert int(compose["x-service-env"]["KAFKA_REPLICATION_FACTOR"]) == int(
+        environment["KAFKA_DEFAULT_REPLICATION_FACTOR"]
+    )
 
 
 def test_three_brokers_are_documented_with_replication_that_survives_one_lost_broker(compose: dict) -> None:

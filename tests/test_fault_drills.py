@@ -1,6 +1,5 @@
-"""Fault drills: a real process killed mid-work — the matcher mid-evaluation, case-svc while it applies
-findings — and the outcome compared with a clean run of the same data. (The broker drill does not yet
-settle after the bus is rebuilt; it is issue 11's open part.)
+"""Fault drills: a real process killed mid-work — the broker mid-load, the matcher mid-evaluation, case-svc
+while it applies findings — and the outcome compared with a clean run of the same data.
 
 Each run is the five back-end services as real processes on the real database server, with a broker of
 their own (an embedded one: memory only, so killing it loses every topic) and the runner's Supervisor,
@@ -48,7 +47,7 @@ FEEDS = (  # in the order bureaus send them; each to its service's own feed path
     ("insurance", RecordKind.contributions),
     ("fund", RecordKind.deposits),
 )
-SETTLE_TIMEOUT = 300.0
+SETTLE_TIMEOUT = float(os.environ.get("DRILL_SETTLE_SECONDS", "300"))
 
 Finding = tuple[str, str, str, str | None]  # person, rule, status, exemption
 CaseRow = tuple[str, str, int]  # person, status, findings it carries
@@ -176,39 +175,47 @@ async def _count(database_url: str, sql: str) -> int:
     return int(await _fetch(database_url, sql))
 
 
-def _settled(run: Run) -> bool:
-    """The whole chain has done its work: every service ready, the matcher settled (upstream outboxes,
-    its consumer, its queue), its findings published, and case-svc has applied all of them."""
+def _unsettled(run: Run) -> str | None:
+    """Why the chain has not yet done its work, or None when it has: every service ready, the matcher
+    settled (upstream outboxes, its consumer, its queue), its findings published, and case-svc has
+    applied all of them."""
     try:
-        if any(httpx.get(p.url + "/readyz", timeout=10).status_code != 200 for p in run.processes.values()):
-            return False
+        for process in run.processes.values():
+            ready = httpx.get(process.url + "/readyz", timeout=10)
+            if ready.status_code != 200:
+                return f"{process.spec.title} not ready: {ready.text[:300]}"
         progress = httpx.get(
             run.url("matcher") + "/api/v1/matcher/progress", timeout=30, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")
         )
-    except httpx.HTTPError:
-        return False
+    except httpx.HTTPError as exc:
+        return f"no answer: {type(exc).__name__}"
     if progress.status_code != 200 or not progress.json()["settled"]:
-        return False
-    if asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM outbox")):
-        return False
+        return f"matcher progress {progress.status_code}: {progress.text[:500]}"
+    if pending := asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM outbox")):
+        return f"{pending} findings events not yet published"
     settings = ServiceSettings(kafka_bootstrap_servers=run.broker.bootstrap_servers, kafka_topic_prefix=run.prefix)
     try:
         lag = asyncio.run(unconsumed_events(settings, f"{run.prefix}case.findings", ["matcher.findings"]))
-    except Exception:
-        return False
-    return lag == 0 and asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM outbox")) == 0
+    except Exception as exc:
+        return f"case-svc lag unknown: {type(exc).__name__}"
+    if lag:
+        return f"case-svc has {lag} findings events to apply"
+    if pending := asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM outbox")):
+        return f"{pending} case events not yet published"
+    return None
 
 
 def wait_settled(run: Run, *, since: float) -> float:
     """Seconds from `since` until the chain settled (stable over two looks a second apart)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
+    why = "not asked yet"
     while time.monotonic() < deadline:
-        if _settled(run):
+        if (why := _unsettled(run)) is None:
             time.sleep(1.0)
-            if _settled(run):
+            if (why := _unsettled(run)) is None:
                 return time.monotonic() - since
         time.sleep(0.5)
-    raise AssertionError(f"the suite did not settle within {SETTLE_TIMEOUT}s; supervisor said: {run.messages}")
+    raise AssertionError(f"the suite did not settle within {SETTLE_TIMEOUT}s: {why}; supervisor said: {run.messages}")
 
 
 async def _outcome(run: Run) -> Outcome:
@@ -304,6 +311,18 @@ def check_recovery(run: Run, clean: Outcome, *, title: str, killed_at: float, dr
           f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
 
 
+def test_broker_killed_mid_load(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
+    killed_at: list[float] = []
+
+    def kill_after_registrations(kind: RecordKind) -> None:
+        if kind is RecordKind.registrations:  # the registry's relay is publishing them now
+            killed_at.append(time.monotonic())
+            os.kill(run.broker.pid, signal.SIGKILL)
+
+    load(run, province, after_each=kill_after_registrations)
+    check_recovery(run, clean, title="broker", killed_at=killed_at[0], drill="broker killed mid-load")
+
+
 def test_matcher_killed_mid_evaluation(run: Run, province: SyntheticProvince, clean: Outcome) -> None:
     load(run, province)
     mid_evaluation = "SELECT (SELECT count(*) FROM findings) > 0 AND (SELECT count(*) FROM pending_evaluations) > 0"
@@ -318,11 +337,11 @@ def test_case_service_killed_while_applying_findings(run: Run, province: Synthet
     load(run, province)
 
     def findings_flowing() -> bool:
-        # case-svc has opened cases while the matcher still has people to evaluate
-        return bool(
-            asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases"))
-            and asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM pending_evaluations"))
-        )
+        # The matcher has findings out and case-svc has not yet opened every case they make: a moment that
+        # always comes (with the matcher's small chunks, usually after case-svc opened some).
+        findings = asyncio.run(_count(run.databases["matcher"], "SELECT count(*) FROM findings"))
+        cases = asyncio.run(_count(run.databases["case"], "SELECT count(*) FROM cases"))
+        return findings > 0 and cases < sum(clean.cases.values())
 
     killed_at = kill_when(run, "case", findings_flowing, "case-svc while findings flowed")
     check_recovery(run, clean, title="case-svc", killed_at=killed_at, drill="case-svc killed while applying findings")

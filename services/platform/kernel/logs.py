@@ -60,6 +60,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         logging.getLogger(name).propagate = True
     for noisy in ("aiokafka", "alembic"):  # alembic narrates every readiness check's head comparison
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # Except a consumer group's joins and assignments: rare, and what an operator asks after a fault.
+    logging.getLogger("aiokafka.consumer.group_coordinator").setLevel(root.level)
 
 
 class RequestIdMiddleware:

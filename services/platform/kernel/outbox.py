@@ -35,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel import metrics
 from kernel.events import CONTENT_TYPE_HEADER, EventPayload
-from kernel.kafka import ensure_topics, make_producer
-from kernel.retry import Backoff
+from kernel.kafka import BusIdentity, ensure_topics, look_at_bus, make_producer
+from kernel.retry import RETRY_AT_MOST_SECONDS, Backoff, cancelled_from_outside
 from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -162,22 +162,26 @@ class OutboxRelay:
         self.source = f"urn:guazheng:{settings.service_name}"
         self.connected = False
         self.failures = 0  # consecutive failed attempts to relay (0 while it works)
+        self.bus = BusIdentity()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(most=RETRY_AT_MOST_SECONDS)
         while not self._stopping.is_set():
             try:
                 await self._run_once()
                 backoff.reset()
+                continue
             except asyncio.CancelledError:
-                raise
+                if cancelled_from_outside():
+                    raise
+                log.warning("outbox relay cut short by its client; retrying", extra={"retry_in_s": backoff.delay})
             except Exception:
-                self.connected = False
-                self.failures += 1
                 log.exception("outbox relay failed; retrying", extra={"retry_in_s": backoff.delay})
-                await backoff.wait(self._stopping)
+            self.connected = False
+            self.failures += 1
+            await backoff.wait(self._stopping)
 
     @property
     def failing(self) -> bool:
@@ -202,6 +206,7 @@ class OutboxRelay:
                     return
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
             await ensure_topics(self.settings, self.topics)
+            await self._confirm_bus()
             producer = make_producer(self.settings)
             await producer.start()
             self.connected = True
@@ -216,6 +221,10 @@ class OutboxRelay:
                 await producer.stop()
             await conn.close()
 
+    async def _confirm_bus(self) -> None:
+        """Raises BusReplaced when the broker is not the one this relay's producer started with."""
+        self.bus.confirm((await look_at_bus(self.settings.kafka_bootstrap_servers, [])).cluster_id)
+
     async def _publish_batch(self, conn: asyncpg.Connection, producer: AIOKafkaProducer) -> int:
         rows = await conn.fetch(
             "SELECT id, topic, key, event_id, event_type, subject, payload::text AS payload, "
@@ -225,6 +234,7 @@ class OutboxRelay:
         if not rows:
             metrics.OUTBOX_PENDING.labels(self.settings.service_name).set(0)
             return 0
+        await self._confirm_bus()  # never into a broker that restarted empty since (BusIdentity)
         deliveries: list[asyncio.Future] = []
         published = 0
         for row in rows:

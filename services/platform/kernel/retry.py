@@ -5,6 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+# The longest wait of the bus clients (relay, consumers) between attempts: a broker that is back is
+# used again within seconds, and a long outage costs one logged failure per attempt.
+RETRY_AT_MOST_SECONDS = 5.0
+
 
 class Backoff:
     """Waits `first` seconds after a failure, doubling up to `most`; `reset()` after a success.
@@ -28,3 +32,11 @@ class Backoff:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), timeout=delay)
+
+
+def cancelled_from_outside() -> bool:
+    """Whether the running task is being cancelled (its service stops), as opposed to a CancelledError
+    that a client library let escape from one of its own tasks (aiokafka's, when its broker vanishes):
+    a loop must end on the first and treat the second as one more failure."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

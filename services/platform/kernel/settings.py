@@ -45,6 +45,15 @@ class ServiceSettings(BaseSettings):
     kafka_topic_prefix: str = Field(
         "", description="Put before every topic name: separates suites (or test runs) sharing one cluster."
     )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="Copies of every topic the services create (3 in a three-broker cluster)."
+    )
+    kafka_delivery_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long the outbox relay's producer tries to deliver a batch before it gives up; the "
+        "rows stay in the outbox and go again. A broker that restarts empty must stay down longer than this.",
+    )
     kafka_enable_idempotence: bool = Field(
         False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
     )

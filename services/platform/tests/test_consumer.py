@@ -5,6 +5,8 @@ typed payloads (the latest per identity for state-carrying ones)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 from typing import ClassVar
 
@@ -14,11 +16,12 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
+from devtools.embedded import EmbeddedBroker
 from devtools.testing import eventually
 from kernel.consumer import IdempotentConsumer, latest_payloads
 from kernel.db import Database
 from kernel.events import CONTENT_TYPE_HEADER, CloudEvent, EventPayload
-from kernel.kafka import partitions_of
+from kernel.kafka import ensure_topics, partitions_of
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
 
@@ -352,3 +355,56 @@ async def test_a_poison_event_is_set_aside_and_the_partition_moves_on(scratch_db
     finally:
         await kafka.stop()
         await db.dispose()
+
+
+async def test_a_broker_restarted_empty_is_read_again_from_the_beginning(scratch_db, tmp_path, caplog):
+    """The broker dies and comes back empty under a new cluster id, and the topic grows again past the
+    positions the member held: the member notices the new bus and reads it from the start, so nothing
+    below its old positions is skipped, and nothing applied before is applied twice."""
+    broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
+    bootstrap = broker.bootstrap_servers
+    topic = "test.bus-replaced"
+    settings = ServiceSettings(
+        service_name="consumer-test-bus",
+        database_url=scratch_db.url,
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic_partitions=2,
+    )
+    db = Database(settings)
+    applied: list[int] = []
+
+    async def handler(pg, payloads: list[AppliedV1]) -> None:
+        applied.extend(p.n for p in payloads)
+
+    consumer = IdempotentConsumer(settings, db, name="applier", handlers={_on_topic(topic): handler})
+    task = asyncio.create_task(consumer.run())
+
+    async def have_applied(count: int) -> bool:
+        return len(applied) >= count
+
+    async def started() -> bool:
+        return consumer.connected
+
+    try:
+        await eventually(started, what="the member's start")
+        await _produce(bootstrap, topic, [(f"p{i % 5}", _event(str(uuid.uuid4()), i)) for i in range(20)])
+        await eventually(lambda: have_applied(20), what="the first 20 events")
+
+        os.kill(broker.pid, signal.SIGKILL)
+        broker.restart()
+        await ensure_topics(settings, [topic])  # before any producer sends (kernel.kafka.BusIdentity)
+        await _produce(bootstrap, topic, [(f"p{i % 5}", _event(str(uuid.uuid4()), i)) for i in range(100, 140)])
+        await eventually(lambda: have_applied(60), timeout=60, what="the 40 events on the new bus")
+
+        async def working_on_the_new_bus() -> bool:
+            noticed = any("the bus changed" in record.getMessage() for record in caplog.records)
+            return (
+                noticed and consumer.connected and consumer.last_error is None and consumer.caught_up_since is not None
+            )
+
+        await eventually(working_on_the_new_bus, timeout=60, what="the member to notice the new bus and catch up")
+    finally:
+        await _stop(consumer, task)
+        broker.stop()
+        await db.dispose()
+    assert sorted(applied) == [*range(20), *range(100, 140)]  # each once, though read again after the restart
