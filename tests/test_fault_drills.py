@@ -208,7 +208,7 @@ def _unsettled(run: Run) -> str | None:
 def wait_settled(run: Run, *, since: float) -> float:
     """Seconds from `since` until the chain settled (stable over two looks a second apart)."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    why = "not asked yet"
+    why: str | None = "not asked yet"
     while time.monotonic() < deadline:
         if (why := _unsettled(run)) is None:
             time.sleep(1.0)
@@ -257,9 +257,11 @@ def clean(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, provi
         for process in suite.processes.values():
             assert not _answers(address, process.port), f"{process.spec.title} listens beyond loopback"
         result = outcome(suite)
+        audit = audited(suite)
         print(
             f"\nclean run: {accepted} rows, {len(result.findings)} findings ({result.open_findings} open or exempted), "
-            f"{sum(result.cases.values())} cases, settled {seconds:.1f}s after the first byte"
+            f"{sum(result.cases.values())} cases, settled {seconds:.1f}s after the first byte; "
+            f"audit of {audit['done']} people: drift {audit['changed']}"
         )
         return result
 
@@ -300,15 +302,32 @@ def kill_when(run: Run, service: str, moment: Callable[[], bool], what: str) -> 
     return killed_at
 
 
+def audited(run: Run) -> dict[str, Any]:
+    """The matcher's audit of everyone, run to its end: it must find no drift."""
+    with httpx.Client(base_url=run.url("matcher"), timeout=30, auth=ServiceAuth(DEV_SERVICE_SECRET, "drill")) as client:
+        started = client.post("/api/v1/matcher/audits", json={})
+        assert started.status_code == 202, started.text
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while (audit := client.get(f"/api/v1/matcher/sweeps/{started.json()['sweep_id']}").json())[
+            "status"
+        ] == "running":
+            assert time.monotonic() < deadline, "the audit did not finish"
+            time.sleep(0.2)
+    assert audit["status"] == "done" and audit["changed"] == 0, audit
+    return audit
+
+
 def check_recovery(run: Run, clean: Outcome, *, title: str, killed_at: float, drill: str) -> None:
     """The chain settles with no one's help, the outcome equals the clean run's, the supervisor restarted
-    the killed service once; prints the figures."""
+    the killed service once, the matcher's audit finds no drift; prints the figures."""
     recovered = wait_settled(run, since=killed_at)
     result = outcome(run)
     assert_same(result, clean)
     assert run.supervisor is not None and run.supervisor.restarts.get(title) == 1
+    audit = audited(run)
     print(f"\n{drill}: recovered {recovered:.1f}s after the kill; "
-          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run")  # fmt: skip
+          f"{len(result.findings)} findings, {sum(result.cases.values())} cases, equal to the clean run; "
+          f"audit of {audit['done']} people: drift {audit['changed']}")  # fmt: skip
 
 
 def test_broker_killed_mid_load(run: Run, province: SyntheticProvince, clean: Outcome) -> None:

@@ -1,4 +1,4 @@
-"""matcher-svc's HTTP routes: findings, a person's consolidated view, progress, review month, sweeps."""
+"""matcher-svc's HTTP routes: findings, a person's consolidated view, progress, review month, sweeps, audits."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from fastapi import APIRouter, BackgroundTasks, Path
 from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep
 from kernel.errors import Forbidden, NotFound
 from kernel.paging import Cursor, Limit, Page
+from kernel.scope import EVERYWHERE
 from matcher_svc import queries, sweeps
 from matcher_svc.deps import RuntimeDep
 from matcher_svc.domain import Rule
-from matcher_svc.schemas import FindingOut, FindingStatus, PersonView, Progress, ReviewMonth, Sweep, SweepRequest
+from matcher_svc.schemas import (
+    AuditRequest,
+    FindingOut,
+    FindingStatus,
+    PersonView,
+    Progress,
+    ReviewMonth,
+    Sweep,
+    SweepRequest,
+)
 
 PREFIX = "/api/v1/matcher"
 router = APIRouter(prefix=PREFIX, tags=["matcher"])
@@ -66,12 +76,29 @@ async def sweep(
     return recorded
 
 
+@router.post("/audits", response_model=Sweep, status_code=202, summary="Audit a region's findings now")
+async def audit(
+    request: AuditRequest, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, background: BackgroundTasks
+) -> Sweep:
+    """Re-evaluates all (or a sample) of a region from the projection; every finding that has to change is
+    drift, repaired and counted (`changed`). Follow it at `GET /sweeps/{sweep_id}`; `progress` shows the latest.
+    409 while a sweep re-evaluates findings (a new review month): audit once it is done."""
+    if not scope.allows(request.region_code):
+        raise Forbidden("the region is outside the caller's regions", loc=["body", "region_code"])
+    recorded = await sweeps.record_audit(pg, request.region_code, request.sample_percent, "requested")
+    background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
+    return recorded
+
+
 @router.get("/sweeps/{sweep_id}", response_model=Sweep, summary="A sweep's progress")
 async def sweep_progress(sweep_id: uuid.UUID, pg: DbConnection, scope: RegionScopeDep) -> Sweep:
+    """Whoever may start a sweep may follow it: a region's within the caller's regions, and the review
+    month's (everyone's) for a province-wide caller, who may set the review month."""
     found = await queries.sweep(pg, sweep_id)
     if found is None:
         raise NotFound("no sweep with this id", loc=["path", "sweep_id"])
-    scope.require(found.region_code, "sweep", ["path", "sweep_id"])
+    if not (found.region_code == EVERYWHERE and scope.covers_provinces()):
+        scope.require(found.region_code, "sweep", ["path", "sweep_id"])
     return found
 
 

@@ -55,6 +55,7 @@ class EvaluationWorker:
                 if time.monotonic() - self._last_sweep_check > SWEEP_CHECK_SECONDS:
                     self._last_sweep_check = time.monotonic()
                     await sweeps.resume_orphaned(self.runtime)
+                    await sweeps.start_audit_if_due(self.runtime)
                 backoff.reset()
                 if not worked:
                     with contextlib.suppress(TimeoutError):

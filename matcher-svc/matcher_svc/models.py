@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, Column, Date, DateTime, Index, Integer, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from kernel.db import service_metadata
@@ -70,14 +82,16 @@ paid_months = Table(
     Index(None, "unit_uscc"),
 )
 
-# Which months of which province a feed has delivered data for (the first two digits of 参保地):
-# an absence of payments is evidence only where the data has arrived (SI_NONE).
+# Which months of which province a feed has delivered data for (the first two digits of 参保地), with
+# the paid months behind each: an absence of payments is evidence only where the data has arrived
+# (SI_NONE), and a month whose records were all retracted has not (its row goes).
 data_months = Table(
     "data_months",
     metadata,
     Column("source", Text, nullable=False),
     Column("province", Text, nullable=False),
     Column("period", Text, nullable=False),
+    Column("records", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("source", "province", "period"),
 )
 
@@ -141,8 +155,11 @@ sweeps = Table(
     Column("region_code", Text, nullable=False),
     Column("reason", Text, nullable=False),
     Column("status", Text, nullable=False),  # running | done | failed
+    Column("purpose", Text, nullable=False, server_default="evaluation"),  # evaluation | audit
+    Column("sample_percent", Integer, nullable=False, server_default="100"),  # of the region's people
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False),
+    Column("changed", Integer, nullable=False, server_default="0"),  # findings changed (an audit's: drift)
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
     Column(

@@ -23,6 +23,10 @@ class MatcherSettings(ServiceSettings):
     window_months: int = Field(6, ge=2, le=24)
     mismatch_months: int = Field(2, ge=1, le=6)
     evaluation_chunk: int = Field(2000, ge=1, description="people evaluated per transaction (sweeps and the queue)")
+    audit_every_hours: float = Field(
+        24.0, ge=0, description="how often the scheduled audit runs (0: never; POST /audits any time)"
+    )
+    audit_sample_percent: int = Field(10, ge=1, le=100, description="the share of everyone a scheduled audit checks")
     evaluation_max_delay_seconds: float = Field(
         120.0, ge=0, description="a queued person is evaluated after this long even if the inputs never settle"
     )

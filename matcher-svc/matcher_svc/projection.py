@@ -9,6 +9,7 @@ name them).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -27,6 +28,9 @@ from kernel.events import (
 
 
 async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
+    usccs = [u.uscc for u in units]
+    # The names these units went by until now: who was registered under one may resolve differently.
+    before = await pg.fetch("SELECT name_norm, former_names_norm FROM units WHERE uscc = ANY($1)", usccs)
     await pg.execute(
         "INSERT INTO units (uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code) "
         "SELECT u.uscc, u.name, u.name_norm, string_to_array(u.former, chr(31)), u.kind, u.head, u.region "
@@ -43,9 +47,10 @@ async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> se
         [u.head_office_uscc for u in units],
         [u.region_code for u in units],
     )
-    # Whoever names or is paid by these units (or their branches) may resolve differently now.
-    usccs = [u.uscc for u in units]
+    # Whoever names (by a name old or new) or is paid by these units (or their branches) may resolve
+    # differently now.
     names = [normalize_unit_name(n) for u in units for n in (u.name, *u.former_names)]
+    names += [name for row in before for name in (row["name_norm"], *row["former_names_norm"])]
     rows = await pg.fetch(
         "SELECT person_key FROM registrations WHERE unit_uscc = ANY($1) OR unit_name_norm = ANY($2) "
         "UNION SELECT person_key FROM paid_months "
@@ -113,7 +118,12 @@ async def _apply_months(
     pg: asyncpg.Connection, source: str, payments: Sequence[ContributionsRecordedV1 | DepositsRecordedV1]
 ) -> set[str]:
     keys = [p.person_ref for p in payments]
-    await pg.execute("DELETE FROM paid_months WHERE person_key = ANY($1) AND source = $2", keys, source)
+    replaced = await pg.fetch(
+        "DELETE FROM paid_months WHERE person_key = ANY($1) AND source = $2 "
+        "RETURNING left(region_code, 2) AS province, period",
+        keys,
+        source,
+    )
     months = [(p.person_ref, m) for p in payments for m in p.months]
     await pg.execute(
         "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types) "
@@ -130,24 +140,56 @@ async def _apply_months(
         [m.batch_id for _, m in months],
         [",".join(getattr(m, "insurance_types", ())) for _, m in months],
     )
+    records = Counter((m.region_code[:2], m.period) for _, m in months)
+    records.subtract((row["province"], row["period"]) for row in replaced)
+    changed = await _count_data_months(pg, source, records)
     touched = set(keys)
-    new_provinces = await pg.fetch(
-        "INSERT INTO data_months (source, province, period) "
-        "SELECT DISTINCT $1, left(m.region_code, 2), m.period FROM unnest($2::text[], $3::text[]) AS m(region_code, period) "
-        "ON CONFLICT DO NOTHING RETURNING province",
-        source,
-        [m.region_code for _, m in months],
-        [m.period for _, m in months],
-    )
-    if new_provinces and source == "insurance":
-        # A province's 社保 data for a new month arrived: whoever it shows paying nothing is judged now.
-        rows = await pg.fetch(
-            "SELECT DISTINCT r.person_key FROM registrations r WHERE left(r.region_code, 2) = ANY($1) "
-            "AND NOT EXISTS (SELECT 1 FROM paid_months m WHERE m.person_key = r.person_key AND m.source = 'insurance')",
-            list({row["province"] for row in new_provinces}),
-        )
-        touched |= {row["person_key"] for row in rows}
+    if changed and source == "insurance":
+        touched |= await _without_insurance_in(pg, changed)
     return touched
+
+
+async def _count_data_months(
+    pg: asyncpg.Connection, source: str, records: Counter[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Adds `records` (paid months per province and period, gained or lost) to `data_months`; returns the
+    (province, period) pairs whose data arrived or went away with it."""
+    deltas = sorted((key, n) for key, n in records.items() if n)  # sorted: concurrent batches lock in one order
+    if not deltas:
+        return set()
+    rows = await pg.fetch(
+        "INSERT INTO data_months AS d (source, province, period, records) "
+        "SELECT $1, c.province, c.period, c.n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS c(province, period, n) "
+        "ON CONFLICT (source, province, period) DO UPDATE SET records = d.records + excluded.records "
+        "RETURNING d.province, d.period, d.records",
+        source,
+        [province for (province, _), _ in deltas],
+        [period for (_, period), _ in deltas],
+        [n for _, n in deltas],
+    )
+    delta = dict(deltas)
+    changed = {
+        (row["province"], row["period"])
+        for row in rows
+        if (row["records"] > 0) != (row["records"] - delta[row["province"], row["period"]] > 0)
+    }
+    await pg.execute("DELETE FROM data_months WHERE source = $1 AND records <= 0", source)
+    return changed
+
+
+async def _without_insurance_in(pg: asyncpg.Connection, months: set[tuple[str, str]]) -> set[str]:
+    """The people a province's 社保 month that arrived or went away may judge differently: those actively
+    registered in the province with no contribution that month (a superset of whoever has none in a window
+    holding it — SI_NONE and its evidence — whatever the review month)."""
+    rows = await pg.fetch(
+        "SELECT DISTINCT r.person_key FROM registrations r "
+        "JOIN unnest($1::text[], $2::text[]) AS c(province, period) ON left(r.region_code, 2) = c.province "
+        "WHERE r.status = 'active' AND NOT EXISTS (SELECT 1 FROM paid_months m WHERE m.person_key = r.person_key "
+        "AND m.source = 'insurance' AND m.period = c.period)",
+        [province for province, _ in months],
+        [period for _, period in months],
+    )
+    return {row["person_key"] for row in rows}
 
 
 async def apply_statuses(pg: asyncpg.Connection, statuses: list[PersonStatusRecordedV1]) -> set[str]:

@@ -158,13 +158,21 @@ async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) ->
         awaiting_evaluation=waiting,
         running_sweeps=running,
         findings=counts,
+        last_audit=await latest_audit(pg),
         review_month=policy.review_month,
     )
 
 
-SWEEP_COLUMNS = "sweep_id::text, region_code, reason, status, total, done, started_at, finished_at"
+SWEEP_COLUMNS = "sweep_id::text, region_code, reason, status, purpose, sample_percent, total, done, changed, started_at, finished_at"
 
 
 async def sweep(pg: asyncpg.Connection, sweep_id: uuid.UUID) -> Sweep | None:
     row = await pg.fetchrow(f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE sweep_id = $1", sweep_id)
+    return None if row is None else Sweep.model_validate(dict(row))
+
+
+async def latest_audit(pg: asyncpg.Connection) -> Sweep | None:
+    row = await pg.fetchrow(
+        f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE purpose = 'audit' ORDER BY started_at DESC, sweep_id LIMIT 1"
+    )
     return None if row is None else Sweep.model_validate(dict(row))

@@ -22,7 +22,8 @@ Policy choices made here (the regulations leave them open):
 * **region_code** is the region of the active registration registered last.
 * **SI_NONE needs the data to have arrived**: it fires only when the 社保 feed has delivered data
   for the person's province (the first two digits of an active registration's region) for at least
-  one month of the window (`Person.insurance_data_months`); the evidence lists those months. An
+  one month of the window (`Person.insurance_data_months`: months for which contributions are held,
+  so a retracted file no longer counts); the evidence lists those months. An
   absence of payments proves nothing before the centre has sent its file: the registry's feed
   often arrives days before the insurance centre's. (Province, since 社保 is pooled and delivered
   at provincial level.)

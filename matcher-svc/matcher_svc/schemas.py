@@ -29,6 +29,26 @@ class PersonView(BaseModel):
     findings: list[FindingOut]
 
 
+Purpose = Literal["evaluation", "audit"]
+
+
+class Sweep(BaseModel):
+    sweep_id: str
+    region_code: str
+    reason: str
+    status: Literal["running", "done", "failed"]
+    purpose: Purpose = Field(
+        description="evaluation: re-evaluate (a new review month, a request); audit: re-evaluate from the "
+        "projection and count the findings that had to change (drift, expected 0), repairing them"
+    )
+    sample_percent: int = Field(description="the share of the region's people it takes (a stable sample)")
+    total: int
+    done: int = Field(description="people evaluated so far (an audit leaves out who waits to be evaluated anyway)")
+    changed: int = Field(description="findings it changed; for an audit, the drift it found and repaired")
+    started_at: datetime
+    finished_at: datetime | None
+
+
 # Why progress is not settled, in the order data flows.
 Unsettled = Literal[
     "upstream_unpublished",  # an upstream service holds events it has not published, or did not answer
@@ -61,21 +81,17 @@ class Progress(BaseModel):
     running_sweeps: int
     findings: dict[str, int]
     review_month: str
-
-
-class Sweep(BaseModel):
-    sweep_id: str
-    region_code: str
-    reason: str
-    status: Literal["running", "done", "failed"]
-    total: int
-    done: int
-    started_at: datetime
-    finished_at: datetime | None
+    last_audit: Sweep | None = Field(
+        None, description="the latest audit: its `changed` is the drift it found and repaired (expected 0)"
+    )
 
 
 class SweepRequest(BaseModel):
     region_code: str = Field("000000", pattern=r"^\d{6}$", description="000000: everyone")
+
+
+class AuditRequest(SweepRequest):
+    sample_percent: int = Field(100, ge=1, le=100, description="the share of the region's people to re-evaluate")
 
 
 class ReviewMonth(BaseModel):

@@ -2,9 +2,16 @@
 
 A sweep is recorded in the caller's transaction (`record`, `record_review_month`) and runs in the
 background once that has committed (`run_in_background`). It runs in chunks of people in key order;
-each chunk's evaluation and the sweep's progress (`done`, `after_key`) commit together, so a sweep
-whose instance stopped or crashed goes on from the next person when an instance picks it up again
+each chunk's evaluation and the sweep's progress (`done`, `after_key`, `changed`) commit together, so a
+sweep whose instance stopped or crashed goes on from the next person when an instance picks it up again
 (`resume_orphaned`). A session advisory lock per sweep makes sure only one instance runs it.
+
+An **audit** is a sweep with another purpose: the findings should already be what the rules make of the
+projection, so it re-evaluates (all or a sample of) a region from the projection, and every finding it
+has to change is drift — a defect (an input whose change did not reach someone it affects), repaired
+on the spot, counted (`changed`), logged and exported (`matcher_audit_drift`). Each chunk reads one
+snapshot (REPEATABLE READ) and leaves out whoever waits in the queue: a person whose data just changed
+is not drift, only not yet evaluated. The worker starts one every `audit_every_hours` (`start_audit_if_due`).
 """
 
 from __future__ import annotations
@@ -13,14 +20,16 @@ import asyncio
 import logging
 
 import asyncpg
+from prometheus_client import Counter, Gauge
 
 from kernel.db import driver_connection
+from kernel.errors import Conflict
 from kernel.scope import EVERYWHERE, RegionScope
 from kernel.service import Runtime
 from matcher_svc import findings
 from matcher_svc.policy import MatcherSettings, current_policy, set_review_month
 from matcher_svc.queries import SWEEP_COLUMNS
-from matcher_svc.schemas import Sweep
+from matcher_svc.schemas import Purpose, Sweep
 
 log = logging.getLogger(__name__)
 
@@ -28,23 +37,69 @@ log = logging.getLogger(__name__)
 _running: dict[str, asyncio.Task] = {}
 
 
-async def record(pg: asyncpg.Connection, region_code: str, reason: str) -> Sweep:
+AUDIT_DRIFT = Gauge("matcher_audit_drift", "Findings the latest finished audit had to repair (expected 0)")
+AUDIT_REPAIRED = Counter("matcher_audit_repaired_total", "Findings audits repaired, since the start")
+
+# Whether a person is in a sweep's sample: a stable hash of the key, in percent.
+IN_SAMPLE = "(hashtext(person_key)::bigint + 2147483648) % 100 < {}"
+
+
+async def record(
+    pg: asyncpg.Connection, region_code: str, reason: str, *, purpose: Purpose = "evaluation", sample_percent: int = 100
+) -> Sweep:
     """Records a sweep of `region_code` (000000: everyone), to run once the caller's transaction commits."""
     (pattern,) = RegionScope().patterns(region_code)
     row = await pg.fetchrow(
-        "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) "
-        "SELECT gen_random_uuid(), $1, $2, 'running', count(DISTINCT person_key), 0 FROM registrations "
-        f"WHERE region_code LIKE $3 RETURNING {SWEEP_COLUMNS}",
+        "INSERT INTO sweeps (sweep_id, region_code, reason, status, purpose, sample_percent, total, done) "
+        "SELECT gen_random_uuid(), $1, $2, 'running', $4, $5::int, count(DISTINCT person_key), 0 FROM registrations "
+        f"WHERE region_code LIKE $3 AND {IN_SAMPLE.format('$5::int')} RETURNING {SWEEP_COLUMNS}",
         region_code,
         reason,
         pattern,
+        purpose,
+        sample_percent,
     )
     return Sweep.model_validate(dict(row))
 
 
+async def record_audit(pg: asyncpg.Connection, region_code: str, sample_percent: int, reason: str) -> Sweep:
+    """Records an audit, unless an evaluation sweep runs (it changes findings on purpose: no drift to
+    measure until it is done)."""
+    if await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running' AND purpose = 'evaluation'"):
+        raise Conflict("a sweep is re-evaluating findings now: audit once it is done")
+    return await record(pg, region_code, reason, purpose="audit", sample_percent=sample_percent)
+
+
+async def start_audit_if_due(runtime: Runtime[MatcherSettings]) -> None:
+    """Starts the scheduled audit (everyone, `audit_sample_percent` of them) when the latest is older than
+    `audit_every_hours`, nothing is queued and no sweep runs; one instance does (an advisory lock)."""
+    settings = runtime.settings
+    if settings.audit_every_hours <= 0:
+        return
+    async with runtime.db.transaction() as conn:
+        pg = await driver_connection(conn)
+        due = await pg.fetchval(
+            "SELECT pg_try_advisory_xact_lock(hashtext('matcher:audit-schedule')) "
+            "AND NOT EXISTS (SELECT 1 FROM sweeps WHERE status = 'running' "
+            "OR (purpose = 'audit' AND started_at > now() - make_interval(secs => $1))) "
+            "AND NOT EXISTS (SELECT 1 FROM pending_evaluations)",
+            settings.audit_every_hours * 3600,
+        )
+        if not due:
+            return
+        audit = await record(
+            pg, EVERYWHERE, "scheduled audit", purpose="audit", sample_percent=settings.audit_sample_percent
+        )
+    await run_in_background(runtime, audit.sweep_id)
+
+
 async def record_review_month(pg: asyncpg.Connection, month: str) -> Sweep:
-    """Sets the campaign's review month and records the sweep that re-evaluates everyone for it."""
+    """Sets the campaign's review month and records the sweep that re-evaluates everyone for it. A running
+    audit stops: the findings change on purpose now, and it would count that as drift."""
     await set_review_month(pg, month)
+    await pg.execute(
+        "UPDATE sweeps SET status = 'failed', finished_at = now() WHERE purpose = 'audit' AND status = 'running'"
+    )
     return await record(pg, EVERYWHERE, f"review month {month}")
 
 
@@ -88,31 +143,71 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
 
 
 async def _chunks(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
-    settings = runtime.settings
+    async with runtime.db.engine.connect() as conn:
+        audit = await (await driver_connection(conn)).fetchval(
+            "SELECT purpose = 'audit' FROM sweeps WHERE sweep_id = $1", sweep_id
+        )
     while True:
-        async with runtime.db.transaction() as conn:
-            pg = await driver_connection(conn)
-            sweep = await pg.fetchrow("SELECT status, region_code, after_key FROM sweeps WHERE sweep_id = $1", sweep_id)
-            if sweep is None or sweep["status"] != "running":
+        try:
+            if not await _chunk(runtime, sweep_id, audit=bool(audit)):
                 return
-            (pattern,) = RegionScope().patterns(sweep["region_code"])
-            keys = [
-                row["person_key"]
-                for row in await pg.fetch(
-                    "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
-                    "ORDER BY person_key LIMIT $3",
-                    pattern,
-                    sweep["after_key"],
-                    settings.evaluation_chunk,
-                )
-            ]
-            if not keys:
-                await pg.execute("UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1", sweep_id)
-                return
-            await findings.evaluate_people(pg, keys, await current_policy(pg, settings))
-            await pg.execute(
-                "UPDATE sweeps SET done = least(total, done + $2), after_key = $3 WHERE sweep_id = $1",
-                sweep_id,
-                len(keys),
-                keys[-1],
+        except asyncpg.SerializationError:
+            continue  # an audit's snapshot met a concurrent evaluation of the same person: that chunk again
+
+
+async def _chunk(runtime: Runtime[MatcherSettings], sweep_id: str, *, audit: bool) -> bool:
+    """Evaluates the sweep's next chunk; False when the sweep is over."""
+    # An audit's chunk reads one snapshot (see the module's docstring).
+    async with runtime.db.transaction(isolation_level="REPEATABLE READ" if audit else None) as conn:
+        pg = await driver_connection(conn)
+        sweep = await pg.fetchrow(
+            "SELECT status, region_code, after_key, sample_percent FROM sweeps WHERE sweep_id = $1", sweep_id
+        )
+        if sweep is None or sweep["status"] != "running":
+            return False
+        (pattern,) = RegionScope().patterns(sweep["region_code"])
+        keys = [
+            row["person_key"]
+            for row in await pg.fetch(
+                "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
+                f"AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
+                pattern,
+                sweep["after_key"],
+                runtime.settings.evaluation_chunk,
+                sweep["sample_percent"],
             )
+        ]
+        if not keys:
+            finished = await pg.fetchrow(
+                "UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1 RETURNING done, changed",
+                sweep_id,
+            )
+            if audit:
+                _report_audit(sweep_id, finished["done"], finished["changed"])
+            return False
+        evaluated = keys
+        if audit:
+            waiting = await pg.fetch("SELECT person_key FROM pending_evaluations WHERE person_key = ANY($1)", keys)
+            evaluated = sorted(set(keys) - {row["person_key"] for row in waiting})
+        changed = await findings.evaluate_people(pg, evaluated, await current_policy(pg, runtime.settings))
+        await pg.execute(
+            "UPDATE sweeps SET done = least(total, done + $2), after_key = $3, changed = changed + $4 "
+            "WHERE sweep_id = $1",
+            sweep_id,
+            len(evaluated),
+            keys[-1],
+            changed,
+        )
+    return True
+
+
+def _report_audit(sweep_id: str, checked: int, drift: int) -> None:
+    AUDIT_DRIFT.set(drift)
+    AUDIT_REPAIRED.inc(drift)
+    if drift:
+        log.warning(
+            "the audit found findings that did not match the data and repaired them: a defect to investigate",
+            extra={"sweep_id": sweep_id, "people_checked": checked, "findings_repaired": drift},
+        )
+    else:
+        log.info("the audit found no drift", extra={"sweep_id": sweep_id, "people_checked": checked})

@@ -12,7 +12,10 @@ from matcher_svc.main import create_app, service
 
 @pytest.fixture
 def matcher_settings(service_database, infra):
-    return service_database(service).settings(infra, kafka_topic_prefix=f"t{uuid.uuid4().hex[:8]}.")
+    # No scheduled audit: tests seed findings of their own, and audit when they mean to.
+    return service_database(service).settings(
+        infra, kafka_topic_prefix=f"t{uuid.uuid4().hex[:8]}.", audit_every_hours=0
+    )
 
 
 @pytest.fixture

@@ -70,7 +70,9 @@ async def test_a_replay_publishes_every_finding_again_as_it_is(matcher, matcher_
 @pytest.fixture
 def brokerless_settings(service_database, infra):
     """The matcher's settings with the broker's address pointing where nothing listens."""
-    return service_database(service).settings(infra, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}")
+    return service_database(service).settings(
+        infra, kafka_bootstrap_servers=f"127.0.0.1:{free_port()}", audit_every_hours=0
+    )
 
 
 async def test_progress_answers_with_the_broker_unreachable_and_is_not_settled(brokerless_settings) -> None:

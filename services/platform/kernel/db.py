@@ -111,10 +111,14 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction that commits on success and rolls back on error."""
-        async with self.engine.begin() as conn:
-            yield conn
+    async def transaction(self, *, isolation_level: str | None = None) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that commits on success and rolls back on error (at the server's
+        isolation level, READ COMMITTED, unless another is named: "REPEATABLE READ" reads one snapshot)."""
+        async with self.engine.connect() as conn:
+            if isolation_level is not None:
+                await conn.execution_options(isolation_level=isolation_level)
+            async with conn.begin():
+                yield conn
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
