@@ -118,6 +118,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/matcher/progress", "matcher", S.findings_read),
     Route("PUT", f"{_V1}/matcher/review-month", "matcher", S.campaign_admin),
     Route("POST", f"{_V1}/matcher/sweeps", "matcher", S.campaign_admin),
+    Route("POST", f"{_V1}/matcher/audits", "matcher", S.campaign_admin),
     Route("GET", f"{_V1}/matcher/sweeps/{{sweep_id}}", "matcher", S.campaign_admin),
 )
 
