@@ -52,6 +52,10 @@ class CallerKind(StrEnum):
     service = "service"  # another service of the suite, or an operator's tool
 
 
+# Roles that never receive a name or an ID fragment (DOMAIN §8; gateway_svc.roles.Role.dashboard).
+MASKED_ROLES = frozenset({"dashboard"})
+
+
 @dataclass(frozen=True)
 class Caller:
     """A verified caller: what the credential states, nothing a request could add."""
@@ -65,6 +69,12 @@ class Caller:
     @property
     def is_service(self) -> bool:
         return self.kind is CallerKind.service
+
+    @property
+    def sees_personal_data(self) -> bool:
+        """Whether responses and exports may carry names and ID fragments for this caller: not for the
+        dashboard role (masked data only: counts, codes, pseudonymous references)."""
+        return self.role not in MASKED_ROLES
 
 
 class InvalidCredential(Exception):
