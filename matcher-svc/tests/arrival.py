@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from projection import to_domain
 
 from devtools.feeds import person_key
 from devtools.synthetic import SyntheticProvince
@@ -40,7 +41,6 @@ from matcher_svc import findings
 from matcher_svc.consumers import PROJECTION_HANDLERS
 from matcher_svc.domain import Policy, Rule
 from matcher_svc.rules import ACTIVE, evaluate
-from projection import to_domain
 
 KINDS = ("units", "registrations", "contributions", "deposits", "person_statuses")
 # Records the insurance and fund services hold per person: published one event per person, retractable by batch.
@@ -75,21 +75,28 @@ def row_key(kind: str, row: dict[str, Any]) -> tuple[Any, ...]:
     return (row["id_number"], row["status"])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Chunk:
     """One upload: rows of one kind. `label` says what it covers (kind, province, month), never whom."""
 
     kind: str
     rows: tuple[dict[str, Any], ...]
     label: str
+    month: str | None = None  # the month of the payments it carries, when it carries one month's
+
+    def __repr__(self) -> str:  # a failure's traceback shows arguments: never the rows
+        return f"Chunk({self.label}, {len(self.rows)} rows)"
 
 
-@dataclass
+@dataclass(repr=False)
 class Held:
     row: dict[str, Any]
     batch_id: str
     written: int  # when it was last written: the latest written name and region win, as in ingest.payments
     retracted: bool = False
+
+    def __repr__(self) -> str:
+        return f"Held(batch {self.batch_id}, write {self.written}{', retracted' if self.retracted else ''})"
 
 
 class Sources:
