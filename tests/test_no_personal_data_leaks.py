@@ -167,7 +167,7 @@ async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines
             # Reads: by pseudonym, and by an ID someone put in the URL by mistake.
             ref = PSEUDONYMS.person_key(people[0][0])
             view = await insurance.get(f"{INSURANCE}/persons/{ref}/contributions")
-            assert view.status_code == 200 and view.json()["masked_id"] == mask_id_number(people[0][0])
+            assert view.status_code == 200 and view.json()["items"]
             assert (await insurance.get(f"{INSURANCE}/persons/{ref}/person_statuses")).status_code == 200
             misused = await insurance.get(f"{INSURANCE}/persons/{people[1][0]}/contributions")
             assert misused.status_code == 404
@@ -183,9 +183,7 @@ async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines
             lines = b"\n".join(orjson.dumps({**d, "period": "2023-03"}) for d in deposits[:10])
             assert (await fund.post(f"{FUND}/deposits", content=lines, headers=NDJSON)).status_code == 201
             fund_view = await fund.get(f"{FUND}/persons/{PSEUDONYMS.person_key(deposits[0]['id_number'])}/deposits")
-            assert fund_view.status_code == 200 and fund_view.json()["masked_id"] == mask_id_number(
-                deposits[0]["id_number"]
-            )
+            assert fund_view.status_code == 200 and fund_view.json()["items"]
             assert (await fund.post(f"{FUND}/batches/{deposited.json()['batch_id']}/retract")).status_code == 200
             assert (await fund.post(f"{FUND}/replay", json={"streams": ["deposits"]})).status_code == 200
 
@@ -221,9 +219,8 @@ async def test_no_id_number_in_events_logs_or_errors(databases, infra, log_lines
     assert leaked(bodies) == 0, "an ID number in an HTTP response"
     assert leaked(stored) == 0, "an ID number stored in clear"
 
-    # Masked forms are where they belong: every accepted person's in the events, the read's in its
-    # response, and the ID put in a URL by mistake masked in the log line that records the request.
+    # Masked forms are where they belong: every accepted person's in the events, and the ID put in a URL by
+    # mistake masked in the log line that records the request (a person's read is a page of months, no ID).
     assert all(mask_id_number(i) in events for i in accepted_ids)
-    assert mask_id_number(people[0][0]) in bodies
     assert mask_id_number(people[1][0]) in logs
     assert all(mask_id_number(i) not in bodies for i in bad_ids)  # rejected rows are not echoed, even masked

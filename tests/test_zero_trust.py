@@ -289,8 +289,10 @@ async def test_forged_headers_neither_widen_the_regions_nor_change_the_actor(ser
     theirs = await case.post("/api/v1/complaints", json=complaint("150203"), headers=baotou())
     assert (ours.status_code, theirs.status_code) == (201, 201), (ours.text, theirs.text)
     history = await case.get(f"/api/v1/complaints/{ours.json()['complaint_id']}/history", headers=hohhot())
-    assert history.status_code == 200 and history.json()
-    assert {(entry["actor"], entry["actor_role"]) for entry in history.json()} == {("hohhot-officer", "city_officer")}
+    assert history.status_code == 200 and history.json()["items"]
+    assert {(entry["actor"], entry["actor_role"]) for entry in history.json()["items"]} == {
+        ("hohhot-officer", "city_officer")
+    }
     listed = await case.get("/api/v1/complaints", headers={**hohhot(), **FORGED_HEADERS})
     assert [c["complaint_id"] for c in listed.json()["items"]] == [ours.json()["complaint_id"]]
     assert (

@@ -6,6 +6,9 @@ states them, never a header a request could add. The audit trail records the act
 Opening a case and handling a complaint take an officer (`OfficerDep`); which officer may take which
 step of a case is the workflow's owners table (cases/workflow.py), checked on the locked case.
 
+A case or complaint in the path is named by its id (uuid) or by the number people see printed
+(AJ-150102-2026-000004, TS-150100-2026-000001), with the same region scope either way.
+
 A route that changes a case or a complaint takes it locked (`LockedCase`, `LockedComplaint`): read
 `FOR UPDATE` in the route's own transaction (`DbTransaction`), so two officers acting at once are
 serialised and the second one meets the state the first one left.
@@ -13,14 +16,13 @@ serialised and the second one meets the state the first one left.
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import Depends, Path
 
 from case_svc.actors import OFFICER_ROLES, Actor
 from case_svc.campaigns import service as campaign_service
-from case_svc.campaigns.schemas import Campaign
+from case_svc.campaigns.schemas import CAMPAIGN_ID_PATTERN, Campaign
 from case_svc.cases import service as case_service
 from case_svc.cases.record import Case
 from case_svc.complaints import service as complaint_service
@@ -54,36 +56,62 @@ def acting_officer(actor: ActorDep) -> Actor:
 
 OfficerDep = Annotated[Actor, Depends(acting_officer)]
 
-CaseId = Annotated[uuid.UUID, Path()]
+CaseId = Annotated[
+    str,
+    Path(
+        description="the case: its id (uuid) or its number (案件编号) as printed, e.g. AJ-150102-2026-000004",
+        examples=["AJ-150102-2026-000004"],
+    ),
+]
 CASE_LOC: list[str | int] = ["path", "case_id"]
 
 
 async def get_case(case_id: CaseId, pg: DbConnection, scope: RegionScopeDep) -> Case:
-    return await case_service.visible_case(pg, case_id, scope, CASE_LOC)
+    return await case_service.visible_case(pg, case_service.case_key(case_id, CASE_LOC), scope, CASE_LOC)
 
 
 async def lock_case(case_id: CaseId, pg: DbTransaction, scope: RegionScopeDep) -> Case:
-    return await case_service.visible_case(pg, case_id, scope, CASE_LOC, lock=True)
+    return await case_service.visible_case(pg, case_service.case_key(case_id, CASE_LOC), scope, CASE_LOC, lock=True)
 
 
 CurrentCase = Annotated[Case, Depends(get_case)]
 LockedCase = Annotated[Case, Depends(lock_case)]
 
-ComplaintId = Annotated[uuid.UUID, Path()]
+ComplaintId = Annotated[
+    str,
+    Path(
+        description="the complaint: its id (uuid) or its registration number (登记编号) as printed, "
+        "e.g. TS-150100-2026-000001",
+        examples=["TS-150100-2026-000001"],
+    ),
+]
+COMPLAINT_LOC: list[str | int] = ["path", "complaint_id"]
 
 
 async def get_complaint(complaint_id: ComplaintId, pg: DbConnection, scope: RegionScopeDep) -> Complaint:
-    return await complaint_service.visible_complaint(pg, complaint_id, scope)
+    key = complaint_service.complaint_key(complaint_id, COMPLAINT_LOC)
+    return await complaint_service.visible_complaint(pg, key, scope)
 
 
 async def lock_complaint(complaint_id: ComplaintId, pg: DbTransaction, scope: RegionScopeDep) -> Complaint:
-    return await complaint_service.visible_complaint(pg, complaint_id, scope, lock=True)
+    key = complaint_service.complaint_key(complaint_id, COMPLAINT_LOC)
+    return await complaint_service.visible_complaint(pg, key, scope, lock=True)
 
 
 CurrentComplaint = Annotated[Complaint, Depends(get_complaint)]
 LockedComplaint = Annotated[Complaint, Depends(lock_complaint)]
 
-CampaignId = Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9-]{1,31}$")]
+
+def sees_personal_data(caller: CallerDep) -> bool:
+    """Whether the caller's answers and exports may carry names and ID fragments (not the dashboard's)."""
+    return caller.sees_personal_data
+
+
+PersonalDataDep = Annotated[bool, Depends(sees_personal_data)]
+
+CampaignId = Annotated[
+    str, Path(pattern=CAMPAIGN_ID_PATTERN, description="the campaign (or preset), e.g. HLJ-2018", examples=["HLJ-2018"])
+]
 
 
 async def get_campaign(campaign_id: CampaignId, pg: DbConnection, scope: RegionScopeDep) -> Campaign:

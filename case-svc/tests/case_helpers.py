@@ -217,4 +217,20 @@ async def walk_to_decision(client, case_id: str, answer: dict | None = None, *, 
 
 
 async def timeline(client, case_id: str) -> list[dict]:
-    return (await client.get(f"{CASES}/{case_id}/timeline")).json()
+    """The case's timeline, every page of it."""
+    return await every_item(client, f"{CASES}/{case_id}/timeline")
+
+
+async def every_item(client, path: str, params: dict | None = None, headers: dict | None = None) -> list[dict]:
+    """Every item of a list route (`{items, next_cursor}`), page after page."""
+    items: list[dict] = []
+    cursor = None
+    while True:
+        query = (params or {}) | ({"cursor": cursor} if cursor else {})
+        response = await client.get(path, params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}, page
+        items += page["items"]
+        if not (cursor := page["next_cursor"]):
+            return items

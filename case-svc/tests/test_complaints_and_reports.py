@@ -13,16 +13,18 @@ from case_helpers import (
     case_of,
     cases_of,
     complaint,
+    every_item,
     finding,
     officer,
     registration,
     step,
+    timeline,
     walk_to_decision,
 )
 from openpyxl import load_workbook
 
 from case_svc.cases.service import today
-from case_svc.reports.service import SUMMARY_COLUMNS
+from case_svc.reports.service import SUMMARY_COLUMNS, SUMMARY_TITLE
 from devtools.testing import caller_headers, eventually
 
 COMPLAINTS = "/api/v1/complaints"
@@ -63,7 +65,7 @@ async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> No
     late = str(today() + timedelta(days=16))
     overdue = (await cases.get(COMPLAINTS, params={"overdue": "true", "as_of": late})).json()["items"]
     assert [c["complaint_id"] for c in overdue] == [second["complaint_id"]]
-    history = (await cases.get(f"{COMPLAINTS}/{cid}/history")).json()
+    history = await every_item(cases, f"{COMPLAINTS}/{cid}/history")
     assert [h["action"] for h in history] == ["register", "assign", "answer"]
     assert history[0]["actor"] == "hotline-01" and history[2]["after"]["status"] == "answered"
     # Strict input: a caller cannot set the status or number, and a subject is required.
@@ -100,7 +102,7 @@ async def test_a_complaint_opens_a_case_or_joins_the_persons_open_case(cases, bu
     case = (await cases.get(f"{CASES}/{linked['case_ids'][0]}")).json()
     assert case["opened_by"] == "complaint" and case["person_ref"] == PERSON_B
     assert case["complaint_ids"] == [about_b["complaint_id"]]
-    assert "link_case" in [e["action"] for e in (await cases.get(f"{CASES}/{case['case_id']}/timeline")).json()]
+    assert "link_case" in [e["action"] for e in await timeline(cases, case["case_id"])]
     # A finding for the same person joins the complaint's case.
     await bus.publish(finding(PERSON_B))
 
@@ -199,7 +201,8 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
     raw = (await cases.get("/api/v1/reports/summary", params=period | {"format": "csv"})).content
     assert raw.startswith(b"\xef\xbb\xbf")
     csv_rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-    assert csv_rows[0] == headers and csv_rows[-1][0] == "合计" and csv_rows[-1][headers.index("认定挂证")] == "3"
+    assert csv_rows[0] == [f"内蒙古自治区{SUMMARY_TITLE}（{period['from']} 至 {period['to']}）"]
+    assert csv_rows[1] == headers and csv_rows[-1][0] == "合计" and csv_rows[-1][headers.index("认定挂证")] == "3"
     # The per-person detail list: one row per case, masked IDs only.
     detail = (await cases.get("/api/v1/reports/detail", params=period)).json()["rows"]
     assert len(detail) == 4 and all("*" in r["masked_id"] for r in detail)
@@ -207,10 +210,13 @@ async def test_the_summary_table_reads_back_with_totals_that_match_the_cases(cas
         io.BytesIO((await cases.get("/api/v1/reports/detail", params=period | {"format": "xlsx"})).content)
     ).active
     assert sheet.max_row == 3 + 4
-    # Another province's officer sees none of it.
+    # Another province's officer sees none of it: asking for it is refused, its own table has none of it.
     heilongjiang = caller_headers(regions=["230000"], role="province_admin")
-    outside = (await cases.get("/api/v1/reports/summary", params=period, headers=heilongjiang)).json()
-    assert outside["rows"] == [] and outside["totals"]["confirmed"] == 0
+    outside = await cases.get("/api/v1/reports/summary", params=period, headers=heilongjiang)
+    assert outside.status_code == 403 and "outside your regions" in outside.json()["detail"][0]["msg"]
+    own = await cases.get("/api/v1/reports/summary", params=period | {"region_code": "230000"}, headers=heilongjiang)
+    assert own.json()["rows"] == [] and own.json()["totals"]["confirmed"] == 0
+    assert own.json()["title"].startswith("黑龙江省工程建设领域")
 
 
 async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> None:
@@ -226,21 +232,25 @@ async def test_the_monthly_table_only_where_the_campaign_requires_one(cases) -> 
     xlsx = await cases.get(
         "/api/v1/reports/monthly", params={"campaign_id": "HLJ-2018", "month": "2019-03", "format": "xlsx"}
     )
-    assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value.startswith("2019-03")
+    assert load_workbook(io.BytesIO(xlsx.content)).active["A1"].value == (
+        "黑龙江省2019年3月工程建设领域专业技术人员职业资格“挂证”等违法违规情况处理汇总表"
+    )
 
 
 async def test_campaigns_are_present_after_migration_and_presets_restore(cases) -> None:
-    listed = (await cases.get("/api/v1/campaigns")).json()
-    assert [c["campaign_id"] for c in listed] == ["IM-2024", "HLJ-2018"]
-    assert all(c["region_code"] == c["province_code"] for c in listed)
-    city = (await cases.get("/api/v1/campaigns", headers=officer("city"))).json()
+    listed = await every_item(cases, "/api/v1/campaigns")
+    assert [(c["campaign_id"], c["region_code"]) for c in listed] == [("IM-2024", "150000"), ("HLJ-2018", "230000")]
+    assert not [c for c in listed if "province_code" in c]  # one name for the region, as in the filter
+    heilongjiang = await every_item(cases, "/api/v1/campaigns", params={"region_code": "230000"})
+    assert [c["campaign_id"] for c in heilongjiang] == ["HLJ-2018"]
+    city = await every_item(cases, "/api/v1/campaigns", headers=officer("city"))
     assert [c["campaign_id"] for c in city] == ["IM-2024"]  # a city sees its province's campaign
     assert (await cases.get("/api/v1/campaigns/HLJ-2018", headers=officer("city"))).status_code == 404
     restored = await cases.post("/api/v1/campaigns/presets/HLJ-2018")
     assert restored.status_code == 200 and restored.json()["monthly_report"]["due_day"] == 2
     assert (await cases.post("/api/v1/campaigns/presets/XX-1999")).status_code == 404
     custom = {**(await cases.get("/api/v1/campaigns/IM-2024")).json(), "campaign_id": "IM-2026"}
-    for server_owned in ("region_code", "created_at", "updated_at"):
+    for server_owned in ("created_at", "updated_at"):
         custom.pop(server_owned)
     created = await cases.post("/api/v1/campaigns", json=custom | {"reply_days": 10})
     assert created.status_code == 201 and created.json()["reply_days"] == 10

@@ -10,21 +10,33 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from case_helpers import CASES, PERSON_A, PERSON_B, case_of, complaint, finding, officer, registration, step, timeline
+from case_helpers import (
+    CASES,
+    PERSON_A,
+    PERSON_B,
+    case_of,
+    complaint,
+    every_item,
+    finding,
+    officer,
+    registration,
+    step,
+    timeline,
+)
 
 from case_svc.cases.service import today
 from devtools.testing import caller_headers, eventually
 
 # The action each route takes, as refusals name it.
 ACTIONS = {
-    "notice": "send_notice",
+    "notice": "notice",
     "answer": "answer",
-    "no-reply": "record_no_reply",
-    "county-review": "county_review",
-    "city-review": "city_review",
-    "send-back": "send_back",
+    "no-reply": "no-reply",
+    "county-review": "county-review",
+    "city-review": "city-review",
+    "send-back": "send-back",
     "resume": "resume",
-    "decision": "decide",
+    "decision": "decision",
     "close": "close",
 }
 ROLES = {"county": "county_officer", "city": "city_officer", "province": "province_admin"}
@@ -135,14 +147,14 @@ async def test_the_officer_of_one_review_takes_neither_the_next_nor_the_decision
         f"{CASES}/{case_id}/city-review", json={"opinion": "同意"}, headers=officer("city", actor=both)
     )
     assert again.status_code == 403
-    assert "city_review" in again.json()["detail"][0]["msg"] and "county review" in again.json()["detail"][0]["msg"]
+    assert "city-review" in again.json()["detail"][0]["msg"] and "county review" in again.json()["detail"][0]["msg"]
     await step(cases, case_id, "city-review", {"opinion": "同意"})  # another city officer
     decision = {"outcome": "confirmed", "reason": "认定挂证"}
     for reviewer in (both, "officer-hohhot-01"):  # the county's reviewer, then the city's
         refused = await cases.post(
             f"{CASES}/{case_id}/decision", json=decision, headers=officer("province", actor=reviewer)
         )
-        assert refused.status_code == 403 and "decide" in refused.json()["detail"][0]["msg"]
+        assert refused.status_code == 403 and "decision" in refused.json()["detail"][0]["msg"]
     assert (await cases.get(f"{CASES}/{case_id}")).json()["status"] == "awaiting_decision"
     decided = await step(cases, case_id, "decision", decision)
     assert decided["decision"]["decided_by"] == "officer-im-admin-01"
@@ -150,9 +162,9 @@ async def test_the_officer_of_one_review_takes_neither_the_next_nor_the_decision
         (e["actor"], e["actor_role"], e["after"]) for e in await timeline(cases, case_id) if e["action"] == "refused"
     ]
     assert refused == [
-        (both, "city_officer", {"action": "city_review", "status": "awaiting_city_review"}),
-        (both, "province_admin", {"action": "decide", "status": "awaiting_decision"}),
-        ("officer-hohhot-01", "province_admin", {"action": "decide", "status": "awaiting_decision"}),
+        (both, "city_officer", {"action": "city-review", "status": "awaiting_city_review"}),
+        (both, "province_admin", {"action": "decision", "status": "awaiting_decision"}),
+        ("officer-hohhot-01", "province_admin", {"action": "decision", "status": "awaiting_decision"}),
     ]
 
 
@@ -195,7 +207,7 @@ async def test_the_actor_is_the_verified_caller_whatever_a_header_says(cases, bu
     assert (await cases.post(f"{CASES}/{case_id}/notice", json={}, headers=forged)).status_code == 200
     noticed = (await timeline(cases, case_id))[-1]
     assert (noticed["action"], noticed["actor"], noticed["actor_role"]) == (
-        "send_notice",
+        "notice",
         "officer-xincheng-01",
         "county_officer",
     )
@@ -209,7 +221,7 @@ async def test_the_actor_is_the_verified_caller_whatever_a_header_says(cases, bu
     bare = {"X-Actor": "officer-im-admin-01", "X-Actor-Role": "province_admin", "Authorization": ""}
     assert (await cases.post(f"{CASES}/{case_id}/decision", json=decision, headers=bare)).status_code == 401
     registered = await cases.post("/api/v1/complaints", json=complaint(region_code="150102"), headers=forged)
-    history = (await cases.get(f"/api/v1/complaints/{registered.json()['complaint_id']}/history")).json()
+    history = await every_item(cases, f"/api/v1/complaints/{registered.json()['complaint_id']}/history")
     assert [(h["actor"], h["actor_role"]) for h in history] == [("officer-xincheng-01", "county_officer")]
 
 
@@ -227,7 +239,7 @@ async def test_the_suites_services_open_no_case_and_handle_no_complaint(cases, b
     path = f"/api/v1/complaints/{registered['complaint_id']}"
     for action, body in (("assign", {"assignee": "officer-0471-009"}), ("answer", {"answer": "已处理"}), ("cases", {})):
         assert (await cases.post(f"{path}/{action}", json=body)).status_code == 403, action
-    assert [h["action"] for h in (await cases.get(f"{path}/history")).json()] == ["register"]
+    assert [h["action"] for h in await every_item(cases, f"{path}/history")] == ["register"]
 
 
 async def test_writes_under_another_regions_scope_are_refused(cases, bus) -> None:
@@ -254,21 +266,32 @@ async def test_writes_under_another_regions_scope_are_refused(cases, bus) -> Non
         ):
             response = await cases.post(f"{CASES}/{case_id}/{path}", json=body, headers=headers)
             assert response.status_code == 404, (path, response.text)  # as if it did not exist
+        # A region they name themselves: refused, saying it is outside their regions.
         opened = await cases.post(
             CASES, json={"person_ref": PERSON_A, "region_code": "150102", "reason": "线索"}, headers=headers
         )
-        assert opened.status_code == 404 and opened.json()["detail"][0]["loc"] == ["body", "region_code"]
         elsewhere = await cases.post("/api/v1/complaints", json=hohhot_complaint, headers=headers)
-        assert elsewhere.status_code == 404 and elsewhere.json()["detail"][0]["loc"] == ["body", "region_code"]
+        for refused in (opened, elsewhere):
+            assert refused.status_code == 403, refused.text
+            detail = refused.json()["detail"][0]
+            assert detail["loc"] == ["body", "region_code"] and "outside your regions" in detail["msg"]
         path = f"/api/v1/complaints/{registered['complaint_id']}"
         for action, body in (
             ("assign", {"assignee": "officer-baotou-01"}),
             ("answer", {"answer": "已处理"}),
             ("cases", {}),
             ("cases", {"case_id": case_id}),
+            ("cases", {"case_id": case["case_ref"]}),
         ):
             response = await cases.post(f"{path}/{action}", json=body, headers=headers)
             assert response.status_code == 404, (action, response.text)
+        # Named by their printed numbers, the case and the complaint are as absent.
+        for path in (
+            f"{CASES}/{case['case_ref']}/notice",
+            f"/api/v1/complaints/{registered['registration_no']}/assign",
+        ):
+            response = await cases.post(path, json={"assignee": "x"} if "complaints" in path else {}, headers=headers)
+            assert response.status_code == 404 and response.json()["detail"][0]["msg"].startswith("no "), path
     # Their own complaint cannot be linked to Hohhot's case either.
     baotou = caller_headers(regions=["150200"], role="city_officer", actor="officer-baotou-01")
     own = await cases.post("/api/v1/complaints", json=hohhot_complaint | {"region_code": "150203"}, headers=baotou)

@@ -115,7 +115,7 @@ async def test_a_finding_on_the_bus_becomes_a_revocation_in_the_registry(suite_s
         registry = suite["registry"]
 
         async def registrations() -> list[dict]:
-            return (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()
+            return (await registry.get(f"/api/v1/registry/persons/{person_ref}/registrations")).json()["items"]
 
         async def revoked_in_registry() -> bool:
             return {r["certificate_no"] for r in await registrations() if r["status"] == "revoked"} >= revoked

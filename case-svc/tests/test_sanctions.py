@@ -32,7 +32,6 @@ def preset(campaign_id: str) -> Campaign:
     return Campaign.model_validate(
         {
             **CampaignIn.model_validate(PRESETS[campaign_id]).model_dump(),
-            "region_code": PRESETS[campaign_id]["province_code"],
             "created_at": now,
             "updated_at": now,
         }

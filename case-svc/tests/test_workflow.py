@@ -26,11 +26,11 @@ from case_svc.cases.workflow import (
 )
 
 HAPPY_PATH = [
-    (CaseStatus.open, Action.send_notice, CaseStatus.awaiting_reply),
+    (CaseStatus.open, Action.notice, CaseStatus.awaiting_reply),
     (CaseStatus.awaiting_reply, Action.answer, CaseStatus.awaiting_county_review),
     (CaseStatus.awaiting_county_review, Action.county_review, CaseStatus.awaiting_city_review),
     (CaseStatus.awaiting_city_review, Action.city_review, CaseStatus.awaiting_decision),
-    (CaseStatus.awaiting_decision, Action.decide, CaseStatus.decided),
+    (CaseStatus.awaiting_decision, Action.decision, CaseStatus.decided),
     (CaseStatus.decided, Action.close, CaseStatus.closed),
 ]
 
@@ -41,7 +41,7 @@ def test_the_path_from_notice_to_closure(status, action, target) -> None:
 
 
 def test_no_reply_by_the_deadline_also_goes_to_county_review() -> None:
-    assert next_state(CaseStatus.awaiting_reply, Action.record_no_reply) is CaseStatus.awaiting_county_review
+    assert next_state(CaseStatus.awaiting_reply, Action.no_reply) is CaseStatus.awaiting_county_review
 
 
 @pytest.mark.parametrize(
@@ -98,14 +98,14 @@ def test_reply_deadline_and_overdue() -> None:
 
 # Every action a state allows, and the level that takes it on a county's case.
 COUNTY_CASE_OWNERS = [
-    (CaseStatus.open, Action.send_notice, None, Level.county),
+    (CaseStatus.open, Action.notice, None, Level.county),
     (CaseStatus.awaiting_reply, Action.answer, None, Level.county),
-    (CaseStatus.awaiting_reply, Action.record_no_reply, None, Level.county),
+    (CaseStatus.awaiting_reply, Action.no_reply, None, Level.county),
     (CaseStatus.awaiting_county_review, Action.county_review, None, Level.county),
     (CaseStatus.awaiting_county_review, Action.send_back, None, Level.county),
     (CaseStatus.awaiting_city_review, Action.city_review, None, Level.city),
     (CaseStatus.awaiting_city_review, Action.send_back, None, Level.city),
-    (CaseStatus.awaiting_decision, Action.decide, None, Level.province),
+    (CaseStatus.awaiting_decision, Action.decision, None, Level.province),
     (CaseStatus.awaiting_decision, Action.send_back, None, Level.province),
     (CaseStatus.sent_back, Action.resume, CaseStatus.awaiting_reply, Level.county),
     (CaseStatus.sent_back, Action.resume, CaseStatus.awaiting_county_review, Level.county),
@@ -150,10 +150,10 @@ def _may(action, status, **caller) -> bool:
 def test_a_case_above_the_counties_is_its_own_bureaus(region_code, level) -> None:
     assert level_of_region(region_code) is level
     # The lower levels' steps go to the case's own bureau; the higher ones stay where they are.
-    assert owner(Action.send_notice, CaseStatus.open, returns_to=None, region_code=region_code) is level
+    assert owner(Action.notice, CaseStatus.open, returns_to=None, region_code=region_code) is level
     city_review = owner(Action.city_review, CaseStatus.awaiting_city_review, returns_to=None, region_code=region_code)
     assert city_review is (Level.province if level is Level.province else Level.city)
-    decide = owner(Action.decide, CaseStatus.awaiting_decision, returns_to=None, region_code=region_code)
+    decide = owner(Action.decision, CaseStatus.awaiting_decision, returns_to=None, region_code=region_code)
     assert decide is Level.province
 
 
@@ -161,7 +161,7 @@ def _review(action: Action, actor: str, reviews: list[dict]) -> None:
     """`actor`, of the level that owns `action`, takes it on a county's case with these reviews behind it."""
     status, role = {
         Action.city_review: (CaseStatus.awaiting_city_review, "city_officer"),
-        Action.decide: (CaseStatus.awaiting_decision, "province_admin"),
+        Action.decision: (CaseStatus.awaiting_decision, "province_admin"),
     }[action]
     check_owner(action, status, returns_to=None, region_code="150102", role=role, actor=actor, reviews=reviews)
 
@@ -174,8 +174,8 @@ def test_the_officer_of_a_review_takes_neither_the_next_nor_the_decision() -> No
     _review(Action.city_review, "officer-b", [county])
     for reviewer in ("officer-a", "officer-b"):
         with pytest.raises(NotTheOwner):
-            _review(Action.decide, reviewer, [county, city])
-    _review(Action.decide, "officer-c", [county, city])
+            _review(Action.decision, reviewer, [county, city])
+    _review(Action.decision, "officer-c", [county, city])
     # A review done again after a send-back is the one that counts; a send-back is no review.
     redone = [county, {"level": "county", "result": "sent_back", "by": "officer-c"}, county | {"by": "officer-d"}]
     _review(Action.city_review, "officer-a", redone)

@@ -121,11 +121,11 @@ async def test_deposits_ingest_events_view_idempotency_and_replay(fund, fund_db,
         assert all(p.masked_id == masks[k] for k, p in payloads.items())
         assert_no_id_numbers(ids | {bad_id}, records=records)
 
-        # The person view is the event's payload.
+        # The person view holds the event payload's months, in its order, as a page.
         for person_ref, payload in payloads.items():
             view = await fund.get(f"{API}/persons/{person_ref}/deposits")
             assert view.status_code == 200
-            assert view.json() == payload.model_dump(mode="json")
+            assert view.json() == {"items": payload.model_dump(mode="json")["months"], "next_cursor": None}
         assert (await fund.get(f"{API}/persons/{person_key(bad_id)}/deposits")).status_code == 404
 
         # The same Idempotency-Key: the first receipt, nothing written, nothing published.
@@ -190,7 +190,7 @@ async def test_deposit_retraction(fund, fund_db, infra):
         assert months_by_person(after) == {k: expected_a[k] for k in keys}
         for person_ref in keys:
             view = (await fund.get(f"{API}/persons/{person_ref}/deposits")).json()
-            assert months_of(view["months"]) == expected_a[person_ref]
+            assert months_of(view["items"]) == expected_a[person_ref]
 
         stored = await table_digest(fund_db.url, "deposits")
         again = await fund.post(f"{API}/batches/{b['batch_id']}/retract")

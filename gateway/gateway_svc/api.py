@@ -175,13 +175,14 @@ async def reveal(
         # query makes: a registration in the regions), and only then is the identity read as the gateway.
         visible = await gateway.http.get(
             f"{registry}{PREFIX}/registry/persons/{person_ref}/registrations",
+            params={"limit": 1},
             headers=credential_headers(caller, gateway.caller_key),
         )
         if visible.status_code != 200:
             raise ServiceDown("registry-svc could not reveal this person now")
         response = (
             await gateway.http.get(f"{registry}/internal/persons/{person_ref}/identity", auth=gateway.service_auth)
-            if visible.json()
+            if visible.json()["items"]
             else None
         )
     except httpx.TimeoutException:

@@ -10,7 +10,7 @@ minutes, during which the forwarding route holds no database connection.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 
@@ -31,13 +31,24 @@ async def _own_transaction(db: Database) -> AsyncIterator[asyncpg.Connection]:
 
 async def record_access(db: Database, caller: Caller, person_ref: str, action: Action, route: str, status: int) -> None:
     """Written before the data leaves the gateway: when this fails the caller gets an error, not the data."""
+    await record_accesses(db, caller, [person_ref], action, route, status)
+
+
+async def record_accesses(
+    db: Database, caller: Caller, person_refs: Sequence[str], action: Action, route: str, status: int
+) -> None:
+    """One entry per person (a page of a list shows several), written in one statement, before the data
+    leaves the gateway. Nothing is written for no one."""
+    refs = list(dict.fromkeys(person_refs))  # each person once, in the answer's order
+    if not refs:
+        return
     async with _own_transaction(db) as pg:
         await pg.execute(
             "INSERT INTO person_access (client_id, role, person_ref, action, route, status, request_id)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            " SELECT $1, $2, ref, $4, $5, $6, $7 FROM unnest($3::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY n",
             caller.client_id,
             caller.role,
-            person_ref,
+            refs,
             action,
             route,
             status,

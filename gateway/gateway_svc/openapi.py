@@ -16,28 +16,11 @@ from fastapi.openapi.utils import get_openapi
 from gateway_svc.roles import Scope
 from gateway_svc.routing import PREFIX_ROUTES, ROUTES, SERVICE_TITLES
 from gateway_svc.settings import GatewaySettings
+from kernel.openapi import ERROR_BODY, ERROR_BODY_SCHEMA, REF, one_error_shape
 
 log = logging.getLogger(__name__)
-_REF = "#/components/schemas/"
-_ERROR = {"$ref": _REF + "ErrorBody"}
-_ERROR_SCHEMA = {
-    "title": "ErrorBody",
-    "type": "object",
-    "properties": {
-        "detail": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "type": {"type": "string"},
-                    "msg": {"type": "string"},
-                    "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
-                },
-            },
-        }
-    },
-    "example": {"detail": [{"type": "insufficient_scope", "msg": "this token lacks the scope feeds:fund", "loc": []}]},
-}
+_REF = REF
+_ERROR = {"$ref": _REF + ERROR_BODY}
 _REFUSALS = {
     "401": "no valid bearer token",
     "403": "the token lacks this route's scope",
@@ -47,9 +30,13 @@ _REFUSALS = {
 DESCRIPTION = """\
 The public API of the 挂证 cross-check suite. Get a token with `POST /api/v1/auth/token`
 (OAuth2 client credentials), then send `Authorization: Bearer <token>`. Each operation names the
-scope it needs; lists and objects are limited to the token's regions (another region's object is 404).
-Responses show ID numbers masked; `POST /api/v1/persons/{person_ref}/reveal` (scope `persons:reveal`)
-is the only exception, and every read of a person's data is audited.
+scope it needs; lists and objects are limited to the token's regions (another region's object is 404,
+as if it did not exist; a `region_code` filter outside them is 403). Every list is a page
+`{"items": [...], "next_cursor": ...}` (pass `cursor` for the next); every error is
+`{"detail": [{"type", "msg", "loc"}]}` (`ErrorBody`); a query parameter an operation does not declare
+is a 422. Responses show ID numbers masked, and none to the dashboard role, which sees no names either;
+`POST /api/v1/persons/{person_ref}/reveal` (scope `persons:reveal`) is the only exception, and every
+read of a person's data is audited.
 """
 
 
@@ -75,7 +62,9 @@ class MergedOpenAPI:
         return doc
 
     async def document(self, app: FastAPI) -> dict[str, Any]:
-        own = get_openapi(title="挂证 suite API", version="1", description=DESCRIPTION, routes=app.routes)
+        own = one_error_shape(
+            get_openapi(title="挂证 suite API", version="1", description=DESCRIPTION, routes=app.routes)
+        )
         paths: dict[str, dict] = dict(own.get("paths", {}).items())
         schemas: dict[str, Any] = dict(own.get("components", {}).get("schemas", {}))
         unavailable = []
@@ -84,7 +73,7 @@ class MergedOpenAPI:
             if doc is None:
                 unavailable.append(SERVICE_TITLES[service])
                 continue
-            doc = _prefix_conflicting(doc, schemas, service)
+            doc = _prefix_conflicting(one_error_shape(doc), schemas, service)
             schemas.update(doc.get("components", {}).get("schemas", {}))
             for public_path, method, operation, scope in _public_operations(doc, service):
                 paths.setdefault(public_path, {})[method] = _secured(operation, scope)
@@ -97,7 +86,7 @@ class MergedOpenAPI:
                     operation.setdefault("responses", {}).setdefault(
                         status, {"description": text, "content": {"application/json": {"schema": _ERROR}}}
                     )
-        schemas["ErrorBody"] = _ERROR_SCHEMA
+        schemas[ERROR_BODY] = ERROR_BODY_SCHEMA
         description = DESCRIPTION
         if unavailable:
             description += (

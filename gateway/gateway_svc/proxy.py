@@ -1,7 +1,12 @@
 """Forwarding to the services: the routing table decides, the gateway speaks for the caller with a caller
 credential it signs (kernel.credentials: the client's id, role, regions and scopes), bodies stream through
 both ways within their size limit, and a service that is down or slow is a 503/504 in the suite's error
-shape."""
+shape.
+
+A read of personal data is written to the audit log before the answer leaves: by the person in the path,
+or — for a case, a registration by certificate, and the lists that show people — by the people the
+answer names (read whole for that). The service's answer keeps its headers except the hop-by-hop ones
+and those the gateway's own server sets (`date`, `server`): each appears once."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from gateway_svc.tokens import Caller
 from kernel.credentials import CallerKind, caller_credential
 from kernel.db import Database
 from kernel.logs import request_id
+from kernel.service import accepts_any_query
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -40,6 +46,8 @@ HOP_BY_HOP = {
     "upgrade",
     "host",
 }
+# Set by the gateway's own server on every answer: the service's copies would be duplicates.
+_SERVER_SET = {"date", "server"}
 # Never passed on from a client: who is calling is the gateway's credential (it replaces the client's
 # Authorization) and the request id is the gateway's. The services take the caller's regions and identity
 # from the credential only; headers claiming them are dropped all the same, so that nothing downstream (a
@@ -58,6 +66,7 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 @router.api_route("/api/v1/{path:path}", methods=METHODS, include_in_schema=False)
+@accepts_any_query  # the service behind the route refuses a query parameter it does not declare (422)
 async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) -> Response:
     settings = runtime.settings
     found = routing.match(request.method, request.url.path)
@@ -112,6 +121,8 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
             raise
     if found.kind is Kind.feed:
         return await _receipt(runtime.db, found, caller, response)
+    if found.kind in (Kind.person_in_body, Kind.people):
+        return await _audited_read(runtime.db, found, caller, request.method, response)
     streamed = StreamingResponse(
         response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
     )
@@ -173,7 +184,8 @@ def _headers(request: Request, caller: Caller, signing_key: Ed25519PrivateKey) -
 
 
 def _response_headers(response: httpx.Response, *, drop: frozenset[bytes] = frozenset()) -> list[tuple[bytes, bytes]]:
-    skip = {h.encode() for h in HOP_BY_HOP} | {b"x-request-id"} | drop  # the gateway's middleware sets the id
+    # The gateway's middleware sets the request id, its server the date and its name.
+    skip = {h.encode() for h in HOP_BY_HOP | _SERVER_SET} | {b"x-request-id"} | drop
     return [(k, v) for k, v in response.headers.raw if k.lower() not in skip]
 
 
@@ -182,6 +194,35 @@ def _with_headers(outgoing: Response, headers: list[tuple[bytes, bytes]]) -> Res
     own = [(k, v) for k, v in outgoing.raw_headers if k not in {name for name, _ in headers}]
     outgoing.raw_headers = own + headers
     return outgoing
+
+
+def people_in(kind: Kind, body: object) -> list[str]:
+    """Whose data an answer shows: the `person_ref` of a single object, or of each of a page's `items`."""
+    if kind is Kind.person_in_body:
+        objects = [body]
+    else:
+        items = body.get("items") if isinstance(body, dict) else None
+        objects = items if isinstance(items, list) else []
+    return [ref for obj in objects if isinstance(obj, dict) and isinstance(ref := obj.get("person_ref"), str)]
+
+
+async def _audited_read(db: Database, found: Match, caller: Caller, method: str, response: httpx.Response) -> Response:
+    """A read whose people are named in the answer: read whole, its people written to the audit log (one
+    entry each), then passed on. A refusal names nobody and is passed on as it is."""
+    try:
+        body = await response.aread()
+    finally:
+        await response.aclose()
+    if response.status_code == 200:
+        try:
+            people = people_in(found.kind, orjson.loads(body))
+        except orjson.JSONDecodeError:
+            raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered a read that is not JSON") from None
+        await audit.record_accesses(db, caller, people, "read", f"{method} {found.template}", response.status_code)
+    return _with_headers(
+        Response(body, status_code=response.status_code),
+        _response_headers(response, drop=frozenset({b"content-length"})),
+    )
 
 
 async def _receipt(db: Database, found: Match, caller: Caller, response: httpx.Response) -> Response:

@@ -17,7 +17,10 @@ class Kind(StrEnum):
     plain = "plain"
     feed = "feed"  # a bulk upload: large body limit, streamed; the uploading client owns the batch
     batch = "batch"  # a batch's receipt or retraction: only for the client that uploaded it
-    person = "person"  # one person's data: every access is written to the audit log
+    # Personal data: every read is written to the audit log (audit.py).
+    person = "person"  # one person's data, the person named in the path
+    person_in_body = "person_in_body"  # one person's data, the person named by the answer's `person_ref`
+    people = "people"  # a page of people's data: one entry per person among the answer's `items`
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", f"{_V1}/registry/units", "registry", S.feeds_registry, K.feed),
     Route("POST", f"{_V1}/registry/registrations", "registry", S.feeds_registry, K.feed),
     Route("GET", f"{_V1}/registry/batches/{{batch_id}}", "registry", S.feeds_registry, K.batch),
-    Route("GET", f"{_V1}/registry/registrations", "registry", S.records_read),
+    Route("GET", f"{_V1}/registry/registrations", "registry", S.records_read, K.people),
+    Route(
+        "GET",
+        f"{_V1}/registry/registrations/{{category}}/{{certificate_no}}",
+        "registry",
+        S.records_read,
+        K.person_in_body,
+    ),
     Route("GET", f"{_V1}/registry/units", "registry", S.records_read),
     Route("GET", f"{_V1}/registry/units/{{uscc}}", "registry", S.records_read),
     Route("GET", f"{_V1}/registry/persons/{{person_ref}}/registrations", "registry", S.persons_read, K.person),
@@ -113,13 +123,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/fund/persons/{{person_ref}}/deposits", "fund", S.persons_read, K.person),
     Route("POST", f"{_V1}/fund/replay", "fund", S.ops_replay),
     # matcher-svc
-    Route("GET", f"{_V1}/matcher/findings", "matcher", S.findings_read),
+    Route("GET", f"{_V1}/matcher/findings", "matcher", S.findings_read, K.people),
     Route("GET", f"{_V1}/matcher/persons/{{person_ref}}", "matcher", S.persons_read, K.person),
     Route("GET", f"{_V1}/matcher/progress", "matcher", S.findings_read),
     Route("PUT", f"{_V1}/matcher/review-month", "matcher", S.campaign_admin),
     Route("POST", f"{_V1}/matcher/sweeps", "matcher", S.campaign_admin),
     Route("POST", f"{_V1}/matcher/audits", "matcher", S.campaign_admin),
     Route("GET", f"{_V1}/matcher/sweeps/{{sweep_id}}", "matcher", S.campaign_admin),
+    # case-svc: its reads of cases carry a person's data (name, masked ID, evidence); the rest of its paths
+    # go by prefix (below). The case id may be a uuid or the printed number (AJ-150102-2026-000004).
+    Route("GET", f"{_V1}/cases", "case", S.cases_read, K.people),
+    Route("GET", f"{_V1}/cases/attendance-checks", "case", S.cases_read),
+    Route("GET", f"{_V1}/cases/{{case_id}}", "case", S.cases_read, K.person_in_body),
 )
 
 # case-svc (issue 5): its own design under these prefixes; it applies the region scope itself.

@@ -185,7 +185,7 @@ async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, capl
     assert by_client.json()["items"] == []
     assert (
         await gateway.get("/api/v1/audit/person-access", params={"cursor": "WyJ4Il0"}, headers=admin)
-    ).status_code == 400
+    ).status_code == 422
     long_ago = await gateway.get(
         "/api/v1/audit/person-access", params={"since": "0001-01-01T00:00:00+08:00"}, headers=admin
     )
@@ -278,8 +278,9 @@ async def test_reveal_applies_the_callers_regions_then_reads_the_identity_as_a_s
     registered, elsewhere = "ab" * 13, "cd" * 13
     registrations = "/api/v1/registry/persons/{}/registrations"
     identity = "/internal/persons/{}/identity"
-    recorder.answers[registrations.format(registered)] = [{"certificate_no": "CERT-1"}]
-    recorder.answers[registrations.format(elsewhere)] = []  # registered only outside the caller's regions
+    recorder.answers[registrations.format(registered)] = {"items": [{"certificate_no": "CERT-1"}], "next_cursor": None}
+    # Registered only outside the caller's regions: an empty page.
+    recorder.answers[registrations.format(elsewhere)] = {"items": [], "next_cursor": None}
     for ref in (registered, elsewhere):  # what the identity endpoint, answering any service, would give
         recorder.answers[identity.format(ref)] = {
             "person_ref": ref,

@@ -17,6 +17,8 @@ PERSON_STATUSES = PersonRecords(
     key=("status",),
     model=PersonStatusRecordedV1,
     items_field="statuses",
+    item_model=PersonStatusV1,
+    item_key=("status",),
     items_sql=(
         "SELECT coalesce(jsonb_agg("
         + outbox.payload_sql(PersonStatusV1, {"status": "s.status", "since": "s.since", "batch_id": "s.batch_id::text"})

@@ -119,11 +119,13 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
         current = {**first_expected, **second_expected}
         for person_ref, expected in current.items():
             view = await insurance.get(f"{API}/persons/{person_ref}/person_statuses")
-            assert view.status_code == 200
-            assert view.json()["person_ref"] == person_ref
-            assert statuses(view.json()["statuses"]) == expected
+            assert view.status_code == 200 and view.json()["next_cursor"] is None
+            assert statuses(view.json()["items"]) == expected
         assert (await insurance.get(f"{API}/persons/{person_key(p[7][0])}/person_statuses")).status_code == 404
-        assert (await insurance.get(f"{API}/persons/{person_key(p[0][0])}/contributions")).json()["months"] == []
+        assert (await insurance.get(f"{API}/persons/{person_key(p[0][0])}/contributions")).json() == {
+            "items": [],
+            "next_cursor": None,
+        }
 
         # Retracting the NDJSON batch: its people are published again without its statuses.
         retracted = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")
@@ -135,7 +137,7 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
         assert {k: statuses(v.statuses) for k, v in payloads.items()} == after
         for person_ref, expected in (after | {person_key(p[5][0]): second_expected[person_key(p[5][0])]}).items():
             view = await insurance.get(f"{API}/persons/{person_ref}/person_statuses")
-            assert statuses(view.json()["statuses"]) == expected
+            assert statuses(view.json()["items"]) == expected
 
         stored = await table_digest(insurance_db.url, "person_statuses")
         again = await insurance.post(f"{API}/batches/{first['batch_id']}/retract")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, BackgroundTasks, Path
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 
-from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep
-from kernel.errors import Forbidden, NotFound
+from domain.identifiers import normalize_unit_name
+from kernel.deps import CallerDep, DbConnection, DbTransaction, RegionCode, RegionScopeDep
+from kernel.errors import Forbidden, Invalid, NotFound
 from kernel.paging import Cursor, Limit, Page
 from kernel.scope import EVERYWHERE
 from matcher_svc import queries, sweeps
@@ -29,29 +30,85 @@ PREFIX = "/api/v1/matcher"
 router = APIRouter(prefix=PREFIX, tags=["matcher"])
 
 
+UnitName = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=200,
+        description="a registered or paying unit's name (单位名称), matched exactly after normalising width, "
+        "brackets and spaces (domain.identifiers.normalize_unit_name)",
+        examples=["内蒙古恒泰建筑工程有限公司"],
+    ),
+]
+UnitUscc = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[0-9A-Za-z]{18}$",
+        description="a registered or paying unit's USCC (统一社会信用代码), any case",
+        examples=["91150102MA0N1B2C35"],
+    ),
+]
+PersonName = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=100,
+        description="the person's name (姓名), exactly; not for a caller that sees no personal data",
+        examples=["张伟"],
+    ),
+]
+
+
 @router.get("/findings", response_model=Page[FindingOut], summary="Findings, filtered and cursor-paged")
 async def findings(
     pg: DbConnection,
     scope: RegionScopeDep,
+    caller: CallerDep,
     region_code: RegionCode = "000000",
     rule: Rule | None = None,
     status: FindingStatus | None = None,
+    unit_name: UnitName = None,
+    unit_uscc: UnitUscc = None,
+    person_name: PersonName = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[FindingOut]:
-    # The requested region within the caller's.
-    return await queries.findings_page(pg, scope.patterns(region_code), rule, status, cursor, limit)
+    """Findings of the region and everything under it, within the caller's regions (a region outside them
+    is a 403). `unit_name` and `unit_uscc` match a finding's `registered_units` or `paying_units`."""
+    if person_name is not None and not caller.sees_personal_data:
+        # Masked callers get no names, so they may not probe for one either.
+        raise Forbidden(
+            "this caller sees no personal data: it cannot filter by a person's name", loc=["query", "person_name"]
+        )
+    unit_name_norm = normalize_unit_name(unit_name) if unit_name is not None else None
+    if unit_name_norm == "":
+        raise Invalid("the unit name is empty once normalised", loc=["query", "unit_name"])
+    filters = queries.FindingFilters(
+        rule=rule,
+        status=status,
+        unit_name_norm=unit_name_norm,
+        unit_uscc=unit_uscc.upper() if unit_uscc else None,
+        person_name=person_name,
+    )
+    page = await queries.findings_page(pg, scope.within(region_code), filters, cursor, limit)
+    if not caller.sees_personal_data:
+        page.items = [finding.masked() for finding in page.items]
+    return page
 
 
 @router.get("/persons/{person_ref}", response_model=PersonView, summary="A person's consolidated view")
 async def person(
-    person_ref: Annotated[str, Path(min_length=8, max_length=64)], pg: DbConnection, scope: RegionScopeDep
+    person_ref: Annotated[str, Path(min_length=8, max_length=64)],
+    pg: DbConnection,
+    scope: RegionScopeDep,
+    caller: CallerDep,
 ) -> PersonView:
-    """The whole view when any of the person's registrations, payments or findings is in the caller's regions."""
+    """The whole view when any of the person's registrations, payments or findings is in the caller's regions
+    (404 otherwise, as for an unknown person); masked for a caller that sees no personal data."""
     view = await queries.person_view(pg, person_ref, scope)
     if view is None:
         raise NotFound("no registered person with this reference", loc=["path", "person_ref"])
-    return view
+    return view if caller.sees_personal_data else view.masked()
 
 
 @router.get("/progress", response_model=Progress, summary="Whether everything accepted so far is matched")
@@ -69,8 +126,7 @@ async def progress(pg: DbConnection, runtime: RuntimeDep) -> Progress:
 async def sweep(
     request: SweepRequest, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, background: BackgroundTasks
 ) -> Sweep:
-    if not scope.allows(request.region_code):  # 000000 (everyone) is allowed to an unrestricted caller only
-        raise Forbidden("the region is outside the caller's regions", loc=["body", "region_code"])
+    scope.require_region(request.region_code, ["body", "region_code"])  # 000000 (everyone): unrestricted only
     recorded = await sweeps.record(pg, request.region_code, "requested")
     background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
     return recorded
@@ -83,8 +139,7 @@ async def audit(
     """Re-evaluates all (or a sample) of a region from the projection; every finding that has to change is
     drift, repaired and counted (`changed`). Follow it at `GET /sweeps/{sweep_id}`; `progress` shows the latest.
     409 while a sweep re-evaluates findings (a new review month): audit once it is done."""
-    if not scope.allows(request.region_code):
-        raise Forbidden("the region is outside the caller's regions", loc=["body", "region_code"])
+    scope.require_region(request.region_code, ["body", "region_code"])
     recorded = await sweeps.record_audit(pg, request.region_code, request.sample_percent, "requested")
     background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
     return recorded
@@ -96,7 +151,7 @@ async def sweep_progress(sweep_id: uuid.UUID, pg: DbConnection, scope: RegionSco
     month's (everyone's) for a province-wide caller, who may set the review month."""
     found = await queries.sweep(pg, sweep_id)
     if found is None:
-        raise NotFound("no sweep with this id", loc=["path", "sweep_id"])
+        raise NotFound("no sweep with this reference", loc=["path", "sweep_id"])  # as for another region's
     if not (found.region_code == EVERYWHERE and scope.covers_provinces()):
         scope.require(found.region_code, "sweep", ["path", "sweep_id"])
     return found

@@ -4,6 +4,9 @@ A finding keeps its id per (person, rule). One that fires is `open` or `exempted
 longer fires is kept as `cleared`, with when and why. Every changed finding is published on
 `matcher.findings` through the outbox (one change set per evaluation, `events.FINDINGS`).
 
+A finding names the units it is about at the top level (`units_of`, from its evidence), so that officers
+and platforms filter findings by unit name or USCC.
+
 Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, whole regions by `sweeps`.
 """
 
@@ -13,10 +16,12 @@ import uuid
 from collections import defaultdict
 from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 import asyncpg
 import orjson
 
+from domain.identifiers import normalize_unit_name
 from kernel import outbox
 from matcher_svc.domain import (
     Exemption,
@@ -136,6 +141,44 @@ async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> t
     return persons, directory
 
 
+Units = list[dict[str, str | None]]
+
+
+def _unit_key(unit: dict[str, str | None]) -> tuple[str, str]:
+    return unit["uscc"] or "", unit["name"] or ""
+
+
+def units_of(evidence: dict[str, Any]) -> tuple[Units, Units]:
+    """The units a finding is about, from its evidence (contract: kernel.events.FindingV1): the registered
+    units the rule looked at (`registered`: the name as registered, the USCC as registered or as the
+    name resolved to), and the units other than a registered one that paid in the months it looked at
+    (`paid`: empty for the rules that are not about a payer). Distinct, by USCC then name (code points,
+    as the migration's backfill orders them)."""
+    registered = {
+        (entry.get("resolved_uscc") or entry.get("uscc") or None, entry["name"])
+        for entry in evidence.get("registered", ())
+    }
+    paying = {
+        (entry.get("uscc") or None, entry["name"])
+        for entries in evidence.get("paid", {}).values()
+        for entry in entries
+        if not entry.get("same")
+    }
+
+    def listed(pairs: set[tuple[str | None, str]]) -> Units:
+        return sorted(({"name": name, "uscc": uscc} for uscc, name in pairs), key=_unit_key)
+
+    return listed(registered), listed(paying)
+
+
+def unit_filters(registered: Units, paying: Units) -> tuple[list[str], list[str]]:
+    """What the `unit_name` and `unit_uscc` filters match: the units' normalised names and their USCCs."""
+    units = registered + paying
+    names = sorted({norm for unit in units if unit["name"] and (norm := normalize_unit_name(unit["name"]))})
+    usccs = sorted({unit["uscc"] for unit in units if unit["uscc"]})
+    return names, usccs
+
+
 async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
     """Re-evaluates `person_keys` in the caller's transaction; returns how many findings changed."""
     if not person_keys:
@@ -149,19 +192,32 @@ async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], 
     )
     persons, directory = await load_people(pg, person_keys)
     fired: list[tuple[Person, Finding]] = [(p, f) for p in persons for f in evaluate(p, directory, policy)]
+    units = [units_of(f.evidence) for _, f in fired]
+    filters = [unit_filters(registered, paying) for registered, paying in units]
+
+    def as_json(values: list[Any]) -> list[str]:
+        return [orjson.dumps(value).decode() for value in values]
+
     change_id = uuid.uuid4()
+    # The units follow from the evidence: an unchanged evidence leaves them unchanged too.
     written = await pg.fetchval(
         "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-        "$6::text[], $7::text[], $8::text[], $9::jsonb[]) "
-        "AS i(person_key, rule, status, exemption, severity, region_code, masked_id, name, evidence)), "
+        "$6::text[], $7::text[], $8::text[], $9::jsonb[], $13::jsonb[], $14::jsonb[], $15::jsonb[], $16::jsonb[]) "
+        "AS i(person_key, rule, status, exemption, severity, region_code, masked_id, name, evidence, "
+        "registered_units, paying_units, names_norm, usccs)), "
         "written AS (INSERT INTO findings (finding_id, person_key, rule, status, exemption, severity, region_code, "
-        "masked_id, name, review_month, evidence, rule_set_version, change_id) "
+        "masked_id, name, review_month, evidence, rule_set_version, change_id, registered_units, paying_units, "
+        "unit_names_norm, unit_usccs) "
         "SELECT gen_random_uuid(), person_key, rule, status, exemption, severity, region_code, masked_id, name, "
-        "$10, evidence, $11, $12 FROM input "
+        "$10, evidence, $11, $12, registered_units, paying_units, "
+        "ARRAY(SELECT jsonb_array_elements_text(names_norm)), ARRAY(SELECT jsonb_array_elements_text(usccs)) "
+        "FROM input "
         "ON CONFLICT (person_key, rule) DO UPDATE SET (status, exemption, severity, region_code, masked_id, name, "
-        "review_month, evidence, rule_set_version, change_id, updated_at, cleared_at) = ROW(excluded.status, "
+        "review_month, evidence, rule_set_version, change_id, updated_at, cleared_at, registered_units, "
+        "paying_units, unit_names_norm, unit_usccs) = ROW(excluded.status, "
         "excluded.exemption, excluded.severity, excluded.region_code, excluded.masked_id, excluded.name, "
-        "excluded.review_month, excluded.evidence, excluded.rule_set_version, excluded.change_id, now(), NULL) "
+        "excluded.review_month, excluded.evidence, excluded.rule_set_version, excluded.change_id, now(), NULL, "
+        "excluded.registered_units, excluded.paying_units, excluded.unit_names_norm, excluded.unit_usccs) "
         "WHERE (findings.status, findings.exemption, findings.severity, findings.region_code, findings.name, "
         "findings.review_month, findings.evidence, findings.rule_set_version) IS DISTINCT FROM (excluded.status, "
         "excluded.exemption, excluded.severity, excluded.region_code, excluded.name, excluded.review_month, "
@@ -179,6 +235,10 @@ async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], 
         policy.review_month,
         policy.rule_set_version,
         change_id,
+        as_json([registered for registered, _ in units]),
+        as_json([paying for _, paying in units]),
+        as_json([names for names, _ in filters]),
+        as_json([usccs for _, usccs in filters]),
     )
     # Findings that no longer fire are kept, cleared, with when and why.
     cleared = await pg.fetchval(

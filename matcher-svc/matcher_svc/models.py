@@ -135,9 +135,17 @@ findings = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("cleared_at", DateTime(timezone=True)),
     Column("change_id", UUID(as_uuid=True), nullable=False),
+    # The units the finding is about (matcher_svc.findings.units_of), and what the unit filters match.
+    Column("registered_units", JSONB, nullable=False, server_default="[]"),
+    Column("paying_units", JSONB, nullable=False, server_default="[]"),
+    Column("unit_names_norm", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("unit_usccs", ARRAY(Text), nullable=False, server_default="{}"),
     Index(None, "person_key", "rule", unique=True),
     Index(None, "region_code", "finding_id"),
     Index(None, "change_id"),
+    Index(None, "unit_names_norm", postgresql_using="gin"),
+    Index(None, "unit_usccs", postgresql_using="gin"),
+    Index(None, "name"),
 )
 
 # The campaign's review month (one row) and sweeps (re-evaluation jobs with progress).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -28,33 +29,48 @@ BROKER_PROBE_SECONDS = 5.0
 
 _FINDING = (
     "SELECT finding_id::text, person_key AS person_ref, masked_id, name, region_code, rule, status, exemption, "
-    "severity, review_month, evidence::text, rule_set_version, first_seen, updated_at FROM findings "
+    "severity, review_month, evidence::text, rule_set_version, first_seen, updated_at, registered_units::text, "
+    "paying_units::text FROM findings "
 )
+_JSON_COLUMNS = ("evidence", "registered_units", "paying_units")
 
 
 def _finding(row: asyncpg.Record) -> FindingOut:
-    return FindingOut.model_validate({**dict(row), "evidence": orjson.loads(row["evidence"])})
+    return FindingOut.model_validate({**dict(row), **{name: orjson.loads(row[name]) for name in _JSON_COLUMNS}})
+
+
+@dataclass(frozen=True)
+class FindingFilters:
+    """What a findings list is narrowed to besides the region (None: not narrowed)."""
+
+    rule: Rule | None = None
+    status: FindingStatus | None = None
+    unit_name_norm: str | None = None  # domain.identifiers.normalize_unit_name of the requested name
+    unit_uscc: str | None = None
+    person_name: str | None = None
 
 
 async def findings_page(
-    pg: asyncpg.Connection,
-    regions: list[str],
-    rule: Rule | None,
-    status: FindingStatus | None,
-    cursor: str | None,
-    limit: int,
+    pg: asyncpg.Connection, regions: list[str], filters: FindingFilters, cursor: str | None, limit: int
 ) -> Page[FindingOut]:
-    """Findings in `regions` (LIKE patterns), in (region, id) order, after the cursor's."""
+    """Findings in `regions` (LIKE patterns), narrowed by `filters`, in (region, id) order, after the cursor's."""
     after = decode_cursor(cursor, ["", ""])
+    conditions = ["region_code LIKE ANY($1::text[])", "(region_code, finding_id::text) > ($2, $3)"]
+    values: list[object] = [regions, after[0], after[1]]
+    # Only the filters given go into the statement, so each is planned with its index.
+    for condition, value in (
+        ("rule = ${}", filters.rule.value if filters.rule else None),
+        ("status = ${}", filters.status),
+        ("unit_names_norm @> ARRAY[${}::text]", filters.unit_name_norm),
+        ("unit_usccs @> ARRAY[${}::text]", filters.unit_uscc),
+        ("name = ${}", filters.person_name),
+    ):
+        if value is not None:
+            values.append(value)
+            conditions.append(condition.format(len(values)))
     rows = await pg.fetch(
-        _FINDING + "WHERE region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR rule = $2) "
-        "AND ($3::text IS NULL OR status = $3) AND (region_code, finding_id::text) > ($4, $5) "
-        "ORDER BY region_code, finding_id::text LIMIT $6",
-        regions,
-        rule.value if rule else None,
-        status,
-        after[0],
-        after[1],
+        _FINDING + f"WHERE {' AND '.join(conditions)} ORDER BY region_code, finding_id::text LIMIT ${len(values) + 1}",
+        *values,
         limit + 1,
     )
     items = [_finding(row) for row in rows[:limit]]

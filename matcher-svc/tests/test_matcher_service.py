@@ -410,15 +410,23 @@ async def test_an_audit_repairs_drift_counts_it_and_reports_it(suite, suite_sett
             phantom,
             REVIEW_MONTH,
         )
-        # A person who waits in the queue is about to be evaluated anyway: not drift, and left alone.
+        # A person who waits in the queue is about to be evaluated anyway: not drift, and left alone. The row is
+        # held (the evaluation worker skips locked rows) so that the worker, with everything settled, does not
+        # evaluate the phantom before the audit looks; it leaves the queue unevaluated.
         await pg.execute("INSERT INTO pending_evaluations (person_key) VALUES ($1)", phantom)
-        waiting = await audited(suite["matcher"])
+        holder = await asyncpg.connect(suite_settings["settings"]["matcher"].database_url)
+        try:
+            async with holder.transaction():
+                await holder.execute("SELECT 1 FROM pending_evaluations WHERE person_key = $1 FOR UPDATE", phantom)
+                waiting = await audited(suite["matcher"])
+                await holder.execute("DELETE FROM pending_evaluations WHERE person_key = $1", phantom)
+        finally:
+            await holder.close()
         assert waiting["changed"] == 1 and waiting["done"] == clean["done"] - 1  # the victim only
         assert (
             await pg.fetchval("SELECT status FROM findings WHERE person_key = $1 AND rule = 'AGE_OVER_LIMIT'", phantom)
             == "open"
         )
-        await pg.execute("DELETE FROM pending_evaluations")
 
         await pg.execute(
             "UPDATE findings SET status = 'cleared' WHERE person_key = $1 AND rule = $2", victim[0], victim[1]

@@ -7,6 +7,7 @@ and a header claiming other regions changes nothing.
 from __future__ import annotations
 
 import sys
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,7 +32,13 @@ async def test_findings_and_person_views_stay_within_the_callers_regions(matcher
     assert await persons_of_findings() == set(PEOPLE)
     assert await persons_of_findings(region_code="150200") == {BAOTOU_PERSON}
     assert await persons_of_findings(hohhot) == {HOHHOT_PERSON}
-    assert await persons_of_findings(hohhot, region_code="150200") == set()
+    assert await persons_of_findings(hohhot, region_code="150000") == {HOHHOT_PERSON}  # narrowed to the city
+    # A filter on a region wholly outside the caller's is refused, clearly (not an empty page).
+    outside = await matcher.get("/api/v1/matcher/findings", params={"region_code": "150200"}, headers=hohhot)
+    assert outside.status_code == 403
+    assert outside.json()["detail"] == [
+        {"type": "forbidden", "msg": "the region is outside your regions", "loc": ["query", "region_code"]}
+    ]
 
     for person_key, visible in ((HOHHOT_PERSON, 200), (BAOTOU_PERSON, 404)):
         response = await matcher.get(f"/api/v1/matcher/persons/{person_key}", headers=hohhot)
@@ -62,11 +69,17 @@ async def test_sweeps_and_the_review_month_stay_within_the_callers_regions(match
     assert everyone.status_code == 403
     other_city = await matcher.post("/api/v1/matcher/sweeps", json={"region_code": "150200"}, headers=hohhot)
     assert other_city.status_code == 403
+    assert other_city.json()["detail"] == [
+        {"type": "forbidden", "msg": "the region is outside your regions", "loc": ["body", "region_code"]}
+    ]
     own = await matcher.post("/api/v1/matcher/sweeps", json={"region_code": "150102"}, headers=hohhot)
     assert own.status_code == 202
     sweep = own.json()["sweep_id"]
     assert (await matcher.get(f"/api/v1/matcher/sweeps/{sweep}", headers=hohhot)).status_code == 200
-    assert (await matcher.get(f"/api/v1/matcher/sweeps/{sweep}", headers=baotou)).status_code == 404
+    elsewhere = await matcher.get(f"/api/v1/matcher/sweeps/{sweep}", headers=baotou)
+    absent = await matcher.get(f"/api/v1/matcher/sweeps/{uuid.uuid4()}", headers=baotou)
+    assert elsewhere.status_code == absent.status_code == 404
+    assert elsewhere.json() == absent.json()  # worded alike: the answer says nothing of its existence
 
     month = {"review_month": "2024-09"}
     assert (await matcher.put("/api/v1/matcher/review-month", json=month, headers=hohhot)).status_code == 403

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
+from domain.categories import Category
 from ingest.api import PersonRef, data_router
 from kernel.deps import DbConnection, RegionCode, RegionScopeDep, RuntimeDep
 from kernel.errors import NotFound
@@ -20,13 +21,19 @@ router = APIRouter(prefix=PREFIX, tags=["registry"])
 router.include_router(data_router(FEEDS, events.REPLAYERS))
 
 
-@router.get("/persons/{person_ref}/registrations", response_model=list[Registration])
-async def person_registrations(person_ref: PersonRef, pg: DbConnection, scope: RegionScopeDep) -> list[Registration]:
-    """All the person's registrations when any of them is in the caller's regions (else none)."""
-    return await queries.person_registrations(pg, person_ref, scope)
+@router.get(
+    "/persons/{person_ref}/registrations",
+    response_model=Page[Registration],
+    summary="A person's registrations",
+)
+async def person_registrations(
+    person_ref: PersonRef, pg: DbConnection, scope: RegionScopeDep, cursor: Cursor = None, limit: Limit = 100
+) -> Page[Registration]:
+    """All the person's registrations when any of them is in the caller's regions (else an empty page)."""
+    return await queries.person_registrations(pg, person_ref, scope, cursor=cursor, limit=limit)
 
 
-@router.get("/registrations", response_model=Page[Registration])
+@router.get("/registrations", response_model=Page[Registration], summary="Registrations of a region, cursor-paged")
 async def registrations_by_region(
     pg: DbConnection,
     scope: RegionScopeDep,
@@ -35,21 +42,52 @@ async def registrations_by_region(
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[Registration]:
+    """Registrations of the region and everything under it, within the caller's regions (a region outside
+    them is a 403)."""
     return await queries.registrations_by_region(pg, scope, region_code, status=status, cursor=cursor, limit=limit)
 
 
-@router.get("/units/{uscc}", response_model=Unit)
+@router.get(
+    "/registrations/{category}/{certificate_no}",
+    response_model=Registration,
+    summary="A registration by its certificate number",
+    responses={404: {"description": "no such registration in the caller's regions"}},
+)
+async def registration(
+    category: Annotated[Category, Path(description="注册类别")],
+    certificate_no: Annotated[
+        str, Path(min_length=1, max_length=64, description="注册证书编号", examples=["蒙215190300123"])
+    ],
+    pg: DbConnection,
+    scope: RegionScopeDep,
+) -> Registration:
+    """A certificate number is unique within its category; one outside the caller's regions is a 404, as if
+    it did not exist."""
+    found = await queries.registration(pg, category.value, certificate_no, scope)
+    if found is None:
+        raise NotFound("no registration with this reference", loc=["path", "certificate_no"])
+    return found
+
+
+@router.get("/units/{uscc}", response_model=Unit, summary="A unit by its USCC")
 async def unit(found: CurrentUnit) -> Unit:
     return found
 
 
-@router.get("/units", response_model=list[Unit])
+@router.get("/units", response_model=Page[Unit], summary="Units by name or former name")
 async def units_by_name(
     pg: DbConnection,
     scope: RegionScopeDep,
-    name: Annotated[str, Query(min_length=2, max_length=200, description="单位名称 or 曾用名")],
-) -> list[Unit]:
-    return await queries.units_by_name(pg, name, scope)
+    name: Annotated[
+        str,
+        Query(min_length=2, max_length=200, description="单位名称 or 曾用名", examples=["内蒙古恒泰建筑工程有限公司"]),
+    ],
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[Unit]:
+    """Units in the caller's regions whose name or a former name (曾用名) is `name` after normalising width,
+    brackets and spaces."""
+    return await queries.units_by_name(pg, name, scope, cursor=cursor, limit=limit)
 
 
 # Not under /api/v1: the gateway's public table never routes it, and only a service credential is

@@ -20,9 +20,10 @@ async def get_unit(uscc: str, pg: DbConnection, scope: RegionScopeDep) -> Unit:
     except InvalidIdentifier as exc:
         raise NotFound(f"no such unit: {exc.message}", loc=["path", "uscc"]) from None
     found = await queries.unit_by_uscc(pg, uscc)
+    # Absent and outside the caller's regions are worded alike: the answer reveals nothing.
+    scope.require(found.region_code if found else None, "unit", ["path", "uscc"])
     if found is None:
-        raise NotFound("no unit with this USCC", loc=["path", "uscc"])
-    scope.require(found.region_code, "unit", ["path", "uscc"])
+        raise NotFound("no unit with this reference", loc=["path", "uscc"])
     return found
 
 

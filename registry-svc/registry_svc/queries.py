@@ -1,4 +1,5 @@
-"""Reads of the registry: a person's registrations and identity, registrations by region, units by USCC or name.
+"""Reads of the registry: a person's registrations and identity, registrations by region or certificate, units by
+USCC or name.
 
 Each read takes the caller's region scope and answers only what the scope allows.
 """
@@ -26,11 +27,42 @@ _BY_REGION = _REGISTRATION + (
 _UNIT = "SELECT uscc, name, former_names, kind, head_office_uscc, region_code, batch_id::text AS batch_id FROM units "
 
 
-async def person_registrations(pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> list[Registration]:
-    """All the person's registrations when any of them is in the caller's regions (else none)."""
-    rows = await pg.fetch(_REGISTRATION + "WHERE r.person_key = $1 ORDER BY r.category, r.certificate_no", person_ref)
-    found = [Registration.model_validate(dict(row)) for row in rows]
-    return found if scope.allows_any([r.region_code for r in found]) else []
+async def person_visible(pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> bool:
+    """Whether any of the person's registrations is in the caller's regions."""
+    return await pg.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM registrations WHERE person_key = $1 AND region_code LIKE ANY($2::text[]))",
+        person_ref,
+        scope.patterns(),
+    )
+
+
+async def person_registrations(
+    pg: asyncpg.Connection, person_ref: str, scope: RegionScope, *, cursor: str | None, limit: int
+) -> Page[Registration]:
+    """All the person's registrations when any of them is in the caller's regions (else none), by category
+    and certificate number, in keyset pages."""
+    after = decode_cursor(cursor, ["", ""])
+    if not await person_visible(pg, person_ref, scope):
+        return Page[Registration](items=[], next_cursor=None)
+    rows = await pg.fetch(
+        _REGISTRATION + "WHERE r.person_key = $1 AND (r.category, r.certificate_no) > ($2, $3) "
+        "ORDER BY r.category, r.certificate_no LIMIT $4",
+        person_ref,
+        *after,
+        limit + 1,
+    )
+    items = [Registration.model_validate(dict(row)) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].category, items[-1].certificate_no]) if len(rows) > limit else None
+    return Page[Registration](items=items, next_cursor=next_cursor)
+
+
+async def registration(
+    pg: asyncpg.Connection, category: str, certificate_no: str, scope: RegionScope
+) -> Registration | None:
+    """The registration with this certificate number in this category, when it is in the caller's regions."""
+    row = await pg.fetchrow(_REGISTRATION + "WHERE r.category = $1 AND r.certificate_no = $2", category, certificate_no)
+    found = Registration.model_validate(dict(row)) if row else None
+    return found if found is not None and scope.allows(found.region_code) else None
 
 
 async def registrations_by_region(
@@ -44,7 +76,7 @@ async def registrations_by_region(
 ) -> Page[Registration]:
     """Registrations in `region_code` and under it, narrowed to the caller's regions, in keyset pages."""
     after = decode_cursor(cursor, ["", "", ""])
-    rows = await pg.fetch(_BY_REGION, scope.patterns(region_code), status, *after, limit + 1)
+    rows = await pg.fetch(_BY_REGION, scope.within(region_code), status, *after, limit + 1)
     items = [Registration.model_validate(dict(row)) for row in rows]
     next_cursor = None
     if len(items) > limit:
@@ -58,7 +90,7 @@ async def person_identity(
     pg: asyncpg.Connection, person_ref: str, scope: RegionScope, cipher: FieldCipher
 ) -> Identity | None:
     """The person's ID number, decrypted: only for a registered person in the caller's regions."""
-    if not await person_registrations(pg, person_ref, scope):
+    if not await person_visible(pg, person_ref, scope):
         return None
     sealed = await pg.fetchrow(
         "SELECT id_cipher, id_key_id, masked_id, name FROM persons WHERE person_key = $1", person_ref
@@ -78,10 +110,19 @@ async def unit_by_uscc(pg: asyncpg.Connection, uscc: str) -> Unit | None:
     return Unit.model_validate(dict(row)) if row else None
 
 
-async def units_by_name(pg: asyncpg.Connection, name: str, scope: RegionScope) -> list[Unit]:
+async def units_by_name(
+    pg: asyncpg.Connection, name: str, scope: RegionScope, *, cursor: str | None, limit: int
+) -> Page[Unit]:
     """Units in the caller's regions whose name or a former name is this name, after normalising width,
-    brackets and spaces."""
+    brackets and spaces; by USCC, in keyset pages."""
+    [after] = decode_cursor(cursor, [""])
     rows = await pg.fetch(
-        _UNIT + "WHERE name_norm = $1 OR former_names_norm @> ARRAY[$1::text] ORDER BY uscc", normalize_unit_name(name)
+        _UNIT + "WHERE (name_norm = $1 OR former_names_norm @> ARRAY[$1::text]) AND region_code LIKE ANY($2::text[]) "
+        "AND uscc > $3 ORDER BY uscc LIMIT $4",
+        normalize_unit_name(name),
+        scope.patterns(),
+        after,
+        limit + 1,
     )
-    return [unit for row in rows if scope.allows((unit := Unit.model_validate(dict(row))).region_code)]
+    items = [Unit.model_validate(dict(row)) for row in rows[:limit]]
+    return Page[Unit](items=items, next_cursor=encode_cursor([items[-1].uscc]) if len(rows) > limit else None)

@@ -146,10 +146,11 @@ async def test_thousand_rows_with_three_bad(registry, registry_db, infra):
             *(registry.get(f"{API}/persons/{person_ref}/registrations") for person_ref in expected_per_person)
         )
         for person_ref, got in zip(expected_per_person, per_person, strict=True):
-            assert got.status_code == 200
-            assert {f"{r['category']}:{r['certificate_no']}" for r in got.json()} == expected_per_person[person_ref]
-            assert all(r["person_ref"] == person_ref for r in got.json())
-        assert sum(len(got.json()) for got in per_person) == 997
+            assert got.status_code == 200 and got.json()["next_cursor"] is None
+            held = got.json()["items"]
+            assert {f"{r['category']}:{r['certificate_no']}" for r in held} == expected_per_person[person_ref]
+            assert all(r["person_ref"] == person_ref for r in held)
+        assert sum(len(got.json()["items"]) for got in per_person) == 997
 
         # Exactly 997 events, keyed by the person's pseudonym, without any ID number.
         records = await published(tail, registry_db.url, exactly=997)
@@ -441,7 +442,7 @@ async def test_units_feed_and_name_lookup(registry, registry_db, infra):
         async def found(name: str) -> set[str]:
             res = await registry.get(f"{API}/units", params={"name": name})
             assert res.status_code == 200
-            return {u["uscc"] for u in res.json()}
+            return {u["uscc"] for u in res.json()["items"]}
 
         assert await found(group["name"]) == {group["uscc"]}
         assert await found("内蒙古华建建设(集团) 有限公司") == {group["uscc"]}  # half-width brackets, a space

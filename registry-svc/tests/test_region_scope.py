@@ -49,18 +49,25 @@ async def test_lists_and_objects_follow_the_region_scope(registry) -> None:
     assert listed["items"] and all(r["region_code"].startswith("1501") for r in listed["items"])
     everything = (await registry.get(by_region, params={"region_code": "150000"})).json()["items"]
     assert len(everything) > len(listed["items"])
+    # Asking for a region outside the caller's is refused, clearly.
     baotou = await registry.get(by_region, params={"region_code": "150200"}, headers=hohhot_only)
-    assert baotou.json()["items"] == []
+    assert baotou.status_code == 403 and baotou.json()["detail"] == [
+        {"type": "forbidden", "msg": "the region is outside your regions", "loc": ["query", "region_code"]}
+    ]
 
     hohhot_unit, baotou_unit = UNITS[0], UNITS[1]
     assert (await registry.get(f"{API}/units/{hohhot_unit['uscc']}", headers=hohhot_only)).status_code == 200
-    assert (await registry.get(f"{API}/units/{baotou_unit['uscc']}", headers=hohhot_only)).status_code == 404
+    # Another region's unit is 404 worded as an absent one: the answer says nothing of its existence.
+    elsewhere = await registry.get(f"{API}/units/{baotou_unit['uscc']}", headers=hohhot_only)
+    absent = await registry.get(f"{API}/units/91150102MA0N7X8Y9W", headers=hohhot_only)
+    assert elsewhere.status_code == absent.status_code == 404 and elsewhere.json() == absent.json()
     by_name = await registry.get(f"{API}/units", params={"name": baotou_unit["name"]}, headers=hohhot_only)
-    assert by_name.status_code == 200 and by_name.json() == []
+    assert by_name.status_code == 200 and by_name.json() == {"items": [], "next_cursor": None}
+    assert (await registry.get(f"{API}/units", params={"name": baotou_unit["name"]})).json()["items"]
 
     ref = person_key(_only_in_baotou())
-    assert (await registry.get(f"{API}/persons/{ref}/registrations", headers=hohhot_only)).json() == []
-    assert (await registry.get(f"{API}/persons/{ref}/registrations")).json()
+    assert (await registry.get(f"{API}/persons/{ref}/registrations", headers=hohhot_only)).json()["items"] == []
+    assert (await registry.get(f"{API}/persons/{ref}/registrations")).json()["items"]
 
 
 def _only_in_baotou() -> str:
@@ -77,7 +84,7 @@ async def test_a_forged_region_header_widens_nothing(registry) -> None:
     assert listed.json()["items"] and all(r["region_code"].startswith("1501") for r in listed.json()["items"])
     assert (await registry.get(f"{API}/units/{UNITS[1]['uscc']}", headers=forged)).status_code == 404
     ref = person_key(_only_in_baotou())
-    assert (await registry.get(f"{API}/persons/{ref}/registrations", headers=forged)).json() == []
+    assert (await registry.get(f"{API}/persons/{ref}/registrations", headers=forged)).json()["items"] == []
     # Rows of another region are still out of the caller's scope.
     rows = [dict(r, certificate_no=f"FORGED-{i}") for i, r in enumerate(REGISTRATIONS[:2])]
     sent = await registry.post(f"{API}/registrations", content=orjson.dumps(rows), headers={**JSON, **forged})

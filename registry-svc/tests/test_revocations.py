@@ -50,7 +50,7 @@ async def held(registry, row: dict) -> dict[str, dict]:
     """The registrations the registry holds for the row's person, by certificate number."""
     response = await registry.get(f"{API}/persons/{person_key(row['id_number'])}/registrations")
     assert response.status_code == 200, response.text
-    return {r["certificate_no"]: r for r in response.json()}
+    return {r["certificate_no"]: r for r in response.json()["items"]}
 
 
 def statuses(records: list) -> dict[str, str]:

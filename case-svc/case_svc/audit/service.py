@@ -9,7 +9,9 @@ import asyncpg
 
 from case_svc.actors import Actor
 from case_svc.audit.schemas import AuditEntry
+from case_svc.cases.workflow import LEGACY_ACTION_NAMES
 from case_svc.db import from_jsonb, to_jsonb
+from kernel.paging import Page, decode_cursor, encode_cursor
 
 
 async def record(
@@ -48,17 +50,42 @@ def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, An
 _ENTRY = "SELECT audit_id, entity, entity_id, action, actor, actor_role, reason, before, after, at FROM audit_log "
 
 
+def _action(name: Any) -> Any:
+    """An action under its route's name (entries written before the actions took those names keep theirs)."""
+    legacy = LEGACY_ACTION_NAMES.get(name) if isinstance(name, str) else None
+    return legacy.value if legacy else name
+
+
 def _entry(row: Any) -> AuditEntry:
+    after = from_jsonb(row["after"])
+    if row["action"] == "refused" and isinstance(after, dict) and "action" in after:
+        after = after | {"action": _action(after["action"])}
     return AuditEntry.model_validate(
-        {**dict(row), "before": from_jsonb(row["before"]), "after": from_jsonb(row["after"])}
+        {**dict(row), "action": _action(row["action"]), "before": from_jsonb(row["before"]), "after": after}
     )
 
 
-async def case_timeline(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[AuditEntry]:
-    rows = await pg.fetch(_ENTRY + "WHERE case_id = $1 ORDER BY audit_id", case_id)
-    return [_entry(row) for row in rows]
+async def _page(
+    pg: asyncpg.Connection, where: str, args: list[Any], cursor: str | None, limit: int
+) -> Page[AuditEntry]:
+    (after,) = decode_cursor(cursor, [0])
+    n = len(args)
+    rows = await pg.fetch(
+        _ENTRY + f"WHERE {where} AND audit_id > ${n + 1} ORDER BY audit_id LIMIT ${n + 2}", *args, after, limit + 1
+    )
+    items = [_entry(row) for row in rows[:limit]]
+    return Page[AuditEntry](items=items, next_cursor=encode_cursor([items[-1].audit_id]) if len(rows) > limit else None)
 
 
-async def entity_history(pg: asyncpg.Connection, entity: str, entity_id: uuid.UUID) -> list[AuditEntry]:
-    rows = await pg.fetch(_ENTRY + "WHERE entity = $1 AND entity_id = $2 ORDER BY audit_id", entity, str(entity_id))
-    return [_entry(row) for row in rows]
+async def case_timeline(
+    pg: asyncpg.Connection, case_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> Page[AuditEntry]:
+    """A page of the case's entries (its complaints' included), oldest first."""
+    return await _page(pg, "case_id = $1", [case_id], cursor, limit)
+
+
+async def entity_history(
+    pg: asyncpg.Connection, entity: str, entity_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> Page[AuditEntry]:
+    """A page of a complaint's or campaign's entries, oldest first."""
+    return await _page(pg, "entity = $1 AND entity_id = $2", [entity, str(entity_id)], cursor, limit)

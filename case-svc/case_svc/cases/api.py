@@ -4,7 +4,7 @@ and the handler that puts a refused step on the case's audit trail."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -27,115 +27,168 @@ from case_svc.cases.schemas import (
 )
 from case_svc.cases.service import StepRefused
 from case_svc.cases.workflow import Action, CaseStatus
-from case_svc.deps import ActorDep, CurrentCase, LockedCase, OfficerDep, RuntimeDep
+from case_svc.deps import ActorDep, CurrentCase, LockedCase, OfficerDep, PersonalDataDep, RuntimeDep
+from case_svc.references import CASE_REF_PATTERN
 from kernel.db import driver_connection
 from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep, get_runtime
-from kernel.errors import error_body
+from kernel.errors import Forbidden, error_body
 from kernel.paging import Cursor, Limit, Page
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+NameMatch = Literal["exact", "prefix"]
+
+
+def _shown(page: Page[CaseSummary], personal: bool) -> Page[CaseSummary]:
+    return page if personal else Page[CaseSummary](items=[c.masked() for c in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("", response_model=Page[CaseSummary], summary="Cases of a region, filtered and cursor-paged")
 async def cases(
     pg: DbConnection,
     scope: RegionScopeDep,
+    personal: PersonalDataDep,
     region_code: RegionCode = "000000",
     status: CaseStatus | None = None,
     overdue: Annotated[bool | None, Query(description="true: past the reply deadline while waiting for it")] = None,
     as_of: Annotated[date | None, Query(description="the day overdue is judged on; today when absent")] = None,
-    campaign_id: str | None = None,
-    person_ref: Annotated[str | None, Query(min_length=8, max_length=64)] = None,
+    campaign_id: Annotated[str | None, Query(max_length=32, description="the campaign, e.g. IM-2024")] = None,
+    person_ref: Annotated[str | None, Query(min_length=8, max_length=64, description="the person's pseudonym")] = None,
+    case_ref: Annotated[
+        str | None,
+        Query(pattern=CASE_REF_PATTERN, description="the case's number as printed", examples=["AJ-150102-2026-000004"]),
+    ] = None,
+    person_name: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            description="the person's name (姓名), exactly or as its beginning (person_name_match); "
+            "not for a caller that sees no personal data (the dashboard role)",
+        ),
+    ] = None,
+    person_name_match: Annotated[
+        NameMatch, Query(description="exact: the whole name; prefix: names that begin with person_name")
+    ] = "exact",
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[CaseSummary]:
-    return await case_service.list_cases(
+    if person_name is not None and not personal:
+        raise Forbidden("the caller sees no personal data: it finds no one by name", loc=["query", "person_name"])
+    page = await case_service.list_cases(
         pg,
-        scope.patterns(region_code),
+        scope.within(region_code),
         status=status,
         overdue=overdue,
         as_of=as_of or case_service.today(),
         campaign_id=campaign_id,
         person_ref=person_ref,
+        case_ref=case_ref,
+        person_name=person_name,
+        name_prefix=person_name_match == "prefix",
         cursor=cursor,
         limit=limit,
     )
+    return _shown(page, personal)
 
 
 @router.post("", response_model=CaseDetail, status_code=201, summary="Open a case for a person (an officer's own lead)")
 async def open_case(body: OpenCase, pg: DbTransaction, scope: RegionScopeDep, actor: OfficerDep) -> CaseDetail:
-    scope.require(body.region_code, "region", ["body", "region_code"])
+    scope.require_region(body.region_code, ["body", "region_code"])
     return await case_service.open_by_officer(pg, body, actor)
 
 
 @router.get(
     "/attendance-checks",
-    response_model=list[AttendanceCheck],
+    response_model=Page[AttendanceCheck],
     summary="On-site attendance checks (到岗履职) of units with many confirmed cases",
 )
 async def attendance_checks(
-    pg: DbConnection, scope: RegionScopeDep, region_code: RegionCode = "000000"
-) -> list[AttendanceCheck]:
-    return await case_service.list_attendance_checks(pg, scope.patterns(region_code))
+    pg: DbConnection,
+    scope: RegionScopeDep,
+    region_code: RegionCode = "000000",
+    cursor: Cursor = None,
+    limit: Limit = 100,
+) -> Page[AttendanceCheck]:
+    return await case_service.list_attendance_checks(pg, scope.within(region_code), cursor=cursor, limit=limit)
 
 
 @router.get("/{case_id}", response_model=CaseDetail, summary="A case with its findings and evidence")
-async def case(current: CurrentCase, pg: DbConnection) -> CaseDetail:
-    return await case_service.detail(pg, current)
+async def case(current: CurrentCase, pg: DbConnection, personal: PersonalDataDep) -> CaseDetail:
+    found = await case_service.detail(pg, current)
+    return found if personal else found.masked()
 
 
 @router.get(
     "/{case_id}/timeline",
-    response_model=list[AuditEntry],
-    summary="Every change of the case: who, when, why, before and after",
+    response_model=Page[AuditEntry],
+    summary="Every change of the case, oldest first: who, when, why, before and after",
 )
-async def timeline(current: CurrentCase, pg: DbConnection) -> list[AuditEntry]:
-    return await audit_service.case_timeline(pg, current.case_id)
+async def timeline(
+    current: CurrentCase, pg: DbConnection, cursor: Cursor = None, limit: Limit = 100
+) -> Page[AuditEntry]:
+    return await audit_service.case_timeline(pg, current.case_id, cursor=cursor, limit=limit)
 
 
 @router.post(
-    "/{case_id}/notice", response_model=CaseDetail, summary="Send the notice (→ 待反馈, with the reply deadline)"
+    f"/{{case_id}}/{Action.notice}",
+    response_model=CaseDetail,
+    summary="Send the notice (→ 待反馈, with the reply deadline)",
 )
 async def send_notice(
     body: SendNotice, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
     effect = case_service.send_notice(body, runtime.settings)
-    return await case_service.act(pg, current, Action.send_notice, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.notice, actor, body.reason, effect)
 
 
-@router.post("/{case_id}/answer", response_model=CaseDetail, summary="Record the person's or unit's answer (→ 待审查)")
+@router.post(
+    f"/{{case_id}}/{Action.answer}",
+    response_model=CaseDetail,
+    summary="Record the person's or unit's answer (→ 待审查)",
+)
 async def answer(body: Answer, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
     return await case_service.act(pg, current, Action.answer, actor, body.reason, case_service.answer(body, actor))
 
 
 @router.post(
-    "/{case_id}/no-reply", response_model=CaseDetail, summary="Record that no answer came by the deadline (→ 待审查)"
+    f"/{{case_id}}/{Action.no_reply}",
+    response_model=CaseDetail,
+    summary="Record that no answer came by the deadline (→ 待审查)",
 )
 async def no_reply(body: Reason, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
-    return await case_service.act(pg, current, Action.record_no_reply, actor, body.reason, case_service.no_reply())
+    return await case_service.act(pg, current, Action.no_reply, actor, body.reason, case_service.no_reply())
 
 
-@router.post("/{case_id}/county-review", response_model=CaseDetail, summary="County/district review passed (→ 待复审)")
+@router.post(
+    f"/{{case_id}}/{Action.county_review}",
+    response_model=CaseDetail,
+    summary="County/district review passed (→ 待复审)",
+)
 async def county_review(body: Review, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
     effect = case_service.review("county", body, actor)
     return await case_service.act(pg, current, Action.county_review, actor, body.reason, effect)
 
 
-@router.post("/{case_id}/city-review", response_model=CaseDetail, summary="City review passed (→ 待决定)")
+@router.post(f"/{{case_id}}/{Action.city_review}", response_model=CaseDetail, summary="City review passed (→ 待决定)")
 async def city_review(body: Review, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
     effect = case_service.review("city", body, actor)
     return await case_service.act(pg, current, Action.city_review, actor, body.reason, effect)
 
 
 @router.post(
-    "/{case_id}/send-back", response_model=CaseDetail, summary="Send back from a review (→ 已驳回, with the reason)"
+    f"/{{case_id}}/{Action.send_back}",
+    response_model=CaseDetail,
+    summary="Send back from a review (→ 已驳回, with the reason)",
 )
 async def send_back(body: SendBack, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
     effect = case_service.send_back(body, actor)
     return await case_service.act(pg, current, Action.send_back, actor, body.reason, effect)
 
 
-@router.post("/{case_id}/resume", response_model=CaseDetail, summary="Resume a sent-back case one step down")
+@router.post(
+    f"/{{case_id}}/{Action.resume}", response_model=CaseDetail, summary="Resume a sent-back case one step down"
+)
 async def resume(
     body: Reason, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
@@ -144,7 +197,7 @@ async def resume(
 
 
 @router.post(
-    "/{case_id}/decision",
+    f"/{{case_id}}/{Action.decision}",
     response_model=CaseDetail,
     summary="Decide (→ 已决定): not 挂证, self-corrected, or confirmed with sanctions",
 )
@@ -152,11 +205,11 @@ async def decide(
     body: Decision, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
     effect = case_service.decide(body, runtime.settings, actor)
-    return await case_service.act(pg, current, Action.decide, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.decision, actor, body.reason, effect)
 
 
 @router.post(
-    "/{case_id}/close",
+    f"/{{case_id}}/{Action.close}",
     response_model=CaseDetail,
     summary="Close (a decided case, or early when nothing is left to decide)",
 )

@@ -44,6 +44,8 @@ cases = Table(
     ),
     Index(None, "region_code", "case_id"),
     Index(None, "status", "reply_due"),
+    # Finding a case by name, exactly or by its beginning.
+    Index("ix_cases_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
 )
 
 # Every finding seen on matcher.findings, as last published, and the case it joined (if any).

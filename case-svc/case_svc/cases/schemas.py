@@ -7,10 +7,11 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from case_svc import examples
 from case_svc.cases.sanctions import NotGuazhengReason, Outcome
 from case_svc.cases.workflow import CaseStatus
 from kernel.values import PlausibleDate
@@ -33,16 +34,32 @@ class AnswerKind(StrEnum):
     exemption_claimed = "exemption_claimed"  # 属于不认定为挂证的情形, with evidence
 
 
+# Keys of a finding's evidence that state something of the person's ID (the birth date and what follows
+# from it): not for a caller that sees no personal data.
+PERSONAL_EVIDENCE_KEYS = ("birth_date", "limit_date")
+
+
+def example(*values: dict[str, Any]) -> ConfigDict:
+    """A model's examples in the API description (examples.py)."""
+    return ConfigDict(json_schema_extra={"examples": list(values)})
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class Reason(Strict):
+    """A step that takes no more than a reason (no-reply, resume)."""
+
+    model_config = example(examples.REASON)
+
     reason: str | None = Field(None, max_length=2000)
 
 
 class OpenCase(Strict):
     """An officer opens a case (a complaint opens one through its own route)."""
+
+    model_config = example(examples.OPEN_CASE)
 
     person_ref: str = Field(min_length=8, max_length=64)
     region_code: str = Field(pattern=r"^\d{6}$")
@@ -50,11 +67,15 @@ class OpenCase(Strict):
 
 
 class SendNotice(Reason):
+    model_config = example(examples.SEND_NOTICE)
+
     notice_date: PlausibleDate | None = Field(None, description="the day the notice went out; today when absent")
     notice_ref: str | None = Field(None, max_length=200, description="the notice's document number")
 
 
 class Answer(Reason):
+    model_config = example(examples.ANSWER)
+
     kind: AnswerKind
     answered_on: PlausibleDate | None = None
     cancelled_on: PlausibleDate | None = Field(
@@ -77,15 +98,21 @@ class Answer(Reason):
 
 
 class Review(Reason):
+    model_config = example(examples.REVIEW)
+
     opinion: str = Field(min_length=1, max_length=4000)
     proposed_outcome: Outcome | None = None
 
 
 class SendBack(Strict):
+    model_config = example(examples.SEND_BACK)
+
     reason: str = Field(min_length=1, max_length=2000)
 
 
 class Decision(Strict):
+    model_config = example(examples.DECISION)
+
     outcome: Outcome
     reason: str = Field(min_length=1, max_length=4000, description="the grounds of the decision")
     not_guazheng_reason: NotGuazhengReason | None = None
@@ -112,6 +139,8 @@ class Decision(Strict):
 
 
 class Close(Strict):
+    model_config = example(examples.CLOSE)
+
     reason: str = Field(min_length=1, max_length=2000)
     outcome: Literal["not_guazheng", "self_corrected"] | None = Field(
         None, description="closing an undecided case early: not_guazheng (default) or self_corrected"
@@ -120,6 +149,8 @@ class Close(Strict):
 
 
 class CaseFinding(BaseModel):
+    model_config = example(examples.FINDING)
+
     finding_id: uuid.UUID
     rule: str
     status: str
@@ -133,8 +164,14 @@ class CaseFinding(BaseModel):
 
 
 class CaseSummary(BaseModel):
+    """A case in a list. `allowed_actions` name the action routes the case's state allows
+    (POST /api/v1/cases/{case_id}/<action>); `name` and `masked_id` are null for a caller that sees no
+    personal data (the dashboard role)."""
+
+    model_config = example(examples.CASE_SUMMARY)
+
     case_id: uuid.UUID
-    case_ref: str
+    case_ref: str = Field(description="the case's number (案件编号), accepted wherever a case_id is")
     person_ref: str
     masked_id: str | None
     name: str | None
@@ -155,8 +192,16 @@ class CaseSummary(BaseModel):
     opened_at: datetime
     updated_at: datetime
 
+    def masked(self) -> Self:
+        """The case for a caller that sees no personal data: no name, no ID fragment."""
+        return self.model_copy(update={"name": None, "masked_id": None})
+
 
 class CaseDetail(CaseSummary):
+    """A case with its findings and their evidence, its answer, reviews, decision and sanctions."""
+
+    model_config = example(examples.CASE_DETAIL)
+
     opened_reason: str | None
     answer: dict[str, Any] | None
     reviews: list[dict[str, Any]]
@@ -168,8 +213,17 @@ class CaseDetail(CaseSummary):
     findings: list[CaseFinding]
     complaint_ids: list[uuid.UUID]
 
+    def masked(self) -> Self:
+        findings = [
+            f.model_copy(update={"evidence": {k: v for k, v in f.evidence.items() if k not in PERSONAL_EVIDENCE_KEYS}})
+            for f in self.findings
+        ]
+        return self.model_copy(update={"name": None, "masked_id": None, "findings": findings})
+
 
 class AttendanceCheck(BaseModel):
+    model_config = example(examples.ATTENDANCE_CHECK)
+
     check_id: uuid.UUID
     campaign_id: str
     region_code: str

@@ -40,7 +40,7 @@ from case_svc.cases.schemas import (
 )
 from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
 from case_svc.db import from_jsonb, to_jsonb
-from case_svc.references import next_reference
+from case_svc.references import CASE_REF_PATTERN, next_reference, object_key
 from case_svc.settings import CaseSettings
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
@@ -67,19 +67,25 @@ def summary(case: Case, as_of: date | None = None) -> CaseSummary:
     )
 
 
-async def find_case(pg: asyncpg.Connection, case_id: uuid.UUID, *, lock: bool = False) -> Case | None:
-    """The case; `lock`: `FOR UPDATE`, for a change in the caller's transaction."""
-    row = await pg.fetchrow(
-        f"SELECT {COLUMNS} FROM cases WHERE case_id = $1" + (" FOR UPDATE" if lock else ""), case_id
-    )
+def case_key(value: str, loc: list[str | int]) -> uuid.UUID | str:
+    """A case as the caller names it: its id (uuid) or its number as printed (AJ-150102-2026-000004)."""
+    return object_key(value, CASE_REF_PATTERN, "AJ-150102-2026-000004", "a case", loc)
+
+
+async def find_case(pg: asyncpg.Connection, key: uuid.UUID | str, *, lock: bool = False) -> Case | None:
+    """The case of an id or a number (`case_key`); `lock`: `FOR UPDATE`, for a change in the caller's
+    transaction."""
+    column = "case_id" if isinstance(key, uuid.UUID) else "case_ref"
+    row = await pg.fetchrow(f"SELECT {COLUMNS} FROM cases WHERE {column} = $1" + (" FOR UPDATE" if lock else ""), key)
     return Case.from_row(row) if row else None
 
 
 async def visible_case(
-    pg: asyncpg.Connection, case_id: uuid.UUID, scope: RegionScope, loc: list[str | int], *, lock: bool = False
+    pg: asyncpg.Connection, key: uuid.UUID | str, scope: RegionScope, loc: list[str | int], *, lock: bool = False
 ) -> Case:
-    """The case, or a 404 at `loc` when there is none or it lies outside the caller's regions."""
-    case = await find_case(pg, case_id, lock=lock)
+    """The case, or a 404 at `loc` when there is none or it lies outside the caller's regions (worded the
+    same: a case outside them does not exist for the caller, whether named by id or by number)."""
+    case = await find_case(pg, key, lock=lock)
     if case is None:
         raise NotFound("no case with this reference", loc=loc)
     scope.require(case.region_code, "case", loc)
@@ -119,6 +125,11 @@ async def detail(pg: asyncpg.Connection, case: Case) -> CaseDetail:
 # --- lists -------------------------------------------------------------------------------------
 
 
+def _like_prefix(text: str) -> str:
+    """A LIKE pattern for values starting with `text` (its own % and _ matched as themselves)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 async def list_cases(
     pg: asyncpg.Connection,
     patterns: list[str],
@@ -128,17 +139,24 @@ async def list_cases(
     as_of: date,
     campaign_id: str | None,
     person_ref: str | None,
+    case_ref: str | None = None,
+    person_name: str | None = None,
+    name_prefix: bool = False,
     cursor: str | None,
     limit: int,
 ) -> Page[CaseSummary]:
+    """A page of cases; `person_name` matches the name exactly, or as its beginning (`name_prefix`)."""
     after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     waiting = [s.value for s in workflow.WAITING_WITH_DEADLINE]
+    name_pattern = (_like_prefix(person_name) if name_prefix else person_name) if person_name else None
     rows = await pg.fetch(
         f"SELECT {COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
         "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR campaign_id = $3) "
         "AND ($4::text IS NULL OR person_ref = $4) "
         "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
-        "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
+        "AND ($11::text IS NULL OR case_ref = $11) "
+        + ("AND ($12::text IS NULL OR name LIKE $12) " if name_prefix else "AND ($12::text IS NULL OR name = $12) ")
+        + "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
         patterns,
         status.value if status else None,
         campaign_id,
@@ -149,19 +167,30 @@ async def list_cases(
         after[0],
         after[1],
         limit + 1,
+        case_ref,
+        name_pattern,
     )
     items = [summary(Case.from_row(row), as_of) for row in rows[:limit]]
     next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None
     return Page[CaseSummary](items=items, next_cursor=next_cursor)
 
 
-async def list_attendance_checks(pg: asyncpg.Connection, patterns: list[str]) -> list[AttendanceCheck]:
+async def list_attendance_checks(
+    pg: asyncpg.Connection, patterns: list[str], *, cursor: str | None, limit: int
+) -> Page[AttendanceCheck]:
+    after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
     rows = await pg.fetch(
         "SELECT check_id, campaign_id, region_code, unit_name, unit_uscc, confirmed_cases, status, created_at "
-        "FROM attendance_checks WHERE region_code LIKE ANY($1) ORDER BY created_at, check_id",
+        "FROM attendance_checks WHERE region_code LIKE ANY($1) AND (region_code, check_id) > ($2, $3::uuid) "
+        "ORDER BY region_code, check_id LIMIT $4",
         patterns,
+        after[0],
+        after[1],
+        limit + 1,
     )
-    return [AttendanceCheck.model_validate(dict(row)) for row in rows]
+    items = [AttendanceCheck.model_validate(dict(row)) for row in rows[:limit]]
+    next_cursor = encode_cursor([items[-1].region_code, str(items[-1].check_id)]) if len(rows) > limit else None
+    return Page[AttendanceCheck](items=items, next_cursor=next_cursor)
 
 
 # --- opening -----------------------------------------------------------------------------------

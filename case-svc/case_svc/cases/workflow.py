@@ -6,11 +6,11 @@ Pure domain (no framework, no database): `next_state` answers where an action ta
 `check_owner` raises `NotTheOwner` naming the step and the level that owns it, which the API turns
 into an audited 403.
 
-    open ──send_notice──▶ awaiting_reply 待反馈 ──answer / record_no_reply──▶ awaiting_county_review 待审查
-      ──county_review──▶ awaiting_city_review 待复审 ──city_review──▶ awaiting_decision 待决定
-      ──decide──▶ decided 已决定 ──close──▶ closed
+    open ──notice──▶ awaiting_reply 待反馈 ──answer / no-reply──▶ awaiting_county_review 待审查
+      ──county-review──▶ awaiting_city_review 待复审 ──city-review──▶ awaiting_decision 待决定
+      ──decision──▶ decided 已决定 ──close──▶ closed
 
-Any review may `send_back` (已驳回) with a reason; `resume` then returns the case one step down
+Any review may `send-back` (已驳回) with a reason; `resume` then returns the case one step down
 (county → back to the person's reply, city → county, decision → city), so the step that was
 refused does its work again. An undecided case whose findings have all cleared or been exempted
 may be closed early as "already consistent" (the service checks the findings).
@@ -64,15 +64,29 @@ STATUS_LABELS: dict[CaseStatus, str] = {
 
 
 class Action(StrEnum):
-    send_notice = "send_notice"
+    """A case's actions, named as their routes are (POST /api/v1/cases/{case_id}/<action>): one name in
+    the API, `allowed_actions`, the audit trail and the documents."""
+
+    notice = "notice"
     answer = "answer"
-    record_no_reply = "record_no_reply"
-    county_review = "county_review"
-    city_review = "city_review"
-    send_back = "send_back"
+    no_reply = "no-reply"
+    county_review = "county-review"
+    city_review = "city-review"
+    send_back = "send-back"
     resume = "resume"
-    decide = "decide"
+    decision = "decision"
     close = "close"
+
+
+# What the audit trail recorded before the actions took their routes' names (read back under the new ones).
+LEGACY_ACTION_NAMES: dict[str, Action] = {
+    "send_notice": Action.notice,
+    "record_no_reply": Action.no_reply,
+    "county_review": Action.county_review,
+    "city_review": Action.city_review,
+    "send_back": Action.send_back,
+    "decide": Action.decision,
+}
 
 
 # States in which a case is "open" for the one-open-case-per-person rule: new findings join it.
@@ -89,10 +103,10 @@ SEND_BACK_RETURNS_TO: dict[CaseStatus, CaseStatus] = {
 
 # The transition table. `None` as a target means "decided by the case" (send_back, resume).
 TRANSITIONS: dict[CaseStatus, dict[Action, CaseStatus | None]] = {
-    CaseStatus.open: {Action.send_notice: CaseStatus.awaiting_reply, Action.close: CaseStatus.closed},
+    CaseStatus.open: {Action.notice: CaseStatus.awaiting_reply, Action.close: CaseStatus.closed},
     CaseStatus.awaiting_reply: {
         Action.answer: CaseStatus.awaiting_county_review,
-        Action.record_no_reply: CaseStatus.awaiting_county_review,
+        Action.no_reply: CaseStatus.awaiting_county_review,
         Action.close: CaseStatus.closed,
     },
     CaseStatus.awaiting_county_review: {
@@ -106,7 +120,7 @@ TRANSITIONS: dict[CaseStatus, dict[Action, CaseStatus | None]] = {
         Action.close: CaseStatus.closed,
     },
     CaseStatus.awaiting_decision: {
-        Action.decide: CaseStatus.decided,
+        Action.decision: CaseStatus.decided,
         Action.send_back: CaseStatus.sent_back,
         Action.close: CaseStatus.closed,
     },
@@ -145,12 +159,12 @@ class Turn(StrEnum):
 
 
 OWNERS: dict[Action, Level | Turn] = {
-    Action.send_notice: Level.county,
+    Action.notice: Level.county,
     Action.answer: Level.county,  # received by the bureau that sent the notice
-    Action.record_no_reply: Level.county,
+    Action.no_reply: Level.county,
     Action.county_review: Level.county,
     Action.city_review: Level.city,
-    Action.decide: Level.province,
+    Action.decision: Level.province,
     Action.send_back: Turn.reviewer,
     Action.resume: Turn.redoer,
     Action.close: Level.province,
@@ -161,24 +175,24 @@ STEP_OF: dict[CaseStatus, Action] = {
     CaseStatus.awaiting_reply: Action.answer,
     CaseStatus.awaiting_county_review: Action.county_review,
     CaseStatus.awaiting_city_review: Action.city_review,
-    CaseStatus.awaiting_decision: Action.decide,
+    CaseStatus.awaiting_decision: Action.decision,
 }
 
 # The reviews (by level) whose officer may not take the action.
 INDEPENDENT_OF: dict[Action, tuple[Level, ...]] = {
     Action.city_review: (Level.county,),
-    Action.decide: (Level.county, Level.city),
+    Action.decision: (Level.county, Level.city),
 }
 
 ACTION_LABELS: dict[Action, str] = {
-    Action.send_notice: "发出通知",
+    Action.notice: "发出通知",
     Action.answer: "记录反馈",
-    Action.record_no_reply: "记录逾期未反馈",
+    Action.no_reply: "记录逾期未反馈",
     Action.county_review: "审查",
     Action.city_review: "复审",
     Action.send_back: "驳回",
     Action.resume: "恢复办理",
-    Action.decide: "作出决定",
+    Action.decision: "作出决定",
     Action.close: "结案",
 }
 
@@ -190,7 +204,8 @@ class TransitionRefused(Exception):
         allowed = allowed_actions(status)
         allowed_text = ", ".join(allowed) if allowed else "none (the case is closed)"
         super().__init__(
-            f"a case in state {status.value} ({STATUS_LABELS[status]}) cannot {action.value}; allowed: {allowed_text}"
+            f"a case in state {status.value} ({STATUS_LABELS[status]}) does not allow {action.value} "
+            f"({ACTION_LABELS[action]}); allowed: {allowed_text}"
         )
         self.status = status
         self.action = action

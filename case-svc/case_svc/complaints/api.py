@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 async def register(
     body: ComplaintIn, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, actor: OfficerDep
 ) -> Complaint:
-    scope.require(body.region_code, "region", ["body", "region_code"])
+    scope.require_region(body.region_code, ["body", "region_code"])
     return await complaint_service.register(pg, body, actor, runtime.settings.complaint_due_days)
 
 
@@ -39,7 +39,7 @@ async def complaints(
 ) -> Page[Complaint]:
     return await complaint_service.list_complaints(
         pg,
-        scope.patterns(region_code),
+        scope.within(region_code),
         status=status,
         overdue=overdue,
         as_of=as_of or case_service.today(),
@@ -53,9 +53,13 @@ async def complaint(current: CurrentComplaint) -> Complaint:
     return current
 
 
-@router.get("/{complaint_id}/history", response_model=list[AuditEntry], summary="Every change of the complaint")
-async def history(current: CurrentComplaint, pg: DbConnection) -> list[AuditEntry]:
-    return await complaint_service.history(pg, current.complaint_id)
+@router.get(
+    "/{complaint_id}/history", response_model=Page[AuditEntry], summary="Every change of the complaint, oldest first"
+)
+async def history(
+    current: CurrentComplaint, pg: DbConnection, cursor: Cursor = None, limit: Limit = 100
+) -> Page[AuditEntry]:
+    return await complaint_service.history(pg, current.complaint_id, cursor=cursor, limit=limit)
 
 
 @router.post(

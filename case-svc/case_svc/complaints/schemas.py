@@ -8,6 +8,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from case_svc import examples
 from kernel.values import PlausibleDate
 
 
@@ -30,7 +31,7 @@ class ComplaintStatus(StrEnum):
 class ComplaintIn(BaseModel):
     """A complaint as received. The subject person is named by pseudonym (POST /persons/lookup at the gateway)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.COMPLAINT_IN]})
 
     channel: Channel
     received_on: PlausibleDate
@@ -48,7 +49,7 @@ class ComplaintIn(BaseModel):
 
 
 class Assign(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.ASSIGN]})
 
     assignee: str = Field(min_length=1, max_length=128)
     due_on: date | None = Field(None, description="keeps the current due date when absent")
@@ -56,7 +57,7 @@ class Assign(BaseModel):
 
 
 class AnswerComplaint(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.ANSWER_COMPLAINT]})
 
     answer: str = Field(min_length=1, max_length=20000)
     answered_on: PlausibleDate | None = None
@@ -65,13 +66,22 @@ class AnswerComplaint(BaseModel):
 class LinkCase(BaseModel):
     """Link an existing case, or (no case_id) open the subject person's case from the complaint."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.LINK_CASE]})
 
-    case_id: uuid.UUID | None = None
+    case_id: str | None = Field(
+        None,
+        max_length=64,
+        description="the case: its id (uuid) or its number as printed (AJ-150102-2026-000004)",
+        examples=["AJ-150102-2026-000004"],
+    )
     reason: str | None = Field(None, max_length=2000)
 
 
 class Complaint(BaseModel):
+    """A complaint as registered; `registration_no` is accepted wherever a complaint_id is."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.COMPLAINT]})
+
     complaint_id: uuid.UUID
     registration_no: str
     campaign_id: str | None

@@ -17,7 +17,7 @@ from case_svc.audit.schemas import AuditEntry
 from case_svc.campaigns import service as campaign_service
 from case_svc.cases import service as case_service
 from case_svc.complaints.schemas import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
-from case_svc.references import next_reference
+from case_svc.references import COMPLAINT_NO_PATTERN, next_reference, object_key
 from kernel.errors import Conflict, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.scope import RegionScope
@@ -40,17 +40,24 @@ def _complaint(row: Any, as_of: date | None = None) -> Complaint:
     return Complaint.model_validate({**dict(row), "overdue": overdue})
 
 
-async def find_complaint(pg: asyncpg.Connection, complaint_id: uuid.UUID, *, lock: bool = False) -> Complaint | None:
-    """The complaint; `lock`: `FOR UPDATE`, for a change in the caller's transaction."""
-    row = await pg.fetchrow(_SELECT + "WHERE complaint_id = $1" + (" FOR UPDATE" if lock else ""), complaint_id)
+def complaint_key(value: str, loc: list[str | int]) -> uuid.UUID | str:
+    """A complaint as the caller names it: its id (uuid) or its number as printed (TS-150100-2026-000001)."""
+    return object_key(value, COMPLAINT_NO_PATTERN, "TS-150100-2026-000001", "a complaint", loc)
+
+
+async def find_complaint(pg: asyncpg.Connection, key: uuid.UUID | str, *, lock: bool = False) -> Complaint | None:
+    """The complaint of an id or a number (`complaint_key`); `lock`: `FOR UPDATE`, for a change in the
+    caller's transaction."""
+    column = "complaint_id" if isinstance(key, uuid.UUID) else "registration_no"
+    row = await pg.fetchrow(_SELECT + f"WHERE {column} = $1" + (" FOR UPDATE" if lock else ""), key)
     return _complaint(row) if row else None
 
 
 async def visible_complaint(
-    pg: asyncpg.Connection, complaint_id: uuid.UUID, scope: RegionScope, *, lock: bool = False
+    pg: asyncpg.Connection, key: uuid.UUID | str, scope: RegionScope, *, lock: bool = False
 ) -> Complaint:
-    """The complaint, or a 404 when there is none or it lies outside the caller's regions."""
-    complaint = await find_complaint(pg, complaint_id, lock=lock)
+    """The complaint, or a 404 when there is none or it lies outside the caller's regions (worded the same)."""
+    complaint = await find_complaint(pg, key, lock=lock)
     if complaint is None:
         raise NotFound("no complaint with this reference", loc=["path", "complaint_id"])
     scope.require(complaint.region_code, "complaint", ["path", "complaint_id"])
@@ -190,7 +197,8 @@ async def link_case(
 ) -> Complaint:
     """Links an existing case, or opens (or joins) the subject person's case from the complaint."""
     if body.case_id is not None:
-        case = await case_service.visible_case(pg, body.case_id, scope, ["body", "case_id"])
+        loc: list[str | int] = ["body", "case_id"]
+        case = await case_service.visible_case(pg, case_service.case_key(body.case_id, loc), scope, loc)
     else:
         if not complaint.subject_person_ref:
             raise Invalid("the complaint names no person: link an existing case by case_id", loc=["body", "case_id"])
@@ -225,5 +233,7 @@ async def link_case(
     return linked
 
 
-async def history(pg: asyncpg.Connection, complaint_id: uuid.UUID) -> list[AuditEntry]:
-    return await audit_service.entity_history(pg, "complaint", complaint_id)
+async def history(
+    pg: asyncpg.Connection, complaint_id: uuid.UUID, *, cursor: str | None, limit: int
+) -> Page[AuditEntry]:
+    return await audit_service.entity_history(pg, "complaint", complaint_id, cursor=cursor, limit=limit)

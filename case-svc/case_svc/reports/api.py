@@ -1,5 +1,6 @@
-"""Report routes: the summary table (处理情况汇总表), the per-person detail list, the monthly table;
-each as JSON, CSV or .xlsx (`format`), region-scoped."""
+"""Report routes: the summary table (处理情况汇总表), the per-person detail list, the monthly table, and the
+reports each campaign requires; each as JSON, CSV or .xlsx (`format`), region-scoped, titled with the
+region and the period."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 
+from case_svc import examples
 from case_svc.campaigns import service as campaign_service
+from case_svc.campaigns.schemas import Campaign, CampaignReport
+from case_svc.deps import CampaignId, PersonalDataDep
 from case_svc.reports import render
 from case_svc.reports import service as report_service
-from case_svc.reports.service import DETAIL_COLUMNS, SUMMARY_COLUMNS, Period
+from case_svc.reports.service import DETAIL_TITLE, SUMMARY_COLUMNS, SUMMARY_TITLE, Period
 from kernel.deps import DbConnection, RegionCode, RegionScopeDep
-from kernel.regions import region_prefix
+from kernel.errors import Invalid
+from kernel.paging import Cursor, Limit, Page
+from kernel.regions import region_full_name, region_prefix
 from kernel.scope import EVERYWHERE
 from kernel.values import PlausibleMonth
 
@@ -25,24 +31,38 @@ Format = Annotated[Literal["json", "csv", "xlsx"], Query(description="json, csv 
 From = Annotated[date, Query(alias="from", description="first day of the period")]
 To = Annotated[date, Query(alias="to", description="last day of the period")]
 Month = Annotated[PlausibleMonth, Query(description="the month the table covers")]
+ReportId = Annotated[
+    str,
+    Path(
+        pattern=r"^[a-z][a-z0-9-]{1,39}$",
+        description="one of the campaign's reports (GET /api/v1/reports/campaigns/{campaign_id}): a reporting "
+        "deadline's code, or monthly-YYYY-MM",
+        examples=["monthly-2019-02"],
+    ),
+]
+
+
+def _table_responses(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """The API description of a table route: JSON, CSV or .xlsx, each with its example."""
+    return {
+        200: {
+            "description": "the table: JSON, or with `format` a CSV (UTF-8 with BOM) or .xlsx download",
+            "content": {
+                "application/json": {"example": example},
+                "text/csv": {"schema": {"type": "string"}, "example": examples.CSV_EXAMPLE},
+                render.XLSX_MEDIA_TYPE: {
+                    "schema": {"type": "string", "format": "binary"},
+                    "example": examples.XLSX_EXAMPLE,
+                },
+            },
+        }
+    }
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
     # RFC 5987: the Chinese file name for browsers, an ASCII fallback for the rest.
     disposition = f"attachment; filename=\"{filename.encode('ascii', 'ignore').decode() or 'report'}\"; filename*=UTF-8''{quote(filename)}"
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
-
-
-def _summary_response(table: dict[str, Any], fmt: str, title: str, stem: str) -> Response:
-    if fmt == "json":
-        return JSONResponse(_jsonable(table))
-    subtitle = f"统计期间：{table['period']['from']} 至 {table['period']['to']}"
-    if fmt == "csv":
-        return _download(
-            render.csv_bytes(SUMMARY_COLUMNS, table["rows"], table["totals"]), render.CSV_MEDIA_TYPE, f"{stem}.csv"
-        )
-    content = render.xlsx(title, subtitle, SUMMARY_COLUMNS, table["rows"], table["totals"])
-    return _download(content, render.XLSX_MEDIA_TYPE, f"{stem}.xlsx")
 
 
 def _jsonable(value: Any) -> Any:
@@ -53,10 +73,27 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-SUMMARY_TITLE = "工程建设领域专业技术人员“挂证”等违法违规行为处理情况汇总表"
+def _respond(
+    doc: dict[str, Any], fmt: str, columns: list[tuple[str, str]], stem: str, subtitle: str | None = None
+) -> Response:
+    """A table as JSON (`doc` as it is), or as a CSV or .xlsx download whose first row is its title."""
+    if fmt == "json":
+        return JSONResponse(_jsonable(doc))
+    period = doc["period"]
+    subtitle = subtitle or f"统计期间：{period['from']} 至 {period['to']}"
+    totals = doc.get("totals")
+    if fmt == "csv":
+        content = render.csv_bytes(columns, doc["rows"], totals, title=doc["title"])
+        return _download(content, render.CSV_MEDIA_TYPE, f"{stem}.csv")
+    content = render.xlsx(doc["title"], subtitle, columns, doc["rows"], totals)
+    return _download(content, render.XLSX_MEDIA_TYPE, f"{stem}.xlsx")
 
 
-@router.get("/summary", summary="处理情况汇总表: per region one level down, with totals, for a period")
+@router.get(
+    "/summary",
+    summary="处理情况汇总表: per region one level down, with totals, for a period",
+    responses=_table_responses(examples.SUMMARY_TABLE),
+)
 async def summary(
     pg: DbConnection,
     scope: RegionScopeDep,
@@ -66,45 +103,130 @@ async def summary(
     format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
-    table = await report_service.summary(
-        pg, scope.patterns(region_code), "" if region_code == EVERYWHERE else region_prefix(region_code), period
+    table = await report_service.table(
+        pg, scope, region_code, period, SUMMARY_TITLE + report_service.period_title(period)
     )
-    table["region_code"] = region_code
-    return _summary_response(table, format, SUMMARY_TITLE, f"处理情况汇总表-{region_code}-{starts_on}-{ends_on}")
+    return _respond(table, format, SUMMARY_COLUMNS, f"处理情况汇总表-{table['region_code']}-{starts_on}-{ends_on}")
 
 
-@router.get("/detail", summary="The per-person detail list of cases opened or decided in a period")
+@router.get(
+    "/detail",
+    summary="The per-person detail list of cases opened or decided in a period (without names and masked IDs "
+    "for the dashboard role)",
+    responses=_table_responses(examples.DETAIL_TABLE),
+)
 async def detail(
     pg: DbConnection,
     scope: RegionScopeDep,
+    personal: PersonalDataDep,
     starts_on: From,
     ends_on: To,
     region_code: RegionCode = EVERYWHERE,
     format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
-    rows = await report_service.detail(pg, scope.patterns(region_code), period)
-    stem = f"处理情况明细表-{region_code}-{starts_on}-{ends_on}"
-    if format == "json":
-        return JSONResponse(
-            {"region_code": region_code, "period": {"from": str(starts_on), "to": str(ends_on)}, "rows": rows}
+    patterns = scope.within(region_code)
+    region = report_service.covered_region(region_code, patterns)
+    name = region_full_name(region, ends_on.year)
+    doc = {
+        "title": f"{name}{DETAIL_TITLE}{report_service.period_title(period)}",
+        "region_code": region,
+        "region_name": name,
+        "period": {"from": starts_on, "to": ends_on},
+        "rows": await report_service.detail(pg, patterns, period, personal=personal),
+    }
+    columns = report_service.detail_columns(personal)
+    return _respond(doc, format, columns, f"处理情况明细表-{region}-{starts_on}-{ends_on}")
+
+
+def _campaign_region(campaign: Campaign, region_code: str | None) -> str:
+    """The region a campaign's table is for: the campaign's province, or a region under it (422 elsewhere)."""
+    if region_code is None:
+        return campaign.region_code
+    if not region_code.startswith(region_prefix(campaign.region_code)):
+        raise Invalid(
+            f"campaign {campaign.campaign_id} is {region_full_name(campaign.region_code)}'s "
+            f"({campaign.region_code}): its tables are of that province or a region under it",
+            loc=["query", "region_code"],
         )
-    if format == "csv":
-        return _download(render.csv_bytes(DETAIL_COLUMNS, rows), render.CSV_MEDIA_TYPE, f"{stem}.csv")
-    content = render.xlsx("处理情况明细表", f"统计期间：{starts_on} 至 {ends_on}", DETAIL_COLUMNS, rows)
-    return _download(content, render.XLSX_MEDIA_TYPE, f"{stem}.xlsx")
+    return region_code
 
 
-@router.get("/monthly", summary="The monthly table of a campaign that requires one (e.g. Heilongjiang, from 2019-03)")
+async def _campaign_table(
+    pg: DbConnection, scope: RegionScopeDep, campaign: Campaign, report: CampaignReport, region_code: str | None
+) -> dict[str, Any]:
+    period = Period.checked(report.period.starts_on, report.period.ends_on)
+    region = _campaign_region(campaign, region_code)
+    if report.kind == "monthly":
+        month = report.report_id.removeprefix("monthly-")
+        title = f"{campaign_service.month_title(month)}{campaign.table_title}"
+        extra: dict[str, Any] = {"month": month}
+    else:
+        title = campaign.table_title + report_service.period_title(period)
+        extra = {"report_id": report.report_id, "what": report.what}
+    table = await report_service.table(pg, scope, region, period, title)
+    return table | {"campaign_id": campaign.campaign_id, "due_on": report.due_on, "to": report.to} | extra
+
+
+def _campaign_subtitle(report: CampaignReport) -> str:
+    receiver = f"报{report.to}" if report.to else "报送"
+    return f"统计期间：{report.period.starts_on} 至 {report.period.ends_on}；{report.what}，{report.due_on}前{receiver}"
+
+
+@router.get(
+    "/monthly",
+    summary="The monthly table of a campaign that requires one (e.g. Heilongjiang, from 2019-03)",
+    responses=_table_responses(examples.MONTHLY_TABLE),
+)
 async def monthly(
     pg: DbConnection,
     scope: RegionScopeDep,
-    campaign_id: str,
+    campaign_id: Annotated[str, Query(max_length=32, description="the campaign, e.g. HLJ-2018")],
     month: Month,
-    region_code: RegionCode | None = None,
+    region_code: Annotated[
+        str | None,
+        Query(pattern=r"^\d{6}$", description="a region of the campaign's province; the province when absent"),
+    ] = None,
     format: Format = "json",
 ) -> Response:
     campaign = await campaign_service.visible_campaign(pg, campaign_id, scope, ["query", "campaign_id"])
-    table = await report_service.monthly(pg, campaign, month, scope, region_code)
-    title = f"{month} {campaign.monthly_report.what if campaign.monthly_report else ''}"
-    return _summary_response(table, format, title, f"月报-{campaign_id}-{table['region_code']}-{month}")
+    campaign_service.monthly_period(campaign, month, ["query", "month"])
+    report = campaign_service.report(campaign, f"monthly-{month}")
+    table = await _campaign_table(pg, scope, campaign, report, region_code)
+    stem = f"月报-{campaign.campaign_id}-{table['region_code']}-{month}"
+    return _respond(table, format, SUMMARY_COLUMNS, stem, _campaign_subtitle(report))
+
+
+@router.get(
+    "/campaigns/{campaign_id}",
+    response_model=Page[CampaignReport],
+    summary="The reports a campaign requires: its reporting deadlines and monthly tables, each with its period",
+)
+async def campaign_reports(
+    campaign_id: CampaignId, pg: DbConnection, scope: RegionScopeDep, cursor: Cursor = None, limit: Limit = 100
+) -> Page[CampaignReport]:
+    campaign = await campaign_service.visible_campaign(pg, campaign_id, scope, ["path", "campaign_id"])
+    return campaign_service.page_of_reports(campaign, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/campaigns/{campaign_id}/{report_id}",
+    summary="One of a campaign's reports, for its province or a region under it",
+    responses=_table_responses(examples.MONTHLY_TABLE),
+)
+async def campaign_report(
+    campaign_id: CampaignId,
+    report_id: ReportId,
+    pg: DbConnection,
+    scope: RegionScopeDep,
+    region_code: Annotated[
+        str | None,
+        Query(pattern=r"^\d{6}$", description="a region of the campaign's province; the province when absent"),
+    ] = None,
+    format: Format = "json",
+) -> Response:
+    campaign = await campaign_service.visible_campaign(pg, campaign_id, scope, ["path", "campaign_id"])
+    report = campaign_service.report(campaign, report_id)
+    table = await _campaign_table(pg, scope, campaign, report, region_code)
+    stem = f"{report.what}-{campaign.campaign_id}-{table['region_code']}-{report_id}"
+    return _respond(table, format, SUMMARY_COLUMNS, stem, _campaign_subtitle(report))

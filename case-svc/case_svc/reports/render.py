@@ -1,5 +1,6 @@
 """Rendering report tables for officials: .xlsx (Excel and WPS), CSV (UTF-8 with BOM, which both open
-as Chinese text) and JSON. Chinese headers, readable column widths, a totals row (合计).
+as Chinese text) and JSON. A title naming the region and the period (the workbook's first row, the CSV's
+first line), Chinese headers, readable column widths, a totals row (合计).
 
 Every cell of both goes through `kernel.spreadsheets.inert_cell`: names and unit names come from
 the bureaus' feeds, and a spreadsheet must show them, never evaluate them."""
@@ -73,10 +74,17 @@ def xlsx(
 
 
 def csv_bytes(
-    columns: Sequence[tuple[str, str]], rows: Sequence[dict[str, Any]], totals: dict[str, Any] | None = None
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    totals: dict[str, Any] | None = None,
+    *,
+    title: str | None = None,
 ) -> bytes:
+    """The table as CSV: its title on the first line (when given), the headers, the rows, the totals."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
+    if title is not None:
+        writer.writerow([inert_cell(title)])
     writer.writerow(_headers(columns))
     writer.writerows(table_rows(columns, rows))
     if totals is not None:

@@ -16,17 +16,17 @@ registered in two cities counts in each city's row and once in the total.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import asyncpg
 
-from case_svc.campaigns.schemas import Campaign
+from case_svc.campaigns.presets import SUMMARY_TITLE
 from case_svc.cases.workflow import STATUS_LABELS, CaseStatus
 from case_svc.db import from_jsonb
 from kernel.errors import Invalid
-from kernel.regions import region_prefix
-from kernel.scope import RegionScope
+from kernel.regions import region_full_name, region_name, region_prefix
+from kernel.scope import EVERYWHERE, RegionScope
 
 # The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows.
 RULE_LABELS: dict[str, str] = {
@@ -39,39 +39,6 @@ RULE_LABELS: dict[str, str] = {
     "PUBLIC_SECTOR_SI": "机关事业单位人员在企业注册",
     "HR_AGENCY_SI": "人力资源服务机构代缴社保",
     "AGE_OVER_LIMIT": "超龄注册",
-}
-
-# Division names the tables show beside the codes (DOMAIN §3); other regions show their code only.
-REGION_NAMES: dict[str, str] = {
-    "150000": "内蒙古自治区",
-    "150100": "呼和浩特市",
-    "150200": "包头市",
-    "150300": "乌海市",
-    "150400": "赤峰市",
-    "150500": "通辽市",
-    "150600": "鄂尔多斯市",
-    "150700": "呼伦贝尔市",
-    "150800": "巴彦淖尔市",
-    "150900": "乌兰察布市",
-    "152200": "兴安盟",
-    "152500": "锡林郭勒盟",
-    "152900": "阿拉善盟",
-    "150781": "满洲里市",
-    "152501": "二连浩特市",
-    "230000": "黑龙江省",
-    "230100": "哈尔滨市",
-    "230200": "齐齐哈尔市",
-    "230300": "鸡西市",
-    "230400": "鹤岗市",
-    "230500": "双鸭山市",
-    "230600": "大庆市",
-    "230700": "伊春市",
-    "230800": "佳木斯市",
-    "230900": "七台河市",
-    "231000": "牡丹江市",
-    "231100": "黑河市",
-    "231200": "绥化市",
-    "232700": "大兴安岭地区",
 }
 
 # (key, Chinese header) of the summary table, in column order.
@@ -98,6 +65,7 @@ COUNT_KEYS = [key for key, _ in SUMMARY_COLUMNS if key not in ("region_code", "r
 DETAIL_COLUMNS: list[tuple[str, str]] = [
     ("case_ref", "案件编号"),
     ("region_code", "地区代码"),
+    ("region_name", "地区"),
     ("name", "姓名"),
     ("masked_id", "身份证号（脱敏）"),
     ("rules", "问题类型"),
@@ -111,6 +79,15 @@ DETAIL_COLUMNS: list[tuple[str, str]] = [
     ("decided_on", "决定日期"),
     ("opened_on", "立案日期"),
 ]
+
+# The detail list's columns that name the person: left out for a caller that sees no personal data.
+PERSONAL_COLUMNS = ("name", "masked_id")
+DETAIL_TITLE = SUMMARY_TITLE.replace("汇总表", "明细表")
+
+
+def detail_columns(personal: bool) -> list[tuple[str, str]]:
+    return DETAIL_COLUMNS if personal else [c for c in DETAIL_COLUMNS if c[0] not in PERSONAL_COLUMNS]
+
 
 OUTCOME_LABELS = {"not_guazheng": "不认定挂证", "self_corrected": "自查自纠整改", "confirmed": "认定挂证"}
 
@@ -180,8 +157,8 @@ def _summary_sql(group: str) -> str:
     """
 
 
-def _row(record: Any, region_code: str | None) -> dict[str, Any]:
-    row: dict[str, Any] = {"region_code": region_code, "region_name": REGION_NAMES.get(region_code or "", "")}
+def _row(record: Any, region_code: str | None, year: int) -> dict[str, Any]:
+    row: dict[str, Any] = {"region_code": region_code, "region_name": region_name(region_code or "", year) or ""}
     for key in COUNT_KEYS:
         row[key] = int(record[key] or 0) if record is not None else 0
     return row
@@ -192,14 +169,19 @@ async def summary(pg: asyncpg.Connection, patterns: list[str], region_prefix: st
     whole region (a person with findings in two cities is one person in the total)."""
     length = group_length(region_prefix)
     group = f"rpad(substr(region_code, 1, {length}), 6, '0')"
-    rows = [_row(r, r["g"]) for r in await pg.fetch(_summary_sql(group), patterns, period.starts_on, period.ends_on)]
+    year = period.ends_on.year
+    records = await pg.fetch(_summary_sql(group), patterns, period.starts_on, period.ends_on)
+    rows = [_row(r, r["g"], year) for r in records]
     total_records = await pg.fetch(_summary_sql("'total'"), patterns, period.starts_on, period.ends_on)
-    totals = _row(total_records[0] if total_records else None, None) | {"region_code": "合计", "region_name": ""}
+    totals = _row(total_records[0] if total_records else None, None, year) | {"region_code": "合计", "region_name": ""}
     return {"period": {"from": period.starts_on, "to": period.ends_on}, "rows": rows, "totals": totals}
 
 
-async def detail(pg: asyncpg.Connection, patterns: list[str], period: Period) -> list[dict[str, Any]]:
-    """One row per case opened or decided in the period (the per-person list officials check against)."""
+async def detail(
+    pg: asyncpg.Connection, patterns: list[str], period: Period, *, personal: bool = True
+) -> list[dict[str, Any]]:
+    """One row per case opened or decided in the period (the per-person list officials check against);
+    without the person's name and masked ID for a caller that sees no personal data (`personal`)."""
     records = await pg.fetch(
         "SELECT c.case_ref, c.region_code, c.name, c.masked_id, c.status, c.outcome, c.sanctions, c.decided_on, "
         "c.opened_at::date AS opened_on, ARRAY(SELECT DISTINCT rule FROM findings f WHERE f.case_id = c.case_id ORDER BY 1) AS rules "
@@ -214,51 +196,50 @@ async def detail(pg: asyncpg.Connection, patterns: list[str], period: Period) ->
         plan = from_jsonb(record["sanctions"]) or {}
         revocations = plan.get("revocations", [])
         fine = (plan.get("person") or {}).get("fine")
-        rows.append(
-            {
-                "case_ref": record["case_ref"],
-                "region_code": record["region_code"],
-                "name": record["name"] or "",
-                "masked_id": record["masked_id"] or "",
-                "rules": "、".join(RULE_LABELS.get(r, r) for r in record["rules"]),
-                "status": STATUS_LABELS[CaseStatus(record["status"])],
-                "outcome": OUTCOME_LABELS.get(record["outcome"] or "", ""),
-                "revoked": "、".join(r["certificate_no"] for r in revocations),
-                "barred_until": max((r["barred_until"] for r in revocations), default=""),
-                "reported_to_ministry": "、".join(r["certificate_no"] for r in plan.get("ministry_reports", [])),
-                "fine": fine["amount"] if fine else "",
-                "units": "、".join(u["unit_name"] for u in plan.get("units", [])),
-                "decided_on": record["decided_on"].isoformat() if record["decided_on"] else "",
-                "opened_on": record["opened_on"].isoformat(),
-            }
-        )
+        row = {
+            "case_ref": record["case_ref"],
+            "region_code": record["region_code"],
+            "region_name": region_name(record["region_code"], period.ends_on.year) or "",
+            "name": record["name"] or "",
+            "masked_id": record["masked_id"] or "",
+            "rules": "、".join(RULE_LABELS.get(r, r) for r in record["rules"]),
+            "status": STATUS_LABELS[CaseStatus(record["status"])],
+            "outcome": OUTCOME_LABELS.get(record["outcome"] or "", ""),
+            "revoked": "、".join(r["certificate_no"] for r in revocations),
+            "barred_until": max((r["barred_until"] for r in revocations), default=""),
+            "reported_to_ministry": "、".join(r["certificate_no"] for r in plan.get("ministry_reports", [])),
+            "fine": fine["amount"] if fine else "",
+            "units": "、".join(u["unit_name"] for u in plan.get("units", [])),
+            "decided_on": record["decided_on"].isoformat() if record["decided_on"] else "",
+            "opened_on": record["opened_on"].isoformat(),
+        }
+        rows.append(row if personal else {k: v for k, v in row.items() if k not in PERSONAL_COLUMNS})
     return rows
 
 
-def monthly_period(campaign: Campaign, month: str) -> tuple[Period, date]:
-    """The month a monthly table covers and the day it is due (the `due_day` of the next month)."""
-    if campaign.monthly_report is None:
-        raise Invalid(f"campaign {campaign.campaign_id} requires no monthly report", loc=["query", "campaign_id"])
-    year, number = (int(part) for part in month.split("-"))
-    starts_on = date(year, number, 1)
-    next_month = date(year + number // 12, number % 12 + 1, 1)
-    # "from 2019-03, by the 2nd of each month, last month's table": from_month is the first month a
-    # table is due, covering the month before it.
-    if f"{next_month:%Y-%m}" < campaign.monthly_report.from_month:
-        raise Invalid(
-            f"monthly tables of {campaign.campaign_id} are due from {campaign.monthly_report.from_month} "
-            "(covering the month before)",
-            loc=["query", "month"],
-        )
-    return Period(starts_on, next_month - timedelta(days=1)), next_month.replace(day=campaign.monthly_report.due_day)
+def covered_region(region_code: str, patterns: list[str]) -> str:
+    """The region a table covers: the one asked for or, when the caller's regions narrow it to one region
+    under it (a city officer asking for the province), that one."""
+    if len(patterns) == 1 and (prefix := patterns[0].rstrip("%")) and len(prefix) > len(_prefix(region_code)):
+        return prefix.ljust(6, "0")
+    return region_code
 
 
-async def monthly(
-    pg: asyncpg.Connection, campaign: Campaign, month: str, scope: RegionScope, region_code: str | None
+def _prefix(region_code: str) -> str:
+    return "" if region_code == EVERYWHERE else region_prefix(region_code)
+
+
+def period_title(period: Period) -> str:
+    return f"（{period.starts_on} 至 {period.ends_on}）"
+
+
+async def table(
+    pg: asyncpg.Connection, scope: RegionScope, region_code: str, period: Period, title: str
 ) -> dict[str, Any]:
-    """The monthly table of a campaign that requires one: the summary table of `month` for the region
-    (the campaign's province when absent), with the day it is due."""
-    period, due_on = monthly_period(campaign, month)
-    region = region_code or campaign.province_code
-    table = await summary(pg, scope.patterns(region), region_prefix(region), period)
-    return table | {"region_code": region, "campaign_id": campaign.campaign_id, "month": month, "due_on": due_on}
+    """The summary table of a region (as far as the caller's regions reach) for a period: its title names
+    the region and ends with `title`, e.g. 内蒙古自治区呼和浩特市 + 工程建设领域…处理情况汇总表（…）."""
+    patterns = scope.within(region_code)
+    region = covered_region(region_code, patterns)
+    found = await summary(pg, patterns, _prefix(region), period)
+    name = region_full_name(region, period.ends_on.year)
+    return {"title": f"{name}{title}", "region_code": region, "region_name": name} | found

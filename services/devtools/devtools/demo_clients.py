@@ -14,17 +14,27 @@ import orjson
 from gateway_svc.clients import new_client
 from gateway_svc.roles import Role, Scope
 
-# (client id, role, regions, extra scopes): Inner Mongolia, Hohhot and one of its districts.
+# (client id, role, regions, extra scopes): Inner Mongolia, Hohhot and one of its districts; Heilongjiang,
+# Harbin and one of its districts (the two provinces of the shipped campaigns); feeds for both provinces.
 DEMO_CLIENTS: tuple[tuple[str, Role, list[str], list[Scope]], ...] = (
     ("demo-province-admin", Role.province_admin, ["150000"], [Scope.persons_reveal]),
     ("demo-hohhot-officer", Role.city_officer, ["150100"], []),
     ("demo-baotou-officer", Role.city_officer, ["150200"], []),
     ("demo-xincheng-officer", Role.county_officer, ["150102"], []),
-    ("demo-registry-feed", Role.registry_feed, ["150000"], []),
-    ("demo-insurance-feed", Role.insurance_feed, ["150000"], []),
-    ("demo-fund-feed", Role.fund_feed, ["150000"], []),
+    ("demo-hlj-admin", Role.province_admin, ["230000"], [Scope.persons_reveal]),
+    ("demo-harbin-officer", Role.city_officer, ["230100"], []),
+    ("demo-daoli-officer", Role.county_officer, ["230102"], []),
+    ("demo-registry-feed", Role.registry_feed, ["150000", "230000"], []),
+    ("demo-insurance-feed", Role.insurance_feed, ["150000", "230000"], []),
+    ("demo-fund-feed", Role.fund_feed, ["150000", "230000"], []),
     ("demo-dashboard", Role.dashboard, ["150000"], []),
 )
+
+# The officers of each demo province, by level (who takes which step of a case: case-svc/README.md).
+DEMO_OFFICERS: dict[str, dict[str, str]] = {
+    "150000": {"county": "demo-xincheng-officer", "city": "demo-hohhot-officer", "province": "demo-province-admin"},
+    "230000": {"county": "demo-daoli-officer", "city": "demo-harbin-officer", "province": "demo-hlj-admin"},
+}
 
 
 def make_demo_clients() -> tuple[list[dict], dict[str, str]]:
@@ -55,6 +65,11 @@ def write_demo_clients(path: Path) -> tuple[list[dict], dict[str, str]]:
     path.write_bytes(orjson.dumps(listing, option=orjson.OPT_INDENT_2))
     path.chmod(0o600)
     return entries, secrets
+
+
+def read_demo_secrets(path: Path) -> dict[str, str]:
+    """The demo clients' secrets by client id, as `write_demo_clients` left them at `path`."""
+    return {c["client_id"]: c["client_secret"] for c in orjson.loads(path.read_bytes())}
 
 
 # Which demo client pushes each service's feeds.

@@ -80,4 +80,6 @@ def payment_records(name: str, model: type[EventPayload], *, insurance_type: boo
         model=model,
         items_field="months",
         items_sql=_months_sql(name, insurance_type=insurance_type),
+        item_model=ContributionMonthV1 if insurance_type else PaidMonthV1,
+        item_key=("period", "unit_uscc"),
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, Index, MetaData, PrimaryKeyConstraint, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -27,6 +28,7 @@ from ingest.fields import ID_NUMBER, PERSON_NAME, Field
 from ingest.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
 from kernel import outbox
 from kernel.events import EventPayload
+from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.scope import RegionScope
 
 # Person columns every input carries (see ingest.persons.prepare_person), with their SQL types.
@@ -59,7 +61,8 @@ class PersonRecords:
     `columns` maps the input columns after the person's (identity first, then values) to SQL types;
     `key` names the identity columns besides person_key. `items_sql` is a SQL expression giving the
     jsonb array of a person's current items for `pc.person_key`; it becomes the payload field
-    `items_field` of `model`.
+    `items_field` of `model`, whose items are `item_model`s, each one named by its `item_key` fields
+    (the keyset of the per-person read's pages).
     """
 
     name: str
@@ -68,6 +71,8 @@ class PersonRecords:
     model: type[EventPayload]
     items_field: str
     items_sql: str
+    item_model: type[BaseModel]
+    item_key: tuple[str, ...]
     # The records table whose rows' regions decide whether a region-scoped caller sees the person:
     # this one when it has region_code; records without a region name another (statuses: contributions).
     region_table: str | None = None
@@ -198,6 +203,24 @@ class PersonRecords:
             person_ref,
         )
         return orjson.loads(payload) if payload else None
+
+    async def page(
+        self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope, *, cursor: str | None, limit: int
+    ) -> Page[Any] | None:
+        """The person's current items (what `evidence` holds), in `item_key` order, in keyset pages; None as
+        for `evidence`. A person's items are few (months of a few years): they are read whole and paged here."""
+        after = tuple(decode_cursor(cursor, [""] * len(self.item_key)))
+        found = await self.evidence(pg, person_ref, scope)
+        if found is None:
+            return None
+
+        def key(item: dict[str, Any]) -> tuple[str, ...]:
+            return tuple(str(item[name]) for name in self.item_key)
+
+        rest = sorted((item for item in found[self.items_field] if key(item) > after), key=key)
+        items = rest[:limit]
+        next_cursor = encode_cursor(list(key(items[-1]))) if len(rest) > limit else None
+        return Page[Any](items=[self.item_model.model_validate(item) for item in items], next_cursor=next_cursor)
 
     async def _visible(self, pg: asyncpg.Connection, person_ref: str, scope: RegionScope) -> bool:
         """Whether the caller's regions hold any current record of the person (see kernel.scope)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from kernel.errors import NotFound
 
@@ -27,8 +27,39 @@ class RowError(BaseModel):
     message: str
 
 
+_EXAMPLE_RECEIPT: dict[str, Any] = {
+    "batch_id": "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+    "feed": "contributions",
+    "mode": "valid_rows",
+    "status": "partially_accepted",
+    "received": 12480,
+    "accepted": 12478,
+    "rejected": 2,
+    "changed": 12478,
+    "errors": [
+        {
+            "row": 37,
+            "field": "id_number",
+            "code": "checksum",
+            "message": "the ID number's check character does not match",
+        },
+        {
+            "row": 902,
+            "field": "period",
+            "code": "implausible_month",
+            "message": "expected a month from 2000-01 to 2024-11",
+        },
+    ],
+    "errors_omitted": 0,
+    "created_at": "2024-11-02T10:20:31+08:00",
+    "retracted_at": None,
+}
+
+
 class Receipt(BaseModel):
     """What happened to an upload. `row` 1 is the first record (after a CSV's header line)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_RECEIPT]})
 
     batch_id: uuid.UUID
     feed: str
@@ -45,6 +76,22 @@ class Receipt(BaseModel):
 
 
 class Retraction(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "receipt": {
+                        **_EXAMPLE_RECEIPT,
+                        "status": "retracted",
+                        "retracted_at": "2024-11-02T15:02:11+08:00",
+                    },
+                    "rows_retracted": 12478,
+                    "already_retracted": False,
+                }
+            ]
+        }
+    )
+
     receipt: Receipt
     rows_retracted: int
     already_retracted: bool

@@ -72,6 +72,22 @@ CONTENT_TYPE_HEADER = ("content-type", b"application/cloudevents+json")
 class UnitV1(BaseModel):
     """A unit (企业/单位) as the registry holds it: the registry's API and its event carry these fields."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "uscc": "91150102MA0N1B2C35",
+                    "name": "内蒙古恒泰建筑工程有限公司",
+                    "former_names": ["呼和浩特市恒泰建筑有限责任公司"],
+                    "kind": "enterprise",
+                    "head_office_uscc": None,
+                    "region_code": "150102",
+                    "batch_id": "6d0c5b3e-8f2a-4c71-9e4b-2a7d1f0c9b38",
+                }
+            ]
+        }
+    )
+
     uscc: str
     name: str
     former_names: list[str]
@@ -119,10 +135,19 @@ class RegistrationRecordedV1(EventPayload):
 # retracted rows left out), so a consumer replaces its copy and a retraction corrects it.
 
 
+_EXAMPLE_MONTH: dict[str, Any] = {
+    "period": "2024-10",
+    "unit_uscc": "91150105MA0P4Q5R60",
+    "unit_name": "呼和浩特市金桥劳务有限公司",
+    "region_code": "150105",
+    "batch_id": "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+}
+
+
 class PaidMonthV1(BaseModel):
     """One paying unit in one month."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"examples": [_EXAMPLE_MONTH]})
 
     period: str  # YYYY-MM
     unit_uscc: str
@@ -132,6 +157,8 @@ class PaidMonthV1(BaseModel):
 
 
 class ContributionMonthV1(PaidMonthV1):
+    model_config = ConfigDict(json_schema_extra={"examples": [{**_EXAMPLE_MONTH, "insurance_types": ["01", "03"]}]})
+
     insurance_types: list[str]  # 01 pension … 05 maternity; several types are one paying unit
 
 
@@ -149,7 +176,15 @@ class ContributionsRecordedV1(EventPayload):
 
 
 class PersonStatusV1(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"status": "retired", "since": "2023-06-01", "batch_id": "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}
+            ]
+        },
+    )
 
     status: str  # retired | early_retired | bought_out
     since: date | None
@@ -184,9 +219,80 @@ class DepositsRecordedV1(EventPayload):
 
 # --- matcher and cases ----------------------------------------------------------------------
 
+# Examples for the API descriptions (realistic, made up: the USCCs' check characters are right).
+EXAMPLE_REGISTERED_UNIT: dict[str, Any] = {"name": "内蒙古恒泰建筑工程有限公司", "uscc": "91150102MA0N1B2C35"}
+EXAMPLE_PAYING_UNIT: dict[str, Any] = {"name": "呼和浩特市金桥劳务有限公司", "uscc": "91150105MA0P4Q5R60"}
+_EXAMPLE_PAID: dict[str, Any] = {
+    "uscc": EXAMPLE_PAYING_UNIT["uscc"],
+    "name": EXAMPLE_PAYING_UNIT["name"],
+    "kind": "enterprise",
+    "in_directory": True,
+    "same": False,
+    "how": "different",
+    "branch": False,
+    "types": ["01", "03"],
+}
+EXAMPLE_FINDING: dict[str, Any] = {
+    "finding_id": "0f3a9c4e-2b1d-4e8a-9c7f-1d2e3f4a5b6c",
+    "person_ref": "4f1c2a9b7d3e5f60718293a4b5",
+    "masked_id": "150102**********34",
+    "name": "张伟",
+    "region_code": "150102",
+    "rule": "SI_UNIT_MISMATCH",
+    "status": "open",
+    "exemption": None,
+    "severity": "high",
+    "review_month": "2024-10",
+    "evidence": {
+        "rule_set_version": "2026.1",
+        "review_month": "2024-10",
+        "masked_id": "150102**********34",
+        "source": "insurance",
+        "window": {"from": "2024-05", "to": "2024-10"},
+        "months": ["2024-09", "2024-10"],
+        "registered": [
+            {
+                **EXAMPLE_REGISTERED_UNIT,
+                "resolved_uscc": EXAMPLE_REGISTERED_UNIT["uscc"],
+                "resolved_by": "uscc",
+                "category": "constructor_2",
+                "certificate_no": "蒙215190300123",
+                "registered_on": "2019-03-01",
+                "region_code": "150102",
+            }
+        ],
+        "paid": {"2024-09": [_EXAMPLE_PAID], "2024-10": [_EXAMPLE_PAID]},
+        "hints": [],
+        "batch_ids": ["6d0c5b3e-8f2a-4c71-9e4b-2a7d1f0c9b38", "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b"],
+    },
+    "rule_set_version": "2026.1",
+    "first_seen": "2024-11-03T09:15:00+08:00",
+    "updated_at": "2024-11-03T09:15:00+08:00",
+    "registered_units": [EXAMPLE_REGISTERED_UNIT],
+    "paying_units": [EXAMPLE_PAYING_UNIT],
+}
+
+
+class FindingUnitV1(BaseModel):
+    """A unit a finding is about, by the name it appears under in the finding and its USCC (null: none known)."""
+
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [EXAMPLE_REGISTERED_UNIT]})
+
+    name: str
+    uscc: str | None
+
 
 class FindingV1(BaseModel):
-    """A finding as the integration contract states it: the matcher's API and its event carry these fields."""
+    """A finding as the integration contract states it: the matcher's API and its event carry these fields.
+
+    `registered_units` and `paying_units` (added later, optional: an event without them is still a
+    finding; both empty then) name the units the finding is about at the top level, as its evidence
+    shows them: the units of the person's active registrations the rule looked at, and — for a rule
+    about who pays (SI_/FUND_ mismatch and multiple units, PUBLIC_SECTOR_SI, HR_AGENCY_SI) — the units
+    other than a registered one that paid in the months it looked at.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_FINDING]})
 
     finding_id: str
     person_ref: str
@@ -202,6 +308,16 @@ class FindingV1(BaseModel):
     rule_set_version: str
     first_seen: datetime
     updated_at: datetime
+    registered_units: list[FindingUnitV1] = Field(
+        default_factory=list,
+        description="the registered unit(s) the finding is about: name as registered, USCC as registered or as "
+        "the name resolved to in the unit directory",
+    )
+    paying_units: list[FindingUnitV1] = Field(
+        default_factory=list,
+        description="for a rule about who pays: the units other than a registered one that paid (社保/公积金) "
+        "in the months the rule looked at; empty for the other rules",
+    )
 
 
 class FindingRecordedV1(EventPayload, FindingV1):

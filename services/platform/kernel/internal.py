@@ -15,7 +15,7 @@ from typing import Annotated
 import asyncpg
 import httpx
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.credentials import ServiceAuth
 from kernel.deps import DbConnection, DbTransaction, RuntimeDep
@@ -53,11 +53,15 @@ def table_replayer(stream: ChangeStream, table: str | None = None) -> Replayer:
 
 
 class ReplayRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"streams": None, "since": "2024-11-01T00:00:00+08:00"}]})
+
     streams: list[str] | None = Field(None, description="streams to re-publish; all when absent")
     since: Since | None = Field(None, description="only records changed since then; all when absent")
 
 
 class ReplayResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"queued": {"units": 3120, "registrations": 48210}}]})
+
     queued: dict[str, int]
 
 

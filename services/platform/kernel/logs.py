@@ -1,4 +1,5 @@
-"""JSON logs with the request id, and a last line of defence that masks ID numbers in any log line."""
+"""JSON logs with the request id, and a last line of defence that masks ID numbers, and names searched for
+in a query string, in any log line."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ _ID_SHAPE = re.compile(r"(?:(?<![0-9A-Za-z])|(?<=\\[bfnrt])|(?<=\\u[0-9a-fA-F]{4
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
 
+# Query parameters whose values are personal data (a name searched for: GET /api/v1/cases?person_name=…):
+# a request line in an access log shows them as ***.
+PERSONAL_QUERY_PARAMETERS = ("person_name",)
+_PERSONAL_QUERY = re.compile(rf"(?<=[?&])({'|'.join(PERSONAL_QUERY_PARAMETERS)})=[^&\s\"\\]*")
+
+
 def redact(text: str) -> str:
+    text = _PERSONAL_QUERY.sub(r"\1=***", text)
     return _ID_SHAPE.sub(lambda m: mask_id_number(m.group(0).upper()), text)
 
 

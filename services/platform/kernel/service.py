@@ -16,8 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 import httpx
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from kernel import values
 from kernel.consumer import IdempotentConsumer
@@ -28,6 +32,7 @@ from kernel.kafka import BrokerProbe
 from kernel.logs import RequestIdMiddleware, configure_logging
 from kernel.metrics import MetricsMiddleware, metrics_endpoint
 from kernel.migrations import MigrationsNotAtHead, assert_at_head
+from kernel.openapi import suite_openapi
 from kernel.outbox import ChangeStream, OutboxRelay
 from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.settings import ServiceSettings
@@ -107,6 +112,65 @@ def discover_services() -> dict[str, ServiceSpec]:
     return {spec.name: spec for spec in sorted(specs, key=lambda s: s.port)}
 
 
+# --- query parameters: an unknown one is refused, never silently dropped ---------------------------
+
+_ANY_QUERY = "__accepts_any_query__"
+EndpointT = TypeVar("EndpointT", bound=Callable[..., object])
+
+
+def accepts_any_query(endpoint: EndpointT) -> EndpointT:
+    """Marks a route that takes query parameters it does not declare (the gateway's forwarding route: the
+    service behind it judges them)."""
+    setattr(endpoint, _ANY_QUERY, True)
+    return endpoint
+
+
+def declared_query(dependant: Dependant) -> frozenset[str]:
+    """The query parameter names a route declares, its dependencies' included (a query model's fields too)."""
+    names: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for param in current.query_params:
+            annotation = param.field_info.annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+                names.update(f.alias or name for name, f in annotation.model_fields.items())
+            else:
+                names.add(param.alias)
+    return frozenset(names)
+
+
+_DECLARED = "kernel_declared_query"  # per route, worked out on its first request with a query
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A dependency of every route (build_app): a query parameter the route does not declare is a 422 in the
+    validation shape, `loc: ["query", name]` — a misspelt filter must not silently return everything."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    if not hasattr(route, _DECLARED):
+        setattr(
+            route, _DECLARED, None if getattr(route.endpoint, _ANY_QUERY, False) else declared_query(route.dependant)
+        )
+    allowed: frozenset[str] | None = getattr(route, _DECLARED)
+    if allowed is None:
+        return
+    unknown = sorted({name for name in request.query_params if name not in allowed})
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "msg": f"not a query parameter of this route (it takes: {takes})",
+                 "loc": ("query", name)}
+                for name in unknown
+            ]
+        )  # fmt: skip
+
+
 def build_app(
     spec: ServiceSpec[SettingsT],
     settings: SettingsT,
@@ -125,6 +189,9 @@ def build_app(
     them, so a lost bus can be rebuilt from the databases. Every request needs a credential the
     service verifies (kernel.credentials) — except the gateway's public routes (`verify_callers=False`):
     it authenticates the outside world itself and speaks for it to the services.
+
+    Every route refuses a query parameter it does not declare (`reject_unknown_query`), and the API
+    description follows the suite's conventions (kernel.openapi: one error shape).
     """
     from kernel.internal import internal_router
 
@@ -184,7 +251,13 @@ def build_app(
             log.info("service stopped")
 
     broker_probe = BrokerProbe(settings)
-    app = FastAPI(title=spec.title, description=description, lifespan=lifespan, version="1")
+    app = FastAPI(
+        title=spec.title,
+        description=description,
+        lifespan=lifespan,
+        version="1",
+        dependencies=[Depends(reject_unknown_query)],
+    )
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, service=spec.title)
@@ -231,4 +304,5 @@ def build_app(
     )
     for router in routers:
         app.include_router(router)
+    app.openapi = lambda: suite_openapi(app)  # type: ignore[method-assign]
     return app

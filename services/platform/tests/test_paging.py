@@ -41,7 +41,11 @@ def test_a_cursor_given_out_comes_back_as_its_keyset() -> None:
 def test_a_cursor_of_another_shape_is_refused(cursor: str) -> None:
     with pytest.raises(DomainError) as refused:
         decode_cursor(cursor, START)
-    assert refused.value.loc == ["query", "cursor"]
+    # A 422 like every other invalid parameter (it was a 400), in the validation shape.
+    assert refused.value.status_code == 422
+    assert refused.value.detail() == [
+        {"type": "value_error", "msg": "the cursor is not one this API gave out", "loc": ["query", "cursor"]}
+    ]
 
 
 def test_a_boolean_is_not_a_number() -> None:

@@ -30,7 +30,7 @@ def upgrade() -> None:
             ),
             {
                 "id": preset["campaign_id"],
-                "province": preset["province_code"],
+                "province": preset["region_code"],
                 "name": preset["name"],
                 "config": json.dumps(preset, ensure_ascii=False),
             },
