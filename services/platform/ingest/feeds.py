@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 
 from domain.records import ZH_HEADERS, RecordKind
-from ingest.fields import Field, FieldError, Parser
+from ingest.fields import Field, FieldError, Noted, Parser
+from ingest.profiles import DEFAULT_PROFILE, FeedProfile
 from kernel import outbox
 from kernel.service import Runtime
 
@@ -29,6 +30,8 @@ class BatchContext:
     feed: Feed
     cache: dict[Any, Any] = field(default_factory=dict)  # per-upload memo for `prepare` (e.g. sealed IDs)
     memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-upload memo of parsed field values
+    profile: FeedProfile = DEFAULT_PROFILE  # the uploading client's profile for this feed
+    ignored_columns: list[str] = field(default_factory=list)  # the file's columns no field reads, as written
 
 
 # Stores one chunk of valid rows in the open transaction, marking the records it changed with the
@@ -63,11 +66,15 @@ class Feed:
         object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required, f.repeats) for f in self.fields))
 
     def validate(
-        self, raw: Mapping[str, Any], memo: dict[str, dict[Any, Any]] | None = None
+        self,
+        raw: Mapping[str, Any],
+        memo: dict[str, dict[Any, Any]] | None = None,
+        notes: list[Problem] | None = None,
     ) -> tuple[Row | None, list[Problem]]:
         """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight.
 
-        `memo` (one per upload) remembers what repeating fields parsed to, errors included.
+        `memo` (one per upload) remembers what repeating fields parsed to, errors included. What a parser
+        accepted with a warning (`Noted`) goes to `notes` as (field, code, message).
         """
         row: Row = {}
         problems: list[Problem] = []
@@ -88,6 +95,10 @@ class Feed:
                 if isinstance(outcome, FieldError):
                     problems.append((name, outcome.code, outcome.message))
                     continue
+                if isinstance(outcome, Noted):
+                    if notes is not None:
+                        notes.append((name, outcome.code, outcome.message))
+                    outcome = outcome.value
                 value = outcome
             if value is None or value == "":
                 if required:

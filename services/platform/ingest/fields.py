@@ -23,6 +23,16 @@ class FieldError(Exception):
 Parser = Callable[[Any], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Noted:
+    """What a parser returns for a value it accepted after a change the receipt must state (a 15-digit ID
+    number made 18 digits, a USCC whose check character fails): the value, and a warning without the value."""
+
+    value: Any
+    code: str
+    message: str
+
+
 @dataclass(frozen=True)
 class Field:
     """One input field: its canonical name, the header spellings accepted for it, and its parser."""

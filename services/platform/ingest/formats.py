@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import ijson
 import orjson
 
-from ingest.feeds import Feed, Row
+from ingest.feeds import BatchContext, Feed, Row
 from kernel.errors import DomainError, UnsupportedMediaType
 
 
@@ -175,8 +175,10 @@ def _canonical(raw: Row, feed: Feed) -> Row:
 
 
 async def read_rows(
-    chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed
+    chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed, batch: BatchContext | None = None
 ) -> AsyncIterator[tuple[int, Row | None]]:
+    """The upload's records, numbered from 1. `batch` (when given) brings the client's profile and
+    collects the columns no field reads."""
     fmt, encoding = parse_content_type(content_type)
     if fmt == "csv":
         async for item in _csv_rows(chunks, encoding, feed):

@@ -40,6 +40,8 @@ class _Tally:
     changed: int = 0
     errors: list[RowError] = field(default_factory=list)
     errors_omitted: int = 0
+    warnings: list[RowError] = field(default_factory=list)
+    warnings_omitted: int = 0
     waited: float = 0.0  # seconds spent waiting for the database rather than parsing
 
     def reject(self, number: int, problems: list[Problem], limit: int) -> None:
@@ -49,6 +51,13 @@ class _Tally:
                 self.errors.append(RowError(row=number, field=field_name, code=code, message=message))
             else:
                 self.errors_omitted += 1
+
+    def warn(self, number: int, notes: list[Problem], limit: int) -> None:
+        for field_name, code, message in notes:
+            if len(self.warnings) < limit:
+                self.warnings.append(RowError(row=number, field=field_name, code=code, message=message))
+            else:
+                self.warnings_omitted += 1
 
 
 async def ingest(
@@ -100,6 +109,9 @@ async def ingest(
         changed=0 if rejected_whole else tally.changed,
         errors=tally.errors,
         errors_omitted=tally.errors_omitted,
+        warnings=[] if rejected_whole else tally.warnings,
+        warnings_omitted=0 if rejected_whole else tally.warnings_omitted,
+        ignored_columns=batch.ignored_columns,
     )
     try:
         await save_receipt(pg, receipt, idempotency_key)
@@ -162,12 +174,13 @@ async def _store(
             await asyncio.sleep(0)
 
     try:
-        async for number, raw in read_rows(chunks, content_type, feed):
+        async for number, raw in read_rows(chunks, content_type, feed, batch):
             tally.received += 1
             if raw is None:
                 tally.reject(number, [(None, "invalid_record", "not a JSON object")], limit)
                 continue
-            row, problems = feed.validate(raw, batch.memo)
+            notes: list[Problem] = []
+            row, problems = feed.validate(raw, batch.memo, notes)
             if check_region and row is not None and not scope.allows(row["region_code"]):
                 row, problems = None, [("region_code", "out_of_scope", "outside the regions this client may send")]
             if row is not None and feed.prepare is not None:
@@ -179,6 +192,8 @@ async def _store(
                 tally.reject(number, problems, limit)
                 continue
             tally.accepted += 1
+            if notes:
+                tally.warn(number, notes, limit)
             if mode is Mode.all_or_nothing and tally.rejected:
                 continue  # the batch is lost anyway: only validate the rest
             chunk[feed.key(row)] = row

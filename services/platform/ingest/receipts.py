@@ -51,6 +51,16 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
         },
     ],
     "errors_omitted": 0,
+    "warnings": [
+        {
+            "row": 15,
+            "field": "id_number",
+            "code": "id_number_upgraded",
+            "message": "a 15-digit ID number was converted to its 18-digit form",
+        }
+    ],
+    "warnings_omitted": 0,
+    "ignored_columns": ["备注"],
     "created_at": "2024-11-02T10:20:31+08:00",
     "retracted_at": None,
 }
@@ -71,6 +81,11 @@ class Receipt(BaseModel):
     changed: int
     errors: list[RowError]
     errors_omitted: int = 0
+    # What was accepted with a change the bureau should know of (a 15-digit ID number converted, a USCC
+    # whose check character fails): row, field, code, message; never the value.
+    warnings: list[RowError] = []
+    warnings_omitted: int = 0
+    ignored_columns: list[str] = []  # the file's columns no field reads, as the bureau wrote them
     created_at: datetime | None = None
     retracted_at: datetime | None = None
 
@@ -99,14 +114,15 @@ class Retraction(BaseModel):
 
 _SELECT_RECEIPT = (
     "SELECT batch_id, feed, mode, status, received, accepted, rejected, changed, errors, errors_omitted, "
-    "created_at, retracted_at FROM ingest_batches "
+    "warnings, warnings_omitted, ignored_columns, created_at, retracted_at FROM ingest_batches "
 )
 
 
 def _receipt(row: Mapping[str, Any]) -> Receipt:
     data = dict(row)
-    if isinstance(data["errors"], str):  # jsonb: decoded on the service's pool, text on a bare asyncpg connection
-        data["errors"] = orjson.loads(data["errors"])
+    for name in ("errors", "warnings", "ignored_columns"):
+        if isinstance(data[name], str):  # jsonb: decoded on the service's pool, text on a bare asyncpg connection
+            data[name] = orjson.loads(data[name])
     return Receipt.model_validate(data)
 
 
@@ -126,7 +142,8 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
     """Stores the receipt; a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
     await pg.execute(
         "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, rejected, "
-        "changed, errors, errors_omitted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11)",
+        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb)",
         receipt.batch_id,
         receipt.feed,
         idempotency_key,
@@ -138,4 +155,7 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
         receipt.changed,
         orjson.dumps([e.model_dump() for e in receipt.errors]).decode(),
         receipt.errors_omitted,
+        orjson.dumps([w.model_dump() for w in receipt.warnings]).decode(),
+        receipt.warnings_omitted,
+        orjson.dumps(receipt.ignored_columns).decode(),
     )
