@@ -1,26 +1,12 @@
-"""Registration numbers handed out to cases and complaints: KIND-REGION-YEAR-NNNNNN, unique, in order per prefix;
-and reading one back where a case or complaint is named (by its number or by its id)."""
+"""Registration numbers handed out to cases and complaints (kernel.references: KIND-REGION-YEAR-NNNNNN, unique, in
+order per prefix), and reading one back where a case or complaint is named (by its number or by its id)."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
-import asyncpg
-
 from kernel.errors import Invalid
-
-
-async def next_reference(pg: asyncpg.Connection, kind: str, region_code: str, year: int) -> str:
-    """e.g. TS-150000-2024-000123 (投诉举报) or AJ-150102-2024-000007 (案件), in the caller's transaction."""
-    prefix = f"{kind}-{region_code}-{year}"
-    number = await pg.fetchval(
-        "INSERT INTO reference_counters (prefix, last) VALUES ($1, 1) "
-        "ON CONFLICT (prefix) DO UPDATE SET last = reference_counters.last + 1 RETURNING last",
-        prefix,
-    )
-    return f"{prefix}-{number:06d}"
-
 
 # The numbers as printed: AJ-<region>-<year>-<nnnnnn> (案件编号), TS-<region>-<year>-<nnnnnn> (投诉举报登记编号).
 CASE_REF_PATTERN = r"^AJ-\d{6}-\d{4}-\d{6,}$"

@@ -27,7 +27,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
         settings or service.load_settings(),
-        routers=[api.router],
+        routers=[api.router, api.internal],
         replayers=events.REPLAYERS,
         description="Housing-fund deposits (公积金缴存).",
     )

@@ -20,7 +20,7 @@ person_access = Table(
     Column("client_id", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("person_ref", Text, nullable=False),
-    Column("action", Text, nullable=False),  # read | lookup | reveal
+    Column("action", Text, nullable=False),  # read | lookup | reveal | export
     Column("route", Text, nullable=False),  # method and path template
     Column("status", Integer, nullable=False),  # what the caller got
     Column("request_id", Text),

@@ -5,7 +5,8 @@ shape.
 
 A read of personal data is written to the audit log before the answer leaves: by the person in the path,
 or — for a case, a registration by certificate, and the lists that show people — by the people the
-answer names (read whole for that). The service's answer keeps its headers except the hop-by-hop ones
+answer names (read whole for that), or — for a check request's list of ID numbers — by the people
+registry-svc says are on it. The service's answer keeps its headers except the hop-by-hop ones
 and those the gateway's own server sets (`date`, `server`): each appears once."""
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from gateway_svc import audit, routing
-from gateway_svc.deps import GatewayDep, RuntimeDep, authenticate, require
+from gateway_svc.deps import Gateway, GatewayDep, RuntimeDep, authenticate, require
 from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.routing import SERVICE_TITLES, Kind, Match
 from gateway_svc.tokens import Caller
+from ingest.check_requests import REQUESTED_PATH, Requested
 from kernel.credentials import CallerKind, caller_credential
 from kernel.db import Database
 from kernel.logs import request_id
+from kernel.scope import EVERYWHERE
 from kernel.service import accepts_any_query
 
 log = logging.getLogger(__name__)
@@ -116,6 +119,14 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
                 f"{request.method} {found.template}",
                 response.status_code,
             )
+        except BaseException:
+            await response.aclose()
+            raise
+    if found.kind is Kind.check_request_people and response.status_code == 200:
+        try:
+            people = await _listed_people(runtime.settings.registry_url, gateway, found.params["request_ref"])
+            route = f"{request.method} {found.template}"
+            await audit.record_accesses(runtime.db, caller, people, "export", route, response.status_code)
         except BaseException:
             await response.aclose()
             raise
@@ -225,19 +236,39 @@ async def _audited_read(db: Database, found: Match, caller: Caller, method: str,
     )
 
 
+async def _listed_people(registry_url: str, gateway: Gateway, request_ref: str) -> list[str]:
+    """Who is on a check request's list: registry-svc names them (its internal route, for every region; the
+    caller's own regions were applied by the download itself)."""
+    try:
+        response = await gateway.http.get(
+            registry_url + REQUESTED_PATH,
+            params={"request_ref": request_ref, "region": EVERYWHERE},
+            auth=gateway.service_auth,
+        )
+        response.raise_for_status()
+        return [
+            person for listed in Requested.model_validate_json(response.content).requests for person in listed.people
+        ]
+    except (httpx.HTTPError, ValueError):
+        raise ServiceDown("registry-svc did not name the people of this list; nothing was sent") from None
+
+
 async def _receipt(db: Database, found: Match, caller: Caller, response: httpx.Response) -> Response:
-    """A feed's answer is a receipt (small): read whole, to note the uploader as the batch's owner."""
+    """A feed's answer is a receipt (small): read whole, to note the uploader as the batch's owner (a dry run's
+    batch is never stored: nobody owns it)."""
     try:
         body = await response.aread()
     finally:
         await response.aclose()
     if response.status_code in (200, 201):
         try:
-            batch_id = orjson.loads(body)["batch_id"]
+            receipt = orjson.loads(body)
+            batch_id, dry_run = receipt["batch_id"], receipt.get("dry_run")
             uuid.UUID(batch_id)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
-        await audit.record_batch(db, found.service, uuid.UUID(batch_id), caller.client_id)
+        if not dry_run:
+            await audit.record_batch(db, found.service, uuid.UUID(batch_id), caller.client_id)
     return _with_headers(
         Response(body, status_code=response.status_code),
         _response_headers(response, drop=frozenset({b"content-length"})),

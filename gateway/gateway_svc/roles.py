@@ -20,6 +20,9 @@ class Scope(StrEnum):
     campaign_admin = "campaign:admin"  # review month, sweeps, campaigns
     ops_replay = "ops:replay"  # re-publish a service's state
     audit_read = "audit:read"  # the personal-data access log
+    checks_read = "checks:read"  # check requests to the centres and where they stand (counts, no people)
+    checks_write = "checks:write"  # issue a check request (the construction bureau)
+    checks_download = "checks:download"  # a check request's list of people: full ID numbers (audited)
 
 
 _OFFICER = {
@@ -30,7 +33,12 @@ _OFFICER = {
     Scope.cases_write,
     Scope.complaints_write,
     Scope.reports_read,
+    Scope.checks_read,
 }
+# The construction bureaus of cities and the province issue check requests and hand the lists over; a
+# centre's feed client reads and downloads those issued to its centre (registry-svc narrows them).
+_ISSUER = {Scope.checks_write, Scope.checks_download}
+_CENTRE = {Scope.checks_read, Scope.checks_download}
 
 
 class Role(StrEnum):
@@ -44,12 +52,12 @@ class Role(StrEnum):
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.province_admin: frozenset(_OFFICER | {Scope.campaign_admin, Scope.ops_replay, Scope.audit_read}),
-    Role.city_officer: frozenset(_OFFICER),
+    Role.province_admin: frozenset(_OFFICER | _ISSUER | {Scope.campaign_admin, Scope.ops_replay, Scope.audit_read}),
+    Role.city_officer: frozenset(_OFFICER | _ISSUER),
     Role.county_officer: frozenset(_OFFICER),
     Role.registry_feed: frozenset({Scope.feeds_registry}),
-    Role.insurance_feed: frozenset({Scope.feeds_insurance}),
-    Role.fund_feed: frozenset({Scope.feeds_fund}),
+    Role.insurance_feed: frozenset({Scope.feeds_insurance} | _CENTRE),
+    Role.fund_feed: frozenset({Scope.feeds_fund} | _CENTRE),
     Role.dashboard: frozenset({Scope.findings_read, Scope.reports_read}),
 }
 

@@ -21,6 +21,8 @@ class Kind(StrEnum):
     person = "person"  # one person's data, the person named in the path
     person_in_body = "person_in_body"  # one person's data, the person named by the answer's `person_ref`
     people = "people"  # a page of people's data: one entry per person among the answer's `items`
+    # A check request's list (full ID numbers): one entry per person on it, as registry-svc names them.
+    check_request_people = "check_request_people"
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,25 @@ SERVICE_TITLES = {
 S, K = Scope, Kind
 _V1 = "/api/v1"
 
+
+def _profile_routes(service: str) -> tuple[Route, ...]:
+    """A feed client's profile (how its files are read), set and read by a province administrator."""
+    path = f"{_V1}/{service}/feeds/{{feed}}/profiles/{{client_id}}"
+    return (
+        Route("PUT", path, service, Scope.campaign_admin),
+        Route("GET", path, service, Scope.campaign_admin),
+        Route("GET", f"{path}/versions", service, Scope.campaign_admin),
+    )
+
+
 ROUTES: tuple[Route, ...] = (
     # registry-svc
     Route("POST", f"{_V1}/registry/units", "registry", S.feeds_registry, K.feed),
     Route("POST", f"{_V1}/registry/registrations", "registry", S.feeds_registry, K.feed),
     Route("GET", f"{_V1}/registry/batches/{{batch_id}}", "registry", S.feeds_registry, K.batch),
+    Route("GET", f"{_V1}/registry/batches/{{batch_id}}/errors", "registry", S.feeds_registry, K.batch),
+    Route("GET", f"{_V1}/registry/templates/{{feed}}", "registry", S.feeds_registry),
+    Route("GET", f"{_V1}/registry/templates/{{feed}}/guide", "registry", S.feeds_registry),
     Route("GET", f"{_V1}/registry/registrations", "registry", S.records_read, K.people),
     Route(
         "GET",
@@ -100,6 +116,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/registry/units/{{uscc}}", "registry", S.records_read),
     Route("GET", f"{_V1}/registry/persons/{{person_ref}}/registrations", "registry", S.persons_read, K.person),
     Route("POST", f"{_V1}/registry/replay", "registry", S.ops_replay),
+    *_profile_routes("registry"),
+    # check requests to the centres (`reminders` before the request number it would otherwise match)
+    Route("POST", f"{_V1}/registry/check-requests", "registry", S.checks_write),
+    Route("GET", f"{_V1}/registry/check-requests", "registry", S.checks_read),
+    Route("GET", f"{_V1}/registry/check-requests/reminders", "registry", S.checks_read),
+    Route("GET", f"{_V1}/registry/check-requests/{{request_ref}}", "registry", S.checks_read),
+    Route(
+        "GET",
+        f"{_V1}/registry/check-requests/{{request_ref}}/download",
+        "registry",
+        S.checks_download,
+        K.check_request_people,
+    ),
     # insurance-svc (`person-status` is the contract's spelling of the service's `person_statuses`)
     Route("POST", f"{_V1}/insurance/contributions", "insurance", S.feeds_insurance, K.feed),
     Route(
@@ -112,16 +141,24 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("POST", f"{_V1}/insurance/person_statuses", "insurance", S.feeds_insurance, K.feed),
     Route("GET", f"{_V1}/insurance/batches/{{batch_id}}", "insurance", S.feeds_insurance, K.batch),
+    Route("GET", f"{_V1}/insurance/batches/{{batch_id}}/errors", "insurance", S.feeds_insurance, K.batch),
+    Route("GET", f"{_V1}/insurance/templates/{{feed}}", "insurance", S.feeds_insurance),
+    Route("GET", f"{_V1}/insurance/templates/{{feed}}/guide", "insurance", S.feeds_insurance),
     Route("POST", f"{_V1}/insurance/batches/{{batch_id}}/retract", "insurance", S.feeds_insurance, K.batch),
     Route("GET", f"{_V1}/insurance/persons/{{person_ref}}/contributions", "insurance", S.persons_read, K.person),
     Route("GET", f"{_V1}/insurance/persons/{{person_ref}}/person_statuses", "insurance", S.persons_read, K.person),
     Route("POST", f"{_V1}/insurance/replay", "insurance", S.ops_replay),
+    *_profile_routes("insurance"),
     # fund-svc
     Route("POST", f"{_V1}/fund/deposits", "fund", S.feeds_fund, K.feed),
     Route("GET", f"{_V1}/fund/batches/{{batch_id}}", "fund", S.feeds_fund, K.batch),
+    Route("GET", f"{_V1}/fund/batches/{{batch_id}}/errors", "fund", S.feeds_fund, K.batch),
+    Route("GET", f"{_V1}/fund/templates/{{feed}}", "fund", S.feeds_fund),
+    Route("GET", f"{_V1}/fund/templates/{{feed}}/guide", "fund", S.feeds_fund),
     Route("POST", f"{_V1}/fund/batches/{{batch_id}}/retract", "fund", S.feeds_fund, K.batch),
     Route("GET", f"{_V1}/fund/persons/{{person_ref}}/deposits", "fund", S.persons_read, K.person),
     Route("POST", f"{_V1}/fund/replay", "fund", S.ops_replay),
+    *_profile_routes("fund"),
     # matcher-svc
     Route("GET", f"{_V1}/matcher/findings", "matcher", S.findings_read, K.people),
     Route("GET", f"{_V1}/matcher/persons/{{person_ref}}", "matcher", S.persons_read, K.person),

@@ -7,8 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# What a person-access entry records: a forwarded read of a person's data, a lookup by ID number, a reveal.
-Action = Literal["read", "lookup", "reveal"]
+# What a person-access entry records: a forwarded read of a person's data, a lookup by ID number, a reveal, a
+# download of a list with full ID numbers (a check request's).
+Action = Literal["read", "lookup", "reveal", "export"]
 
 
 class TokenResponse(BaseModel):

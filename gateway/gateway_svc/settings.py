@@ -36,9 +36,7 @@ class GatewaySettings(ServiceSettings):
     gateway_clients: SecretStr = Field(SecretStr("[]"), description="JSON list of client entries (hashed secrets).")
     gateway_clients_file: Path | None = None
 
-    registry_url: str = "http://127.0.0.1:8101"
-    insurance_url: str = "http://127.0.0.1:8102"
-    fund_url: str = "http://127.0.0.1:8103"
+    # registry_url, insurance_url, fund_url: ServiceSettings'.
     matcher_url: str = "http://127.0.0.1:8104"
     case_url: str = "http://127.0.0.1:8105"
 

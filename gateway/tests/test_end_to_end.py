@@ -237,6 +237,37 @@ def test_feeds_are_pushed_with_feed_tokens_and_receipts_belong_to_their_uploader
     assert first.headers["content-type"] == "application/json" and first.headers["x-request-id"]
 
 
+def test_a_bureau_gets_templates_a_dry_run_and_every_error_of_its_own_uploads(api, tokens, province) -> None:
+    feed, other_feed = tokens["fund-feed"], tokens["hohhot-fund-feed"]
+    template = api.get("/api/v1/fund/templates/deposits", params={"format": "csv"}, headers=feed)
+    assert template.status_code == 200 and template.content.startswith("\ufeff".encode())
+    guide = api.get("/api/v1/fund/templates/deposits/guide", headers=feed).json()
+    assert [f["name"] for f in guide["fields"]] == list(FIELDS[RecordKind.deposits])
+    assert api.get("/api/v1/fund/templates/deposits", headers=tokens["hohhot"]).status_code == 403
+    as_csv = {**feed, "Content-Type": "text/csv"}
+
+    # The template as it is, in a dry run: accepted, and nothing stored (its batch id names nothing).
+    dry = api.post("/api/v1/fund/deposits", params={"dry_run": "true"}, content=template.content, headers=as_csv)
+    assert dry.status_code == 201, dry.text
+    assert (dry.json()["dry_run"], dry.json()["status"], dry.json()["accepted"]) == (True, "accepted", 1)
+    assert api.get(f"/api/v1/fund/batches/{dry.json()['batch_id']}", headers=feed).status_code == 404
+
+    # A file whose every row is wrong is refused; its errors are its uploader's to download.
+    header, example = template.content.decode("utf-8-sig").splitlines()
+    bad = "\n".join([header, *(example.replace("2024-10", f"2024-{month}") for month in (13, 14, 15))])
+    refused = api.post("/api/v1/fund/deposits", content=bad.encode(), headers=as_csv).json()
+    assert (refused["status"], refused["reason"]["code"], len(refused["errors"])) == ("rejected", "no_valid_rows", 3)
+    errors = f"/api/v1/fund/batches/{refused['batch_id']}/errors"
+    download = api.get(errors, params={"format": "csv"}, headers=feed)
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    lines = download.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 4 and lines[1].startswith("1,2,E,缴存月份,period,invalid_month,")
+    as_xlsx = api.get(errors, params={"format": "xlsx"}, headers={**feed, "Accept-Language": "en"})
+    assert as_xlsx.status_code == 200 and as_xlsx.content.startswith(b"PK")
+    assert api.get(errors, headers=other_feed).status_code == 404  # another client: no such batch
+    assert api.get(errors, headers=tokens["admin"]).status_code == 403  # no feed scope
+
+
 def test_findings_are_read_per_city(api, tokens, province) -> None:
     everything = all_findings(api, tokens["admin"])
     hohhot = all_findings(api, tokens["hohhot"])
@@ -567,15 +598,17 @@ def test_a_city_feed_cannot_send_rows_of_another_city(api, tokens, province) -> 
     )
     assert response.status_code == 201, response.text
     receipt = response.json()
-    assert (receipt["accepted"], receipt["rejected"]) == (1, 1)
-    assert receipt["errors"] == [
-        {
-            "row": 2,
-            "field": "region_code",
-            "code": "out_of_scope",
-            "message": "outside the regions this client may send",
-        }
+    # Half the file is another city's: more than the 5% of bad rows a file may have, so it is refused whole.
+    assert (receipt["status"], receipt["accepted"], receipt["rejected"]) == ("rejected", 0, 2)
+    assert receipt["reason"]["code"] == "rejected_over_threshold"
+    assert [(e["row"], e["field"], e["code"], e["message"]) for e in receipt["errors"]] == [
+        (2, "region_code", "out_of_scope", "不在本客户端可报送的地区范围内")
     ]
+    english = api.get(
+        f"/api/v1/registry/batches/{receipt['batch_id']}",
+        headers={**tokens["hohhot-registry-feed"], "Accept-Language": "en"},
+    )
+    assert english.json()["errors"][0]["message"] == "outside the regions this client may send"
 
 
 def make_id(first16: str, seq: int) -> str:

@@ -122,7 +122,7 @@ def test_clients_come_from_the_environment_and_a_file_together(tmp_path) -> None
     path.write_bytes(orjson.dumps([in_file]))
     clients = load_clients(GatewaySettings(gateway_clients=orjson.dumps([in_env]).decode(), gateway_clients_file=path))
     assert set(clients) == {"hohhot", "fund-center"}
-    assert clients["fund-center"].scopes == {Scope.feeds_fund}
+    assert clients["fund-center"].scopes == ROLE_SCOPES[Role.fund_feed]
     assert clients["hohhot"].region_scope == "150100"
 
 

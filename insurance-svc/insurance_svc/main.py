@@ -27,7 +27,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     return build_app(
         service,
         settings or service.load_settings(),
-        routers=[api.router],
+        routers=[api.router, api.internal],
         replayers=events.REPLAYERS,
         description="Social-insurance contributions (社保缴费) and person status (退休, 买断社保).",
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.records import PersonStatus, RecordKind
+from domain.records import PERSON_STATUS_SPELLINGS, RecordKind
 from ingest.fields import Field, choice_value, plausible_date_value
 from ingest.payments import payment_fields, payment_records
 from ingest.person_records import PersonRecords
@@ -28,14 +28,7 @@ PERSON_STATUSES = PersonRecords(
     region_table="contributions",  # a status has no region: the person's contributions place them
 )
 
-STATUS_CHOICES = {s.value: s.value for s in PersonStatus} | {
-    "退休": "retired",
-    "正式退休": "retired",
-    "提前退休": "early_retired",
-    "买断": "bought_out",
-    "买断社保": "bought_out",
-    "买断工龄": "bought_out",
-}
+STATUS_CHOICES = {spelling: status.value for spelling, status in PERSON_STATUS_SPELLINGS.items()}
 
 FEEDS = (
     CONTRIBUTIONS.feed(RecordKind.contributions, payment_fields(insurance_type=True)),

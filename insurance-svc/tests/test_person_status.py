@@ -20,9 +20,11 @@ from devtools.feeds import (
     person_key,
     published,
     table_digest,
+    tolerate_bad_rows,
 )
 from devtools.synthetic import generate_province
 from devtools.testing import TopicTail
+from domain.records import RecordKind
 from kernel.events import PersonStatusRecordedV1
 from kernel.privacy import mask_id_number
 
@@ -55,6 +57,7 @@ def statuses(items: list[Any]) -> list[tuple[str, str | None]]:
 
 
 async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insurance_db, infra):
+    await tolerate_bad_rows(insurance, API, RecordKind.person_statuses)  # 2 bad records in 7
     p = people(8)
     ids = {i for i, _ in p}
     assert p[3][0].endswith("X")
@@ -152,6 +155,7 @@ async def test_statuses_by_ndjson_and_json_array_with_retraction(insurance, insu
 
 
 async def test_a_status_since_an_implausible_date_is_a_row_error(insurance, insurance_db):
+    await tolerate_bad_rows(insurance, API, RecordKind.person_statuses)  # 2 bad rows in 3
     p = people(3)
     implausible = ("1999-12-31", "9999-12-31")  # before the campaign's range, and long after next month
     rows = [{"id_number": p[0][0], "name": p[0][1], "status": "retired", "since": "2000-01-01"}]

@@ -126,6 +126,8 @@ class Person:
     # Months for which the 社保 feed delivered data for the person's province (any person's payments);
     # None: not tracked, the data counts as complete.
     insurance_data_months: frozenset[str] | None = None
+    # The ID number fails its check character (accepted because the sending client's profile says so).
+    id_checksum_failed: bool = False
 
 
 @dataclass(frozen=True)

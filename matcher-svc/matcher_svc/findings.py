@@ -119,6 +119,7 @@ async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> t
             masked_id=p["masked_id"],
             name=p["name"],
             birth_date=p["birth_date"] or date.min,
+            id_checksum_failed=p["id_checksum_failed"],
             **{field: tuple(items) for field, items in by_person[p["person_key"]].items()},
             insurance_data_months=data_months(by_person[p["person_key"]]["registrations"]),
         )

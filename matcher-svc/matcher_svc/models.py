@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     ARRAY,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -13,6 +14,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -45,6 +47,8 @@ people = Table(
     Column("masked_id", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("birth_date", Date),
+    # The ID number fails its check character (accepted by the sending client's profile): findings say so.
+    Column("id_checksum_failed", Boolean, nullable=False, server_default=false()),
 )
 
 registrations = Table(

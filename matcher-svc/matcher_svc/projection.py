@@ -66,14 +66,15 @@ async def apply_registrations(pg: asyncpg.Connection, latest: list[RegistrationR
     takes the last of that person's registrations."""
     people = list({r.person_ref: r for r in latest}.values())
     await pg.execute(
-        "INSERT INTO people (person_key, masked_id, name, birth_date) "
-        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) "
-        "ON CONFLICT (person_key) DO UPDATE SET (masked_id, name, birth_date) = "
-        "ROW(excluded.masked_id, excluded.name, excluded.birth_date)",
+        "INSERT INTO people (person_key, masked_id, name, birth_date, id_checksum_failed) "
+        "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::boolean[]) "
+        "ON CONFLICT (person_key) DO UPDATE SET (masked_id, name, birth_date, id_checksum_failed) = "
+        "ROW(excluded.masked_id, excluded.name, excluded.birth_date, excluded.id_checksum_failed)",
         [p.person_ref for p in people],
         [p.masked_id for p in people],
         [p.name for p in people],
         [p.birth_date for p in people],
+        [p.id_checksum_failed for p in people],
     )
     # A certificate that moves to another person leaves the first person's view too.
     moved = await pg.fetch(

@@ -35,7 +35,9 @@ so that an unchanged finding compares equal on re-evaluation:
 unit name, USCC, what the name resolved to and how, certificate), ``paid`` (per month: the
 paying units with USCC, name, kind, whether and how they are the registered unit, hints),
 ``hints``, ``batch_ids``; plus rule-specific keys (``units``, ``birth_date``, ``limit_date``,
-``exemptions``, ``granted``, ``person_status``, ``suggested_exemption``).
+``exemptions``, ``granted``, ``person_status``, ``suggested_exemption``), and ``id_checksum_failed``:
+true when the person's ID number fails its check character (a feed client's profile accepted it), so the
+officer checks who the person is before anything else.
 
 Speed: a sweep evaluates ~100k people, so data is indexed by month once, each distinct payer
 is looked up and resolved once per person, and evidence is built only for rules that fire.
@@ -419,6 +421,8 @@ class _Evaluation:
             ]
         if person_status is not None:
             evidence["person_status"] = person_status
+        if self.person.id_checksum_failed:
+            evidence["id_checksum_failed"] = True
         self.findings.append(
             Finding(
                 rule=rule,

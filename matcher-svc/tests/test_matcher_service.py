@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from devtools.embedded import free_port
+from devtools.feeds import broken_checksum, person_key
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import TopicTail, caller_headers, eventually, running, serving, wait_outbox_empty
 from domain.records import FIELDS, RecordKind
@@ -69,7 +70,12 @@ def fresh_suite(service_database, infra, **insurance: object) -> dict:
     return {"settings": settings, "ports": ports}
 
 
-FACTORIES = {"registry": registry_app, "insurance": insurance_app, "fund": fund_app, "matcher": matcher_app}
+FACTORIES: dict[str, Any] = {
+    "registry": registry_app,
+    "insurance": insurance_app,
+    "fund": fund_app,
+    "matcher": matcher_app,
+}
 
 
 async def start_upstream(stack: AsyncExitStack, fresh: dict) -> dict[str, httpx.AsyncClient]:
@@ -490,3 +496,30 @@ async def test_whoever_sets_the_review_month_follows_its_sweep(suite) -> None:
     city = caller_headers(regions=["150100"], role="city_officer")
     assert (await suite["matcher"].get(path, headers=city)).status_code == 404
     await sweep_finished(suite["matcher"], started.json()["sweep_id"])
+
+
+async def test_an_id_number_accepted_despite_its_check_character_is_said_in_the_findings(suite) -> None:
+    """Every feed client's profile says accept_and_flag: half the people's ID numbers fail their check
+    character, and each of their findings says so; the others' findings do not."""
+    province = generate_province(people=60, seed=5, review_month=REVIEW_MONTH)
+    people = sorted({r["id_number"] for r in province.registrations})
+    doubtful = {number: broken_checksum(number) for number in people[::2]}
+    for kind in RecordKind:
+        for row in getattr(province, kind.value):
+            if "id_number" in row:
+                row["id_number"] = doubtful.get(row["id_number"], row["id_number"])
+    feeds = (("registry", "registrations"), ("insurance", "person_statuses"), ("insurance", "contributions"))
+    for service, feed in (*feeds, ("fund", "deposits")):
+        profile = f"/api/v1/{service}/feeds/{feed}/profiles/tests"  # the tests' own client uploads
+        assert (await suite[service].put(profile, json={"id_checksum": "accept_and_flag"})).status_code == 200
+    receipts = await push(suite, province)
+    assert any(w["code"] == "id_checksum_flagged" for w in receipts["registrations"]["warnings"])
+    await settled(suite["matcher"])
+
+    findings = await all_findings(suite["matcher"])
+    flagged_refs = {person_key(number) for number in doubtful.values()}
+    flagged = [f for f in findings if f["person_ref"] in flagged_refs]
+    others = [f for f in findings if f["person_ref"] not in flagged_refs]
+    assert flagged and others
+    assert all(f["evidence"]["id_checksum_failed"] is True for f in flagged)
+    assert all("id_checksum_failed" not in f["evidence"] for f in others)

@@ -188,6 +188,14 @@ def test_si_and_fund_mismatch_fire_with_evidence():
     assert "types" not in fund.evidence["paid"]["2025-01"][0]
 
 
+def test_an_id_number_failing_its_check_is_said_in_every_findings_evidence():
+    plain = run(far_person())
+    assert plain and all("id_checksum_failed" not in f.evidence for f in plain.values())
+    flagged = run(replace(far_person(), id_checksum_failed=True))
+    assert set(flagged) == set(plain)
+    assert all(f.evidence["id_checksum_failed"] is True for f in flagged.values())
+
+
 def test_mismatch_needs_each_of_the_last_two_months():
     # Registered unit pays in 2024-12, someone else in 2025-01: not yet.
     si = paid(WINDOW[:-1], HOME, HOME_NAME) + paid(["2025-01"], FAR, FAR_NAME)

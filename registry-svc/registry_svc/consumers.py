@@ -15,8 +15,8 @@ from kernel import outbox
 from kernel.consumer import IdempotentConsumer
 from kernel.events import RegistrationRevokedV1
 from kernel.service import Runtime
-from kernel.settings import ServiceSettings
 from registry_svc import bars, events
+from registry_svc.settings import RegistrySettings
 
 
 async def apply_revocations(pg: asyncpg.Connection, revocations: list[RegistrationRevokedV1]) -> None:
@@ -26,7 +26,7 @@ async def apply_revocations(pg: asyncpg.Connection, revocations: list[Registrati
         await outbox.queue_change_set(pg, events.REGISTRATIONS, change_id)
 
 
-def consumers(runtime: Runtime[ServiceSettings]) -> list[IdempotentConsumer]:
+def consumers(runtime: Runtime[RegistrySettings]) -> list[IdempotentConsumer]:
     return [
         IdempotentConsumer(
             runtime.settings, runtime.db, name="decisions", handlers={RegistrationRevokedV1: apply_revocations}

@@ -3,6 +3,7 @@ replay of current state."""
 
 from __future__ import annotations
 
+from domain.records import SPECIALTY_SEPARATOR
 from kernel import outbox
 from kernel.events import RegistrationRecordedV1, UnitRecordedV1
 from kernel.internal import table_replayer
@@ -15,6 +16,8 @@ def _registration_payload() -> str:
         "masked_id": "p.masked_id",
         "birth_date": "p.birth_date",
         "batch_id": "r.batch_id::text",
+        "specialties": f"coalesce(string_to_array(r.specialty, '{SPECIALTY_SEPARATOR}'), '{{}}')",
+        "id_checksum_failed": "p.id_checksum_failed",
     }
     return outbox.payload_sql(RegistrationRecordedV1, columns)
 

@@ -7,8 +7,8 @@ from typing import Any
 import asyncpg
 
 from domain.categories import category_from_text
-from domain.identifiers import UnitKind, normalize_unit_name, unit_kind_from_uscc
-from domain.records import RecordKind, RegistrationStatus
+from domain.identifiers import UNIT_KIND_SPELLINGS, normalize_unit_name, unit_kind_from_uscc
+from domain.records import REGISTRATION_STATUS_SPELLINGS, SPECIALTY_SEPARATOR, RecordKind, RegistrationStatus
 from ingest import bulk
 from ingest.feeds import BatchContext, Feed, Row
 from ingest.fields import (
@@ -18,6 +18,7 @@ from ingest.fields import (
     Field,
     FieldError,
     choice_value,
+    code_text,
     list_value,
     plausible_date_value,
     plausible_end_date,
@@ -37,27 +38,33 @@ def _category(value: Any) -> str:
         ) from None
 
 
-STATUS_CHOICES = {s.value: s.value for s in RegistrationStatus} | {
-    "有效": "active",
-    "正常": "active",
-    "注销": "cancelled",
-    "已注销": "cancelled",
-    "撤销": "revoked",
-    "已撤销": "revoked",
-    "过期": "expired",
-    "失效": "expired",
-}
-UNIT_KIND_CHOICES = {k.value: k.value for k in UnitKind} | {
-    "企业": "enterprise",
-    "机关": "government",
-    "国家机关": "government",
-    "事业单位": "public_institution",
-    "高校": "university",
-    "院校": "university",
-    "人力资源服务机构": "hr_agency",
-    "社会组织": "social_organisation",
-    "其他": "other",
-}
+STATUS_CHOICES = {spelling: status.value for spelling, status in REGISTRATION_STATUS_SPELLINGS.items()}
+UNIT_KIND_CHOICES = {spelling: kind.value for spelling, kind in UNIT_KIND_SPELLINGS.items()}
+
+_SPECIALTIES_MAX_LENGTH = 200
+
+
+def _specialties(value: Any) -> str:
+    """One specialty, or several in one cell (建筑工程；市政公用工程) or a JSON list, joined."""
+    joined = SPECIALTY_SEPARATOR.join(dict.fromkeys(list_value(value)))
+    if len(joined) > _SPECIALTIES_MAX_LENGTH:
+        raise FieldError(
+            "too_long",
+            f"longer than {_SPECIALTIES_MAX_LENGTH} characters",
+            {"max_length": _SPECIALTIES_MAX_LENGTH},
+        )
+    return joined
+
+
+def join_specialties(*joined: str | None) -> str | None:
+    """The specialties of several rows of one certificate, each once, in order."""
+    names = dict.fromkeys(name for text in joined if text for name in text.split(SPECIALTY_SEPARATOR))
+    return SPECIALTY_SEPARATOR.join(names) or None
+
+
+def _merge_registration_rows(earlier: Row, later: Row) -> None:
+    """Rows of one certificate in a chunk: the later row wins, with the specialties of both."""
+    later["specialty"] = join_specialties(earlier["specialty"], later["specialty"])
 
 
 def _upsert(table: str, key: tuple[str, ...], values: tuple[str, ...], select: str) -> str:
@@ -111,7 +118,7 @@ UNITS = Feed(
         uscc_field("uscc", required=True, headers=("信用代码", "单位统一社会信用代码")),
         Field("name", text_value(200), headers=("企业名称",)),
         Field("former_names", list_value, required=False),
-        Field("kind", choice_value(UNIT_KIND_CHOICES), required=False),
+        Field("kind", choice_value(UNIT_KIND_CHOICES), required=False, repeats=True),
         uscc_field("head_office_uscc", required=False, headers=("总公司信用代码",)),
         REGION_CODE,
     ),
@@ -130,6 +137,7 @@ REGISTRATION_INPUT = {
     "id_key_id": "text",
     "masked_id": "text",
     "birth_date": "date",
+    "id_checksum_failed": "boolean",
     "name": "text",
     "category": "text",
     "specialty": "text",
@@ -157,8 +165,18 @@ REGISTRATION_VALUES = (
     "status",
 )
 _BATCH = f"${len(REGISTRATION_INPUT) + 1}::uuid"
+# A certificate an earlier chunk of the same upload recorded keeps that chunk's specialties too.
+_MERGED_SPECIALTY = (
+    "CASE WHEN e.specialty IS NULL OR i.specialty IS NULL THEN coalesce(i.specialty, e.specialty) ELSE "
+    f"(SELECT string_agg(s, '{SPECIALTY_SEPARATOR}' ORDER BY n) FROM (SELECT s, min(n) AS n "
+    f"FROM unnest(string_to_array(e.specialty || '{SPECIALTY_SEPARATOR}' || i.specialty, '{SPECIALTY_SEPARATOR}')) "
+    "WITH ORDINALITY AS t(s, n) GROUP BY s) u) END"
+)
+_REGISTRATION_COLUMNS = ", ".join(_MERGED_SPECIALTY if c == "specialty" else f"i.{c}" for c in REGISTRATION_VALUES)
 _REGISTRATION_SELECT = (
-    f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {_BATCH}, {_BATCH} FROM input"
+    f"SELECT i.category, i.certificate_no, {_REGISTRATION_COLUMNS}, {_BATCH}, {_BATCH} FROM input i "
+    "LEFT JOIN registrations e ON e.category = i.category AND e.certificate_no = i.certificate_no "
+    f"AND e.batch_id = {_BATCH}"
 )
 STORE_REGISTRATIONS = (
     f"WITH input AS (SELECT * FROM {bulk.unnest_sql(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
@@ -185,9 +203,9 @@ REGISTRATIONS = Feed(
         ID_NUMBER,
         PERSON_NAME,
         Field("category", _category, headers=("注册类型", "资格类别"), repeats=True),
-        Field("specialty", text_value(100), required=False, headers=("专业",)),
-        Field("certificate_no", text_value(64), headers=("证书编号", "注册编号")),
-        Field("seal_no", text_value(64), required=False, headers=("印章号",)),
+        Field("specialty", _specialties, required=False, headers=("专业",)),
+        Field("certificate_no", code_text(64), headers=("证书编号", "注册编号")),
+        Field("seal_no", code_text(64), required=False, headers=("印章号",)),
         Field("unit_name", text_value(200), headers=("注册单位名称", "单位名称"), repeats=True),
         uscc_field("unit_uscc", required=False, headers=("注册单位统一社会信用代码", "单位统一社会信用代码")),
         REGION_CODE,
@@ -199,6 +217,7 @@ REGISTRATIONS = Feed(
     change_stream=events.REGISTRATIONS,
     prepare=_prepare_registration,
     store=_store_registrations,
+    merge=_merge_registration_rows,
 )
 
 FEEDS = (UNITS, REGISTRATIONS)

@@ -1,4 +1,5 @@
-"""registry-svc: units (企业库) and registrations (注册人员) pushed by the construction market platform."""
+"""registry-svc: units (企业库) and registrations (注册人员) pushed by the construction market platform, and the
+check requests (核查) issued from them to the 社保 and 公积金 centres."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from kernel.service import ServiceSpec, build_app
-from kernel.settings import ServiceSettings
 from registry_svc import api, events
 from registry_svc.consumers import consumers
+from registry_svc.settings import RegistrySettings
 
 service = ServiceSpec(
     name="registry",
@@ -17,14 +18,14 @@ service = ServiceSpec(
     factory="registry_svc.main:create_app",
     port=8101,
     migrations=Path(__file__).parent / "migrations",
-    settings=ServiceSettings,
+    settings=RegistrySettings,
     publishes=events.PUBLISHES,
     change_streams=events.CHANGE_STREAMS,
     feeds={"units": f"{api.PREFIX}/units", "registrations": f"{api.PREFIX}/registrations"},
 )
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     return build_app(
         service,
         settings or service.load_settings(),

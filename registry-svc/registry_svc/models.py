@@ -1,16 +1,32 @@
-"""registry-svc's tables: units (企业库), registrations (注册人员), the people they name, and the bars
-(3 years without a new registration) that case handling's revocations set."""
+"""registry-svc's tables: units (企业库), registrations (注册人员), the people they name, the bars
+(3 years without a new registration) that case handling's revocations set, and the check requests issued to
+the centres."""
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, Column, Date, DateTime, Index, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy import (
+    ARRAY,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import UUID
 
 from ingest.persons import persons_table
+from ingest.profiles import feed_profiles_table
 from kernel.db import service_metadata
 
 metadata = service_metadata()
 persons = persons_table(metadata)
+feed_profiles = feed_profiles_table(metadata)  # how each feed client's files are read
 
 units = Table(
     "units",
@@ -75,4 +91,37 @@ registration_bars = Table(
     Column("case_ref", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("person_key", "category", "certificate_no"),
+)
+
+# A check request (核查): the registered people of a city, as issued to its 社保 centre or 公积金 centre to
+# check (check_requests.py). The people are fixed at issue: who had an active registration in the city then.
+check_requests = Table(
+    "check_requests",
+    metadata,
+    Column("request_id", UUID(as_uuid=True), primary_key=True),
+    Column("request_ref", Text, nullable=False, unique=True),  # HC-<city>-<year>-<nnnnnn>, as printed
+    Column("region_code", Text(collation="C"), nullable=False),
+    Column("centre", Text, nullable=False),  # insurance | fund
+    Column("issued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("issued_by", Text, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("people", Integer, nullable=False),
+    Column("downloaded_at", DateTime(timezone=True)),  # first downloaded by the centre's own client
+    CheckConstraint("centre IN ('insurance', 'fund')", name="centre"),
+)
+
+check_request_people = Table(
+    "check_request_people",
+    metadata,
+    Column("request_id", UUID(as_uuid=True), ForeignKey("check_requests.request_id"), nullable=False),
+    Column("person_key", Text, nullable=False),
+    PrimaryKeyConstraint("request_id", "person_key"),
+)
+
+# Running numbers of the printed references (HC-150100-2024-000001), per prefix.
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("prefix", Text, primary_key=True),
+    Column("last", Integer, nullable=False),
 )

@@ -102,8 +102,8 @@ async def test_refusals_are_clear(registry) -> None:
     ]
     unknown = await registry.get(f"{API}/registrations", params={"region_code": "150100", "unit_name": "x"})
     assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["query", "unit_name"]
-    on_upload = await registry.post(f"{API}/units", params={"dry_run": "1"}, content=b"[]", headers=JSON)
-    assert on_upload.status_code == 422 and on_upload.json()["detail"][0]["loc"] == ["query", "dry_run"]
+    on_upload = await registry.post(f"{API}/units", params={"dryrun": "1"}, content=b"[]", headers=JSON)
+    assert on_upload.status_code == 422 and on_upload.json()["detail"][0]["loc"] == ["query", "dryrun"]
 
 
 async def test_every_operation_has_examples_and_the_upload_examples_are_accepted(registry) -> None:

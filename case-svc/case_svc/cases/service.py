@@ -40,10 +40,11 @@ from case_svc.cases.schemas import (
 )
 from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
 from case_svc.db import from_jsonb, to_jsonb
-from case_svc.references import CASE_REF_PATTERN, next_reference, object_key
+from case_svc.references import CASE_REF_PATTERN, object_key
 from case_svc.settings import CaseSettings
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
+from kernel.references import next_reference
 from kernel.scope import RegionScope
 
 _FINDING = (

@@ -17,9 +17,10 @@ from case_svc.audit.schemas import AuditEntry
 from case_svc.campaigns import service as campaign_service
 from case_svc.cases import service as case_service
 from case_svc.complaints.schemas import AnswerComplaint, Assign, Complaint, ComplaintIn, ComplaintStatus, LinkCase
-from case_svc.references import COMPLAINT_NO_PATTERN, next_reference, object_key
+from case_svc.references import COMPLAINT_NO_PATTERN, object_key
 from kernel.errors import Conflict, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
+from kernel.references import next_reference
 from kernel.scope import RegionScope
 
 COLUMNS = (

@@ -10,6 +10,8 @@ both, their ratio, the memory and event figures.
     insurance-ingest    social-insurance contributions (default 1,000,000: a mid-sized city's year)
     matcher-province    a whole province (default 100,000 people, --rows counts people) through every
                         service: time until the matcher has settled, then a full sweep (an audit: it counts drift)
+    xlsx-ingest         contributions (default 1,000,000) as an xlsx workbook against the same rows as CSV,
+                        each into a fresh database; the files are written once and kept under .data/bench/
 """
 
 from __future__ import annotations
@@ -117,14 +119,22 @@ async def _fetchval(db_url: str, sql: str) -> Any:
         await conn.close()
 
 
-def _upload(service: ServiceProcess, path: Path, feed_path: str, db_url: str, log_path: Path, rows: int) -> Upload:
+def _upload(
+    service: ServiceProcess,
+    path: Path,
+    feed_path: str,
+    db_url: str,
+    log_path: Path,
+    rows: int,
+    content_type: str = "text/csv",
+) -> Upload:
     published_before = _published_events(log_path)
     with PeakMemory(service.process.pid) as memory:  # type: ignore[union-attr]
         started = time.perf_counter()
         response = httpx.post(
             service.url + feed_path,
             content=_file_chunks(path),
-            headers={"Content-Type": "text/csv"},
+            headers={"Content-Type": content_type},
             timeout=3600,
             auth=operator_auth(),
         )
@@ -317,10 +327,91 @@ def matcher_province(people: int | None) -> None:
     print(f"  audit drift             {sweep['changed']:7,d} findings repaired   (expected 0)")
 
 
+# --- a workbook against the same rows as CSV --------------------------------------------------------------
+
+XLSX_BENCHMARK = IngestBenchmark("insurance", RecordKind.contributions, 1_000_000)
+BENCH_FILES = Path(".data") / "bench"  # generated once: a million-row workbook takes a minute to write
+
+
+def _write_workbook(records: Sequence[dict[str, Any]], kind: RecordKind, path: Path) -> None:
+    """The rows as CSV has them, every cell text (as an ID number must be), with a fast constant-memory writer."""
+    import xlsxwriter
+
+    fields = FIELDS[kind]
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("明细")
+    sheet.write_row(0, 0, fields)
+    for number, record in enumerate(records, start=1):
+        sheet.write_row(number, 0, ["" if record.get(name) is None else str(record[name]) for name in fields])
+    book.close()
+
+
+def _bench_files(bench: IngestBenchmark, rows: int) -> tuple[Path, Path]:
+    """The CSV and the workbook of the benchmark's rows, written unless an earlier run left them."""
+    csv_path = BENCH_FILES / f"{bench.kind.value}-{rows}.csv"
+    xlsx_path = csv_path.with_suffix(".xlsx")
+    if not (csv_path.exists() and xlsx_path.exists()):
+        print(
+            f"xlsx-ingest: writing {rows:,} synthetic {bench.kind.value} as CSV and xlsx (kept for later runs)…",
+            flush=True,
+        )
+        BENCH_FILES.mkdir(parents=True, exist_ok=True)
+        records = bench.records(rows)
+        for path, write in ((csv_path, _write_csv), (xlsx_path, _write_workbook)):
+            partial = path.with_name(path.name + ".partial")  # a run stopped halfway leaves no file to trust
+            write(records, bench.kind, partial)
+            partial.replace(path)
+    return csv_path, xlsx_path
+
+
+def xlsx_benchmark(rows: int | None) -> None:
+    """The same rows uploaded as a workbook and as CSV, each to a service process on a fresh database."""
+    from ingest.formats import XLSX
+
+    bench = XLSX_BENCHMARK
+    rows = rows or bench.default_rows
+    spec = discover_services()[bench.service]
+    csv_path, xlsx_path = _bench_files(bench, rows)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+    uploads: dict[str, Upload] = {}
+    try:
+        for label, path, content_type in (("CSV", csv_path, "text/csv"), ("xlsx", xlsx_path, XLSX)):
+            database = f"bench_{int(time.time())}_{bench.service}_{label.lower()}"
+            db_url = prepare_database(infra, spec, database)
+            log_path = workdir / f"{label}.log"
+            service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path)
+            service.start()
+            try:
+                service.wait_ready()
+                print(f"  uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)…", flush=True)
+                uploads[label] = _upload(
+                    service, path, spec.feeds[bench.kind.value], db_url, log_path, rows, content_type
+                )
+            finally:
+                service.stop()
+                asyncio.run(drop_database(infra.server_url, database))
+    finally:
+        infra.stop()
+    mib = 2**20
+    print(
+        f"\nxlsx-ingest: {rows:,} {bench.kind.value}, through HTTP to a separate service process, a fresh database each"
+    )
+    for label, path in (("CSV", csv_path), ("xlsx", xlsx_path)):
+        upload = uploads[label]
+        print(
+            f"  {label:<5} {path.stat().st_size / 1e6:7.1f} MB {upload.seconds:8.2f} s {rows / upload.seconds:>10,.0f} rows/s"
+            f"   accepted {upload.receipt['accepted']:,}   peak memory {upload.peak_rss / mib:,.0f} MiB"
+        )
+    ratio = uploads["CSV"].seconds / uploads["xlsx"].seconds
+    print(f"  ratio (xlsx / CSV speed): {ratio:.2f}   (a workbook is read whole into memory: see max_workbook_bytes)")
+
+
 # Every benchmark by name: it takes the --rows figure (None: its own default).
 BENCHMARKS: dict[str, Callable[[int | None], None]] = {
     **{name: functools.partial(ingest_benchmark, name) for name in INGEST_BENCHMARKS},
     "matcher-province": matcher_province,
+    "xlsx-ingest": xlsx_benchmark,
 }
 
 

@@ -7,7 +7,6 @@ suite bench NAME          run a benchmark (see `suite bench --help`)
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import threading
 from typing import Any
@@ -35,12 +34,10 @@ def up(args: argparse.Namespace) -> None:
         processes = start_services(infra, specs, log_dir=log_dir)
         gateway = None
         if front is not None:
-            from devtools.demo_clients import curl_examples, write_demo_clients
+            from devtools.demo_clients import curl_examples, start_gateway
 
             clients_path = settings.data_dir / "demo-clients.json"
-            entries, secrets = write_demo_clients(clients_path)
-            env = {f"{p.spec.name.upper()}_URL": p.url for p in processes} | {"GATEWAY_CLIENTS": json.dumps(entries)}
-            gateway = start_services(infra, [front], log_dir=log_dir, extra_env=env)[0]
+            gateway, secrets = start_gateway(infra, front, processes, clients_path=clients_path, log_dir=log_dir)
             processes.append(gateway)
         print("\nReady:")
         for process in processes:
@@ -54,13 +51,7 @@ def up(args: argparse.Namespace) -> None:
         if args.demo:
             from devtools.demo import GatewayAccess, load_demo
 
-            access = None
-            if gateway is not None:
-                from devtools.demo_clients import FEED_CLIENTS, get_token
-
-                tokens = {svc: get_token(gateway.url, cid, secrets[cid]) for svc, cid in FEED_CLIENTS.items()}
-                reader = get_token(gateway.url, "demo-province-admin", secrets["demo-province-admin"])
-                access = GatewayAccess(gateway.url, tokens, reader)
+            access = GatewayAccess.of_demo_clients(gateway.url, secrets) if gateway is not None else None
             load_demo(processes, people=args.people, files=settings.data_dir / "demo", gateway=access)
         # From here on a service or the embedded broker that dies is started again (and the bus rebuilt).
         secret = settings.service_credential_secret.get_secret_value()

@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from devtools.demo_clients import DEMO_CLIENTS, DEMO_OFFICERS, get_token, read_demo_secrets
+from devtools.demo_clients import DEMO_CLIENTS, DEMO_OFFICERS, FEED_CLIENTS, get_token, read_demo_secrets
 from devtools.runner import ServiceProcess, operator_auth
 from devtools.synthetic import PROVINCES, generate_province, write_csv
 from domain.records import FIELDS, RecordKind
@@ -66,6 +66,13 @@ class GatewayAccess:
     def headers(self, service: str | None = None) -> dict[str, str]:
         token = self.feed_tokens[service] if service else self.reader_token
         return {"Authorization": f"Bearer {token}"}
+
+    @classmethod
+    def of_demo_clients(cls, url: str, secrets: dict[str, str]) -> GatewayAccess:
+        """Tokens of the demo's feed clients, and the province administrator's to read."""
+        tokens = {service: get_token(url, client_id, secrets[client_id]) for service, client_id in FEED_CLIENTS.items()}
+        reader = "demo-province-admin"
+        return cls(url, tokens, get_token(url, reader, secrets[reader]))
 
 
 class Officers:
@@ -115,7 +122,12 @@ def load_demo(
         province = generate_province(people=count, seed=demo.seed, province=demo.code, review_month=review_month)
         name = PROVINCES[demo.code].name
         print(f"\nDemo: a synthetic {name} ({demo.code}) of {count} registered people, payments up to {review_month}")
-        _push(province, targets, files / demo.folder, demo, gateway)
+        folder = files / demo.folder
+        _push(province, targets, folder, demo, gateway, FEED_ORDER[:2])
+        requests = _issue_check_requests(targets, demo, officers, gateway) if "registrations" in targets else {}
+        _push(province, targets, folder, demo, gateway, FEED_ORDER[2:], answering=requests)
+        if requests and {"contributions", "deposits"} <= set(targets):
+            _show_check_requests(targets, demo, officers, gateway, list(requests.values()))
     if matcher_url is not None:
         _show_findings(matcher_url, reader, officers)
     if case_url is not None and cases is not None:
@@ -130,12 +142,20 @@ def load_demo(
 
 
 def _push(
-    province: Any, targets: dict[str, Any], folder: Path, demo: DemoProvince, gateway: GatewayAccess | None
+    province: Any,
+    targets: dict[str, Any],
+    folder: Path,
+    demo: DemoProvince,
+    gateway: GatewayAccess | None,
+    kinds: Sequence[RecordKind],
+    *,
+    answering: dict[str, str] | None = None,
 ) -> None:
+    """Pushes these feeds; a centre's payments answer its check request in `answering` (by service name)."""
     folder.mkdir(parents=True, exist_ok=True)
     # Through the gateway with the feed tokens; straight to the services (no gateway) as an operator.
     with httpx.Client(timeout=120, auth=operator_auth()) as client:
-        for kind in FEED_ORDER:
+        for kind in kinds:
             if kind.value not in targets:
                 continue
             process, path = targets[kind.value]
@@ -144,8 +164,10 @@ def _push(
             write_csv(getattr(province, kind.value), FIELDS[kind], buffer, headers="zh", kind=kind)
             content = buffer.getvalue().encode("utf-8")
             (folder / f"{kind.value}.csv").write_bytes(content)
+            answers = (answering or {}).get(process.spec.name) if kind is not RecordKind.person_statuses else None
             response = client.post(
                 base + path,
+                params={"check_request": answers} if answers else None,
                 content=content,
                 headers={
                     "Content-Type": "text/csv; charset=utf-8",
@@ -159,7 +181,43 @@ def _push(
                 f"  {kind.value:<16} {receipt['accepted']:>6} accepted, {receipt['rejected']} rejected "
                 f"→ {base}{path.rsplit('/', 1)[0]}/batches/{receipt['batch_id']}"
             )
-    print(f"  (the CSV files: {folder}/)")
+    if RecordKind.deposits in kinds:
+        print(f"  (the CSV files: {folder}/)")
+
+
+def _issue_check_requests(
+    targets: dict[str, Any], demo: DemoProvince, officers: Officers, gateway: GatewayAccess | None
+) -> dict[str, str]:
+    """The demo city's check requests (核查) to its 社保 and 公积金 centres, issued by its city officer once its
+    registrations are in; the numbers by the service of each centre (its uploads then answer them)."""
+    officer = DEMO_OFFICERS[demo.code]["city"]
+    city = CLIENT_REGIONS[officer][0]
+    registry = gateway.url if gateway else targets["registrations"][0].url
+    issued = {}
+    with httpx.Client(base_url=registry, timeout=60, auth=operator_auth()) as client:
+        for centre in ("insurance", "fund"):
+            body = {"region_code": city, "centre": centre}
+            response = client.post("/api/v1/registry/check-requests", json=body, headers=officers.headers(officer))
+            response.raise_for_status()
+            issued[centre] = response.json()["request_ref"]
+    return issued
+
+
+def _show_check_requests(
+    targets: dict[str, Any], demo: DemoProvince, officers: Officers, gateway: GatewayAccess | None, refs: list[str]
+) -> None:
+    officer = DEMO_OFFICERS[demo.code]["city"]
+    registry = gateway.url if gateway else targets["registrations"][0].url
+    print("  Check requests (核查), answered by the uploads that named them:")
+    with httpx.Client(base_url=registry, timeout=60, auth=operator_auth()) as client:
+        for ref in refs:
+            response = client.get(f"/api/v1/registry/check-requests/{ref}", headers=officers.headers(officer))
+            response.raise_for_status()
+            request = response.json()
+            print(
+                f"    {ref} to the {request['centre']} centre of {request['region_name']}: {request['people']} people, "
+                f"{request['status']} for {request['answered_people']} → {registry}/api/v1/registry/check-requests/{ref}"
+            )
 
 
 def _months_before(month: date, months: int) -> str:

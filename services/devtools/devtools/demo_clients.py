@@ -6,13 +6,18 @@ are printed in the clear.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 
+from devtools.runner import Infrastructure, ServiceProcess, start_services
 from gateway_svc.clients import new_client
 from gateway_svc.roles import Role, Scope
+from kernel.service import ServiceSpec
 
 # (client id, role, regions, extra scopes): Inner Mongolia, Hohhot and one of its districts; Heilongjiang,
 # Harbin and one of its districts (the two provinces of the shipped campaigns); feeds for both provinces.
@@ -74,6 +79,23 @@ def read_demo_secrets(path: Path) -> dict[str, str]:
 
 # Which demo client pushes each service's feeds.
 FEED_CLIENTS = {"registry": "demo-registry-feed", "insurance": "demo-insurance-feed", "fund": "demo-fund-feed"}
+
+
+def start_gateway(
+    infra: Infrastructure,
+    spec: ServiceSpec,
+    backends: Sequence[ServiceProcess],
+    *,
+    clients_path: Path,
+    extra_env: dict[str, str] | None = None,
+    **options: Any,
+) -> tuple[ServiceProcess, dict[str, str]]:
+    """The gateway in front of the running `backends`, with the demo clients (their secrets written to
+    `clients_path`); returns it and the secrets by client id. `options` go to `start_services`."""
+    entries, secrets = write_demo_clients(clients_path)
+    env = {f"{p.spec.name.upper()}_URL": p.url for p in backends} | {"GATEWAY_CLIENTS": json.dumps(entries)}
+    gateway = start_services(infra, [spec], extra_env=(extra_env or {}) | env, **options)[0]
+    return gateway, secrets
 
 
 def get_token(gateway_url: str, client_id: str, secret: str) -> str:

@@ -67,6 +67,14 @@ async def upload(
     return response.json()
 
 
+async def tolerate_bad_rows(client: httpx.AsyncClient, api: str, kind: RecordKind, *, client_id: str = "tests") -> None:
+    """Sets `client_id`'s profile for the feed so that no share of bad rows refuses its uploads (the default
+    refuses a file with more than 5%): for tests about row errors rather than the threshold. `tests` is the
+    actor of the tests' own (service) credential; `caller_headers` acts as `test-officer`."""
+    response = await client.put(f"{api}/feeds/{kind.value}/profiles/{client_id}", json={"reject_above_percent": 100})
+    assert response.status_code == 200, response.text
+
+
 async def db_value(database_url: str, sql: str, *args: Any) -> Any:
     conn = await asyncpg.connect(database_url)
     try:

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -169,17 +169,25 @@ def start_services(
     database_prefix: str = "",
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
+    ports: Mapping[str, int] | None = None,
     say=print,
 ) -> list[ServiceProcess]:
+    """Migrates each service's database and starts its process, on its own port or the one `ports` names
+    (tests run a suite beside another one); returns once every one is ready."""
     by_name = {spec.name: spec for spec in specs}
-    urls = {name: f"http://127.0.0.1:{spec.port}" for name, spec in by_name.items()}
+    port = {name: (ports or {}).get(name, spec.port) for name, spec in by_name.items()}
+    urls = {name: f"http://127.0.0.1:{port[name]}" for name in by_name}
     processes = []
     for spec in by_name.values():
         db_url = prepare_database(infra, spec, database_prefix + spec.name)
         say(f"  {spec.title}: database migrated")
         log_path = log_dir / f"{spec.name}.log" if log_dir else None
-        env = service_env(infra, db_url, UPSTREAM_URLS=upstream_urls(spec, urls, by_name), **(extra_env or {}))
-        processes.append(ServiceProcess(spec, port=spec.port, env=env, log_path=log_path).start())
+        # Where the others are (REGISTRY_URL…: the calls a user waits on), and whose events it consumes.
+        where = {f"{name.upper()}_URL": url for name, url in urls.items() if name != spec.name}
+        env = service_env(
+            infra, db_url, **where | {"UPSTREAM_URLS": upstream_urls(spec, urls, by_name)} | (extra_env or {})
+        )
+        processes.append(ServiceProcess(spec, port=port[spec.name], env=env, log_path=log_path).start())
     try:
         for process in processes:
             process.wait_ready()

@@ -32,19 +32,35 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.cost_2: "二级造价工程师",
 }
 
-# Spellings the bureaus' exports use besides the labels above.
+# Spellings the bureaus' exports use besides the labels above. A spelling that could name two categories
+# (注册建造师, 注册建筑师, 注册结构工程师, 造价工程师: which level?) is not here: it stays a row error.
 _LABEL_ALIASES: dict[str, Category] = {
     "一级建造师": Category.constructor_1,
     "二级建造师": Category.constructor_2,
+    "一级建筑师": Category.architect_1,
+    "二级建筑师": Category.architect_2,
+    "一级结构工程师": Category.structural_1,
+    "二级结构工程师": Category.structural_2,
     "监理工程师": Category.supervision,
+    "全国注册监理工程师": Category.supervision,
     "一级注册造价工程师": Category.cost_1,
     "二级注册造价工程师": Category.cost_2,
-    "注册土木工程师(岩土)": Category.survey_design,
-    "注册电气工程师": Category.survey_design,
-    "注册公用设备工程师": Category.survey_design,
-    "注册化工工程师": Category.survey_design,
-    "注册土木工程师": Category.survey_design,
+    # 造价工程师职业资格制度规定 (2018): the former 注册造价工程师 are 一级造价工程师.
+    "注册造价工程师": Category.cost_1,
 }
+
+# The 勘察设计注册工程师 disciplines: each name alone, or with its field in brackets (注册电气工程师（供配电）).
+SURVEY_DESIGN_DISCIPLINES = (
+    "注册土木工程师",
+    "注册电气工程师",
+    "注册公用设备工程师",
+    "注册化工工程师",
+    "注册环保工程师",
+    "注册石油天然气工程师",
+    "注册冶金工程师",
+    "注册采矿/矿物工程师",
+    "注册机械工程师",
+)
 
 AGE_LIMIT_YEARS = 65
 # Categories whose registration ends at 65 (超龄注册 is a finding).
@@ -67,20 +83,28 @@ PROVINCE_MANAGED: frozenset[Category] = frozenset(Category) - MINISTRY_MANAGED
 
 def _label_key(text: str) -> str:
     # Width, bracket style and spaces vary between exports; the characters do not.
-    folded = unicodedata.normalize("NFKC", text)
-    return "".join(folded.split())
+    folded = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
+    return "".join(folded.split()).lower()
 
+
+_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")"})
 
 _BY_TEXT: dict[str, Category] = {
     **{category.value: category for category in Category},
     **{_label_key(label): category for category, label in CATEGORY_LABELS.items()},
     **{_label_key(alias): category for alias, category in _LABEL_ALIASES.items()},
+    **{_label_key(name): Category.survey_design for name in SURVEY_DESIGN_DISCIPLINES},
 }
 
 
 def category_from_text(text: str) -> Category:
-    """The category named by its code (``constructor_1``) or a Chinese label (一级注册建造师)."""
-    category = _BY_TEXT.get(_label_key(text)) or _BY_TEXT.get(text.strip().lower())
+    """The category named by its code (``constructor_1``), a Chinese label (一级注册建造师) or a common
+    spelling (一级建造师, 注册电气工程师（供配电）); ``ValueError`` for anything else, ambiguous ones included."""
+    category = _BY_TEXT.get(text) or _BY_TEXT.get(key := _label_key(text))
+    if category is None and key.endswith(")") and "(" in key:  # a discipline with its field in brackets
+        category = _BY_TEXT.get(key[: key.index("(")])
+        if category is not Category.survey_design:
+            category = None  # 一级注册建造师（临时） is not 一级注册建造师
     if category is None:
         raise ValueError("not a known registration category")
     return category

@@ -57,17 +57,26 @@ def normalize_id_number(raw: str) -> str:
     The area code is deliberately not checked against a division list: codes of abolished
     counties stay valid in the IDs of the people born there.
     """
-    value = raw.strip()
+    value = _id_shape(raw.strip())
+    if id_check_char(value[:17]) != value[17]:
+        raise InvalidIdentifier("checksum", "the ID number's check character does not match")
+    _check_birth(value)
+    return value
+
+
+def _id_shape(value: str) -> str:
+    """17 ASCII digits and a digit or X (a lowercase x made upper-case), or ``InvalidIdentifier``."""
     if len(value) != 18 or not _is_ascii_digits(value[:17]):
         raise InvalidIdentifier("format", "an ID number must be 17 digits followed by a digit or X")
     last = value[17]
     if last == "x":
-        last = "X"
-        value = value[:17] + last
+        value = value[:17] + "X"
     elif last != "X" and not ("0" <= last <= "9"):
         raise InvalidIdentifier("format", "an ID number must be 17 digits followed by a digit or X")
-    if id_check_char(value[:17]) != last:
-        raise InvalidIdentifier("checksum", "the ID number's check character does not match")
+    return value
+
+
+def _check_birth(value: str) -> None:
     try:
         birth = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
@@ -76,7 +85,46 @@ def normalize_id_number(raw: str) -> str:
         raise InvalidIdentifier("birth_date", "the ID number's birth date is before 1900")
     if birth > date.today():
         raise InvalidIdentifier("birth_date", "the ID number's birth date is in the future")
-    return value
+
+
+def fold_width(raw: str) -> str:
+    """A code as bureaus write it, in ASCII: surrounding spaces (U+3000 too) gone, full-width digits,
+    letters and punctuation folded (NFKC). For codes and numbers only: names keep their characters."""
+    value = raw.strip()
+    return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+
+
+class IdNumberNote(StrEnum):
+    """What `read_id_number` did to, or found in, a number it returns."""
+
+    upgraded = "upgraded"  # a 15-digit first-generation number, returned in its 18-digit form
+    checksum = "checksum"  # the check character does not match (some issued numbers): the caller decides
+
+
+def upgrade_id_number(first_generation: str) -> str:
+    """The 18-digit form of a 15-digit first-generation ID number (GB 11643-1999): ``19`` before its
+    two-digit birth year, the check character appended. Everyone with such a number was born in the 1900s."""
+    if len(first_generation) != 15 or not _is_ascii_digits(first_generation):
+        raise InvalidIdentifier("format", "a first-generation ID number must be 15 digits")
+    first17 = first_generation[:6] + "19" + first_generation[6:]
+    return first17 + id_check_char(first17)
+
+
+def read_id_number(raw: str) -> tuple[str, IdNumberNote | None]:
+    """An ID number as bureaus write it (padded, full-width digits, a lowercase x, a 15-digit first-generation
+    number), in canonical form, with what the caller must know about it; ``InvalidIdentifier`` for anything
+    else (format, birth date). A number whose check character fails is returned with ``checksum``: whether
+    it is accepted is the caller's policy."""
+    value = fold_width(raw)
+    if len(value) == 15 and _is_ascii_digits(value):
+        value = upgrade_id_number(value)
+        _check_birth(value)
+        return value, IdNumberNote.upgraded
+    value = _id_shape(value)
+    _check_birth(value)
+    if id_check_char(value[:17]) != value[17]:
+        return value, IdNumberNote.checksum
+    return value, None
 
 
 def is_valid_id_number(raw: str) -> bool:
@@ -117,8 +165,10 @@ def uscc_check_char(first17: str) -> str:
 
 
 def normalize_uscc(raw: str) -> str:
-    """The canonical (upper-case) form of a USCC, or ``InvalidIdentifier``."""
-    value = raw.strip().upper()
+    """The canonical (upper-case) form of a USCC, or ``InvalidIdentifier``; full-width characters and
+    surrounding spaces (U+3000 too) are folded first. A check character that fails is the code ``checksum``
+    (raised only when the format is right): early codes carry one, and ingest accepts them with a warning."""
+    value = fold_width(raw).upper()
     if len(value) != 18 or value[17] not in _USCC_VALUES:
         raise InvalidIdentifier("format", _USCC_FORMAT_MESSAGE)
     if uscc_check_char(value[:17]) != value[17]:
@@ -143,6 +193,31 @@ class UnitKind(StrEnum):
     social_organisation = "social_organisation"
     other = "other"
 
+
+# How bureaus' exports write a unit's kind besides the codes above (one place: the unit feed reads these).
+UNIT_KIND_SPELLINGS: dict[str, UnitKind] = {
+    **{kind.value: kind for kind in UnitKind},
+    "企业": UnitKind.enterprise,
+    "个体工商户": UnitKind.enterprise,
+    "农民专业合作社": UnitKind.enterprise,
+    "机关": UnitKind.government,
+    "国家机关": UnitKind.government,
+    "行政机关": UnitKind.government,
+    "党政机关": UnitKind.government,
+    "机关单位": UnitKind.government,
+    "事业单位": UnitKind.public_institution,
+    "高校": UnitKind.university,
+    "院校": UnitKind.university,
+    "高等院校": UnitKind.university,
+    "高等学校": UnitKind.university,
+    "人力资源服务机构": UnitKind.hr_agency,
+    "社会组织": UnitKind.social_organisation,
+    "社会团体": UnitKind.social_organisation,
+    "民办非企业单位": UnitKind.social_organisation,
+    "基金会": UnitKind.social_organisation,
+    "群团组织": UnitKind.social_organisation,
+    "其他": UnitKind.other,
+}
 
 _KIND_BY_PREFIX = {
     "11": UnitKind.government,

@@ -34,6 +34,75 @@ INSURANCE_TYPE_LABELS: dict[str, str] = {
     "05": "生育",
 }
 
+# A certificate the platform lists once per registered specialty is one registration whose specialties are
+# joined by this, in the order the file gives them (RegistrationRecordedV1.specialties has them one by one).
+SPECIALTY_SEPARATOR = ";"
+
+# --- values as the bureaus' systems write them (one place per field; ingest matches them ignoring width,
+# spaces and case). What could mean two things is left out: it stays a row error. ----------------------
+
+REGISTRATION_STATUS_SPELLINGS: dict[str, RegistrationStatus] = {
+    **{status.value: status for status in RegistrationStatus},
+    "有效": RegistrationStatus.active,
+    "正常": RegistrationStatus.active,
+    "注册有效": RegistrationStatus.active,
+    "注销": RegistrationStatus.cancelled,
+    "已注销": RegistrationStatus.cancelled,
+    "注销注册": RegistrationStatus.cancelled,
+    "撤销": RegistrationStatus.revoked,
+    "已撤销": RegistrationStatus.revoked,
+    "撤销注册": RegistrationStatus.revoked,
+    "过期": RegistrationStatus.expired,
+    "已过期": RegistrationStatus.expired,
+    "失效": RegistrationStatus.expired,
+    "已失效": RegistrationStatus.expired,
+}
+
+PERSON_STATUS_SPELLINGS: dict[str, PersonStatus] = {
+    **{status.value: status for status in PersonStatus},
+    "退休": PersonStatus.retired,
+    "已退休": PersonStatus.retired,
+    "正式退休": PersonStatus.retired,
+    "正常退休": PersonStatus.retired,
+    "离休": PersonStatus.retired,  # 离休 is retirement (of cadres who joined before 1949)
+    "提前退休": PersonStatus.early_retired,
+    "特殊工种提前退休": PersonStatus.early_retired,
+    "因病提前退休": PersonStatus.early_retired,
+    "病退": PersonStatus.early_retired,
+    "买断": PersonStatus.bought_out,
+    "买断社保": PersonStatus.bought_out,
+    "买断工龄": PersonStatus.bought_out,
+    "一次性买断": PersonStatus.bought_out,
+}
+
+# The national insurance-type codes (社会保险险种类型, AAE140) of the employee schemes, and the names
+# systems give them. 城乡居民 schemes (170, 390) are paid by no unit: they stay row errors.
+INSURANCE_TYPE_SPELLINGS: dict[str, str] = {
+    **{code: code for code in INSURANCE_TYPE_LABELS},
+    **{code.lstrip("0"): code for code in INSURANCE_TYPE_LABELS},
+    **{label: code for code, label in INSURANCE_TYPE_LABELS.items()},
+    **{label + "保险": code for code, label in INSURANCE_TYPE_LABELS.items()},
+    "110": "01",
+    "120": "01",
+    "210": "02",
+    "310": "03",
+    "410": "04",
+    "510": "05",
+    "基本养老保险": "01",
+    "企业职工基本养老保险": "01",
+    "企业基本养老保险": "01",
+    "城镇企业职工基本养老保险": "01",
+    "城镇职工基本养老保险": "01",
+    "机关事业单位养老保险": "01",
+    "机关事业单位基本养老保险": "01",
+    "失业": "02",
+    "基本医疗保险": "03",
+    "职工基本医疗保险": "03",
+    "城镇职工基本医疗保险": "03",
+    "工伤": "04",
+    "生育": "05",
+}
+
 FIELDS: dict[RecordKind, tuple[str, ...]] = {
     RecordKind.units: ("uscc", "name", "former_names", "kind", "head_office_uscc", "region_code"),
     RecordKind.registrations: (

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from domain.records import ZH_HEADERS, RecordKind
-from ingest.fields import Field, FieldError, Noted, Parser
+from ingest.fields import Field, FieldError, Flagged, Noted, Parser
+from ingest.headers import HEADER_SPELLINGS, header_key
 from ingest.profiles import DEFAULT_PROFILE, FeedProfile
 from kernel import outbox
 from kernel.service import Runtime
@@ -19,8 +20,15 @@ _MEMO_LIMIT = 50_000
 _UNSEEN = object()
 
 Row = dict[str, Any]
-# What is wrong with a row: (field or None for the whole row, code, message without the value).
-Problem = tuple[str | None, str, str]
+
+
+class Problem(NamedTuple):
+    """What is wrong with a row: the field (None for the whole row), a code and a message without the value."""
+
+    field: str | None
+    code: str
+    message: str  # English, without the value: the fallback for a code ingest.messages lacks
+    params: Mapping[str, Any] | None = None  # what the message says besides the code (a range, a length)
 
 
 @dataclass
@@ -32,6 +40,12 @@ class BatchContext:
     memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-upload memo of parsed field values
     profile: FeedProfile = DEFAULT_PROFILE  # the uploading client's profile for this feed
     ignored_columns: list[str] = field(default_factory=list)  # the file's columns no field reads, as written
+    # Where the file holds each field (CSV, xlsx): its header as the bureau wrote it, its column (1 = A).
+    columns_as_written: dict[str, str] = field(default_factory=dict)
+    column_numbers: dict[str, int] = field(default_factory=dict)
+    # The file's line of the record `read_rows` yielded last, as a spreadsheet numbers it (1 = the first line,
+    # title and header lines included); a JSON upload's record number.
+    line: int = 0
 
 
 # Stores one chunk of valid rows in the open transaction, marking the records it changed with the
@@ -39,6 +53,8 @@ class BatchContext:
 ChunkStore = Callable[[asyncpg.Connection, list[Row], BatchContext], Coroutine[Any, Any, int]]
 # Completes derived rows for storage (pseudonym, encrypted ID...); may raise FieldError.
 RowPreparer = Callable[[Row, BatchContext], None]
+# Folds an earlier row of the same record (same key) in the chunk into the later one, which is kept.
+RowMerger = Callable[[Row, Row], None]
 # Withdraws what a batch recorded, in the open transaction; returns how many records it withdrew.
 BatchRetractor = Callable[[asyncpg.Connection, BatchContext], Awaitable[int]]
 
@@ -54,15 +70,28 @@ class Feed:
     change_stream: outbox.ChangeStream  # the records `store` marks with the batch id are published through it
     prepare: RowPreparer | None = None
     retract: BatchRetractor | None = None  # None: this feed's batches cannot be retracted
+    # None: the last row of a record wins. A feed whose record spans rows (a certificate listed once per
+    # specialty) merges them; its `store` merges across chunks of one batch.
+    merge: RowMerger | None = None
+    # Every accepted header spelling (as ingest.headers.header_key compares it) → its field, and the
+    # spelling's rank among its field's (0 best): when a file has two columns for a field, the better one wins.
     header_map: dict[str, str] = field(init=False)
+    header_rank: dict[str, int] = field(init=False)
     plan: tuple[tuple[str, Parser, bool, bool], ...] = field(init=False)  # fields unpacked for the hot loop
 
     def __post_init__(self) -> None:
         headers: dict[str, str] = {}
+        ranks: dict[str, int] = {}
+        spellings = HEADER_SPELLINGS.get(self.kind, {})
         for f in self.fields:
-            for spelling in (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *f.headers):
-                headers[spelling.strip().lower()] = f.name
+            own = (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *spellings.get(f.name, ()), *f.headers)
+            for rank, spelling in enumerate(own):
+                key = header_key(spelling)
+                if headers.setdefault(key, f.name) != f.name:
+                    raise ValueError(f"{self.kind}: the header {spelling!r} would name {headers[key]} and {f.name}")
+                ranks.setdefault(key, rank)
         object.__setattr__(self, "header_map", headers)
+        object.__setattr__(self, "header_rank", ranks)
         object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required, f.repeats) for f in self.fields))
 
     def validate(
@@ -70,11 +99,14 @@ class Feed:
         raw: Mapping[str, Any],
         memo: dict[str, dict[Any, Any]] | None = None,
         notes: list[Problem] | None = None,
+        accept_flagged: bool = False,
     ) -> tuple[Row | None, list[Problem]]:
         """The clean row, or the list of (field, code, message) problems. Runs once per row: kept tight.
 
         `memo` (one per upload) remembers what repeating fields parsed to, errors included. What a parser
-        accepted with a warning (`Noted`) goes to `notes` as (field, code, message).
+        accepted with a warning (`Noted`) goes to `notes` as (field, code, message); a `Flagged` value too
+        when `accept_flagged` (the client's profile says so), else it is the row error it carries. A cell of
+        spaces only is an empty cell.
         """
         row: Row = {}
         problems: list[Problem] = []
@@ -93,16 +125,21 @@ class Feed:
                             seen.clear()  # bounded: memory stays flat in the size of the upload
                         seen[value] = outcome
                 if isinstance(outcome, FieldError):
-                    problems.append((name, outcome.code, outcome.message))
-                    continue
-                if isinstance(outcome, Noted):
+                    if not (isinstance(value, str) and value.isspace()):
+                        problems.append(Problem(name, outcome.code, outcome.message, outcome.params))
+                        continue
+                    outcome = None  # padding (U+3000 too) in an empty cell
+                elif isinstance(outcome, Noted):
+                    if type(outcome) is Flagged and not accept_flagged:
+                        problems.append(Problem(name, outcome.refused.code, outcome.refused.message))
+                        continue
                     if notes is not None:
-                        notes.append((name, outcome.code, outcome.message))
+                        notes.append(Problem(name, outcome.code, outcome.message))
                     outcome = outcome.value
                 value = outcome
             if value is None or value == "":
                 if required:
-                    problems.append((name, "missing", "required"))
+                    problems.append(Problem(name, "missing", "required"))
                 value = None
             row[name] = value
         return (None, problems) if problems else (row, problems)

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import calendar
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from domain.identifiers import InvalidIdentifier, normalize_id_number, normalize_uscc
+from domain.identifiers import IdNumberNote, InvalidIdentifier, fold_width, normalize_uscc, read_id_number
 from kernel.values import PLAUSIBLE
 
 
 class FieldError(Exception):
-    """A value that cannot be accepted; the message never contains the value itself."""
+    """A value that cannot be accepted; the message never contains the value itself. `params` are what the
+    message says besides the code (a range, a length): receipts render it from them in the reader's language
+    (ingest.messages)."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.params = params
 
 
 Parser = Callable[[Any], Any]
@@ -31,6 +36,15 @@ class Noted:
     value: Any
     code: str
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Flagged(Noted):
+    """A value a batch accepts only when the uploading client's profile accepts flagged values (an ID number
+    whose check character fails, `IdChecksumPolicy.accept_and_flag`): then it is a `Noted`; otherwise the row
+    error `refused` (`Feed.validate` decides)."""
+
+    refused: FieldError
 
 
 @dataclass(frozen=True)
@@ -52,46 +66,222 @@ def text_value(max_length: int = 200) -> Parser:
         if "\x00" in result:  # PostgreSQL text cannot hold NUL: the whole upload would fail in the store
             raise FieldError("invalid_text", "contains a NUL character")
         if len(result) > max_length:
-            raise FieldError("too_long", f"longer than {max_length} characters")
+            raise FieldError("too_long", f"longer than {max_length} characters", {"max_length": max_length})
         return result
 
     return parse
 
 
+class ChoiceParser:
+    """Maps accepted spellings (codes, Chinese labels) to codes; `choices` is what a template's field guide
+    lists (ingest.templates)."""
+
+    def __init__(self, choices: Mapping[str, str]) -> None:
+        self.choices = dict(choices)
+        self._lookup = {choice_key(k): v for k, v in choices.items()}
+        self._allowed = ", ".join(sorted(set(choices.values())))
+
+    def __call__(self, value: Any) -> str:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a code in a numeric spreadsheet cell (险种 110)
+        try:
+            return self._lookup[choice_key(str(value))]
+        except KeyError:
+            raise FieldError("invalid_choice", f"not one of: {self._allowed}") from None
+
+
+def choice_key(text: str) -> str:
+    """What spellings of a choice are compared by: width (NFKC), spaces anywhere and case do not count."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lower()
+
+
 def choice_value(choices: Mapping[str, str]) -> Parser:
     """Maps accepted spellings (codes, Chinese labels) to codes."""
-    lookup = {k.strip().lower(): v for k, v in choices.items()}
-    allowed = ", ".join(sorted(set(choices.values())))
+    return ChoiceParser(choices)
 
-    def parse(value: Any) -> str:
-        try:
-            return lookup[str(value).strip().lower()]
-        except KeyError:
-            raise FieldError("invalid_choice", f"not one of: {allowed}") from None
 
-    return parse
+# --- dates and months as bureaus write them ---------------------------------------------------------
+#
+# Text: YYYY-MM-DD, YYYY/M/D, YYYY.M.D, YYYY年M月D日, YYYYMMDD, any of them followed by a time at midnight
+# (00:00, 00:00:00.000, with Z or an offset); full-width digits and punctuation fold. A date-time at any
+# other time is refused (`ambiguous_date`): which day it is depends on a time zone the file does not state.
+# Numbers (JSON, spreadsheet cells, or the same as digits in text) are told apart by size: five digits
+# a spreadsheet serial day (1900 date system: 45000 is 2023-03-15; a fraction is a time of day, so
+# `ambiguous_date`; fewer digits could be a year, so are refused), eight digits YYYYMMDD, above 10^11 epoch milliseconds (the construction-market API),
+# accepted at midnight Beijing time or UTC. Months: YYYY-MM, YYYY-M, YYYY/M, YYYY年M月, YYYY.MM, YYYYMM,
+# a serial or a date cell (its month). `YYYY.M` with one digit is refused (`ambiguous_month`): a numeric
+# cell 2024.10 reads 2024.1.
+
+_SERIAL_DAY_ZERO = date(1899, 12, 30)  # spreadsheets count from here (the 1900 system from 1900-03-01 on)
+_SERIALS = range(10_000, 100_000)  # 1927-05-18 to 2173-10-14: never YYYYMMDD nor YYYYMM, nor a year
+_EPOCH_MILLISECONDS_ABOVE = 10**11  # 1973-03-03: a larger number is epoch milliseconds
+_EPOCH_MILLISECONDS_BELOW = 4_102_444_800_000  # 2100-01-01: no later date is plausible
+_DAY_MS = 86_400_000
+_BEIJING_OFFSET_MS = 8 * 3_600_000
+_EPOCH = date(1970, 1, 1)
+
+_INVALID_DATE = "expected a date such as YYYY-MM-DD, YYYY/M/D, YYYYMMDD or YYYY年M月D日"
+_INVALID_MONTH = "expected a month such as YYYY-MM, YYYYMM, YYYY/M or YYYY年M月"
+
+
+def _ambiguous_date() -> FieldError:
+    return FieldError("ambiguous_date", "a date with a time of day other than midnight: send the date alone")
 
 
 def date_value(value: Any) -> date:
-    raw = str(value).strip().replace("/", "-").replace(".", "-")
+    """A date in any form a bureau writes one (see above); never guesses."""
+    if isinstance(value, str):
+        # The canonical form first: most files write it, and it needs no more than this.
+        if len(value) == 10 and value[4] == "-" and value[7] == "-" and value.isascii():
+            try:
+                return date(int(value[:4]), int(value[5:7]), int(value[8:]))
+            except ValueError:
+                pass  # not digits, or not a calendar day: the general reading says which
+        return _date_from_text(value)
+    if isinstance(value, datetime):
+        if value.time() != datetime.min.time():
+            raise _ambiguous_date()
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _date_from_number(value)
+    return _date_from_text(str(value))
+
+
+def _date_from_text(raw: str) -> date:
+    text = fold_width(raw)
+    for separator in (" ", "T"):
+        if separator in text:
+            text, clock = text.split(separator, 1)
+            digits = _clock_digits(clock.strip())
+            if digits is None:
+                raise FieldError("invalid_date", _INVALID_DATE)
+            if digits.strip("0"):
+                raise _ambiguous_date()
+            break
+    if text.isdigit() or _is_whole_number(text):
+        return _date_from_number(int(text.split(".")[0]))
+    if text.endswith(("日", "号")) and "年" in text and "月" in text:
+        year, rest = text[:-1].split("年", 1)
+        parts = [year, *rest.split("月", 1)]
+    else:
+        parts = next((text.split(sep) for sep in "-/." if text.count(sep) == 2), [])
+    if len(parts) != 3 or len(parts[0]) != 4 or not all(1 <= len(p) <= 2 for p in parts[1:]):
+        raise FieldError("invalid_date", _INVALID_DATE)
+    return _calendar_day(*parts)
+
+
+def _calendar_day(year: str, month: str, day: str) -> date:
+    if not (year + month + day).isdigit():
+        raise FieldError("invalid_date", _INVALID_DATE)
     try:
-        return date.fromisoformat(raw[:10] if len(raw) > 10 and raw[10] in " T" else raw)
+        return date(int(year), int(month), int(day))
     except ValueError:
-        raise FieldError("invalid_date", "expected a date as YYYY-MM-DD") from None
+        raise FieldError("invalid_date", "not a calendar date") from None
+
+
+def _clock_digits(text: str) -> str | None:
+    """The digits of a time of day (12:30, 08:00:00.000, with a Z or an offset or not); None for no time."""
+    text = text.removesuffix("Z")
+    if len(text) > 6 and text[-6] in "+-" and text[-3] == ":":
+        text = text[:-6]
+    hms, point, fraction = text.partition(".")
+    parts = hms.split(":")
+    if 2 <= len(parts) <= 3 and all(p.isdigit() and len(p) <= 2 for p in parts) and (not point or fraction.isdigit()):
+        return "".join(parts) + fraction
+    return None
+
+
+def _is_whole_number(text: str) -> bool:
+    """Digits with a point and only zeros after it (a number cell written out: 45123.0)."""
+    whole, point, fraction = text.partition(".")
+    return bool(point) and whole.isdigit() and fraction.isdigit() and not fraction.strip("0")
+
+
+def _date_from_number(number: float) -> date:
+    if isinstance(number, float):
+        if not number.is_integer():
+            if int(number) in _SERIALS:
+                raise _ambiguous_date()  # a serial's fraction is its time of day
+            raise FieldError("invalid_date", _INVALID_DATE)
+        number = int(number)
+    if number in _SERIALS:
+        return _SERIAL_DAY_ZERO + timedelta(days=number)
+    if 10_000_000 <= number <= 99_991_231:
+        digits = str(number)
+        return _calendar_day(digits[:4], digits[4:6], digits[6:])
+    if _EPOCH_MILLISECONDS_ABOVE < number < _EPOCH_MILLISECONDS_BELOW:
+        for offset in (_BEIJING_OFFSET_MS, 0):  # midnight in Beijing, or midnight UTC
+            days, rest = divmod(number + offset, _DAY_MS)
+            if not rest:
+                return _EPOCH + timedelta(days=days)
+        raise _ambiguous_date()
+    raise FieldError("invalid_date", _INVALID_DATE)
 
 
 def month_value(value: Any) -> str:
-    """`YYYY-MM` or `YYYYMM` → `YYYY-MM`."""
-    raw = str(value).strip().replace("/", "-")
-    if len(raw) == 6 and raw.isdigit():
-        raw = f"{raw[:4]}-{raw[4:]}"
-    if len(raw) != 7 or raw[4] != "-" or not (raw[:4].isdigit() and raw[5:].isdigit()) or not 1 <= int(raw[5:]) <= 12:
-        raise FieldError("invalid_month", "expected a month as YYYY-MM or YYYYMM")
-    return raw
+    """A month in any form a bureau writes one (see above) as `YYYY-MM`; never guesses."""
+    if isinstance(value, str):
+        if len(value) == 7 and value[4] == "-" and value.isascii() and value[:4].isdigit() and value[5:].isdigit():
+            if 1 <= int(value[5:]) <= 12:
+                return value
+            raise FieldError("invalid_month", _INVALID_MONTH)
+        return _month_from_text(value)
+    if isinstance(value, date):  # a date cell formatted as a month (a datetime: at midnight)
+        return _month_of(date_value(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _month_from_number(value)
+    return _month_from_text(str(value))
+
+
+def _month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _month_from_text(raw: str) -> str:
+    text = fold_width(raw)
+    if text.isdigit() or _is_whole_number(text):
+        return _month_from_number(int(text.split(".")[0]))
+    if text.endswith("月") and "年" in text:
+        year, month = text[:-1].split("年", 1)
+    elif text.count(".") == 1:
+        year, month = text.split(".")
+        if len(month) == 1:
+            raise FieldError("ambiguous_month", "YYYY.M: a number cell (2024.10) loses its last zero; write YYYY.MM")
+    else:
+        year, month = next((text.split(sep) for sep in "-/" if text.count(sep) == 1), ("", ""))
+    return _year_month(year, month)
+
+
+def _year_month(year: str, month: str) -> str:
+    if len(year) != 4 or not 1 <= len(month) <= 2 or not (year + month).isdigit() or not 1 <= int(month) <= 12:
+        raise FieldError("invalid_month", _INVALID_MONTH)
+    return f"{year}-{int(month):02d}"
+
+
+def _month_from_number(number: float) -> str:
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise FieldError("invalid_month", _INVALID_MONTH)
+        number = int(number)
+    if number in _SERIALS:
+        return _month_of(_SERIAL_DAY_ZERO + timedelta(days=number))
+    if 100_000 <= number <= 999_999:
+        digits = str(number)
+        return _year_month(digits[:4], digits[4:])
+    raise FieldError("invalid_month", _INVALID_MONTH)
 
 
 # What a bureau's record can be about lies in the plausible range (kernel.values): a payment for 9999-12
 # or a registration in 1900 is a typing error, not evidence. The error says the range, never the value.
+
+
+def _plausible_months() -> dict[str, str]:
+    """The plausible range as an error's parameters."""
+    return {"since": f"{PLAUSIBLE.since:%Y-%m}", "until": PLAUSIBLE.last_month()}
 
 
 def plausible_month_value(value: Any) -> str:
@@ -99,7 +289,7 @@ def plausible_month_value(value: Any) -> str:
     try:
         return PLAUSIBLE.check_month(month_value(value))
     except ValueError as exc:
-        raise FieldError("implausible_month", str(exc)) from None
+        raise FieldError("implausible_month", str(exc), _plausible_months()) from None
 
 
 def plausible_date_value(value: Any) -> date:
@@ -107,7 +297,9 @@ def plausible_date_value(value: Any) -> date:
     try:
         return PLAUSIBLE.check_date(date_value(value))
     except ValueError as exc:
-        raise FieldError("implausible_date", str(exc)) from None
+        last = PLAUSIBLE.last_month()
+        until = f"{last}-{calendar.monthrange(int(last[:4]), int(last[5:]))[1]}"  # the month's last day
+        raise FieldError("implausible_date", str(exc), {"since": PLAUSIBLE.since.isoformat(), "until": until}) from None
 
 
 # The last day a stored date stays a date everywhere (kernel.values: representable): the driver stores
@@ -120,15 +312,19 @@ def plausible_end_date(value: Any) -> date:
     that may lie years ahead (有效期)."""
     day = date_value(value)
     if not PLAUSIBLE.since <= day <= LAST_REPRESENTABLE_DATE:
+        since, until = PLAUSIBLE.since.isoformat(), LAST_REPRESENTABLE_DATE.isoformat()
         raise FieldError(
-            "implausible_date", f"expected a date from {PLAUSIBLE.since.isoformat()} to {LAST_REPRESENTABLE_DATE}"
+            "implausible_date", f"expected a date from {since} to {until}", {"since": since, "until": until}
         )
     return day
 
 
 def region_value(value: Any) -> str:
-    raw = str(value).strip()
-    if len(raw) != 6 or not raw.isdigit():
+    """A 6-digit division code; also a numeric spreadsheet cell, full-width digits, padding."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    raw = value if isinstance(value, str) and len(value) == 6 and value.isascii() else fold_width(str(value))
+    if len(raw) != 6 or not raw.isascii() or not raw.isdigit():
         raise FieldError("invalid_region", "expected a 6-digit administrative division code")
     return raw
 
@@ -143,23 +339,66 @@ def list_value(value: Any) -> list[str]:
     return [text for part in value if (text := item(part))]
 
 
-def identifier_value(normalize: Callable[[str], str]) -> Parser:
+def code_text(max_length: int) -> Parser:
+    """A code written as text (a certificate or seal number): full-width characters folded, then as `text_value`."""
+    text = text_value(max_length)
+
     def parse(value: Any) -> str:
-        try:
-            return normalize(str(value))
-        except InvalidIdentifier as exc:
-            raise FieldError(exc.code, exc.message) from None
+        return text(fold_width(value) if isinstance(value, str) else value)
 
     return parse
 
 
+_ID_CHECKSUM_REFUSED = FieldError("checksum", "the ID number's check character does not match")
+# A spreadsheet's number cell keeps 15 digits: an ID number or USCC typed into one has lost the rest (whole
+# numbers of up to 15 digits reach the parsers as int, exact: ingest.formats). Never guessed back.
+_ID_AS_NUMBER = "a number cell, whose last digits are lost: format the column as text"
+
+
+def id_number_value(value: Any) -> Any:
+    """An ID number as bureaus write it (domain.identifiers.read_id_number). A 15-digit number is stored in its
+    18-digit form and the receipt says so; one whose check character fails is `Flagged`: the client's profile
+    decides."""
+    if isinstance(value, float):
+        raise FieldError("id_as_number", _ID_AS_NUMBER)
+    try:
+        number, note = read_id_number(str(value))
+    except InvalidIdentifier as exc:
+        raise FieldError(exc.code, exc.message) from None
+    if note is None:
+        return number
+    if note is IdNumberNote.upgraded:
+        return Noted(number, "id_number_upgraded", "a 15-digit ID number: stored in its 18-digit form")
+    return Flagged(
+        number,
+        "id_checksum_flagged",
+        "the ID number's check character does not match: accepted and flagged, as the client's profile says",
+        _ID_CHECKSUM_REFUSED,
+    )
+
+
+def uscc_value(value: Any) -> Any:
+    """A USCC (domain.identifiers.normalize_uscc); one whose check character fails, as some early codes do,
+    is accepted with a warning."""
+    if isinstance(value, float):
+        raise FieldError("id_as_number", _ID_AS_NUMBER)
+    try:
+        return normalize_uscc(str(value))
+    except InvalidIdentifier as exc:
+        if exc.code != "checksum":
+            raise FieldError(exc.code, exc.message) from None
+    return Noted(
+        fold_width(str(value)).upper(),
+        "uscc_check_character",
+        "the USCC's check character does not match (as in some early codes): accepted",
+    )
+
+
 # Fields that several feeds share.
-ID_NUMBER = Field(
-    "id_number", identifier_value(normalize_id_number), headers=("身份证号码", "证件号码", "公民身份号码"), repeats=True
-)
+ID_NUMBER = Field("id_number", id_number_value, headers=("身份证号码", "证件号码", "公民身份号码"), repeats=True)
 PERSON_NAME = Field("name", text_value(50))
 REGION_CODE = Field("region_code", region_value, headers=("地区代码", "行政区划代码"), repeats=True)
 
 
 def uscc_field(name: str, *, required: bool, headers: tuple[str, ...] = ()) -> Field:
-    return Field(name, identifier_value(normalize_uscc), required=required, headers=headers, repeats=True)
+    return Field(name, uscc_value, required=required, headers=headers, repeats=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Text
 
-from domain.records import INSURANCE_TYPE_LABELS
+from domain.records import INSURANCE_TYPE_SPELLINGS
 from ingest.fields import REGION_CODE, Field, choice_value, plausible_month_value, text_value, uscc_field
 from ingest.person_records import PersonRecords
 from kernel import outbox
@@ -16,12 +16,7 @@ from kernel.events import ContributionMonthV1, EventPayload, PaidMonthV1
 
 INSURANCE_TYPE = "insurance_type"
 
-INSURANCE_TYPE_CHOICES = (
-    {code: code for code in INSURANCE_TYPE_LABELS}
-    | {code.lstrip("0"): code for code in INSURANCE_TYPE_LABELS}
-    | {label: code for code, label in INSURANCE_TYPE_LABELS.items()}
-    | {label + "保险": code for code, label in INSURANCE_TYPE_LABELS.items()}
-)
+INSURANCE_TYPE_CHOICES = INSURANCE_TYPE_SPELLINGS  # codes, national codes (110, 310 …) and names
 
 
 def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:

@@ -38,9 +38,10 @@ PERSON_INPUT = {
     "id_key_id": "text",
     "masked_id": "text",
     "birth_date": "date",
+    "id_checksum_failed": "boolean",
     "name": "text",
 }
-assert tuple(PERSON_INPUT)[:5] == PERSON_COLUMNS
+assert tuple(PERSON_INPUT)[: len(PERSON_COLUMNS)] == PERSON_COLUMNS
 
 
 def person_changes_table(metadata: MetaData) -> Table:
@@ -179,6 +180,7 @@ class PersonRecords:
                 "masked_id": "p.masked_id",
                 "name": "p.name",
                 self.items_field: f"({self.items_sql})",
+                "id_checksum_failed": "p.id_checksum_failed",
             },
         )
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Date, DateTime, LargeBinary, MetaData, Table, Text, func
+from sqlalchemy import Boolean, Column, Date, DateTime, LargeBinary, MetaData, Table, Text, false, func
 
-from domain.identifiers import birth_date_from_id
+from domain.identifiers import birth_date_from_id, id_check_char
 from ingest.feeds import BatchContext, Row
 from kernel.privacy import mask_id_number
 
@@ -25,16 +25,20 @@ def persons_table(metadata: MetaData) -> Table:
         Column("masked_id", Text, nullable=False),
         Column("birth_date", Date, nullable=False),
         Column("name", Text, nullable=False),
+        # The ID number fails its check character: accepted only because the sending client's profile says
+        # accept_and_flag (ingest.profiles); the flag goes with the person's events to the findings' evidence.
+        Column("id_checksum_failed", Boolean, nullable=False, server_default=false()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
 
 
-PERSON_COLUMNS = ("person_key", "id_cipher", "id_key_id", "masked_id", "birth_date")
+PERSON_COLUMNS = ("person_key", "id_cipher", "id_key_id", "masked_id", "birth_date", "id_checksum_failed")
 _CACHE_LIMIT = 50_000
 
 
 def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ...]]) -> None:
-    """Replaces `id_number` in a valid row by the person's pseudonym, masked ID, birth date and sealed ID.
+    """Replaces `id_number` in a valid row by the person's pseudonym, masked ID, birth date, sealed ID and
+    whether the number fails its check character (a row has such a number only where the profile allows).
 
     `cache` holds one upload's people so that a person with many rows is sealed once.
     """
@@ -50,6 +54,7 @@ def prepare_person(row: Row, batch: BatchContext, cache: dict[str, tuple[Any, ..
             key_id,
             mask_id_number(id_number),
             birth_date_from_id(id_number),
+            id_check_char(id_number[:17]) != id_number[17],
         )
         cache[id_number] = derived
     row.update(zip(PERSON_COLUMNS, derived, strict=True))
@@ -60,8 +65,9 @@ def upsert_persons_cte(source: str) -> str:
     updates. It returns the people it inserted or renamed."""
     return (
         "persons_upserted AS ("
-        "INSERT INTO persons (person_key, id_cipher, id_key_id, masked_id, birth_date, name) "
-        f"SELECT DISTINCT ON (person_key) person_key, id_cipher, id_key_id, masked_id, birth_date, name FROM {source} "
+        "INSERT INTO persons (person_key, id_cipher, id_key_id, masked_id, birth_date, id_checksum_failed, name) "
+        "SELECT DISTINCT ON (person_key) person_key, id_cipher, id_key_id, masked_id, birth_date, id_checksum_failed, "
+        f"name FROM {source} "
         "ON CONFLICT (person_key) DO UPDATE SET name = excluded.name, updated_at = now() "
         "WHERE persons.name IS DISTINCT FROM excluded.name RETURNING person_key)"
     )

@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from ingest.messages import Language, render
 from kernel.errors import NotFound
 
 
@@ -21,10 +22,25 @@ class Mode(StrEnum):
 
 
 class RowError(BaseModel):
-    row: int
-    field: str | None
+    """A problem of one record: where it is, what its code is, and a message that never holds the value."""
+
+    row: int  # the record: 1 is the first after the header (JSON: the first object)
+    field: str | None  # None: the record as a whole
+    code: str
+    message: str  # in the request's language (Accept-Language), rendered from code and params
+    params: dict[str, Any] | None = None  # what the message says besides the code (a range, a length)
+    line: int | None = None  # the file's line (CSV) or the sheet's row (xlsx) holding the record
+    column: str | None = None  # the column's header as the file wrote it
+    column_number: int | None = None  # 1 is the file's first column (A)
+
+
+class Reason(BaseModel):
+    """Why a whole upload was refused: `rejected_over_threshold` (params: rows_in_error, rejected_percent,
+    threshold_percent), `all_or_nothing` or `no_valid_rows`."""
+
     code: str
     message: str
+    params: dict[str, Any] | None = None
 
 
 _EXAMPLE_RECEIPT: dict[str, Any] = {
@@ -32,6 +48,8 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
     "feed": "contributions",
     "mode": "valid_rows",
     "status": "partially_accepted",
+    "dry_run": False,
+    "reason": None,
     "received": 12480,
     "accepted": 12478,
     "rejected": 2,
@@ -41,13 +59,21 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
             "row": 37,
             "field": "id_number",
             "code": "checksum",
-            "message": "the ID number's check character does not match",
+            "message": "身份证号码校验位不符",
+            "params": None,
+            "line": 39,
+            "column": "公民身份号码",
+            "column_number": 1,
         },
         {
             "row": 902,
             "field": "period",
             "code": "implausible_month",
-            "message": "expected a month from 2000-01 to 2024-11",
+            "message": "月份应在 2000-01 至 2024-11 之间",
+            "params": {"since": "2000-01", "until": "2024-11"},
+            "line": 904,
+            "column": "费款所属期",
+            "column_number": 5,
         },
     ],
     "errors_omitted": 0,
@@ -56,7 +82,11 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
             "row": 15,
             "field": "id_number",
             "code": "id_number_upgraded",
-            "message": "a 15-digit ID number was converted to its 18-digit form",
+            "message": "15 位身份证号码已转换为 18 位",
+            "params": None,
+            "line": 17,
+            "column": "公民身份号码",
+            "column_number": 1,
         }
     ],
     "warnings_omitted": 0,
@@ -67,7 +97,8 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
 
 
 class Receipt(BaseModel):
-    """What happened to an upload. `row` 1 is the first record (after a CSV's header line)."""
+    """What happened to an upload. `row` 1 is the first record (after a CSV's header line). Messages are in
+    Chinese, or English with `Accept-Language: en`."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE_RECEIPT]})
 
@@ -75,11 +106,13 @@ class Receipt(BaseModel):
     feed: str
     mode: Mode
     status: str  # accepted | partially_accepted | rejected | retracted
+    dry_run: bool = False  # validated only (`?dry_run=true`): nothing was stored, the batch id names nothing
+    reason: Reason | None = None  # why the upload was refused whole (status rejected)
     received: int
     accepted: int
     rejected: int
     changed: int
-    errors: list[RowError]
+    errors: list[RowError]  # the first MAX_ERRORS_IN_RECEIPT; all of them: GET …/batches/{batch_id}/errors
     errors_omitted: int = 0
     # What was accepted with a change the bureau should know of (a 15-digit ID number converted, a USCC
     # whose check character fails): row, field, code, message; never the value.
@@ -113,37 +146,63 @@ class Retraction(BaseModel):
 
 
 _SELECT_RECEIPT = (
-    "SELECT batch_id, feed, mode, status, received, accepted, rejected, changed, errors, errors_omitted, "
+    "SELECT batch_id, feed, mode, status, reason, received, accepted, rejected, changed, errors, errors_omitted, "
     "warnings, warnings_omitted, ignored_columns, created_at, retracted_at FROM ingest_batches "
 )
 
 
-def _receipt(row: Mapping[str, Any]) -> Receipt:
+def localized(receipt: Receipt, lang: Language) -> Receipt:
+    """The receipt with its messages rendered in `lang` from their codes and parameters; `receipt` holds
+    the stored (English) texts, the fallback for a code the catalog lacks."""
+
+    def message(item: RowError) -> RowError:
+        text = render(item.code, item.params, lang, field=item.field, fallback=item.message)
+        return item.model_copy(update={"message": text})
+
+    reason = receipt.reason
+    if reason is not None:
+        reason = reason.model_copy(
+            update={"message": render(reason.code, reason.params, lang, fallback=reason.message)}
+        )
+    return receipt.model_copy(
+        update={
+            "errors": [message(e) for e in receipt.errors],
+            "warnings": [message(w) for w in receipt.warnings],
+            "reason": reason,
+        }
+    )
+
+
+def _receipt(row: Mapping[str, Any], lang: Language) -> Receipt:
     data = dict(row)
-    for name in ("errors", "warnings", "ignored_columns"):
+    for name in ("errors", "warnings", "ignored_columns", "reason"):
         if isinstance(data[name], str):  # jsonb: decoded on the service's pool, text on a bare asyncpg connection
             data[name] = orjson.loads(data[name])
-    return Receipt.model_validate(data)
+    if data["reason"] is not None:
+        data["reason"] = {"message": "", **data["reason"]}
+    return localized(Receipt.model_validate(data), lang)
 
 
-async def get_receipt(pg: asyncpg.Connection, batch_id: uuid.UUID) -> Receipt:
+async def get_receipt(pg: asyncpg.Connection, batch_id: uuid.UUID, lang: Language = Language.zh) -> Receipt:
     row = await pg.fetchrow(_SELECT_RECEIPT + "WHERE batch_id = $1", batch_id)
     if row is None:
         raise NotFound("no batch with this id", loc=["path", "batch_id"])
-    return _receipt(row)
+    return _receipt(row, lang)
 
 
-async def receipt_by_key(pg: asyncpg.Connection, feed: str, key: str) -> Receipt | None:
+async def receipt_by_key(pg: asyncpg.Connection, feed: str, key: str, lang: Language = Language.zh) -> Receipt | None:
     row = await pg.fetchrow(_SELECT_RECEIPT + "WHERE feed = $1 AND idempotency_key = $2", feed, key)
-    return _receipt(row) if row else None
+    return _receipt(row, lang) if row else None
 
 
 async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key: str | None) -> None:
-    """Stores the receipt; a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
+    """Stores the receipt (its messages as the parsers wrote them: codes and parameters are rendered when it is
+    read); a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
+    reason = receipt.reason.model_dump(exclude={"message"}) if receipt.reason else None
     await pg.execute(
         "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, rejected, "
-        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb)",
+        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns, reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb, $15::jsonb)",
         receipt.batch_id,
         receipt.feed,
         idempotency_key,
@@ -158,4 +217,5 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
         orjson.dumps([w.model_dump() for w in receipt.warnings]).decode(),
         receipt.warnings_omitted,
         orjson.dumps(receipt.ignored_columns).decode(),
+        None if reason is None else orjson.dumps(reason).decode(),
     )

@@ -34,7 +34,8 @@ NAMING_CONVENTION = {
 
 
 def service_metadata() -> MetaData:
-    """A service's MetaData with the kernel's tables (outbox, processed and parked events, ingest batches) in it."""
+    """A service's MetaData with the kernel's tables (outbox, processed and parked events, ingest batches and
+    their errors) in it."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Either one event (topic, key, payload...) or a change set: every record of `change_stream`
     # whose change_id is `change_id`, rendered into events by the relay (see kernel.outbox).
@@ -95,9 +96,26 @@ def service_metadata() -> MetaData:
         Column("warnings", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("warnings_omitted", Integer, nullable=False, server_default=text("0")),
         Column("ignored_columns", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+        Column("reason", JSONB),  # why a whole upload was refused: {code, params}
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("retracted_at", DateTime(timezone=True)),
         UniqueConstraint("feed", "idempotency_key"),
+    )
+    # Every row error of a batch (its receipt lists the first MAX_ERRORS_IN_RECEIPT), for the download:
+    # code and parameters (never the value), where it is in the file as the bureau wrote it.
+    Table(
+        "ingest_errors",
+        metadata,
+        Column("batch_id", UUID(as_uuid=True), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("row", Integer, nullable=False),
+        Column("line", Integer),
+        Column("field", Text),
+        Column("column_name", Text),
+        Column("column_number", Integer),
+        Column("code", Text, nullable=False),
+        Column("params", JSONB),
+        Column("message", Text, nullable=False),
     )
     return metadata
 

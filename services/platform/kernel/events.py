@@ -127,6 +127,11 @@ class RegistrationRecordedV1(EventPayload):
     valid_until: date | None
     status: str
     batch_id: str | None
+    # Since issue 14 (the defaults keep earlier events valid): the specialties one by one (`specialty` joins
+    # them with ";": a certificate listed on one row per specialty is one registration), and whether the
+    # person's ID number fails its check character (accepted: the sending client's profile says so).
+    specialties: list[str] = []
+    id_checksum_failed: bool = False
 
 
 # --- insurance and fund: one event per person per batch, carrying the person's whole record --------
@@ -173,6 +178,7 @@ class ContributionsRecordedV1(EventPayload):
     masked_id: str
     name: str
     months: list[ContributionMonthV1]
+    id_checksum_failed: bool = False  # the ID number fails its check character (accepted by the client's profile)
 
 
 class PersonStatusV1(BaseModel):
@@ -202,6 +208,7 @@ class PersonStatusRecordedV1(EventPayload):
     masked_id: str
     name: str
     statuses: list[PersonStatusV1]
+    id_checksum_failed: bool = False  # the ID number fails its check character (accepted by the client's profile)
 
 
 class DepositsRecordedV1(EventPayload):
@@ -215,6 +222,7 @@ class DepositsRecordedV1(EventPayload):
     masked_id: str
     name: str
     months: list[PaidMonthV1]
+    id_checksum_failed: bool = False  # the ID number fails its check character (accepted by the client's profile)
 
 
 # --- matcher and cases ----------------------------------------------------------------------

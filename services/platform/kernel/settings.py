@@ -80,6 +80,12 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 1.0
 
     max_errors_in_receipt: int = 1000
+    max_workbook_bytes: int = Field(
+        128 * 1024**2,
+        gt=0,
+        description="Bytes an xlsx/xls upload may hold: a workbook is read whole into memory (about 25 times "
+        "its size); larger exports are sent as CSV.",
+    )
 
     plausible_since: date = Field(
         date(2000, 1, 1), description="The earliest review month, payment period or date the suite accepts."
@@ -92,6 +98,17 @@ class ServiceSettings(BaseSettings):
         "",
         description="Comma-separated base URLs of the services whose events this one consumes: its "
         "progress report waits until their outboxes are published (events accepted but not yet on the bus).",
+    )
+    # Where the data services are, for the calls a user waits on: the gateway forwards to them, registry-svc
+    # reads the centres' answers to its check requests, insurance-svc and fund-svc read those requests.
+    registry_url: str = "http://127.0.0.1:8101"
+    insurance_url: str = "http://127.0.0.1:8102"
+    fund_url: str = "http://127.0.0.1:8103"
+
+    data_minimisation: bool = Field(
+        False,
+        description="insurance-svc and fund-svc keep an uploaded row only for a person on a check request issued "
+        "to that centre for the row's region (registry-svc); other rows are rejected as `not_requested`.",
     )
 
     @model_validator(mode="after")

@@ -6,22 +6,29 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterable
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
+from domain.identifiers import id_check_char
 from domain.records import RecordKind
 from ingest.feeds import Feed
 from ingest.fields import (
     Field,
     FieldError,
+    Flagged,
+    Noted,
+    choice_value,
+    code_text,
     date_value,
+    id_number_value,
     month_value,
     plausible_date_value,
     plausible_end_date,
     plausible_month_value,
     region_value,
     text_value,
+    uscc_value,
 )
 from ingest.formats import UploadError, _complete_records, parse_content_type, read_rows
 from kernel.errors import UnsupportedMediaType
@@ -249,29 +256,322 @@ def test_parse_content_type_refuses_with_415(content_type):
 # --- field parsers ----------------------------------------------------------------------------
 
 
-def test_month_value():
-    assert month_value("2024-03") == "2024-03"
-    assert month_value("202403") == "2024-03"
-    assert month_value(" 2024/03 ") == "2024-03"
-    assert month_value(202412) == "2024-12"
-    for bad in ("2024-13", "202413", "2024-00", "2024-3", "24-03", "2024-03-01", "abcdef", ""):
-        with pytest.raises(FieldError) as caught:
-            month_value(bad)
-        assert caught.value.code == "invalid_month"
+# Values as bureaus write them (issue 14): every form a family accepts, and what stays an error.
+
+FIRST_OF_JUNE = date(2020, 6, 2)
 
 
-def test_date_value():
-    assert date_value("2024-03-01") == date(2024, 3, 1)
-    assert date_value("2024/03/01") == date(2024, 3, 1)
-    assert date_value("20240301") == date(2024, 3, 1)
-    assert date_value("2024.03.01") == date(2024, 3, 1)
-    assert date_value("2024-03-01 00:00:00") == date(2024, 3, 1)
-    assert date_value("2024-03-01T08:00:00") == date(2024, 3, 1)
-    for bad in ("2024-02-30", "2024-13-01", "01/03/2024", "yesterday", "2024"):
+@pytest.mark.parametrize(
+    "written",
+    [
+        "2020-06-02",
+        "2020/6/2",
+        "2020/06/02",
+        "20200602",
+        "2020.6.2",
+        "2020年6月2日",
+        "2020-06-02 00:00:00",
+        "2020-06-02 0:00",
+        "2020-06-02T00:00:00.000Z",
+        "２０２０－０６－０２",  # full-width digits and dash
+        "\u30002020/6/2 ",  # ideographic space
+        43984,  # a spreadsheet serial day (numeric cell)
+        43984.0,
+        "43984",  # the same, written out as text
+        20200602,
+        1591027200000,  # epoch milliseconds: midnight in Beijing
+        1591056000000,  # midnight UTC
+        datetime(2020, 6, 2),  # a date cell
+        FIRST_OF_JUNE,
+    ],
+)
+def test_date_forms(written):
+    assert date_value(written) == FIRST_OF_JUNE
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("2020-06-02 08:30:00", "ambiguous_date"),  # which day depends on a time zone the file does not state
+        (datetime(2020, 6, 2, 8, 30), "ambiguous_date"),
+        (1591027200001, "ambiguous_date"),
+        (43984.5, "ambiguous_date"),  # a serial with a time of day
+        ("2020-02-30", "invalid_date"),
+        ("2020-13-01", "invalid_date"),
+        ("02/06/2020", "invalid_date"),  # day and month first: D/M or M/D cannot be told
+        ("20-6-2", "invalid_date"),
+        ("2020", "invalid_date"),  # a year, not a serial: serials have five digits
+        (2020, "invalid_date"),
+        ("5000000", "invalid_date"),
+        ("yesterday", "invalid_date"),
+        ("2020-06-02 later", "invalid_date"),
+        (True, "invalid_date"),
+    ],
+)
+def test_dates_that_are_refused(written, code):
+    with pytest.raises(FieldError) as caught:
+        date_value(written)
+    assert caught.value.code == code
+    assert str(written) not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        *(
+            "2024-04",
+            "202404",
+            "2024/4",
+            "2024/04",
+            "2024-4",
+            "2024年4月",
+            "2024.04",
+            " 2024-04\u3000",
+            "２０２４年０４月",
+        ),
+        *(202404, 202404.0, "202404.0", 45383, datetime(2024, 4, 1), date(2024, 4, 30)),
+    ],
+)
+def test_month_forms(written):
+    assert month_value(written) == "2024-04"
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("2024.4", "ambiguous_month"),  # a numeric cell 2024.10 reads 2024.1: YYYY.M is refused, YYYY.MM is not
+        (2024.4, "invalid_month"),
+        ("2024-13", "invalid_month"),
+        ("202413", "invalid_month"),
+        ("2024-00", "invalid_month"),
+        ("24-03", "invalid_month"),
+        ("2024-03-01", "invalid_month"),
+        ("abcdef", "invalid_month"),
+        ("", "invalid_month"),
+    ],
+)
+def test_months_that_are_refused(written, code):
+    with pytest.raises(FieldError) as caught:
+        month_value(written)
+    assert caught.value.code == code
+
+
+def test_region_codes_as_cells_and_full_width():
+    for written in ("150102", 150102, 150102.0, "１５０１０２", " 150102\u3000"):
+        assert region_value(written) == "150102"
+    for bad in ("15010", "150102.5", 150102.5, "15O102"):
+        with pytest.raises(FieldError):
+            region_value(bad)
+
+
+def test_codes_written_as_text_fold_their_width():
+    assert code_text(64)(" 蒙２１５１９０３００１２３\u3000") == "蒙215190300123"
+    assert text_value(50)("\u3000张伟 ") == "张伟"  # names keep their characters, only the padding goes
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("110", "01"),
+        ("120", "01"),  # 机关事业单位养老保险
+        (110, "01"),
+        (310.0, "03"),  # a numeric spreadsheet cell
+        ("210", "02"),
+        ("410", "04"),
+        ("510", "05"),
+        ("01", "01"),
+        ("3", "03"),
+        ("企业职工基本养老保险", "01"),
+        ("城镇职工基本养老保险", "01"),
+        ("机关事业单位养老保险", "01"),
+        ("养老", "01"),
+        ("失业保险", "02"),
+        ("职工基本医疗保险", "03"),
+        ("城镇职工 基本医疗保险", "03"),
+        ("医疗", "03"),
+        ("工伤保险", "04"),
+        ("生育", "05"),
+        ("１１０", "01"),
+    ],
+)
+def test_insurance_types_by_national_code_and_name(written, code):
+    from ingest.payments import INSURANCE_TYPE_CHOICES
+
+    assert choice_value(INSURANCE_TYPE_CHOICES)(written) == code
+
+
+@pytest.mark.parametrize("written", ["170", "390", "城乡居民基本医疗保险", "社保", "06", "111"])
+def test_insurance_types_that_name_no_employee_scheme_are_refused(written):
+    from ingest.payments import INSURANCE_TYPE_CHOICES
+
+    with pytest.raises(FieldError) as caught:
+        choice_value(INSURANCE_TYPE_CHOICES)(written)
+    assert caught.value.code == "invalid_choice"
+
+
+def test_statuses_and_unit_kinds_by_label_and_synonym():
+    from insurance_svc.records import STATUS_CHOICES as PERSON_STATUSES
+    from registry_svc.feeds import STATUS_CHOICES as REGISTRATION_STATUSES
+    from registry_svc.feeds import UNIT_KIND_CHOICES
+
+    registration = choice_value(REGISTRATION_STATUSES)
+    for written, status in {
+        "有效": "active",
+        "正常": "active",
+        "ACTIVE": "active",
+        " 注销 ": "cancelled",
+        "已注销": "cancelled",
+        "撤销": "revoked",
+        "撤销注册": "revoked",
+        "过期": "expired",
+        "失效": "expired",
+    }.items():
+        assert registration(written) == status, written
+    person = choice_value(PERSON_STATUSES)
+    for written, status in {
+        "退休": "retired",
+        "离休": "retired",
+        "提前退休": "early_retired",
+        "病退": "early_retired",
+        "买断": "bought_out",
+        "买断工龄": "bought_out",
+        "买断社保": "bought_out",
+    }.items():
+        assert person(written) == status, written
+    kind = choice_value(UNIT_KIND_CHOICES)
+    for written, unit_kind in {
+        "企业": "enterprise",
+        "行政机关": "government",
+        "事业单位": "public_institution",
+        "高等院校": "university",
+        "人力资源服务机构": "hr_agency",
+        "社会团体": "social_organisation",
+    }.items():
+        assert kind(written) == unit_kind, written
+    for parse, unknown in ((registration, "暂停"), (person, "内退"), (kind, "公司")):  # 内退 is no retirement
         with pytest.raises(FieldError) as caught:
-            date_value(bad)
-        assert caught.value.code == "invalid_date"
-        assert bad not in caught.value.message
+            parse(unknown)
+        assert caught.value.code == "invalid_choice"
+
+
+@pytest.mark.parametrize(
+    ("written", "category"),
+    [
+        ("一级注册建造师", "constructor_1"),
+        ("一级建造师", "constructor_1"),
+        ("二级建造师", "constructor_2"),
+        ("注册监理工程师", "supervision"),
+        ("监理工程师", "supervision"),
+        ("一级注册结构工程师", "structural_1"),
+        ("一级结构工程师", "structural_1"),
+        ("二级注册建筑师", "architect_2"),
+        ("一级造价工程师", "cost_1"),
+        ("注册电气工程师（供配电）", "survey_design"),
+        ("注册土木工程师(岩土)", "survey_design"),
+        ("勘察设计注册工程师", "survey_design"),
+        ("Constructor_1", "constructor_1"),
+        ("一级注册建造师\u3000", "constructor_1"),
+    ],
+)
+def test_registration_categories_by_label_and_synonym(written, category):
+    from registry_svc.feeds import REGISTRATIONS
+
+    parse = next(f.parse for f in REGISTRATIONS.fields if f.name == "category")
+    assert parse(written) == category
+
+
+@pytest.mark.parametrize("written", ["注册建造师", "注册结构工程师", "建造师", "一级注册建造师（临时）", "三级建造师"])
+def test_categories_that_could_name_two_are_refused(written):
+    from registry_svc.feeds import REGISTRATIONS
+
+    parse = next(f.parse for f in REGISTRATIONS.fields if f.name == "category")
+    with pytest.raises(FieldError) as caught:
+        parse(written)
+    assert caught.value.code == "invalid_choice"
+
+
+def _with_check(first17: str) -> str:
+    return first17 + id_check_char(first17)
+
+
+def test_id_numbers_as_bureaus_write_them():
+    number = _with_check("11010519491231002")  # check character X
+    assert number.endswith("X")
+    for written in (number, number.lower(), f" {number.lower()}\u3000", "１１０１０５１９４９１２３１００２ｘ"):
+        assert id_number_value(written) == number
+    # A first-generation 15-digit number: stored in its 18-digit form, and the receipt says so.
+    upgraded = id_number_value("110105491231002")
+    assert isinstance(upgraded, Noted) and upgraded.code == "id_number_upgraded"
+    assert upgraded.value == number and "110105" not in upgraded.message
+    for bad, code in (("11010519491231", "format"), ("110105491331002", "birth_date"), ("1101054912310021", "format")):
+        with pytest.raises(FieldError) as caught:
+            id_number_value(bad)
+        assert caught.value.code == code and bad not in caught.value.message
+
+
+def test_an_id_number_failing_its_check_is_flagged_and_the_profile_decides():
+    wrong = "11010519491231002" + "1"
+    flagged = id_number_value(wrong)
+    assert isinstance(flagged, Flagged) and flagged.value == wrong and flagged.refused.code == "checksum"
+    # A wrong birth date stays an error whatever the check character.
+    with pytest.raises(FieldError) as caught:
+        id_number_value("11010519491331002" + "1")
+    assert caught.value.code == "birth_date"
+
+    from insurance_svc.records import FEEDS
+
+    statuses = next(feed for feed in FEEDS if feed.kind is RecordKind.person_statuses)
+    raw = {"id_number": wrong.lower(), "name": "张伟", "status": "退休"}
+    notes: list = []
+    row, problems = statuses.validate(raw, {}, notes)
+    assert row is None and [(p.field, p.code) for p in problems] == [("id_number", "checksum")]
+    assert notes == []
+    row, problems = statuses.validate(raw, {}, notes, accept_flagged=True)
+    assert row == {"id_number": wrong, "name": "张伟", "status": "retired", "since": None} and not problems
+    assert [(n.field, n.code) for n in notes] == [("id_number", "id_checksum_flagged")]
+    assert all(wrong not in n.message for n in notes)
+
+
+def test_a_uscc_failing_its_check_is_accepted_with_a_warning():
+    right = "91350100M000100Y43"
+    assert (
+        uscc_value(right)
+        == uscc_value(" 91350100m000100y43\u3000")
+        == uscc_value("９１３５０１００Ｍ０００１００Ｙ４３")
+        == right
+    )
+    early = uscc_value("91350100M000100Y44")
+    assert isinstance(early, Noted) and early.code == "uscc_check_character" and early.value == "91350100M000100Y44"
+    assert "9135" not in early.message
+    for malformed in ("91350100M000100Y4", "91350100I000100Y43"):
+        with pytest.raises(FieldError) as caught:
+            uscc_value(malformed)
+        assert caught.value.code == "format"
+
+
+def test_a_cell_of_spaces_is_an_empty_cell():
+    from insurance_svc.records import FEEDS
+
+    statuses = next(feed for feed in FEEDS if feed.kind is RecordKind.person_statuses)
+    number = _with_check("11010519491231002")
+    row, problems = statuses.validate({"id_number": number, "name": "张伟", "status": "退休", "since": "\u3000 "})
+    assert row is not None and row["since"] is None and not problems
+    row, problems = statuses.validate({"id_number": number, "name": "张伟", "status": "\u3000"})
+    assert row is None and [(p.field, p.code) for p in problems] == [("status", "missing")]
+
+
+def test_specialties_of_one_certificate_are_joined_in_order():
+    from registry_svc.feeds import REGISTRATIONS, join_specialties
+
+    parse = next(f.parse for f in REGISTRATIONS.fields if f.name == "specialty")
+    assert parse("建筑工程；市政公用工程、建筑工程") == "建筑工程;市政公用工程"
+    assert parse(["机电工程", " 公路工程 "]) == "机电工程;公路工程"
+    assert join_specialties("建筑工程", None, "市政公用工程;建筑工程") == "建筑工程;市政公用工程"
+    assert join_specialties(None, None) is None
+    earlier, later = {"specialty": "建筑工程", "seal_no": "A"}, {"specialty": "机电工程", "seal_no": "B"}
+    assert REGISTRATIONS.merge is not None
+    REGISTRATIONS.merge(earlier, later)
+    assert later == {"specialty": "建筑工程;机电工程", "seal_no": "B"}  # otherwise the later row wins
 
 
 def _refused(parse, value: str) -> FieldError:

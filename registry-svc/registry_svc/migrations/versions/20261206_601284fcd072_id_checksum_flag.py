@@ -1,0 +1,24 @@
+"""A person whose ID number fails its check character (accepted by the client's profile) is flagged.
+
+Revision ID: 601284fcd072
+Revises: 4f1a6c2e9d80
+Create Date: 2026-12-06 09:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "601284fcd072"
+down_revision = "4f1a6c2e9d80"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "persons", sa.Column("id_checksum_failed", sa.Boolean(), server_default=sa.text("false"), nullable=False)
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("persons", "id_checksum_failed")
