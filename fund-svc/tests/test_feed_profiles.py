@@ -134,3 +134,29 @@ async def test_a_profile_is_set_by_an_administrator_versioned_audited_and_read_b
         f"{API}/deposits", content=_csv(rows), headers=other_centre() | {"Content-Type": "text/csv"}
     )
     assert other.status_code == 422 and "missing required columns" in other.text
+
+
+async def test_a_receipt_names_the_profile_version_its_upload_was_read_by(fund):
+    rows = _rows()
+    upload = centre() | {"Content-Type": "text/csv"}
+    # A client without a profile is read by the defaults: its receipt names none.
+    plain = [
+        dict(zip(["id_number", "name", "unit_name", "unit_uscc", "period", "region_code"], r, strict=False))
+        for r in rows
+    ]
+    without = await fund.post(f"{API}/deposits", json=plain, headers=other_centre())
+    assert without.status_code == 201 and without.json()["profile"] is None, without.text
+
+    for version, threshold in ((1, 20), (2, 10)):
+        settings = {"columns": {"个人证件号": "id_number", "单位全称": "unit_name"}, "reject_above_percent": threshold}
+        assert (await fund.put(PROFILE, json=settings, headers=admin())).json()["version"] == version
+        named = {"client_id": "hohhot-fund-centre", "version": version}
+        dry = await fund.post(f"{API}/deposits", params={"dry_run": "true"}, content=_csv(rows), headers=upload)
+        assert dry.status_code == 201 and dry.json()["profile"] == named, dry.text
+        receipt = await fund.post(f"{API}/deposits", content=_csv(rows), headers=upload)
+        assert receipt.status_code == 201 and receipt.json()["profile"] == named, receipt.text
+        stored = await fund.get(f"{API}/batches/{receipt.json()['batch_id']}", headers=centre())
+        assert stored.json()["profile"] == named
+    # The receipt of the upload without a profile still names none when read back.
+    again = await fund.get(f"{API}/batches/{without.json()['batch_id']}", headers=other_centre())
+    assert again.json()["profile"] is None

@@ -35,8 +35,8 @@ FEEDS = (
     PERSON_STATUSES.feed(
         RecordKind.person_statuses,
         (
-            Field("status", choice_value(STATUS_CHOICES), headers=("人员状态", "参保状态")),
-            Field("since", plausible_date_value, required=False, headers=("退休日期", "起始时间")),
+            Field("status", choice_value(STATUS_CHOICES)),
+            Field("since", plausible_date_value, required=False),
         ),
     ),
 )

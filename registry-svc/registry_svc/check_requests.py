@@ -27,6 +27,7 @@ import asyncpg
 from openpyxl import Workbook
 
 from ingest.check_requests import Answer, Centre, Requested, RequestedList, answers_of
+from ingest.formats import XLSX
 from kernel.credentials import Caller
 from kernel.errors import Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
@@ -47,7 +48,7 @@ DOWNLOAD_COLUMNS: dict[Centre, dict[str, tuple[str, str]]] = {
     Centre.fund: {"codes": ("ZJHM", "XINGMING"), "chinese": ("证件号码", "姓名")},
 }
 LIST_TITLES = {Centre.insurance: "社保核查名单", Centre.fund: "公积金核查名单"}
-XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MEDIA_TYPE = XLSX
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 _COLUMNS = "request_id, request_ref, region_code, centre, issued_at, issued_by, due_on, people, downloaded_at"
@@ -105,7 +106,7 @@ async def issue(
     row = await pg.fetchrow(
         f"UPDATE check_requests SET people = $2 WHERE request_id = $1 RETURNING {_COLUMNS}", request_id, people
     )
-    return _with_answer(row, None)
+    return _with_answer(row, None, issued_on)
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -170,10 +171,12 @@ async def with_answers(runtime: Runtime, rows: Sequence[asyncpg.Record]) -> list
     answers: dict[str, Answer] = {}
     for centre, named in refs.items():
         answers |= await answers_of(runtime, centre, named)
-    return [_with_answer(row, answers.get(row["request_ref"])) for row in rows]
+    on = today()  # one day for every request of the page
+    return [_with_answer(row, answers.get(row["request_ref"]), on) for row in rows]
 
 
-def _with_answer(row: Mapping[str, Any], answer: Answer | None) -> CheckRequest:
+def _with_answer(row: Mapping[str, Any], answer: Answer | None, on: date) -> CheckRequest:
+    """The request's status on the day `on`."""
     answered = answer is not None and answer.people > 0
     return CheckRequest(
         request_ref=row["request_ref"],
@@ -189,7 +192,7 @@ def _with_answer(row: Mapping[str, Any], answer: Answer | None) -> CheckRequest:
         answered_people=answer.people if answer else 0,
         first_answered_at=answer.first_answered_at if answer else None,
         last_answered_at=answer.last_answered_at if answer else None,
-        overdue=not answered and row["due_on"] < today(),
+        overdue=not answered and row["due_on"] < on,
     )
 
 

@@ -6,8 +6,13 @@ from typing import Any
 
 import asyncpg
 
-from domain.categories import category_from_text
-from domain.identifiers import UNIT_KIND_SPELLINGS, normalize_unit_name, unit_kind_from_uscc
+from domain.categories import CATEGORY_SPELLINGS, category_from_text
+from domain.identifiers import (
+    UNIT_KIND_SPELLINGS,
+    normalize_unit_name,
+    unit_kind_from_uscc,
+    unit_kind_of_legal_form,
+)
 from domain.records import REGISTRATION_STATUS_SPELLINGS, SPECIALTY_SEPARATOR, RecordKind, RegistrationStatus
 from ingest import bulk
 from ingest.feeds import BatchContext, Feed, Row
@@ -25,19 +30,25 @@ from ingest.fields import (
     text_value,
     uscc_field,
 )
+from ingest.person_records import PERSON_INPUT
 from ingest.persons import prepare_person, upsert_persons_cte
 from registry_svc import bars, events
 
 
-def _category(value: Any) -> str:
+def _category_as_written(text: str) -> str | None:
+    """A spelling of a category beyond the list (another bracket style, a discipline with its field)."""
     try:
-        return category_from_text(str(value)).value
+        return category_from_text(text).value
     except ValueError:
-        raise FieldError(
-            "invalid_choice", "not a registration category (code such as constructor_1 or 一级注册建造师)"
-        ) from None
+        return None
 
 
+def _unit_kind_of_legal_form(text: str) -> str | None:
+    kind = unit_kind_of_legal_form(text)
+    return None if kind is None else kind.value
+
+
+CATEGORY_CHOICES = {spelling: category.value for spelling, category in CATEGORY_SPELLINGS.items()}
 STATUS_CHOICES = {spelling: status.value for spelling, status in REGISTRATION_STATUS_SPELLINGS.items()}
 UNIT_KIND_CHOICES = {spelling: kind.value for spelling, kind in UNIT_KIND_SPELLINGS.items()}
 
@@ -115,11 +126,11 @@ async def _store_units(pg: asyncpg.Connection, rows: list[Row], batch: BatchCont
 UNITS = Feed(
     kind=RecordKind.units,
     fields=(
-        uscc_field("uscc", required=True, headers=("信用代码", "单位统一社会信用代码")),
-        Field("name", text_value(200), headers=("企业名称",)),
+        uscc_field("uscc", required=True),
+        Field("name", text_value(200)),
         Field("former_names", list_value, required=False),
-        Field("kind", choice_value(UNIT_KIND_CHOICES), required=False, repeats=True),
-        uscc_field("head_office_uscc", required=False, headers=("总公司信用代码",)),
+        Field("kind", choice_value(UNIT_KIND_CHOICES, _unit_kind_of_legal_form), required=False, repeats=True),
+        uscc_field("head_office_uscc", required=False),
         REGION_CODE,
     ),
     key=lambda row: row["uscc"],
@@ -132,13 +143,7 @@ UNITS = Feed(
 # --- registrations -------------------------------------------------------------------------
 
 REGISTRATION_INPUT = {
-    "person_key": "text",
-    "id_cipher": "bytea",
-    "id_key_id": "text",
-    "masked_id": "text",
-    "birth_date": "date",
-    "id_checksum_failed": "boolean",
-    "name": "text",
+    **PERSON_INPUT,
     "category": "text",
     "specialty": "text",
     "certificate_no": "text",
@@ -202,16 +207,16 @@ REGISTRATIONS = Feed(
     fields=(
         ID_NUMBER,
         PERSON_NAME,
-        Field("category", _category, headers=("注册类型", "资格类别"), repeats=True),
-        Field("specialty", _specialties, required=False, headers=("专业",)),
-        Field("certificate_no", code_text(64), headers=("证书编号", "注册编号")),
-        Field("seal_no", code_text(64), required=False, headers=("印章号",)),
-        Field("unit_name", text_value(200), headers=("注册单位名称", "单位名称"), repeats=True),
-        uscc_field("unit_uscc", required=False, headers=("注册单位统一社会信用代码", "单位统一社会信用代码")),
+        Field("category", choice_value(CATEGORY_CHOICES, _category_as_written), repeats=True),
+        Field("specialty", _specialties, required=False),
+        Field("certificate_no", code_text(64)),
+        Field("seal_no", code_text(64), required=False),
+        Field("unit_name", text_value(200), repeats=True),
+        uscc_field("unit_uscc", required=False),
         REGION_CODE,
-        Field("registered_on", plausible_date_value, required=False, headers=("注册时间",), repeats=True),
-        Field("valid_until", plausible_end_date, required=False, headers=("有效期", "有效期至日期"), repeats=True),
-        Field("status", choice_value(STATUS_CHOICES), required=False, headers=("注册状态",), repeats=True),
+        Field("registered_on", plausible_date_value, required=False, repeats=True),
+        Field("valid_until", plausible_end_date, required=False, repeats=True),
+        Field("status", choice_value(STATUS_CHOICES), required=False, repeats=True),
     ),
     key=lambda row: (row["category"], row["certificate_no"]),
     change_stream=events.REGISTRATIONS,

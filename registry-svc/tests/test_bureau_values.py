@@ -1,16 +1,20 @@
 """Registrations as the construction-market platform exports them (issue 14): one certificate listed once per
 specialty is one registration, within a chunk and across chunks; an ID number failing its check character is
-refused, or accepted and flagged (person, event) where the client's profile says so.
+refused, or accepted and flagged (person, event) where the client's profile says so; a unit's kind as its legal form.
 
 Raw ID numbers are never printed: every check on them is a boolean or a count.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 import orjson
 import pytest
 
-from devtools.feeds import CSV, broken_checksum, csv_bytes, db_value, person_key, published
+from devtools.feeds import CSV, broken_checksum, csv_bytes, db_value, person_key, published, tolerate_bad_rows
 from devtools.synthetic import generate_province
 from devtools.testing import TopicTail, caller_headers, event_of
 from domain.records import RecordKind
@@ -105,3 +109,46 @@ async def test_an_id_number_failing_its_check_is_refused_or_flagged_as_the_profi
     # Another client's uploads keep the default: refused.
     again = (await registry.post(f"{API}/registrations", content=body, headers=_feed_client("other") | CSV)).json()
     assert [e["code"] for e in again["errors"]] == ["checksum"]
+
+
+async def test_units_whose_kind_column_names_their_legal_form(registry, registry_db) -> None:
+    """The platforms' 企业类型 column holds the legal form as registered (有限责任公司(自然人投资或控股) …)."""
+    units = generate_province(people=10, seed=29, with_payments=False).units[:4]
+    forms = ["有限责任公司(自然人投资或控股)", "股份有限公司（上市、国有控股）", "事业单位法人", "私营企业"]
+    body = io.StringIO()
+    csv.writer(body).writerows(
+        [
+            ["统一社会信用代码", "企业名称", "企业类型", "行政区划代码"],
+            *([u["uscc"], u["name"], form, u["region_code"]] for u, form in zip(units, forms, strict=True)),
+        ]
+    )
+    response = await registry.post(f"{API}/units", content=body.getvalue().encode(), headers=CSV)
+    assert response.status_code == 201, response.text
+    assert (response.json()["accepted"], response.json()["errors"]) == (4, [])
+    stored = orjson.loads(
+        await db_value(
+            registry_db.url,
+            "SELECT jsonb_agg(kind ORDER BY array_position($1::text[], uscc))::text FROM units",
+            [u["uscc"] for u in units],
+        )
+    )
+    assert stored == ["enterprise", "enterprise", "public_institution", "enterprise"]
+
+
+async def test_an_old_excel_xls_upload(registry) -> None:
+    """An .xls (Excel 97-2003, the platform fixture of services/platform/tests): read from the sheet asked for."""
+    fixture = Path(__file__).parents[2] / "services" / "platform" / "tests" / "fixtures" / "registrations.xls"
+    await tolerate_bad_rows(registry, API, REGISTRATIONS)  # one of its two rows is wrong
+    response = await registry.post(
+        f"{API}/registrations",
+        params={"sheet": "明细", "dry_run": "true"},
+        content=fixture.read_bytes(),
+        headers={"content-type": "application/vnd.ms-excel"},
+    )
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    assert (receipt["received"], receipt["accepted"], receipt["ignored_columns"]) == (2, 1, ["备注"])
+    assert receipt["profile"] == {"client_id": "tests", "version": 1}
+    assert [
+        (e["row"], e["line"], e["field"], e["code"], e["column"], e["column_number"]) for e in receipt["errors"]
+    ] == [(2, 5, "id_number", "id_as_number", "证件号码", 3)]

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from openpyxl import load_workbook
 
-from devtools.feeds import CSV, assert_no_id_numbers, broken_checksum, csv_bytes, db_value
+from devtools.feeds import CSV, assert_no_id_numbers, broken_checksum, csv_bytes, db_value, tolerate_bad_rows
 from devtools.synthetic import generate_province
 from devtools.testing import running
 from domain.records import ZH_HEADERS, RecordKind
@@ -50,11 +50,16 @@ def break_dates(rows: list[dict], count: int) -> None:
         rows[index * 10]["registered_on"] = "2024-13-45"
 
 
+# Events ever written to the outbox: its sequence, since the relay deletes what it has published.
+EVENTS_WRITTEN = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM outbox_id_seq"
+
+
 async def stored(registry_db) -> dict[str, int]:
-    return {
+    counts = {
         table: await db_value(registry_db.url, f"SELECT count(*) FROM {table}")
-        for table in ("ingest_batches", "ingest_errors", "registrations", "persons", "outbox")
+        for table in ("ingest_batches", "ingest_errors", "registrations", "persons")
     }
+    return counts | {"outbox": await db_value(registry_db.url, EVENTS_WRITTEN)}
 
 
 # --- the rejection threshold, the client's profile, a dry run ------------------------------------
@@ -260,3 +265,26 @@ async def test_templates_are_accepted_by_their_feed_as_they_are(registry, regist
     assert "有效" in active["spellings"]
     english = (await registry.get(f"{API}/templates/registrations/guide", headers=EN)).json()
     assert english["fields"][0]["accepts"].startswith("an 18-character ID number")
+
+
+async def test_a_header_holding_a_nul_character_is_kept_without_it(registry):
+    """PostgreSQL text and jsonb hold no NUL: a header as written is kept without it, in the receipt (its
+    errors and ignored columns) and in the error download alike."""
+    rows = registrations(3)
+    rows[0]["registered_on"] = "2024-13-45"
+    header = next(csv.reader(io.StringIO(csv_bytes(rows, KIND, headers="zh").decode())))
+    dated = header.index(ZH_HEADERS[KIND]["registered_on"])
+    body = io.StringIO()
+    writer = csv.writer(body)
+    writer.writerow([*header[:dated], "发证日期(\x00)", *header[dated + 1 :], "备\x00注"])
+    writer.writerows(
+        [*next(csv.reader(io.StringIO(line))), "x"] for line in csv_bytes(rows, KIND).decode().splitlines()[1:]
+    )
+    await tolerate_bad_rows(registry, API, KIND)
+    response = await registry.post(f"{API}/registrations", content=body.getvalue().encode(), headers=CSV)
+    assert response.status_code == 201, response.text
+    receipt = response.json()
+    assert (receipt["accepted"], receipt["ignored_columns"]) == (2, ["备注"])
+    assert [(e["field"], e["column"]) for e in receipt["errors"]] == [("registered_on", "发证日期()")]
+    download = _read_csv((await registry.get(f"{API}/batches/{receipt['batch_id']}/errors")).content)
+    assert download[1][3] == "发证日期()"

@@ -171,9 +171,11 @@ def start_services(
     extra_env: dict[str, str] | None = None,
     ports: Mapping[str, int] | None = None,
     say=print,
+    wait: bool = True,
 ) -> list[ServiceProcess]:
     """Migrates each service's database and starts its process, on its own port or the one `ports` names
-    (tests run a suite beside another one); returns once every one is ready."""
+    (tests run a suite beside another one); returns once every one is ready, or at once with `wait=False`
+    (the caller then waits: `wait_ready(processes)`, so that several suites start side by side)."""
     by_name = {spec.name: spec for spec in specs}
     port = {name: (ports or {}).get(name, spec.port) for name, spec in by_name.items()}
     urls = {name: f"http://127.0.0.1:{port[name]}" for name in by_name}
@@ -188,6 +190,13 @@ def start_services(
             infra, db_url, **where | {"UPSTREAM_URLS": upstream_urls(spec, urls, by_name)} | (extra_env or {})
         )
         processes.append(ServiceProcess(spec, port=port[spec.name], env=env, log_path=log_path).start())
+    if wait:
+        wait_ready(processes)
+    return processes
+
+
+def wait_ready(processes: Sequence[ServiceProcess]) -> None:
+    """Returns once every process is ready; stops them all if one is not."""
     try:
         for process in processes:
             process.wait_ready()
@@ -195,7 +204,6 @@ def start_services(
         for process in processes:
             process.stop()
         raise
-    return processes
 
 
 def operator_auth() -> ServiceAuth:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
 from enum import StrEnum
+
+from domain.identifiers import ROUND_BRACKETS, fold_key
 
 
 class Category(StrEnum):
@@ -83,18 +84,18 @@ PROVINCE_MANAGED: frozenset[Category] = frozenset(Category) - MINISTRY_MANAGED
 
 def _label_key(text: str) -> str:
     # Width, bracket style and spaces vary between exports; the characters do not.
-    folded = unicodedata.normalize("NFKC", text).translate(_BRACKETS)
-    return "".join(folded.split()).lower()
+    return fold_key(text).translate(ROUND_BRACKETS)
 
 
-_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")"})
-
-_BY_TEXT: dict[str, Category] = {
+# Every spelling of a category as written (its code, its label, the spellings above, the disciplines): what
+# a template's field guide lists. `category_from_text` reads these and the disciplines with their field.
+CATEGORY_SPELLINGS: dict[str, Category] = {
     **{category.value: category for category in Category},
-    **{_label_key(label): category for category, label in CATEGORY_LABELS.items()},
-    **{_label_key(alias): category for alias, category in _LABEL_ALIASES.items()},
-    **{_label_key(name): Category.survey_design for name in SURVEY_DESIGN_DISCIPLINES},
+    **{label: category for category, label in CATEGORY_LABELS.items()},
+    **_LABEL_ALIASES,
+    **dict.fromkeys(SURVEY_DESIGN_DISCIPLINES, Category.survey_design),
 }
+_BY_TEXT: dict[str, Category] = {_label_key(spelling): category for spelling, category in CATEGORY_SPELLINGS.items()}
 
 
 def category_from_text(text: str) -> Category:

@@ -7,6 +7,7 @@ checks are hand-written loops over precomputed tables rather than regular expres
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 from datetime import date
 from enum import StrEnum
@@ -92,6 +93,18 @@ def fold_width(raw: str) -> str:
     letters and punctuation folded (NFKC). For codes and numbers only: names keep their characters."""
     value = raw.strip()
     return value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
+
+
+def fold_key(text: str) -> str:
+    """How two spellings of one label, code or header are compared: width (NFKC), spaces anywhere (U+3000
+    too) and case do not count."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split()).lower()
+
+
+# NFKC already folds full-width （） and ［］ to ASCII; 【】 have no compatibility mapping.
+ROUND_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")"})
 
 
 class IdNumberNote(StrEnum):
@@ -217,7 +230,55 @@ UNIT_KIND_SPELLINGS: dict[str, UnitKind] = {
     "基金会": UnitKind.social_organisation,
     "群团组织": UnitKind.social_organisation,
     "其他": UnitKind.other,
+    # Legal forms (企业类型, 市场主体类型) as the registration platforms write them: every enterprise form is an
+    # enterprise; more of them, and these with a note (有限责任公司(自然人投资或控股)), by `unit_kind_of_legal_form`.
+    "有限责任公司": UnitKind.enterprise,
+    "股份有限公司": UnitKind.enterprise,
+    "国有企业": UnitKind.enterprise,
+    "集体企业": UnitKind.enterprise,
+    "私营企业": UnitKind.enterprise,
+    "个人独资企业": UnitKind.enterprise,
+    "合伙企业": UnitKind.enterprise,
+    "外商投资企业": UnitKind.enterprise,
+    "港澳台商投资企业": UnitKind.enterprise,
+    "全民所有制": UnitKind.enterprise,
+    "集体所有制": UnitKind.enterprise,
+    "股份合作制": UnitKind.enterprise,
+    "个体户": UnitKind.enterprise,
+    "社会服务机构": UnitKind.social_organisation,  # 民办非企业单位's name since the 2016 Charity Law
 }
+
+# How a legal form ends, most specific first: 民办非企业单位 is no enterprise.
+_LEGAL_FORM_ENDINGS: tuple[tuple[str, UnitKind], ...] = (
+    ("非企业单位", UnitKind.social_organisation),
+    ("事业单位", UnitKind.public_institution),
+    ("机关", UnitKind.government),
+    ("有限责任公司", UnitKind.enterprise),
+    ("有限公司", UnitKind.enterprise),
+    ("分公司", UnitKind.enterprise),
+    ("企业", UnitKind.enterprise),
+    ("合作社", UnitKind.enterprise),
+    ("个体工商户", UnitKind.enterprise),
+    ("所有制", UnitKind.enterprise),
+    ("合作制", UnitKind.enterprise),
+    ("合伙", UnitKind.enterprise),
+)
+_NOTE_IN_BRACKETS = re.compile(r"\([^()]*\)")
+_LEGAL_FORM_KEYS = {fold_key(spelling): kind for spelling, kind in UNIT_KIND_SPELLINGS.items()}
+
+
+def unit_kind_of_legal_form(text: str) -> UnitKind | None:
+    """The kind of a unit whose 企业类型/单位性质 names its legal form: 有限责任公司(自然人投资或控股),
+    股份有限公司(上市、国有控股), 有限责任公司分公司, 非公司企业法人, 农民专业合作社, 事业单位法人 ... Notes in
+    brackets and a trailing 法人 are not read; None for what names no form (公司 alone, 其他单位)."""
+    form = _NOTE_IN_BRACKETS.sub("", fold_key(text).translate(ROUND_BRACKETS))
+    if form in _LEGAL_FORM_KEYS:
+        return _LEGAL_FORM_KEYS[form]
+    form = form.removesuffix("法人")
+    if form in _LEGAL_FORM_KEYS:
+        return _LEGAL_FORM_KEYS[form]
+    return next((kind for ending, kind in _LEGAL_FORM_ENDINGS if form.endswith(ending)), None)
+
 
 _KIND_BY_PREFIX = {
     "11": UnitKind.government,
@@ -250,9 +311,6 @@ def is_public_body_uscc(uscc: str) -> bool:
 
 # --- unit names -----------------------------------------------------------------------
 
-# NFKC already folds full-width （） and ［］ to ASCII; 【】 have no compatibility mapping.
-_BRACKETS = str.maketrans({"【": "(", "】": ")", "[": "(", "]": ")"})
-
 
 @functools.lru_cache(maxsize=65536)  # a province's uploads name a few thousand units over and over
 def normalize_unit_name(name: str) -> str:
@@ -262,5 +320,5 @@ def normalize_unit_name(name: str) -> str:
     whitespace); names that differ in any character stay different, because calling two
     units the same would hide a violation.
     """
-    folded = unicodedata.normalize("NFKC", name).translate(_BRACKETS)
+    folded = unicodedata.normalize("NFKC", name).translate(ROUND_BRACKETS)
     return "".join(folded.split())

@@ -31,13 +31,11 @@ class Problem(NamedTuple):
     params: Mapping[str, Any] | None = None  # what the message says besides the code (a range, a length)
 
 
-@dataclass
-class BatchContext:
-    runtime: Runtime
-    batch_id: uuid.UUID
-    feed: Feed
-    cache: dict[Any, Any] = field(default_factory=dict)  # per-upload memo for `prepare` (e.g. sealed IDs)
-    memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-upload memo of parsed field values
+@dataclass(kw_only=True)
+class Reading:
+    """What an upload is read with (the client's profile) and what reading it learns (ingest.formats): an
+    upload's batch, or on its own for a test or a tool."""
+
     profile: FeedProfile = DEFAULT_PROFILE  # the uploading client's profile for this feed
     ignored_columns: list[str] = field(default_factory=list)  # the file's columns no field reads, as written
     # Where the file holds each field (CSV, xlsx): its header as the bureau wrote it, its column (1 = A).
@@ -46,6 +44,15 @@ class BatchContext:
     # The file's line of the record `read_rows` yielded last, as a spreadsheet numbers it (1 = the first line,
     # title and header lines included); a JSON upload's record number.
     line: int = 0
+
+
+@dataclass(kw_only=True)
+class BatchContext(Reading):
+    runtime: Runtime
+    batch_id: uuid.UUID
+    feed: Feed
+    cache: dict[Any, Any] = field(default_factory=dict)  # per-upload memo for `prepare` (e.g. sealed IDs)
+    memo: dict[str, dict[Any, Any]] = field(default_factory=dict)  # per-upload memo of parsed field values
 
 
 # Stores one chunk of valid rows in the open transaction, marking the records it changed with the
@@ -73,26 +80,36 @@ class Feed:
     # None: the last row of a record wins. A feed whose record spans rows (a certificate listed once per
     # specialty) merges them; its `store` merges across chunks of one batch.
     merge: RowMerger | None = None
+    # Each field's accepted header spellings as written, the preferred first: its name, its Chinese header
+    # (domain.records.ZH_HEADERS), then ingest.headers.HEADER_SPELLINGS; each spelling once.
+    header_spellings: dict[str, tuple[str, ...]] = field(init=False)
     # Every accepted header spelling (as ingest.headers.header_key compares it) → its field, and the
     # spelling's rank among its field's (0 best): when a file has two columns for a field, the better one wins.
     header_map: dict[str, str] = field(init=False)
     header_rank: dict[str, int] = field(init=False)
     plan: tuple[tuple[str, Parser, bool, bool], ...] = field(init=False)  # fields unpacked for the hot loop
+    has_region: bool = field(init=False)  # whether its rows carry a region_code (a caller's regions limit them)
 
     def __post_init__(self) -> None:
         headers: dict[str, str] = {}
         ranks: dict[str, int] = {}
+        by_field: dict[str, tuple[str, ...]] = {}
         spellings = HEADER_SPELLINGS.get(self.kind, {})
         for f in self.fields:
-            own = (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *spellings.get(f.name, ()), *f.headers)
-            for rank, spelling in enumerate(own):
+            own: list[str] = []
+            for spelling in (f.name, ZH_HEADERS[self.kind].get(f.name, f.name), *spellings.get(f.name, ())):
                 key = header_key(spelling)
                 if headers.setdefault(key, f.name) != f.name:
                     raise ValueError(f"{self.kind}: the header {spelling!r} would name {headers[key]} and {f.name}")
-                ranks.setdefault(key, rank)
+                if key not in ranks:
+                    ranks[key] = len(own)
+                    own.append(spelling)
+            by_field[f.name] = tuple(own)
+        object.__setattr__(self, "header_spellings", by_field)
         object.__setattr__(self, "header_map", headers)
         object.__setattr__(self, "header_rank", ranks)
         object.__setattr__(self, "plan", tuple((f.name, f.parse, f.required, f.repeats) for f in self.fields))
+        object.__setattr__(self, "has_region", "region_code" in by_field)
 
     def validate(
         self,

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import calendar
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from domain.identifiers import IdNumberNote, InvalidIdentifier, fold_width, normalize_uscc, read_id_number
+from domain.identifiers import IdNumberNote, InvalidIdentifier, fold_key, fold_width, normalize_uscc, read_id_number
 from kernel.values import PLAUSIBLE
 
 
@@ -49,12 +48,12 @@ class Flagged(Noted):
 
 @dataclass(frozen=True)
 class Field:
-    """One input field: its canonical name, the header spellings accepted for it, and its parser."""
+    """One input field: its canonical name and its parser. The headers accepted for its column are its
+    feed's (ingest.headers)."""
 
     name: str
     parse: Parser
     required: bool = True
-    headers: tuple[str, ...] = ()  # extra accepted headers (Chinese labels, synonyms)
     # Values that recur within an upload (a person's ID on each of their months, a unit's USCC on
     # thousands of rows) are parsed once per upload and then looked up.
     repeats: bool = False
@@ -74,32 +73,33 @@ def text_value(max_length: int = 200) -> Parser:
 
 class ChoiceParser:
     """Maps accepted spellings (codes, Chinese labels) to codes; `choices` is what a template's field guide
-    lists (ingest.templates)."""
+    lists (ingest.templates). `otherwise` reads the spellings that follow a rule rather than a list (a legal
+    form with a note in brackets): the code, or None for an invalid choice."""
 
-    def __init__(self, choices: Mapping[str, str]) -> None:
+    def __init__(self, choices: Mapping[str, str], otherwise: Callable[[str], str | None] | None = None) -> None:
         self.choices = dict(choices)
         self._lookup = {choice_key(k): v for k, v in choices.items()}
         self._allowed = ", ".join(sorted(set(choices.values())))
+        self._otherwise = otherwise
 
     def __call__(self, value: Any) -> str:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # a code in a numeric spreadsheet cell (险种 110)
-        try:
-            return self._lookup[choice_key(str(value))]
-        except KeyError:
-            raise FieldError("invalid_choice", f"not one of: {self._allowed}") from None
+        text = str(value)
+        code = self._lookup.get(choice_key(text))
+        if code is None and self._otherwise is not None:
+            code = self._otherwise(text)
+        if code is None:
+            raise FieldError("invalid_choice", f"not one of: {self._allowed}")
+        return code
 
 
-def choice_key(text: str) -> str:
-    """What spellings of a choice are compared by: width (NFKC), spaces anywhere and case do not count."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return "".join(text.split()).lower()
+choice_key = fold_key  # what spellings of a choice are compared by: width, spaces anywhere and case do not count
 
 
-def choice_value(choices: Mapping[str, str]) -> Parser:
-    """Maps accepted spellings (codes, Chinese labels) to codes."""
-    return ChoiceParser(choices)
+def choice_value(choices: Mapping[str, str], otherwise: Callable[[str], str | None] | None = None) -> Parser:
+    """Maps accepted spellings (codes, Chinese labels) to codes (see ChoiceParser)."""
+    return ChoiceParser(choices, otherwise)
 
 
 # --- dates and months as bureaus write them ---------------------------------------------------------
@@ -395,10 +395,10 @@ def uscc_value(value: Any) -> Any:
 
 
 # Fields that several feeds share.
-ID_NUMBER = Field("id_number", id_number_value, headers=("身份证号码", "证件号码", "公民身份号码"), repeats=True)
+ID_NUMBER = Field("id_number", id_number_value, repeats=True)
 PERSON_NAME = Field("name", text_value(50))
-REGION_CODE = Field("region_code", region_value, headers=("地区代码", "行政区划代码"), repeats=True)
+REGION_CODE = Field("region_code", region_value, repeats=True)
 
 
-def uscc_field(name: str, *, required: bool, headers: tuple[str, ...] = ()) -> Field:
-    return Field(name, uscc_value, required=required, headers=headers, repeats=True)
+def uscc_field(name: str, *, required: bool) -> Field:
+    return Field(name, uscc_value, required=required, repeats=True)

@@ -16,15 +16,15 @@ import csv
 import io
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any
 
 import ijson
 import orjson
 
-from ingest.feeds import BatchContext, Feed, Row
+from ingest.feeds import BatchContext, Feed, Reading, Row
 from ingest.headers import header_key, header_keys
-from ingest.profiles import DEFAULT_PROFILE, FeedProfile
+from ingest.profiles import FeedProfile
 from kernel.errors import DomainError, UnsupportedMediaType
 
 
@@ -135,18 +135,7 @@ async def _csv_blocks(chunks: AsyncIterator[bytes], encoding: str) -> AsyncItera
 Line = tuple[int, list[Any]]  # a record of a table and its line in the file (1 = the first)
 
 
-@dataclass
-class Detached:
-    """What `read_rows` reads with and reports into outside an upload's batch (a test, a tool)."""
-
-    profile: FeedProfile = DEFAULT_PROFILE
-    ignored_columns: list[str] = field(default_factory=list)
-    columns_as_written: dict[str, str] = field(default_factory=dict)
-    column_numbers: dict[str, int] = field(default_factory=dict)
-    line: int = 0
-
-
-Where = BatchContext | Detached
+Detached = Reading  # what `read_rows` reads with and reports into outside an upload's batch (a test, a tool)
 Lookup = Callable[[Any], tuple[str, int] | None]  # a header cell → its field and the spelling's rank
 
 
@@ -171,7 +160,9 @@ def _blank(cell: Any) -> bool:
 
 
 def _written(cell: Any) -> str:
-    return str(cell).replace("\ufeff", "").strip()
+    """A header as the file wrote it, as text PostgreSQL can hold (no NUL), without the BOM and padding: what
+    receipts, error downloads and the ignored columns name."""
+    return str(cell).replace("\ufeff", "").replace("\x00", "").strip()
 
 
 @dataclass
@@ -252,7 +243,7 @@ def _find_header(head: list[Line], feed: Feed, find: Lookup) -> tuple[_Header, i
     raise UploadError(f"missing required columns: {', '.join(nearest.missing)}", loc=["body", "header"])
 
 
-async def _table_rows(blocks: AsyncIterator[list[Line]], feed: Feed, where: Where) -> AsyncIterator[tuple[int, Row]]:
+async def _table_rows(blocks: AsyncIterator[list[Line]], feed: Feed, where: Reading) -> AsyncIterator[tuple[int, Row]]:
     """A table's records as rows of field values, numbered from 1 (the first record under the header)."""
     head: list[Line] = []
     async for block in blocks:
@@ -262,18 +253,22 @@ async def _table_rows(blocks: AsyncIterator[list[Line]], feed: Feed, where: Wher
     header, taken = _find_header(head, feed, _lookup(feed, where.profile))
     where.ignored_columns.extend(header.ignored)
     where.columns_as_written.update(header.written)
-    where.column_numbers.update({name: index + 1 for index, name in enumerate(header.columns) if name is not None})
-    columns = header.columns
+    # The fields' columns, found once per file: a record reads only those.
+    read = [(index, name) for index, name in enumerate(header.columns) if name is not None]
+    where.column_numbers.update({name: index + 1 for index, name in read})
+
+    async def under_the_header() -> AsyncIterator[list[Line]]:
+        yield head[taken:]
+        async for block in blocks:
+            yield block
+
     number = 0
-    for line, record in head[taken:]:
-        number += 1
-        where.line = line
-        yield number, {name: value for name, value in zip(columns, record, strict=False) if name}
-    async for block in blocks:
+    async for block in under_the_header():
         for line, record in block:
             number += 1
             where.line = line
-            yield number, {name: value for name, value in zip(columns, record, strict=False) if name}
+            width = len(record)
+            yield number, {name: record[index] for index, name in read if index < width}
 
 
 # --- workbooks ---------------------------------------------------------------------------------
@@ -387,7 +382,7 @@ async def _json_rows(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, R
         raise UploadError(f"the JSON array is malformed after record {number}", loc=["body"]) from None
 
 
-def _canonical_keys(feed: Feed, where: Where) -> Callable[[Row], Row]:
+def _canonical_keys(feed: Feed, where: Reading) -> Callable[[Row], Row]:
     """JSON keys may use any accepted header spelling too (each distinct key looked up once)."""
     find = _lookup(feed, where.profile)
     known: dict[Any, Any] = {}
@@ -400,7 +395,7 @@ def _canonical_keys(feed: Feed, where: Where) -> Callable[[Row], Row]:
                 match = find(key)
                 name = match[0] if match else key
                 if match:
-                    where.columns_as_written.setdefault(name, str(key))
+                    where.columns_as_written.setdefault(name, _written(key))
                 if len(known) < 1000:  # bounded: a file of ever new keys does not grow it
                     known[key] = name
             row[name] = value
@@ -410,13 +405,13 @@ def _canonical_keys(feed: Feed, where: Where) -> Callable[[Row], Row]:
 
 
 async def read_rows(
-    chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed, batch: Where | None = None
+    chunks: AsyncIterator[bytes], content_type: str | None, feed: Feed, batch: Reading | None = None
 ) -> AsyncIterator[tuple[int, Row | None]]:
     """The upload's records, numbered from 1 (the first record under a table's header). `batch` (when given)
     brings the client's profile (its columns, the workbook's sheet) and learns where each field's column is,
     each record's line and the columns no field reads."""
     fmt, encoding = parse_content_type(content_type)
-    where = batch if batch is not None else Detached()
+    where = batch if batch is not None else Reading()
     if fmt == "csv":
         async for item in _table_rows(_csv_blocks(chunks, encoding), feed, where):
             yield item

@@ -25,21 +25,19 @@ over all of these.
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from domain.identifiers import fold_key
 from domain.records import RecordKind
 
 # A trailing note such as (必填), （选填）, (YYYY-MM) and the * that marks required columns in templates.
 _NOTE = re.compile(r"\([^()]*\)$")
 _MARKS = "*"
-_SPACE = re.compile(r"\s+")
 
 
 def header_key(header: object) -> str:
-    """How a header is compared: full-width forms made half-width (NFKC), the BOM, spaces anywhere (an
-    ideographic space too: 姓　名) and case dropped."""
-    text = unicodedata.normalize("NFKC", str(header)).replace("\ufeff", "")
-    return _SPACE.sub("", text).lower()
+    """How a header is compared: as any spelling (domain.identifiers.fold_key: width, spaces anywhere, an
+    ideographic one too as in 姓　名, and case do not count), and without the BOM."""
+    return fold_key(str(header).replace("\ufeff", ""))
 
 
 def header_keys(header: object) -> tuple[str, ...]:
@@ -69,7 +67,7 @@ _REGION = ("行政区划代码", "行政区划", "地区代码", "区划代码",
 _USCC = ("统一社会信用代码", "单位统一社会信用代码", "社会信用代码", "信用代码", "单位信用代码", "AAB998", "TYSHXYDM")
 
 # Per feed, per field: the accepted spellings beyond the field's name and its ZH_HEADERS label, the
-# preferred first.
+# preferred first. The only list of them: the feed's header map and its template's field guide read it.
 HEADER_SPELLINGS: dict[RecordKind, dict[str, tuple[str, ...]]] = {
     RecordKind.units: {
         "uscc": ("企业统一社会信用代码", *_USCC),
@@ -119,6 +117,7 @@ HEADER_SPELLINGS: dict[RecordKind, dict[str, tuple[str, ...]]] = {
             "缴费期",
             "所属年月",
             "月份",
+            "缴存年月",
         ),
         "insurance_type": ("险种类型", "险种代码", "险种名称", "AAE140"),
         "region_code": ("参保地行政区划代码", "参保地行政区划", "参保地区划代码", *_REGION),
@@ -134,7 +133,7 @@ HEADER_SPELLINGS: dict[RecordKind, dict[str, tuple[str, ...]]] = {
         "name": _PERSON_NAME,
         "unit_uscc": ("缴存单位统一社会信用代码", *_USCC),
         "unit_name": ("缴存单位名称", "单位名称", "DWMC"),
-        "period": ("汇缴年月", "HJNY", "缴存年月", "缴至年月", "JZNY", "所属年月", "月份"),
+        "period": ("汇缴年月", "HJNY", "缴存年月", "缴至年月", "JZNY", "所属年月", "月份", "缴费年月", "费款所属期"),
         "region_code": _REGION,
     },
 }

@@ -22,15 +22,13 @@ INSURANCE_TYPE_CHOICES = INSURANCE_TYPE_SPELLINGS  # codes, national codes (110,
 def payment_fields(*, insurance_type: bool) -> tuple[Field, ...]:
     """The fields of a payment row after the person's (DOMAIN §5)."""
     fields: tuple[Field, ...] = (
-        uscc_field("unit_uscc", required=True, headers=("统一社会信用代码", "单位统一社会信用代码", "单位信用代码")),
-        Field("unit_name", text_value(200), headers=("单位名称",), repeats=True),
-        Field("period", plausible_month_value, headers=("缴费年月", "缴存年月", "月份", "费款所属期"), repeats=True),
+        uscc_field("unit_uscc", required=True),
+        Field("unit_name", text_value(200), repeats=True),
+        Field("period", plausible_month_value, repeats=True),
         REGION_CODE,
     )
     if insurance_type:
-        fields += (
-            Field(INSURANCE_TYPE, choice_value(INSURANCE_TYPE_CHOICES), headers=("险种类型", "险种代码"), repeats=True),
-        )
+        fields += (Field(INSURANCE_TYPE, choice_value(INSURANCE_TYPE_CHOICES), repeats=True),)
     return fields
 
 

@@ -30,6 +30,7 @@ from ingest.messages import Language
 from ingest.profiles import DEFAULT_PROFILE, FeedProfile, IdChecksumPolicy
 from ingest.receipts import (
     Mode,
+    ProfileUsed,
     Reason,
     Receipt,
     Retraction,
@@ -118,7 +119,15 @@ def _receipt(batch: BatchContext, tally: _Tally, mode: Mode, *, dry_run: bool = 
         warnings=[] if reason else tally.warnings,
         warnings_omitted=0 if reason else tally.warnings_omitted,
         ignored_columns=batch.ignored_columns,
+        profile=_profile_used(batch.profile),
     )
+
+
+def _profile_used(profile: FeedProfile) -> ProfileUsed | None:
+    """The client's profile as its receipt names it; None for the defaults (the client has none)."""
+    if profile.client_id is None or not profile.version:
+        return None
+    return ProfileUsed(client_id=profile.client_id, version=profile.version)
 
 
 def _refusal(tally: _Tally, mode: Mode, profile: FeedProfile) -> Reason | None:
@@ -163,14 +172,14 @@ async def ingest(
     is a statement about anyone, so it needs a province-wide caller. An `admission` may refuse valid rows
     too (data minimisation: `not_requested`).
     """
-    if not scope.covers_provinces() and not any(f.name == "region_code" for f in feed.fields):
+    if not scope.covers_provinces() and not feed.has_region:
         raise Forbidden(f"{feed.kind} carry no region: only a province-wide client may send them")
+    batch = BatchContext(runtime=runtime, batch_id=uuid.uuid4(), feed=feed, profile=profile or DEFAULT_PROFILE)
     if dry_run:
-        return await _dry_run(pg, runtime, feed, chunks, content_type, mode, scope, admission, language, profile)
+        return await _dry_run(pg, batch, chunks, content_type, mode, scope, admission, language)
     if idempotency_key and (earlier := await receipt_by_key(pg, feed.kind, idempotency_key, language)):
         return earlier, True
 
-    batch = BatchContext(runtime=runtime, batch_id=uuid.uuid4(), feed=feed, profile=profile or DEFAULT_PROFILE)
     spool = ErrorSpool(batch.batch_id)
     try:
         return await _ingest(pg, batch, chunks, content_type, mode, idempotency_key, scope, admission, spool, language)
@@ -241,23 +250,20 @@ async def _ingest(
 
 async def _dry_run(
     pg: asyncpg.Connection,
-    runtime: Runtime,
-    feed: Feed,
+    batch: BatchContext,
     chunks: AsyncIterator[bytes],
     content_type: str | None,
     mode: Mode,
     scope: RegionScope,
     admission: Admission | None,
     language: Language,
-    profile: FeedProfile | None,
 ) -> tuple[Receipt, bool]:
     """Validates the upload as `ingest` would and stores nothing; the batch id it names is never stored."""
-    batch = BatchContext(runtime=runtime, batch_id=uuid.uuid4(), feed=feed, profile=profile or DEFAULT_PROFILE)
     tally = await _store(pg, batch, chunks, content_type, mode, scope, admission, dry_run=True)
     receipt = _receipt(batch, tally, mode, dry_run=True)
     log.info(
         "upload validated (dry run)",
-        extra={"feed": feed.kind, "status": receipt.status, "received": receipt.received},
+        extra={"feed": batch.feed.kind, "status": receipt.status, "received": receipt.received},
     )
     return localized(receipt, language), False
 
@@ -277,7 +283,7 @@ async def _store(
     """Reads, validates and (unless `dry_run`) stores the upload's rows in chunks; raises UploadError when it
     holds none. Every error goes to `spool`."""
     feed = batch.feed
-    check_region = scope.prefixes is not None and any(f.name == "region_code" for f in feed.fields)
+    check_region = scope.prefixes is not None and feed.has_region
     limit = batch.runtime.settings.max_errors_in_receipt
     tally = _Tally(spool=spool)
     accept_flagged = batch.profile.id_checksum is IdChecksumPolicy.accept_and_flag

@@ -35,6 +35,7 @@ class FeedProfile:
     id_checksum: IdChecksumPolicy = IdChecksumPolicy.reject
     sheet: str | None = None  # a workbook's sheet to read; None: the first
     version: int = 0  # 0: no profile was set, these are the defaults
+    client_id: str | None = None  # whose profile this is (None: no client's)
 
 
 DEFAULT_PROFILE = FeedProfile()
@@ -92,11 +93,18 @@ class ProfileSettings(BaseModel):
         description="the bureau's own headers (as written; compared without spaces, width or case) → field names",
     )
     reject_above_percent: float = Field(
-        5.0, ge=0, le=100, description="more than this share of rows rejected refuses the whole upload"
+        DEFAULT_PROFILE.reject_above_percent,
+        ge=0,
+        le=100,
+        description="more than this share of rows rejected refuses the whole upload",
     )
-    id_checksum: IdChecksumPolicy = IdChecksumPolicy.reject
+    id_checksum: IdChecksumPolicy = DEFAULT_PROFILE.id_checksum
     sheet: str | None = Field(
-        None, min_length=1, max_length=100, pattern=_TEXT, description="a workbook's sheet; null: the first"
+        DEFAULT_PROFILE.sheet,
+        min_length=1,
+        max_length=100,
+        pattern=_TEXT,
+        description="a workbook's sheet; null: the first",
     )
 
 
@@ -139,13 +147,14 @@ class StoredProfile(ProfileSettings):
             id_checksum=self.id_checksum,
             sheet=self.sheet,
             version=self.version,
+            client_id=self.client_id,
         )
 
 
-_SELECT = (
-    "SELECT feed, client_id, version, columns, reject_above_percent, id_checksum, sheet, set_by, set_by_role, "
-    "set_at, changes FROM feed_profiles "
+_COLUMNS = (
+    "feed, client_id, version, columns, reject_above_percent, id_checksum, sheet, set_by, set_by_role, set_at, changes"
 )
+_SELECT = f"SELECT {_COLUMNS} FROM feed_profiles "
 
 
 def _stored(row: Mapping[str, Any]) -> StoredProfile:
@@ -212,9 +221,7 @@ async def save_profile(
     changes = {k: {"before": previous[k], "after": v} for k, v in after.items() if previous[k] != v}
     row = await pg.fetchrow(
         "INSERT INTO feed_profiles (feed, client_id, version, columns, reject_above_percent, id_checksum, sheet, "
-        "set_by, set_by_role, changes) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb) "
-        "RETURNING feed, client_id, version, columns, reject_above_percent, id_checksum, sheet, set_by, "
-        "set_by_role, set_at, changes",
+        f"set_by, set_by_role, changes) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, $10::jsonb) RETURNING {_COLUMNS}",
         feed,
         client_id,
         before.version + 1,

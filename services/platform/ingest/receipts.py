@@ -43,6 +43,14 @@ class Reason(BaseModel):
     params: dict[str, Any] | None = None
 
 
+class ProfileUsed(BaseModel):
+    """The feed client's profile version an upload was read and judged by (its columns, threshold, ID
+    check-character policy, sheet): `GET …/feeds/{feed}/profiles/{client_id}/versions` shows it."""
+
+    client_id: str
+    version: int
+
+
 _EXAMPLE_RECEIPT: dict[str, Any] = {
     "batch_id": "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
     "feed": "contributions",
@@ -91,6 +99,7 @@ _EXAMPLE_RECEIPT: dict[str, Any] = {
     ],
     "warnings_omitted": 0,
     "ignored_columns": ["备注"],
+    "profile": {"client_id": "hohhot-insurance-centre", "version": 2},
     "created_at": "2024-11-02T10:20:31+08:00",
     "retracted_at": None,
 }
@@ -119,6 +128,7 @@ class Receipt(BaseModel):
     warnings: list[RowError] = []
     warnings_omitted: int = 0
     ignored_columns: list[str] = []  # the file's columns no field reads, as the bureau wrote them
+    profile: ProfileUsed | None = None  # the client's profile the upload was read by; None: no profile, the defaults
     created_at: datetime | None = None
     retracted_at: datetime | None = None
 
@@ -147,7 +157,7 @@ class Retraction(BaseModel):
 
 _SELECT_RECEIPT = (
     "SELECT batch_id, feed, mode, status, reason, received, accepted, rejected, changed, errors, errors_omitted, "
-    "warnings, warnings_omitted, ignored_columns, created_at, retracted_at FROM ingest_batches "
+    "warnings, warnings_omitted, ignored_columns, profile, created_at, retracted_at FROM ingest_batches "
 )
 
 
@@ -175,7 +185,7 @@ def localized(receipt: Receipt, lang: Language) -> Receipt:
 
 def _receipt(row: Mapping[str, Any], lang: Language) -> Receipt:
     data = dict(row)
-    for name in ("errors", "warnings", "ignored_columns", "reason"):
+    for name in ("errors", "warnings", "ignored_columns", "reason", "profile"):
         if isinstance(data[name], str):  # jsonb: decoded on the service's pool, text on a bare asyncpg connection
             data[name] = orjson.loads(data[name])
     if data["reason"] is not None:
@@ -201,8 +211,9 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
     reason = receipt.reason.model_dump(exclude={"message"}) if receipt.reason else None
     await pg.execute(
         "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, rejected, "
-        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns, reason) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb, $15::jsonb)",
+        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns, reason, profile) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb, $15::jsonb, "
+        "$16::jsonb)",
         receipt.batch_id,
         receipt.feed,
         idempotency_key,
@@ -218,4 +229,5 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
         receipt.warnings_omitted,
         orjson.dumps(receipt.ignored_columns).decode(),
         None if reason is None else orjson.dumps(reason).decode(),
+        None if receipt.profile is None else receipt.profile.model_dump_json(),
     )

@@ -51,7 +51,7 @@ class ErrorSpool:
                 error.row,
                 error.line,
                 error.field,
-                error.column.replace("\x00", "") if error.column else None,  # PostgreSQL text holds no NUL
+                error.column,
                 error.column_number,
                 error.code,
                 orjson.dumps(error.params).decode() if error.params else None,
@@ -127,21 +127,21 @@ async def write_xlsx(errors: AsyncIterator[RowError], lang: Language, out: IO[by
     workbook = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False})
     bold = workbook.add_format({"bold": True})
     title = "错误" if lang is Language.zh else "errors"
-    sheet, row = None, _SHEET_ROWS
+
+    def new_sheet() -> Any:
+        sheet = workbook.add_worksheet(f"{title} {len(workbook.worksheets()) + 1}")
+        sheet.write_row(0, 0, _headers(lang), bold)
+        sheet.set_column(0, 2, 10)
+        sheet.set_column(3, 6, 24)
+        sheet.freeze_panes(1, 0)
+        return sheet
+
+    sheet, row = new_sheet(), 0  # a batch without errors downloads the headers alone
     async for error in errors:
         if row >= _SHEET_ROWS:
-            sheet = workbook.add_worksheet(f"{title} {len(workbook.worksheets()) + 1}")
-            sheet.write_row(0, 0, _headers(lang), bold)
-            sheet.set_column(0, 2, 10)
-            sheet.set_column(3, 6, 24)
-            sheet.freeze_panes(1, 0)
-            row = 0
+            sheet, row = new_sheet(), 0
         row += 1
-        assert sheet is not None
         _write_row(sheet, row, _cells(error, lang))
-    if sheet is None:
-        sheet = workbook.add_worksheet(f"{title} 1")
-        sheet.write_row(0, 0, _headers(lang), bold)
     workbook.close()
 
 

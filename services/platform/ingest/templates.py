@@ -16,24 +16,36 @@ from typing import Any
 import xlsxwriter
 from pydantic import BaseModel, ConfigDict
 
-from domain.categories import CATEGORY_LABELS
 from domain.records import ZH_HEADERS, RecordKind
 from ingest.feeds import Feed
 from ingest.fields import (
     ChoiceParser,
     Field,
     date_value,
+    id_number_value,
     list_value,
     month_value,
     plausible_date_value,
     plausible_end_date,
     plausible_month_value,
     region_value,
+    uscc_value,
 )
 from ingest.messages import Language
 from kernel.spreadsheets import inert_cell
 
-# One realistic record per feed (made up: the ID number's and the USCCs' check characters are right).
+# A realistic payment (made up, as every example here: the ID number's and the USCCs' check characters are
+# right); a deposit is the same without the insurance type.
+_PAYMENT: dict[str, Any] = {
+    "id_number": "150102199003070015",
+    "name": "张伟",
+    "unit_uscc": "91150105MA0P4Q5R60",
+    "unit_name": "呼和浩特市金桥劳务有限公司",
+    "period": "2024-10",
+    "region_code": "150105",
+}
+
+# One realistic record per feed.
 EXAMPLE_RECORDS: dict[RecordKind, dict[str, Any]] = {
     RecordKind.units: {
         "uscc": "91150102MA0N1B2C35",
@@ -57,29 +69,14 @@ EXAMPLE_RECORDS: dict[RecordKind, dict[str, Any]] = {
         "valid_until": "2027-02-28",
         "status": "active",
     },
-    RecordKind.contributions: {
-        "id_number": "150102199003070015",
-        "name": "张伟",
-        "unit_uscc": "91150105MA0P4Q5R60",
-        "unit_name": "呼和浩特市金桥劳务有限公司",
-        "period": "2024-10",
-        "region_code": "150105",
-        "insurance_type": "01",
-    },
+    RecordKind.contributions: {**_PAYMENT, "insurance_type": "01"},
     RecordKind.person_statuses: {
         "id_number": "150102199003070015",
         "name": "张伟",
         "status": "退休",
         "since": "2023-06-01",
     },
-    RecordKind.deposits: {
-        "id_number": "150102199003070015",
-        "name": "张伟",
-        "unit_uscc": "91150105MA0P4Q5R60",
-        "unit_name": "呼和浩特市金桥劳务有限公司",
-        "period": "2024-10",
-        "region_code": "150105",
-    },
+    RecordKind.deposits: _PAYMENT,
 }
 
 
@@ -95,13 +92,7 @@ def _chinese(text: str) -> bool:
 
 def _choices(field: Field) -> dict[str, str] | None:
     """A coded field's accepted spellings → codes."""
-    if isinstance(field.parse, ChoiceParser):
-        return field.parse.choices
-    if field.name == "category":  # registration categories parse through domain.categories
-        return {category.value: category.value for category in CATEGORY_LABELS} | {
-            label: category.value for category, label in CATEGORY_LABELS.items()
-        }
-    return None
+    return field.parse.choices if isinstance(field.parse, ChoiceParser) else None
 
 
 def example_row(feed: Feed) -> dict[str, str]:
@@ -145,12 +136,12 @@ def _accepts(field: Field) -> tuple[str, str]:
         return "6 位行政区划代码，如 150102", "a 6-digit administrative division code, e.g. 150102"
     if parse is list_value:
         return "文本；多个值用 ; ；、或 | 分隔", "text; several values separated by ; ； 、 or |"
-    if field.name == "id_number":
+    if parse is id_number_value:
         return (
             "18 位公民身份号码（末位可为 X 或 x），15 位旧号码转换为 18 位",
             "an 18-character ID number (last character a digit or X/x); a 15-digit one is converted",
         )
-    if field.name == "uscc" or field.name.endswith("_uscc"):
+    if parse is uscc_value:
         return (
             "18 位统一社会信用代码（校验位不符的早期代码也接受，回执中提示）",
             "an 18-character unified social credit code (an early one whose check character fails is accepted, "
@@ -168,7 +159,7 @@ class GuideField(BaseModel):
     name: str
     header: str  # the template's header
     required: bool
-    other_headers: list[str]  # further headers accepted for the column (and `name`)
+    other_headers: list[str]  # further headers accepted for the column (`name` first), as ingest.headers lists them
     accepts: str
     values: list[GuideValue] | None = None  # a coded field's codes
 
@@ -184,7 +175,7 @@ class FieldGuide(BaseModel):
                             "name": "status",
                             "header": "状态",
                             "required": True,
-                            "other_headers": ["status", "人员状态"],
+                            "other_headers": ["status", "人员状态", "参保状态", "离退休状态"],
                             "accepts": "下列代码之一，或其中文名称、常见写法（不区分大小写）",
                             "values": [{"code": "retired", "spellings": ["退休", "正式退休"]}],
                         }
@@ -202,7 +193,7 @@ def field_guide(feed: Feed, lang: Language) -> FieldGuide:
     fields = []
     for field in feed.fields:
         shown = header(feed, field)
-        others = list(dict.fromkeys(h for h in (field.name, *field.headers) if h != shown))
+        others = [spelling for spelling in feed.header_spellings[field.name] if spelling != shown]
         choices = _choices(field)
         values = None
         if choices is not None:

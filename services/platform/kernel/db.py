@@ -97,6 +97,7 @@ def service_metadata() -> MetaData:
         Column("warnings_omitted", Integer, nullable=False, server_default=text("0")),
         Column("ignored_columns", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("reason", JSONB),  # why a whole upload was refused: {code, params}
+        Column("profile", JSONB),  # the feed client's profile the upload was read by: {client_id, version}
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("retracted_at", DateTime(timezone=True)),
         UniqueConstraint("feed", "idempotency_key"),

@@ -45,9 +45,9 @@ FEED = Feed(
     kind=RecordKind.registrations,
     fields=(
         Field("name", text_value(50)),
-        Field("unit_name", text_value(200), headers=("单位名称",)),
-        Field("specialty", text_value(100), required=False, headers=("专业",)),
-        Field("region_code", region_value, headers=("行政区划代码",)),
+        Field("unit_name", text_value(200)),
+        Field("specialty", text_value(100), required=False),
+        Field("region_code", region_value),
     ),
     store=_no_store,
     key=lambda row: row["name"],
@@ -452,6 +452,59 @@ def test_statuses_and_unit_kinds_by_label_and_synonym():
         with pytest.raises(FieldError) as caught:
             parse(unknown)
         assert caught.value.code == "invalid_choice"
+
+
+@pytest.mark.parametrize(
+    ("written", "kind"),
+    [
+        ("有限责任公司", "enterprise"),
+        ("有限责任公司(自然人投资或控股)", "enterprise"),
+        ("有限责任公司（自然人独资）", "enterprise"),
+        ("有限责任公司(非自然人投资或控股的法人独资)", "enterprise"),
+        ("其他有限责任公司", "enterprise"),
+        ("一人有限责任公司", "enterprise"),
+        ("股份有限公司", "enterprise"),
+        ("股份有限公司(上市、国有控股)", "enterprise"),
+        ("有限责任公司分公司(自然人投资或控股)", "enterprise"),
+        ("国有企业", "enterprise"),
+        ("集体企业", "enterprise"),
+        ("私营企业", "enterprise"),
+        ("全民所有制", "enterprise"),
+        ("集体所有制(股份合作)", "enterprise"),
+        ("非公司企业法人", "enterprise"),
+        ("个人独资企业", "enterprise"),
+        ("普通合伙企业", "enterprise"),
+        ("有限合伙", "enterprise"),
+        ("外商投资企业", "enterprise"),
+        ("有限责任公司(台港澳法人独资)", "enterprise"),
+        ("个体工商户", "enterprise"),
+        ("农民专业合作社", "enterprise"),
+        ("机关单位", "government"),
+        ("机关法人", "government"),
+        ("事业单位", "public_institution"),
+        ("事业单位法人", "public_institution"),
+        ("参照公务员法管理事业单位", "public_institution"),
+        ("社会团体法人", "social_organisation"),
+        ("民办非企业单位(法人)", "social_organisation"),
+        ("社会服务机构", "social_organisation"),
+    ],
+)
+def test_unit_kinds_by_the_legal_forms_registration_platforms_write(written, kind):
+    from registry_svc.feeds import UNITS
+
+    parse = next(f.parse for f in UNITS.fields if f.name == "kind")
+    assert parse(written) == kind
+    assert parse(f" {written.replace('(', '（').replace(')', '）')} ") == kind  # full-width brackets, padding
+
+
+@pytest.mark.parametrize("written", ["公司", "单位", "其他单位", "有限", "(有限责任公司)", "合作"])
+def test_what_names_no_legal_form_is_no_unit_kind(written):
+    from registry_svc.feeds import UNITS
+
+    parse = next(f.parse for f in UNITS.fields if f.name == "kind")
+    with pytest.raises(FieldError) as caught:
+        parse(written)
+    assert caught.value.code == "invalid_choice"
 
 
 @pytest.mark.parametrize(

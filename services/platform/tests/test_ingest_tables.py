@@ -1,6 +1,6 @@
 """Reading tables as the bureaus' systems export them (no database): header spellings of 金保/社保, 公积金 and
 the construction-market platform, title lines and two-line headers, the columns no field reads, a client's
-profile, and xlsx workbooks."""
+profile, and workbooks (xlsx, and an old .xls from the fixtures)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ import xlsxwriter
 
 from fund_svc.records import FEEDS as FUND_FEEDS
 from ingest.feeds import Feed
-from ingest.formats import XLSX, Detached, UploadError, read_rows
+from ingest.formats import XLS, XLSX, Detached, UploadError, read_rows
 from ingest.headers import header_key, header_keys
 from ingest.profiles import FeedProfile
 from insurance_svc.records import FEEDS as INSURANCE_FEEDS
@@ -122,6 +123,19 @@ def test_header_keys_ignore_width_spaces_case_notes_and_marks():
 def test_bureau_spellings_name_their_fields(feed: Feed, spellings: dict[str, str]):
     for spelling, name in spellings.items():
         assert _map(feed, spelling) == name, spelling
+
+
+def test_the_field_guide_lists_every_spelling_the_feed_reads_the_preferred_first():
+    from ingest.messages import Language
+    from ingest.templates import field_guide
+
+    for feed in (REGISTRATIONS, UNITS, CONTRIBUTIONS, PERSON_STATUSES, DEPOSITS):
+        for item in field_guide(feed, Language.zh).fields:
+            written = [item.header, *item.other_headers]
+            assert [_map(feed, header) for header in written] == [item.name] * len(written), item.name
+            assert len({header_key(header) for header in written}) == len(written)  # each spelling once
+    period = next(item for item in field_guide(CONTRIBUTIONS, Language.zh).fields if item.name == "period")
+    assert period.other_headers[:3] == ["period", "对应费款所属期", "AAE003"]  # 对应费款所属期 wins over 费款所属期
 
 
 def test_look_alike_codes_are_not_taken_for_what_they_are_not():
@@ -354,6 +368,28 @@ async def test_xlsx_sheet_by_profile_and_unreadable_workbooks():
     with pytest.raises(UploadError) as caught:
         await _read(empty, DEPOSITS, content_type=XLSX)
     assert "empty" in caught.value.msg
+
+
+async def test_an_old_excel_xls_workbook_reads_as_an_xlsx_does():
+    """An .xls (Excel 97-2003) from the fixtures: the cells of the xlsx above, behind a sheet 说明."""
+    data = (Path(__file__).parent / "fixtures" / "registrations.xls").read_bytes()
+    with pytest.raises(UploadError) as caught:  # the first sheet is the instructions
+        await _read(data, REGISTRATIONS, content_type=XLS)
+    assert "missing required columns" in caught.value.msg
+    where = Detached(profile=FeedProfile(sheet="明细"))
+    rows = await _read(data, REGISTRATIONS, content_type=XLS, where=where, size=1000)
+    assert [(number, line) for number, line, _ in rows] == [(1, 4), (2, 5)]
+    assert (where.column_numbers["name"], where.column_numbers["valid_until"], where.ignored_columns) == (
+        2,
+        9,
+        ["备注"],
+    )
+    (first, first_problems), (second, second_problems) = (REGISTRATIONS.validate(row or {}) for _, _, row in rows)
+    assert first_problems == [] and first is not None
+    # Text stays text, a number cell is an exact whole number, a date cell and a serial number are dates.
+    assert (first["id_number"], first["region_code"]) == ("150102199003070015", "150102")
+    assert (first["registered_on"], first["valid_until"]) == (date(2019, 3, 1), date(2027, 2, 28))
+    assert second is None and [(p.field, p.code) for p in second_problems] == [("id_number", "id_as_number")]
 
 
 def test_an_identifier_from_a_number_cell_is_refused_never_guessed():

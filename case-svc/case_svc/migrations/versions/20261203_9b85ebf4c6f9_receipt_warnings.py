@@ -5,9 +5,7 @@ Revises: e5f7a9c1d3b6
 Create Date: 2026-12-03 01:30:00
 """
 
-import sqlalchemy as sa
-from alembic import op
-from sqlalchemy.dialects import postgresql
+from kernel import migration_steps
 
 revision = "9b85ebf4c6f9"
 down_revision = "e5f7a9c1d3b6"
@@ -16,16 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    jsonb = postgresql.JSONB(astext_type=sa.Text())
-    op.add_column("ingest_batches", sa.Column("warnings", jsonb, server_default=sa.text("'[]'::jsonb"), nullable=False))
-    op.add_column(
-        "ingest_batches", sa.Column("warnings_omitted", sa.Integer(), server_default=sa.text("0"), nullable=False)
-    )
-    op.add_column(
-        "ingest_batches", sa.Column("ignored_columns", jsonb, server_default=sa.text("'[]'::jsonb"), nullable=False)
-    )
+    migration_steps.add_receipt_warnings()
 
 
 def downgrade() -> None:
-    for column in ("ignored_columns", "warnings_omitted", "warnings"):
-        op.drop_column("ingest_batches", column)
+    migration_steps.drop_receipt_warnings()

@@ -5,8 +5,7 @@ Revises: 0949af23399e
 Create Date: 2026-12-06 09:00:00
 """
 
-import sqlalchemy as sa
-from alembic import op
+from kernel import migration_steps
 
 revision = "14e2dba510d0"
 down_revision = "0949af23399e"
@@ -15,10 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "people", sa.Column("id_checksum_failed", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-    )
+    migration_steps.add_id_checksum_flag("people")
 
 
 def downgrade() -> None:
-    op.drop_column("people", "id_checksum_failed")
+    migration_steps.drop_id_checksum_flag("people")

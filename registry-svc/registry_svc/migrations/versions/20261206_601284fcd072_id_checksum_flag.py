@@ -5,8 +5,7 @@ Revises: 4f1a6c2e9d80
 Create Date: 2026-12-06 09:00:00
 """
 
-import sqlalchemy as sa
-from alembic import op
+from kernel import migration_steps
 
 revision = "601284fcd072"
 down_revision = "4f1a6c2e9d80"
@@ -15,10 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column(
-        "persons", sa.Column("id_checksum_failed", sa.Boolean(), server_default=sa.text("false"), nullable=False)
-    )
+    migration_steps.add_id_checksum_flag("persons")
 
 
 def downgrade() -> None:
-    op.drop_column("persons", "id_checksum_failed")
+    migration_steps.drop_id_checksum_flag("persons")
