@@ -44,8 +44,8 @@ async def record_accesses(
         return
     async with _own_transaction(db) as pg:
         await pg.execute(
-            "INSERT INTO person_access (client_id, role, person_ref, action, route, status, request_id)"
-            " SELECT $1, $2, ref, $4, $5, $6, $7 FROM unnest($3::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY n",
+            "INSERT INTO person_access (client_id, actor_kind, role, person_ref, action, route, status, request_id)"
+            " SELECT $1, $8, $2, ref, $4, $5, $6, $7 FROM unnest($3::text[]) WITH ORDINALITY AS r(ref, n) ORDER BY n",
             caller.client_id,
             caller.role,
             refs,
@@ -53,6 +53,7 @@ async def record_accesses(
             route,
             status,
             request_id.get(),
+            caller.kind.value,
         )
 
 
@@ -79,7 +80,7 @@ async def person_accesses(
     # Only the present filters go into the statement, so each is planned with its index.
     where = " AND ".join(f"{condition}${n}" for n, (condition, _) in enumerate(filters, start=1))
     rows = await pg.fetch(
-        "SELECT access_id, at, client_id, role, person_ref, action, route, status, request_id FROM person_access"
+        "SELECT access_id, at, client_id, actor_kind, role, person_ref, action, route, status, request_id FROM person_access"
         f"{' WHERE ' + where if where else ''} ORDER BY access_id DESC LIMIT ${len(filters) + 1}",
         *(value for _, value in filters),
         limit + 1,
@@ -89,13 +90,16 @@ async def person_accesses(
     return Page[PersonAccess](items=items, next_cursor=next_cursor)
 
 
-async def record_batch(db: Database, service: str, batch_id: uuid.UUID, client_id: str) -> None:
+async def record_batch(db: Database, service: str, batch_id: uuid.UUID, caller: Caller) -> None:
+    """The batch is the client's (the feed client a bureau's person acts for); a person is noted as its uploader."""
     async with _own_transaction(db) as pg:
         await pg.execute(
-            "INSERT INTO feed_batches (batch_id, service, client_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            "INSERT INTO feed_batches (batch_id, service, client_id, uploaded_by) VALUES ($1, $2, $3, $4) "
+            "ON CONFLICT DO NOTHING",
             batch_id,
             service,
-            client_id,
+            caller.principal,
+            caller.client_id if caller.is_person else None,
         )
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 
-from gateway_svc import api, proxy
+from gateway_svc import account_api, api, proxy
 from gateway_svc.clients import load_clients
+from gateway_svc.console import pages
 from gateway_svc.deps import Gateway, GatewayDep
 from gateway_svc.openapi import MergedOpenAPI
 from gateway_svc.ratelimit import RateLimiter
@@ -41,11 +43,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = build_app(
         service,
         settings,
-        routers=[api.router, proxy.router],
+        routers=[api.router, account_api.router, pages.router, proxy.router],
         description="The suite's public entrance.",
         verify_callers=False,  # it authenticates the outside world itself (tokens.py)
     )
     install_refusal_handler(app)
+    app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=pages.STATIC), name="console-static")
+    app.add_middleware(pages.SecurityHeaders)
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in _FASTAPI_DOCS]
     service_lifespan = app.router.lifespan_context
 
@@ -70,6 +74,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.get("/openapi.json", include_in_schema=False)
     async def openapi(request: Request, gateway: GatewayDep) -> JSONResponse:
         return JSONResponse(await gateway.openapi.document(request.app))
+
+    @app.get(pages.PREFIX, include_in_schema=False)
+    async def console() -> RedirectResponse:
+        return RedirectResponse(f"{pages.PREFIX}/", status_code=308)
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -1,9 +1,24 @@
-"""The gateway's tables: the log of personal-data access, and which client uploaded which batch."""
+"""The gateway's tables: the log of personal-data access, which client uploaded which batch, and the officers'
+accounts with their sessions and the history of every change to them."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, MetaData, Table, Text, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    false,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from kernel.db import NAMING_CONVENTION
 
@@ -17,7 +32,8 @@ person_access = Table(
     metadata,
     Column("access_id", BigInteger, primary_key=True, autoincrement=True),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("client_id", Text, nullable=False),
+    Column("client_id", Text, nullable=False),  # the client's id, or the signed-in person's username
+    Column("actor_kind", Text, nullable=False, server_default="client"),  # client | person
     Column("role", Text, nullable=False),
     Column("person_ref", Text, nullable=False),
     Column("action", Text, nullable=False),  # read | lookup | reveal | export
@@ -37,5 +53,74 @@ feed_batches = Table(
     Column("batch_id", UUID(as_uuid=True), primary_key=True),
     Column("service", Text, nullable=False),
     Column("client_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("uploaded_by", Text),  # the person who uploaded it for the client through the console
+)
+
+# An officer's account (accounts.py): a person who signs in as themselves. Role, regions and extra
+# scopes follow the clients' rules; a bureau's person acts for its feed client (`acts_for`). The
+# TOTP secret is sealed with the kernel's FieldCipher ("key_id:base64"); passwords only as argon2id.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", Text, primary_key=True),
+    Column("display_name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("regions", ARRAY(Text), nullable=False),
+    Column("extra_scopes", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("acts_for", Text),
+    Column("password_hash", Text),  # null: signs in only through the identity provider
+    Column("must_change_password", Boolean, nullable=False, server_default=false()),
+    Column("password_changed_at", DateTime(timezone=True)),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("totp_secret", Text),
+    Column("totp_pending", Text),  # enrolled but not confirmed with a code yet
+    Column("totp_last_step", BigInteger),  # the last code's time step: a code is good once
+    Column("oidc_subject", Text, unique=True),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_by", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_by", Text, nullable=False),
+)
+
+# Every change of an account, appended: who did what to whom, with old → new values (never a hash or secret).
+account_changes = Table(
+    "account_changes",
+    metadata,
+    Column("change_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("username", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("changes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("request_id", Text),
+    Index(None, "username", "change_id"),
+)
+
+# A browser session (sessions.py): the cookie's value is known only to the browser; this holds its SHA-256.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("session_hash", Text, primary_key=True),
+    Column("username", Text, ForeignKey("accounts.username", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", Text, nullable=False),
+    Column("via", Text, nullable=False),  # password | oidc
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Index(None, "username"),
+)
+
+# A sign-in through the identity provider under way: its state (hashed), nonce and PKCE verifier.
+oidc_logins = Table(
+    "oidc_logins",
+    metadata,
+    Column("state_hash", Text, primary_key=True),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier", Text, nullable=False),
+    Column("return_to", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -22,14 +22,16 @@ log = logging.getLogger(__name__)
 _REF = REF
 _ERROR = {"$ref": _REF + ERROR_BODY}
 _REFUSALS = {
-    "401": "no valid bearer token",
-    "403": "the token lacks this route's scope",
+    "401": "no valid bearer token or signed-in session",
+    "403": "the token (or the person's role) lacks this route's scope; a session's write without its CSRF token",
     "429": "rate limit: retry after `Retry-After` seconds",
     "503": "the service behind this route is unavailable",
 }
 DESCRIPTION = """\
 The public API of the 挂证 cross-check suite. Get a token with `POST /api/v1/auth/token`
-(OAuth2 client credentials), then send `Authorization: Bearer <token>`. Each operation names the
+(OAuth2 client credentials), then send `Authorization: Bearer <token>`; or, as a person, sign in with
+`POST /api/v1/auth/session` (the session cookie; each write also sends `X-CSRF-Token`, from
+`GET /api/v1/auth/me`, and comes from this site's origin). Each operation names the
 scope it needs; lists and objects are limited to the token's regions (another region's object is 404,
 as if it did not exist; a `region_code` filter outside them is 403). Every list is a page
 `{"items": [...], "next_cursor": ...}` (pass `cursor` for the next); every error is
@@ -81,7 +83,7 @@ class MergedOpenAPI:
             for operation in operations.values():
                 if public_path.startswith("/api/v1/auth/"):
                     continue
-                operation.setdefault("security", [{"oauth2": []}])
+                operation.setdefault("security", [{"oauth2": []}, {"session": []}])
                 for status, text in _REFUSALS.items():
                     operation.setdefault("responses", {}).setdefault(
                         status, {"description": text, "content": {"application/json": {"schema": _ERROR}}}
@@ -100,6 +102,13 @@ class MergedOpenAPI:
             "components": {
                 "schemas": dict(sorted(schemas.items())),
                 "securitySchemes": {
+                    "session": {
+                        "type": "apiKey",
+                        "in": "cookie",
+                        "name": "__Host-guazheng_session",
+                        "description": "A person's session (POST /api/v1/auth/session; `guazheng_session` in "
+                        "development). Writes also need the X-CSRF-Token header.",
+                    },
                     "oauth2": {
                         "type": "oauth2",
                         "description": "Client credentials; the access token is a JWT sent as a bearer token.",
@@ -109,7 +118,7 @@ class MergedOpenAPI:
                                 "scopes": {s.value: s.name.replace("_", " ") for s in Scope},
                             }
                         },
-                    }
+                    },
                 },
             },
             "x-unavailable-services": unavailable,
@@ -136,7 +145,7 @@ def _public_operations(doc: dict, service: str):
 
 def _secured(operation: dict, scope: Scope) -> dict:
     operation = copy.deepcopy(operation)
-    operation["security"] = [{"oauth2": [scope.value]}]
+    operation["security"] = [{"oauth2": [scope.value]}, {"session": []}]
     operation["description"] = (operation.get("description", "") + f"\n\nScope: `{scope.value}`.").strip()
     # Each operation keeps its service's id, made unique across services by the path.
     operation.pop("operationId", None)

@@ -29,7 +29,7 @@ from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTime
 from gateway_svc.routing import SERVICE_TITLES, Kind, Match
 from gateway_svc.tokens import Caller
 from ingest.check_requests import REQUESTED_PATH, Requested
-from kernel.credentials import CallerKind, caller_credential
+from kernel.credentials import caller_credential
 from kernel.db import Database
 from kernel.logs import request_id
 from kernel.scope import EVERYWHERE
@@ -63,6 +63,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     "x-region-scope",
     "x-actor",
     "x-actor-role",
+    "x-csrf-token",
 }
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
@@ -75,7 +76,7 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
     found = routing.match(request.method, request.url.path)
     if found is None:
         raise NoRoute("no such route", loc=["path"])
-    caller = authenticate(request, settings, gateway)
+    caller = await authenticate(request, runtime, gateway)
     require(caller, found.scope)
     limit = settings.feed_body_limit if found.kind is Kind.feed else settings.body_limit
     declared = request.headers.get("content-length")
@@ -83,7 +84,7 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
         raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
     if found.kind is Kind.batch:
         owner = await audit.batch_owner(runtime.db, found.service, found.params["batch_id"])
-        if owner != caller.client_id:
+        if owner != caller.principal:
             raise NoRoute("no batch with this id", loc=["path", "batch_id"])
 
     try:
@@ -92,7 +93,7 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
             # The path was decoded to match the table: encoded again, any character reaches the service intact.
             settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
             params=forwarded_query(request, settings.max_page_size),
-            headers=_headers(request, caller, gateway.caller_key),
+            headers=_headers(request, caller, gateway.caller_key, uploading=found.kind is Kind.feed),
             content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
         )
     except httpx.InvalidURL:
@@ -164,16 +165,20 @@ def forwarded_query(request: Request, max_page: int) -> httpx.QueryParams:
     )
 
 
-def credential_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
-    """Who is calling, as a credential the services verify (kernel.credentials): the client's id, role,
-    regions and scopes, signed with the key only the gateway holds; and the request id."""
+def credential_headers(
+    caller: Caller, signing_key: Ed25519PrivateKey, *, uploading: bool = False
+) -> list[tuple[bytes, bytes]]:
+    """Who is calling, as a credential the services verify (kernel.credentials): the client's id or the
+    person's username, role, regions and scopes, and whether a client or a person, signed with the key only
+    the gateway holds; and the request id. A bureau's person uploading a file speaks as the feed client they
+    act for (the client's batch, read with the client's profile); the gateway notes who uploaded it."""
     credential = caller_credential(
         signing_key,
-        actor=caller.client_id,
+        actor=caller.principal if uploading else caller.client_id,
         role=caller.role,
         regions=caller.regions,
         scopes=caller.scopes,
-        kind=CallerKind.client,
+        kind=caller.kind,
     )
     headers = [(b"authorization", b"Bearer " + credential.encode())]
     if rid := request_id.get():
@@ -181,15 +186,18 @@ def credential_headers(caller: Caller, signing_key: Ed25519PrivateKey) -> list[t
     return headers
 
 
-def _headers(request: Request, caller: Caller, signing_key: Ed25519PrivateKey) -> list[tuple[bytes, bytes]]:
+def _headers(
+    request: Request, caller: Caller, signing_key: Ed25519PrivateKey, *, uploading: bool = False
+) -> list[tuple[bytes, bytes]]:
     """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
-    the ones the gateway sets or drops, plus the caller's credential."""
+    the ones the gateway sets or drops (the session cookie and the CSRF token among them), plus the
+    caller's credential."""
     headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
-    headers += credential_headers(caller, signing_key)
+    headers += credential_headers(caller, signing_key, uploading=uploading)
     for key, value in request.headers.raw:
         if key.lower() == b"idempotency-key":
             # Per client: two bureaus choosing the same key must not see each other's receipt.
-            headers.append((b"idempotency-key", caller.client_id.encode() + b":" + value))
+            headers.append((b"idempotency-key", caller.principal.encode() + b":" + value))
             break
     return headers
 
@@ -268,7 +276,7 @@ async def _receipt(db: Database, found: Match, caller: Caller, response: httpx.R
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ServiceDown(f"{SERVICE_TITLES[found.service]} answered an upload without a receipt") from None
         if not dry_run:
-            await audit.record_batch(db, found.service, uuid.UUID(batch_id), caller.client_id)
+            await audit.record_batch(db, found.service, uuid.UUID(batch_id), caller)
     return _with_headers(
         Response(body, status_code=response.status_code),
         _response_headers(response, drop=frozenset({b"content-length"})),

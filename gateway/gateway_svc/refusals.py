@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta, timezone
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -16,16 +17,26 @@ from kernel.errors import DomainError, Forbidden, NotFound, Unavailable, error_b
 log = logging.getLogger(__name__)
 
 _BEARER = 'Bearer realm="guazheng"'
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 # How long a caller should wait before trying a service that is down again.
 SERVICE_DOWN_RETRY_AFTER = "5"
 
 
 class Refusal(DomainError):
-    """A request the gateway turns away: logged by its handler, and answered with `headers`."""
+    """A request the gateway turns away: logged by its handler, and answered with `headers` (and `extra`
+    members beside `detail` in the body, such as a lockout's `locked_until`)."""
 
-    def __init__(self, msg: str, *, headers: Mapping[str, str] | None = None, loc: Sequence[str | int] = ()) -> None:
+    def __init__(
+        self,
+        msg: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        loc: Sequence[str | int] = (),
+        extra: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(msg, loc=loc)
         self.headers = dict(headers or {})
+        self.extra = dict(extra or {})
 
 
 class Unauthenticated(Refusal):
@@ -47,6 +58,48 @@ class InsufficientScope(Refusal, Forbidden):
             f"this token lacks the scope {scope.value}",
             headers={"WWW-Authenticate": f'{_BEARER}, error="insufficient_scope", scope="{scope.value}"'},
         )
+
+
+class SignInRefused(Refusal):
+    """Unknown username, wrong password, disabled account: one answer for all (nothing is told apart)."""
+
+    status_code = 401
+    error_type = "invalid_credentials"
+
+    def __init__(self, msg: str = "用户名或密码错误 (wrong username or password)", *, error_type: str | None = None):
+        super().__init__(msg, loc=["body"])
+        if error_type:
+            self.error_type = error_type
+
+
+class AccountLocked(Refusal):
+    """Too many failed sign-ins in a row: refused until `locked_until`, whatever is sent."""
+
+    status_code = 423
+    error_type = "account_locked"
+
+    def __init__(self, locked_until: datetime) -> None:
+        wait = max(1, int((locked_until - datetime.now(UTC)).total_seconds()))
+        local = locked_until.astimezone(CHINA).strftime("%H:%M")
+        super().__init__(
+            f"登录失败次数过多，账户已锁定至 {local}（北京时间）(too many failed sign-ins: locked until {locked_until.isoformat()})",
+            headers={"Retry-After": str(wait)},
+            loc=["body", "username"],
+            extra={"locked_until": locked_until.isoformat()},
+        )
+
+
+class CsrfRefused(Refusal, Forbidden):
+    """A write authenticated by the session cookie without its session's CSRF token, or from another origin."""
+
+    error_type = "csrf_failed"
+
+
+class PasswordChangeRequired(Refusal, Forbidden):
+    error_type = "password_change_required"
+
+    def __init__(self) -> None:
+        super().__init__("请先修改初始密码 (change the one-time password first: POST /api/v1/auth/password)")
 
 
 class NoRoute(Refusal, NotFound):
@@ -97,4 +150,4 @@ def install_refusal_handler(app: FastAPI) -> None:
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal) -> JSONResponse:
         log_refusal(request, exc.status_code, exc.error_type)
-        return JSONResponse(error_body(exc.detail()), status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(error_body(exc.detail()) | exc.extra, status_code=exc.status_code, headers=exc.headers)

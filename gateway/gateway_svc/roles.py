@@ -23,6 +23,7 @@ class Scope(StrEnum):
     checks_read = "checks:read"  # check requests to the centres and where they stand (counts, no people)
     checks_write = "checks:write"  # issue a check request (the construction bureau)
     checks_download = "checks:download"  # a check request's list of people: full ID numbers (audited)
+    accounts_admin = "accounts:admin"  # officers' accounts within the caller's regions (accounts.py)
 
 
 _OFFICER = {
@@ -52,7 +53,9 @@ class Role(StrEnum):
 
 
 ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
-    Role.province_admin: frozenset(_OFFICER | _ISSUER | {Scope.campaign_admin, Scope.ops_replay, Scope.audit_read}),
+    Role.province_admin: frozenset(
+        _OFFICER | _ISSUER | {Scope.campaign_admin, Scope.ops_replay, Scope.audit_read, Scope.accounts_admin}
+    ),
     Role.city_officer: frozenset(_OFFICER | _ISSUER),
     Role.county_officer: frozenset(_OFFICER),
     Role.registry_feed: frozenset({Scope.feeds_registry}),
@@ -63,3 +66,6 @@ ROLE_SCOPES: dict[Role, frozenset[Scope]] = {
 
 # Scopes a deployment may add to a client on top of its role's (e.g. reveal for a named officer).
 GRANTABLE = frozenset({Scope.persons_reveal})
+
+# The roles of a bureau's feed: a person with one of them signs in to upload for the bureau's client.
+FEED_ROLES = frozenset({Role.registry_feed, Role.insurance_feed, Role.fund_feed})

@@ -49,6 +49,29 @@ class GatewaySettings(ServiceSettings):
     rate_limit_burst: int = Field(60, ge=1, description="requests a client may make at once")
     openapi_cache_seconds: float = 300.0
 
+    # People's sign-in (accounts.py, sessions.py): browser sessions, lockout, where cookies may come from.
+    session_idle_minutes: int = Field(30, ge=1, le=24 * 60, description="a session unused this long ends")
+    session_absolute_hours: int = Field(12, ge=1, le=7 * 24, description="a session ends this long after sign-in")
+    login_max_failures: int = Field(5, ge=1, le=100, description="wrong passwords or codes in a row before a lockout")
+    login_lockout_minutes: int = Field(15, ge=1, le=24 * 60, description="how long a locked account stays locked")
+    session_cookie_secure: bool | None = Field(
+        None, description="the Secure flag (and the __Host- name) of the session cookie; unset: on outside development"
+    )
+    public_origins: list[str] = Field(
+        default_factory=list,
+        description="origins (scheme://host[:port]) a cookie-authenticated write may come from besides the gateway's "
+        "own address as the request names it: the public address when a proxy terminates TLS in front",
+    )
+    # OpenID Connect federation to the province's identity provider (oidc.py): off unless OIDC_ISSUER is set.
+    oidc_issuer: str | None = Field(None, description="the provider's issuer URL (its discovery document is read)")
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr = SecretStr("")
+    oidc_redirect_url: str | None = Field(
+        None, description="the callback as the provider sees it: https://<public host>/api/v1/auth/oidc/callback"
+    )
+    oidc_scope: str = "openid profile"
+    oidc_label: str = Field("统一身份认证登录", description="the sign-in page's button for the provider")
+
     @model_validator(mode="after")
     def _refuse_unusable_keys(self) -> GatewaySettings:
         key = self.token_signing_key.get_secret_value()
@@ -67,7 +90,22 @@ class GatewaySettings(ServiceSettings):
         # on every request it forwards, so it refuses to start instead.
         if public_key != self.caller_verify_key:
             raise ValueError("CALLER_SIGNING_KEY and CALLER_VERIFY_KEY are not one pair (suite credential-keys)")
+        if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
+            raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_REDIRECT_URL")
+        if self.environment is Environment.production and self.session_cookie_secure is False:
+            raise ValueError("SESSION_COOKIE_SECURE cannot be off in production")
         return self
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.environment is not Environment.development
+
+    @property
+    def session_cookie(self) -> str:
+        """`__Host-` binds the cookie to this host, path / and HTTPS: only with the Secure flag."""
+        return "__Host-guazheng_session" if self.secure_cookies else "guazheng_session"
 
     @cached_property
     def service_urls(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ import jwt
 from gateway_svc.clients import Client
 from gateway_svc.roles import Scope
 from gateway_svc.settings import GatewaySettings
+from kernel.credentials import CallerKind
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["iss", "aud", "exp", "iat", "jti", "sub", "scope", "regions", "role"]
@@ -26,13 +27,24 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class Caller:
-    """Who is calling, as their verified token says."""
+    """Who is calling, as their verified token (a client) or session (a person, sessions.py) says."""
 
-    client_id: str
+    client_id: str  # a client's id, or a person's username
     role: str
     scopes: frozenset[str]
     regions: tuple[str, ...]
-    token_id: str
+    token_id: str  # the token's jti; for a person, a digest of the session
+    kind: CallerKind = CallerKind.client
+    acts_for: str | None = None  # a bureau's person: the feed client they upload for
+
+    @property
+    def principal(self) -> str:
+        """Whose batches these are: the feed client a person acts for, or the caller itself."""
+        return self.acts_for or self.client_id
+
+    @property
+    def is_person(self) -> bool:
+        return self.kind is CallerKind.person
 
     @property
     def region_scope(self) -> str:

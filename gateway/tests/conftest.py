@@ -1,10 +1,13 @@
-"""Fixtures for gateway tests: configured clients with known secrets, the gateway on a fresh database, and a
-stand-in service that records what the gateway sends it."""
+"""Fixtures for gateway tests: configured clients with known secrets, the gateway on a fresh database, a
+stand-in service that records what the gateway sends it, and people: accounts and browser-like clients."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +15,10 @@ import orjson
 import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from people_helpers import Site
 
 from devtools.embedded import free_port
 from devtools.testing import running, serving
@@ -122,3 +129,42 @@ async def recorder() -> AsyncIterator[Recorder]:
 
     async with serving(app, port):
         yield recording
+
+
+# --- people: accounts and browser sessions (people_helpers.py) -----------------------------------------
+
+
+@pytest.fixture
+def site_factory(gateway_db, infra, client_config) -> Callable:
+    """`async with site_factory(**settings) as site`: the gateway in-process with its lifespan, for people."""
+
+    @asynccontextmanager
+    async def make(**overrides: object) -> AsyncIterator[Site]:
+        down = {f"{name}_url": nowhere() for name in ("registry", "insurance", "fund", "matcher", "case")}
+        settings = gateway_db.settings(infra, **{"gateway_clients": client_config[0], **down, **overrides})
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            yield Site(app, gateway_db.url)
+
+    return make
+
+
+@pytest.fixture
+async def site(site_factory) -> AsyncIterator[Site]:
+    async with site_factory() as running_site:
+        yield running_site
+
+
+@pytest.fixture
+def served_site(gateway_db, infra, client_config) -> Callable:
+    """`async with served_site(**settings) as (site, url)`: the gateway over real HTTP on a free port (a browser's)."""
+
+    @asynccontextmanager
+    async def make(**overrides: object) -> AsyncIterator[tuple[Site, str]]:
+        down = {f"{name}_url": nowhere() for name in ("registry", "insurance", "fund", "matcher", "case")}
+        settings = gateway_db.settings(infra, **{"gateway_clients": client_config[0], **down, **overrides})
+        app, port = create_app(settings), free_port()
+        async with serving(app, port):
+            yield Site(app, gateway_db.url), f"http://127.0.0.1:{port}"
+
+    return make

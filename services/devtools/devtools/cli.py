@@ -39,6 +39,11 @@ def up(args: argparse.Namespace) -> None:
             clients_path = settings.data_dir / "demo-clients.json"
             gateway, secrets = start_gateway(infra, front, processes, clients_path=clients_path, log_dir=log_dir)
             processes.append(gateway)
+            from devtools.demo_accounts import create_demo_accounts, describe
+            from devtools.embedded import database_url
+
+            accounts_path = settings.data_dir / "demo-accounts.json"
+            demo_accounts = create_demo_accounts(database_url(infra.server_url, front.name), accounts_path)
         print("\nReady:")
         for process in processes:
             print(f"  {process.spec.title:<14} {process.url}   API docs: {process.url}/docs")
@@ -48,6 +53,8 @@ def up(args: argparse.Namespace) -> None:
             print(f"Demo clients, one per role (development-only secrets): {clients_path}")
             print("Get a token as the Hohhot officer and read that city's open findings:")
             print(curl_examples(gateway.url, secrets))
+            print(describe(demo_accounts, f"{gateway.url}/console/"))
+            print(f"  (listed in {accounts_path})")
         if args.demo:
             from devtools.demo import GatewayAccess, load_demo
 
