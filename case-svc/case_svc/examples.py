@@ -57,8 +57,15 @@ CASE_SUMMARY: dict[str, Any] = {
     "allowed_actions": ["answer", "no-reply", "close"],
     "opened_by": "finding",
     "notice_date": "2026-11-05",
-    "reply_due": "2026-11-20",
+    "reply_due": "2026-11-26",
+    "review_due": None,
+    "due_on": "2026-11-26",
+    "due_basis": None,  # below: DUE_BASIS
     "overdue": False,
+    "assignee": "zhangwei",
+    "assigned_at": "2026-11-04T10:02:11+08:00",
+    "lock": None,  # below: WORKING_LOCK
+    "supervision": None,  # below: SUPERVISION
     "outcome": None,
     "outcome_reason": None,
     "authority": None,
@@ -67,6 +74,25 @@ CASE_SUMMARY: dict[str, Any] = {
     "opened_at": "2026-11-03T08:12:46+08:00",
     "updated_at": "2026-11-05T09:30:02+08:00",
 }
+
+DUE_BASIS: dict[str, Any] = {
+    "kind": "reply",
+    "from": "2026-11-05",
+    "working_days": 15,
+    "due": "2026-11-26",
+    "calendar": "国务院办公厅节假日安排（chinesecalendar 1.11.0，收录2004—2026年）",
+    "weekends_only_years": [],
+    "text": "反馈期限：自2026-11-05起15个工作日，至2026-11-26（扣除法定节假日，计入调休上班日，依国务院办公厅节假日安排"
+    "（chinesecalendar 1.11.0，收录2004—2026年））",
+}
+WORKING_LOCK: dict[str, Any] = {"holder": "zhangwei", "expires_at": "2026-11-05T10:00:02+08:00"}
+SUPERVISION: dict[str, Any] = {
+    "deadline": "2026-12-31",
+    "note": "群众反映强烈，请于年底前办结",
+    "by": "im-admin-li",
+    "at": "2026-11-06T09:00:00+08:00",
+}
+CASE_SUMMARY |= {"due_basis": DUE_BASIS, "lock": WORKING_LOCK, "supervision": SUPERVISION}
 
 CASE_DETAIL: dict[str, Any] = CASE_SUMMARY | {
     "opened_reason": "finding SI_UNIT_MISMATCH",
@@ -222,6 +248,7 @@ _COUNTS: dict[str, int] = {
     "complaints_answered": 7,
 }
 SUMMARY_TABLE: dict[str, Any] = {
+    "frozen_at": None,
     "title": "内蒙古自治区呼和浩特市工程建设领域专业技术人员“挂证”等违法违规行为处理情况汇总表"
     "（2024-08-01 至 2025-02-17）",
     "region_code": "150100",
@@ -239,6 +266,7 @@ MONTHLY_TABLE: dict[str, Any] = SUMMARY_TABLE | {
     "campaign_id": "HLJ-2018",
     "month": "2019-02",
     "due_on": "2019-03-02",
+    "frozen_at": "2019-03-01T00:05:12+08:00",
 }
 DETAIL_TABLE: dict[str, Any] = {
     "title": "内蒙古自治区呼和浩特市新城区处理情况明细表（2026-11-01 至 2026-12-31）",
@@ -270,3 +298,133 @@ CSV_EXAMPLE = (
     "地区代码,地区,核查人数,…,办结投诉举报\r\n150102,新城区,1342,…,7\r\n合计,,1342,…,7\r\n"
 )
 XLSX_EXAMPLE = "(an .xlsx workbook: the title row naming the region and period, the period, the Chinese headers, a row per region, 合计 in bold)"
+
+# --- case work: assignment, the working lock, bulk actions, notices, supervision -----------------------
+
+ASSIGN_CASE: dict[str, Any] = {"assignee": "zhangwei", "reason": "由张伟负责核查"}
+ROUND_ROBIN: dict[str, Any] = {
+    "region_code": "150102",
+    "assignees": ["zhangwei", "liuyang"],
+    "filter": {"status": "open"},
+    "reason": "新城区待通知案件轮流分配",
+}
+ROUND_ROBIN_RESULT: dict[str, Any] = {
+    "assignments": [
+        {"case_id": CASE_ID, "case_ref": CASE_REF, "assignee": "zhangwei"},
+        {"case_id": "8d2f4b6a-1c3e-4f5a-9b7d-2e4f6a8c0b1d", "case_ref": "AJ-150102-2026-000005", "assignee": "liuyang"},
+    ],
+    "skipped": [{"case": "AJ-150102-2026-000001", "reason": "already assigned to zhangwei"}],
+    "load": [{"assignee": "zhangwei", "undecided_cases": 7}, {"assignee": "liuyang", "undecided_cases": 7}],
+}
+CASE_LOCK: dict[str, Any] = {
+    "case_id": CASE_ID,
+    "case_ref": CASE_REF,
+    "holder": "zhangwei",
+    "expires_at": "2026-11-05T10:00:02+08:00",
+}
+BULK: dict[str, Any] = {
+    "action": "remind",
+    "case_ids": [CASE_REF, "AJ-150102-2026-000005"],
+    "message": "请于本周内完成核查反馈",
+}
+BULK_RESULT: dict[str, Any] = {
+    "action": "remind",
+    "done": 1,
+    "refused": 1,
+    "results": [
+        {"case": CASE_REF, "case_id": CASE_ID, "case_ref": CASE_REF, "outcome": "done", "reason": None,
+         "status": "awaiting_reply"},
+        {"case": "AJ-150102-2026-000005", "case_id": "8d2f4b6a-1c3e-4f5a-9b7d-2e4f6a8c0b1d",
+         "case_ref": "AJ-150102-2026-000005", "outcome": "refused",
+         "reason": "case AJ-150102-2026-000005 is closed: nothing is left to remind of", "status": "closed"},
+    ],
+}  # fmt: skip
+NOTICES: dict[str, Any] = {
+    "as_of": "2026-11-24",
+    "within": 3,
+    "counts": {"due_soon": 1, "overdue": 0, "supervised": 1, "reminded": 0},
+    "notices": [
+        {"kind": "due_soon", "case_id": CASE_ID, "case_ref": CASE_REF, "region_code": "150102", "status": "awaiting_reply",
+         "status_label": "待反馈", "due_on": "2026-11-26", "overdue": False, "message": "反馈即将到期（期限2026-11-26）",
+         "at": None},
+        {"kind": "supervised", "case_id": CASE_ID, "case_ref": CASE_REF, "region_code": "150102",
+         "status": "awaiting_reply", "status_label": "待反馈", "due_on": "2026-12-31", "overdue": False,
+         "message": "省级挂牌督办，督办期限2026-12-31：群众反映强烈，请于年底前办结", "at": None},
+    ],
+}  # fmt: skip
+SUPERVISE: dict[str, Any] = {"deadline": "2026-12-31", "note": "群众反映强烈，请于年底前办结"}
+SUPERVISED_CASE: dict[str, Any] = {
+    "case_id": CASE_ID,
+    "case_ref": CASE_REF,
+    "person_ref": PERSON_REF,
+    "region_code": "150102",
+    "region_name": "新城区",
+    "name": "张建国",
+    "masked_id": "150102**********3X",
+    "status": "awaiting_county_review",
+    "status_label": "待审查",
+    "assignee": "zhangwei",
+    "due_on": "2026-12-10",
+    "supervision": SUPERVISION,
+    "done": False,
+    "overdue": False,
+    "working_days_left": 26,
+}
+
+# --- attachments, documents, publications ---------------------------------------------------------------
+
+ATTACHMENT_UPLOAD: dict[str, Any] = {"kind": "约谈笔录", "note": "2026年11月10日约谈当事人", "file": "(约谈笔录.pdf)"}
+ATTACHMENT: dict[str, Any] = {
+    "attachment_id": "2b4d6f8a-0c1e-4a3b-8d5f-7a9c1e3b5d7f",
+    "case_id": CASE_ID,
+    "number": 1,
+    "kind": "约谈笔录",
+    "note": "2026年11月10日约谈当事人",
+    "filename": "约谈笔录-张建国.pdf",
+    "content_type": "application/pdf",
+    "size": 182734,
+    "sha256": "9f2c7a41e5b8d3f60a1c4e7b2d9f8a6c3e5b1d7f0a2c4e6b8d0f2a4c6e8b0d2f",
+    "uploaded_by": "zhangwei",
+    "uploaded_by_role": "county_officer",
+    "uploaded_at": "2026-11-10T16:20:05+08:00",
+}
+DOCUMENT_NUMBER: dict[str, Any] = {
+    "document": "decision",
+    "title": "处理决定书",
+    "number": "内建稽〔2026〕12号",
+    "authority_code": "150000",
+    "issued_on": "2026-12-10",
+    "issued_by": "im-admin-li",
+    "issued_at": "2026-12-10T15:02:44+08:00",
+}
+PUBLICATION_IN: dict[str, Any] = {"region_code": "150000", "from": "2026-12-01", "to": "2026-12-31"}
+PUBLICATION: dict[str, Any] = {
+    "publication_id": "6a8c0e2b-4d6f-4a1c-9e3b-5d7f9a1c3e5b",
+    "region_code": "150000",
+    "period_from": "2026-12-01",
+    "period_to": "2026-12-31",
+    "title": "内蒙古自治区工程建设领域专业技术人员“挂证”违法违规行为处理结果公示（2026-12-01 至 2026-12-31）",
+    "status": "approved",
+    "rows": [
+        {
+            "case_ref": CASE_REF,
+            "name": "张建国",
+            "masked_id": "150102**********3X",
+            "categories": "二级注册建造师（蒙2152019000123）",
+            "unit_name": "呼和浩特华建建设有限公司",
+            "unit_uscc": "91150100MA0N8XK21Q",
+            "record": "注册执业人员“挂证”违法违规行为；撤销二级注册建造师注册，2029-12-10前不得再次申请注册；列入建筑市场主体“黑名单”",
+            "decision_number": "内建稽〔2026〕12号",
+            "decided_on": "2026-12-10",
+            "authority": "内蒙古自治区住房和城乡建设厅",
+        }
+    ],
+    "created_by": "im-admin-li",
+    "created_at": "2027-01-04T09:12:00+08:00",
+    "approved_by": "im-admin-wang",
+    "approved_at": "2027-01-05T10:40:00+08:00",
+}
+PUBLICATION_CSV = (
+    "\ufeff内蒙古自治区工程建设领域专业技术人员“挂证”违法违规行为处理结果公示（2026-12-01 至 2026-12-31）\r\n"
+    "案件编号,姓名,身份证号码,…,处理机关\r\nAJ-150102-2026-000004,张建国,150102**********3X,…,内蒙古自治区住房和城乡建设厅\r\n"
+)

@@ -22,3 +22,12 @@ def object_key(value: str, pattern: str, example: str, what: str, loc: list[str 
         return uuid.UUID(value)
     except ValueError:
         raise Invalid(f"{what} is named by its id (a uuid) or its number, e.g. {example}", loc=loc) from None
+
+
+# Officers are named as the gateway names them (an account's username, a client's id): the name a case is
+# assigned to. `me` and `none` are words of the list's filter, never an officer's name.
+ACTOR_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$"
+ME = "me"
+NOBODY = "none"
+ASSIGNEE_FILTER_PATTERN = ACTOR_NAME_PATTERN
+RESERVED_NAMES = frozenset({ME, NOBODY})

@@ -58,6 +58,7 @@ async def test_heilongjiang_runs_from_its_preset_and_produces_each_report(cases,
     assert loaded.json() | {"created_at": None, "updated_at": None} == PRESETS["HLJ-2018"] | {
         "created_at": None,
         "updated_at": None,
+        "document_prefixes": {},  # no 代字 configured: the regions' defaults (documents/service.py)
     }
     # … with each of its reports: two phase reports and the monthly 汇总表 from 2019-02 (due 2019-03-02) to
     # the end of the campaign (2019-09), each produced for the province.

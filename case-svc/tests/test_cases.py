@@ -24,6 +24,7 @@ from case_helpers import (
     walk_to_decision,
 )
 
+from case_svc.cases.deadlines import add_working_days
 from case_svc.cases.service import today
 from devtools.testing import TopicTail, caller_headers, event_of, eventually, wait_outbox_empty
 from kernel.events import CaseClosedV1, ExemptionDecidedV1, RegistrationRevokedV1
@@ -81,7 +82,7 @@ async def test_a_confirmed_case_revokes_with_a_bar_and_sanctions_and_closes(case
     decision_topic = case_settings.topic(RegistrationRevokedV1.topic)
     async with TopicTail(case_settings.kafka_bootstrap_servers, decision_topic) as tail:
         before = await walk_to_decision(cases, case_id)
-        assert before["status"] == "awaiting_decision" and before["reply_due"] == str(today() + timedelta(days=15))
+        assert before["status"] == "awaiting_decision" and before["reply_due"] == str(add_working_days(today(), 15).due)
         decided = await step(
             cases,
             case_id,
@@ -176,7 +177,7 @@ async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -
     )
     assert sent["allowed_actions"] == ["resume", "close"]
     resumed = await step(cases, case_id, "resume", {}, by="county")
-    assert resumed["status"] == "awaiting_reply" and resumed["reply_due"] == str(today() + timedelta(days=15))
+    assert resumed["status"] == "awaiting_reply" and resumed["reply_due"] == str(add_working_days(today(), 15).due)
     await step(cases, case_id, "answer", {"kind": "insurance_now_matches", "evidence_refs": ["补充证明"]})
     await step(cases, case_id, "county-review", {"opinion": "同意"})
     city_refused = await step(cases, case_id, "send-back", {"reason": "复审不同意"}, by="city")
@@ -201,8 +202,14 @@ async def test_send_back_returns_one_step_down_with_a_new_deadline(cases, bus) -
 async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     await bus.publish(finding(PERSON_A), finding(PERSON_B))
     late, on_time = (await case_of(cases, PERSON_A))["case_id"], (await case_of(cases, PERSON_B))["case_id"]
-    await step(cases, late, "notice", {"notice_date": str(today() - timedelta(days=16))})
-    await step(cases, on_time, "notice", {"notice_date": str(today() - timedelta(days=15))})
+    # The reply is due 15 working days after the notice: the earliest notice date still in time today, and the
+    # day before it, already late.
+    in_time = today()
+    while add_working_days(in_time - timedelta(days=1), 15).due >= today():
+        in_time -= timedelta(days=1)
+    due = add_working_days(in_time, 15).due
+    await step(cases, late, "notice", {"notice_date": str(in_time - timedelta(days=1))})
+    await step(cases, on_time, "notice", {"notice_date": str(in_time)})
     overdue = (await cases.get(API, params={"overdue": "true"})).json()["items"]
     assert [c["case_id"] for c in overdue] == [late] and overdue[0]["overdue"]
     assert [c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]] == [on_time]
@@ -211,8 +218,8 @@ async def test_deadlines_and_overdue_cases(cases, bus) -> None:
     not_notified = (await case_of(cases, third))["case_id"]
     not_overdue = {c["case_id"] for c in (await cases.get(API, params={"overdue": "false"})).json()["items"]}
     assert not_overdue == {on_time, not_notified}
-    tomorrow = str(today() + timedelta(days=1))
-    assert len((await cases.get(API, params={"overdue": "true", "as_of": tomorrow})).json()["items"]) == 2
+    day_after = str(due + timedelta(days=1))
+    assert len((await cases.get(API, params={"overdue": "true", "as_of": day_after})).json()["items"]) == 2
     # No reply can be recorded while the deadline runs; past it, the case goes on to review.
     early = await step(cases, on_time, "no-reply", {"reason": "未反馈"}, expect=409)
     assert early["detail"][0]["type"] == "deadline_not_passed"

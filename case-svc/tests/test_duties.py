@@ -119,7 +119,8 @@ async def test_no_reply_and_an_early_close_belong_to_their_levels_too(cases, bus
     await bus.publish(finding(PERSON_A))
     case_id = (await case_of(cases))["case_id"]
     refusals: list[tuple[str, str]] = []
-    await step(cases, case_id, "notice", {"notice_date": str(today() - timedelta(days=16))})
+    # Noticed long enough ago for the reply's deadline (15 working days) to have passed.
+    await step(cases, case_id, "notice", {"notice_date": str(today() - timedelta(days=40))})
     await only_by(cases, case_id, "no-reply", {"reason": "逾期未反馈"}, "county", refusals)
     await bus.publish(finding(PERSON_A, status="cleared"))
 

@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from case_svc.cases.deadlines import add_working_days
 from case_svc.cases.workflow import (
     OWNERS,
     TRANSITIONS,
@@ -17,11 +18,11 @@ from case_svc.cases.workflow import (
     TransitionRefused,
     allowed_actions,
     check_owner,
+    is_at_or_above,
     is_overdue,
     level_of_region,
     next_state,
     owner,
-    reply_due,
     send_back_target,
 )
 
@@ -87,13 +88,24 @@ def test_sending_back_is_only_for_reviews() -> None:
 
 
 def test_reply_deadline_and_overdue() -> None:
-    due = reply_due(date(2024, 11, 1), 15)
-    assert due == date(2024, 11, 16)
-    assert not is_overdue(CaseStatus.awaiting_reply, due, date(2024, 11, 16))  # the last day is in time
-    assert is_overdue(CaseStatus.awaiting_reply, due, date(2024, 11, 17))
-    # Only a case waiting on the reply is overdue; answered cases are not, whatever the date.
-    assert not is_overdue(CaseStatus.awaiting_county_review, due, date(2025, 1, 1))
-    assert not is_overdue(CaseStatus.awaiting_reply, None, date(2025, 1, 1))
+    due = add_working_days(date(2024, 11, 1), 15).due  # a Friday: three weeks of working days on
+    assert due == date(2024, 11, 22)
+    assert not is_overdue(CaseStatus.awaiting_reply, due, None, date(2024, 11, 22))  # the last day is in time
+    assert is_overdue(CaseStatus.awaiting_reply, due, None, date(2024, 11, 23))
+    # A case waiting for a review is judged by the review's deadline, not the reply's.
+    assert not is_overdue(CaseStatus.awaiting_county_review, due, None, date(2025, 1, 1))
+    assert not is_overdue(CaseStatus.awaiting_county_review, due, date(2025, 1, 1), date(2025, 1, 1))
+    assert is_overdue(CaseStatus.awaiting_decision, due, date(2025, 1, 1), date(2025, 1, 2))
+    # Decided cases and cases without a deadline are never overdue.
+    assert not is_overdue(CaseStatus.decided, due, date(2025, 1, 1), date(2026, 1, 1))
+    assert not is_overdue(CaseStatus.awaiting_reply, None, None, date(2025, 1, 1))
+
+
+def test_an_officer_assigns_cases_of_his_level_and_below() -> None:
+    assert is_at_or_above("county_officer", "150102") and not is_at_or_above("county_officer", "150100")
+    assert is_at_or_above("city_officer", "150102") and is_at_or_above("city_officer", "150100")
+    assert not is_at_or_above("city_officer", "150000") and is_at_or_above("province_admin", "150000")
+    assert not is_at_or_above("dashboard", "150102") and not is_at_or_above(None, "150102")
 
 
 # Every action a state allows, and the level that takes it on a county's case.

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from gateway_svc import account_api, api, proxy
+from gateway_svc import account_api, api, labels, proxy
 from gateway_svc.clients import load_clients
-from gateway_svc.console import pages
+from gateway_svc.console import pages, views
+from gateway_svc.cors import install_cors
 from gateway_svc.deps import Gateway, GatewayDep
 from gateway_svc.openapi import MergedOpenAPI
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.refusals import install_refusal_handler
 from gateway_svc.settings import GatewaySettings
 from kernel.credentials import ServiceAuth, signing_key
-from kernel.service import ServiceSpec, build_app
+from kernel.service import ServiceSpec, build_app, docs_page
 
 service = ServiceSpec(
     name="gateway",
@@ -32,8 +32,9 @@ service = ServiceSpec(
     settings=GatewaySettings,
 )
 
-# FastAPI's own document would describe the gateway alone; ours is merged (gateway.openapi).
-_FASTAPI_DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+# FastAPI's own document would describe the gateway alone; ours is merged (gateway.openapi), and so is the
+# document the docs page shows (the kernel's /redoc and the assets serve as they are).
+_FASTAPI_DOCS = {"/openapi.json", "/docs"}
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -43,13 +44,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app = build_app(
         service,
         settings,
-        routers=[api.router, account_api.router, pages.router, proxy.router],
+        routers=[api.router, account_api.router, labels.router, pages.router, views.router, proxy.router],
         description="The suite's public entrance.",
         verify_callers=False,  # it authenticates the outside world itself (tokens.py)
     )
     install_refusal_handler(app)
     app.mount(f"{pages.PREFIX}/static", StaticFiles(directory=pages.STATIC), name="console-static")
     app.add_middleware(pages.SecurityHeaders)
+    install_cors(app, settings.cors_origins)  # outermost: CORS_ORIGINS only (cors.py)
     app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in _FASTAPI_DOCS]
     service_lifespan = app.router.lifespan_context
 
@@ -81,6 +83,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="挂证 suite API")
+        return docs_page("挂证 suite API")  # Swagger UI from the gateway itself (kernel.service.install_docs)
 
     return app

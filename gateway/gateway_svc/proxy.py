@@ -65,6 +65,8 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     "x-actor-role",
     "x-csrf-token",
 }
+# How a service names the person of a file it serves (Kind.person_in_header); never passed on to the caller.
+PERSON_REF_HEADER = "x-person-ref"
 _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
@@ -78,7 +80,9 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
         raise NoRoute("no such route", loc=["path"])
     caller = await authenticate(request, runtime, gateway)
     require(caller, found.scope)
-    limit = settings.feed_body_limit if found.kind is Kind.feed else settings.body_limit
+    limit = {Kind.feed: settings.feed_body_limit, Kind.attachment: settings.attachment_body_limit}.get(
+        found.kind, settings.body_limit
+    )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"])
@@ -131,6 +135,17 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
         except BaseException:
             await response.aclose()
             raise
+    person_ref = response.headers.get(PERSON_REF_HEADER)
+    if found.kind is Kind.person_in_header and response.status_code == 200:
+        if person_ref is None:
+            await response.aclose()
+            raise ServiceDown(f"{title} did not name the person of a file about one")
+        try:
+            route = f"{request.method} {found.template}"
+            await audit.record_access(runtime.db, caller, person_ref, "read", route, response.status_code)
+        except BaseException:
+            await response.aclose()
+            raise
     if found.kind is Kind.feed:
         return await _receipt(runtime.db, found, caller, response)
     if found.kind in (Kind.person_in_body, Kind.people):
@@ -138,7 +153,7 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
     streamed = StreamingResponse(
         response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
     )
-    return _with_headers(streamed, _response_headers(response))
+    return _with_headers(streamed, _response_headers(response, drop=frozenset({PERSON_REF_HEADER.encode()})))
 
 
 class _TooLarge(Exception):

@@ -23,6 +23,9 @@ class Kind(StrEnum):
     people = "people"  # a page of people's data: one entry per person among the answer's `items`
     # A check request's list (full ID numbers): one entry per person on it, as registry-svc names them.
     check_request_people = "check_request_people"
+    # A file about one person (a case's attachment, a printed document): the service names them in X-Person-Ref.
+    person_in_header = "person_in_header"
+    attachment = "attachment"  # a file added to a case: the attachment body limit, not the feeds'
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,13 @@ ROUTES: tuple[Route, ...] = (
     # go by prefix (below). The case id may be a uuid or the printed number (AJ-150102-2026-000004).
     Route("GET", f"{_V1}/cases", "case", S.cases_read, K.people),
     Route("GET", f"{_V1}/cases/attendance-checks", "case", S.cases_read),
+    Route("GET", f"{_V1}/cases/notices", "case", S.cases_read),
+    Route("GET", f"{_V1}/cases/supervised", "case", S.cases_read, K.people),
     Route("GET", f"{_V1}/cases/{{case_id}}", "case", S.cases_read, K.person_in_body),
+    Route("POST", f"{_V1}/cases/{{case_id}}/attachments", "case", S.cases_write, K.attachment),
+    Route("GET", f"{_V1}/cases/{{case_id}}/attachments/{{number}}", "case", S.cases_read, K.person_in_header),
+    # A document's number is issued the first time it is printed: a read that records, by an officer who reads cases.
+    Route("GET", f"{_V1}/cases/{{case_id}}/documents/{{kind}}", "case", S.cases_read, K.person_in_header),
 )
 
 # case-svc (issue 5): its own design under these prefixes; it applies the region scope itself.
@@ -180,6 +189,7 @@ PREFIX_ROUTES: tuple[PrefixRoute, ...] = (
     PrefixRoute(f"{_V1}/complaints", "case", S.cases_read, S.complaints_write),
     PrefixRoute(f"{_V1}/reports", "case", S.reports_read, S.reports_read),
     PrefixRoute(f"{_V1}/campaigns", "case", S.cases_read, S.campaign_admin),
+    PrefixRoute(f"{_V1}/publications", "case", S.cases_read, S.campaign_admin),  # 公示: drafted, approved, exported
 )
 
 

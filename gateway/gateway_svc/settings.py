@@ -41,6 +41,9 @@ class GatewaySettings(ServiceSettings):
     case_url: str = "http://127.0.0.1:8105"
 
     feed_body_limit: int = Field(2 * 1024**3, description="bytes a feed upload may carry (streamed through)")
+    attachment_body_limit: int = Field(
+        20 * 1024**2 + 64 * 1024, description="bytes a case attachment upload may carry (case-svc's limit and the form)"
+    )
     body_limit: int = Field(1024**2, description="bytes any other request may carry")
     max_page_size: int = Field(500, ge=1, le=1000, description="a larger `limit` is reduced to this")
     upstream_connect_timeout: float = 5.0
@@ -61,6 +64,11 @@ class GatewaySettings(ServiceSettings):
         default_factory=list,
         description="origins (scheme://host[:port]) a cookie-authenticated write may come from besides the gateway's "
         "own address as the request names it: the public address when a proxy terminates TLS in front",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="origins (scheme://host[:port]) whose pages may call the API from a browser (dashboards): CORS "
+        "for exactly these, never `*`; empty (the default): none",
     )
     # OpenID Connect federation to the province's identity provider (oidc.py): off unless OIDC_ISSUER is set.
     oidc_issuer: str | None = Field(None, description="the provider's issuer URL (its discovery document is read)")
@@ -90,6 +98,10 @@ class GatewaySettings(ServiceSettings):
         # on every request it forwards, so it refuses to start instead.
         if public_key != self.caller_verify_key:
             raise ValueError("CALLER_SIGNING_KEY and CALLER_VERIFY_KEY are not one pair (suite credential-keys)")
+        for origin in self.cors_origins:
+            scheme, _, rest = origin.partition("://")
+            if scheme not in {"http", "https"} or not rest or any(c in rest for c in "/?#*@ "):
+                raise ValueError(f"CORS_ORIGINS: {origin!r} is not an origin (scheme://host[:port], no wildcard)")
         if self.oidc_issuer and not (self.oidc_client_id and self.oidc_redirect_url):
             raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID and OIDC_REDIRECT_URL")
         if self.environment is Environment.production and self.session_cookie_secure is False:

@@ -110,7 +110,9 @@ class Recorder:
 
     url: str
     answers: dict[str, Any] = field(default_factory=dict)
+    answer_headers: dict[str, dict[str, str]] = field(default_factory=dict)  # sent with `answers[path]`
     requests: list[tuple[str, str, list[tuple[str, str]]]] = field(default_factory=list)
+    bodies: list[int] = field(default_factory=list)  # the length of each request's body
 
 
 @pytest.fixture
@@ -123,8 +125,10 @@ async def recorder() -> AsyncIterator[Recorder]:
     async def record(request: Request) -> JSONResponse:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         recording.requests.append((request.method, request.url.path, headers))
+        recording.bodies.append(len(await request.body()))
         if request.url.path in recording.answers:
-            return JSONResponse(recording.answers[request.url.path])
+            path = request.url.path
+            return JSONResponse(recording.answers[path], headers=recording.answer_headers.get(path))
         return JSONResponse({"detail": [{"type": "not_found", "msg": "no such thing", "loc": []}]}, status_code=404)
 
     async with serving(app, port):

@@ -320,3 +320,43 @@ async def test_the_gateways_own_internal_endpoints_take_only_a_service_credentia
         assert (await gateway.get(path, headers=officer)).status_code == 403, path
     scraped = await gateway.get("/metrics")  # the test client's default: a service credential
     assert scraped.status_code == 200 and "http_requests" in scraped.text
+
+
+async def test_a_cases_files_go_through_with_their_limit_and_their_person_in_the_access_log(
+    gateway_factory, token_of, recorder
+) -> None:
+    case = "/api/v1/cases/AJ-150102-2026-000004"
+    person_ref = "f" * 64
+    for path in (f"{case}/attachments/1", f"{case}/documents/decision"):
+        recorder.answers[path] = {"stand-in": "a file"}
+        recorder.answer_headers[path] = {"X-Person-Ref": person_ref}
+    recorder.answers[f"{case}/documents/notice"] = {"stand-in": "a file that names nobody"}
+    recorder.answers["/api/v1/cases/notices"] = {"due_soon": 0, "items": []}
+    recorder.answers["/api/v1/publications"] = {"items": [], "next_cursor": None}
+    photo = b"\x89PNG" + b"\0" * (3 * 1024**2)  # above the 1 MiB of an ordinary request
+    async with gateway_factory(case_url=recorder.url) as gateway:
+        officer, admin = await token_of(gateway, "hohhot"), await token_of(gateway, "admin")
+        uploaded = await gateway.post(f"{case}/attachments", files={"file": ("照片.png", photo)}, headers=officer)
+        assert uploaded.status_code == 404  # the stand-in's answer: the upload reached case-svc whole
+        assert recorder.bodies[-1] > len(photo)
+        too_big = b"\0" * (21 * 1024**2)
+        refused = await gateway.post(f"{case}/attachments", files={"file": ("a.pdf", too_big)}, headers=officer)
+        assert refused.status_code == 413
+        assert (await gateway.post(f"{case}/notes", content=photo, headers=officer)).status_code == 413
+
+        for kind in ("attachments/1", "documents/decision"):
+            served = await gateway.get(f"{case}/{kind}", headers=officer)
+            assert served.status_code == 200, served.text
+            assert "x-person-ref" not in served.headers  # named to the gateway, not to the caller
+        # A file about a person whose service does not name them is not passed on unlogged.
+        assert (await gateway.get(f"{case}/documents/notice", headers=officer)).status_code == 503
+        # `notices` is not a case number; publications are case-svc's.
+        assert (await gateway.get("/api/v1/cases/notices", headers=officer)).json() == {"due_soon": 0, "items": []}
+        assert (await gateway.get("/api/v1/publications", headers=officer)).status_code == 200
+        assert (await gateway.post("/api/v1/publications", json={}, headers=officer)).status_code == 403
+
+        log = await gateway.get("/api/v1/audit/person-access", params={"person_ref": person_ref}, headers=admin)
+        assert [(e["client_id"], e["action"], e["route"]) for e in log.json()["items"]] == [  # newest first
+            ("hohhot", "read", "GET /api/v1/cases/{case_id}/documents/{kind}"),
+            ("hohhot", "read", "GET /api/v1/cases/{case_id}/attachments/{number}"),
+        ]

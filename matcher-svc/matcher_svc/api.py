@@ -112,10 +112,12 @@ async def person(
 
 
 @router.get("/progress", response_model=Progress, summary="Whether everything accepted so far is matched")
-async def progress(pg: DbConnection, runtime: RuntimeDep) -> Progress:
+async def progress(pg: DbConnection, runtime: RuntimeDep, scope: RegionScopeDep) -> Progress:
     """Checked in the order data flows (upstream outboxes, then the bus, then the evaluation queue),
-    so "settled" covers everything the upstream services had accepted when it was asked."""
-    return await queries.progress(pg, runtime)
+    so "settled" covers everything the upstream services had accepted when it was asked. The pipeline's state
+    is everyone's; the findings counted and the latest audit are those of the caller's regions (a
+    province-wide caller's: the whole province)."""
+    return await queries.progress(pg, runtime, scope)
 
 
 # --- review month and sweeps: a recorded sweep runs once the route's transaction has committed ---------

@@ -10,34 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any, Literal
 
-
-class Rule(StrEnum):
-    """The rule catalog (DOMAIN §6). Codes are contract."""
-
-    SI_UNIT_MISMATCH = "SI_UNIT_MISMATCH"  # 社保单位与注册单位不一致
-    SI_MULTIPLE_UNITS = "SI_MULTIPLE_UNITS"  # 多家社保
-    SI_NONE = "SI_NONE"  # 无社保（劳动关系存疑）
-    FUND_UNIT_MISMATCH = "FUND_UNIT_MISMATCH"  # 公积金单位与注册单位不一致
-    FUND_MULTIPLE_UNITS = "FUND_MULTIPLE_UNITS"  # 多家公积金
-    MULTI_REGISTRATION = "MULTI_REGISTRATION"  # 多单位注册
-    PUBLIC_SECTOR_SI = "PUBLIC_SECTOR_SI"  # 机关事业单位人员在企业注册
-    HR_AGENCY_SI = "HR_AGENCY_SI"  # 人力资源服务机构代缴社保
-    AGE_OVER_LIMIT = "AGE_OVER_LIMIT"  # 超龄注册
-
-
-class Exemption(StrEnum):
-    """Situations that are not 挂证 (建办市函〔2019〕92号, plus head office/branch). Codes are contract."""
-
-    RETIRED = "RETIRED"
-    SI_BOUGHT_OUT = "SI_BOUGHT_OUT"
-    BRANCH_OFFICE = "BRANCH_OFFICE"
-    INSTITUTION_REFORM = "INSTITUTION_REFORM"
-    UNIVERSITY_STAFF = "UNIVERSITY_STAFF"
-    MILITARY_SELF_EMPLOYED = "MILITARY_SELF_EMPLOYED"
-    OTHER_LEGAL_BASIS = "OTHER_LEGAL_BASIS"
+from domain.findings import Exemption, Rule  # the rule catalog's codes (and labels) live in the shared domain
 
 
 @dataclass(frozen=True)

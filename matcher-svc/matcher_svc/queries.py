@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaError
 
 from kernel.kafka import unconsumed_events
 from kernel.paging import Page, decode_cursor, encode_cursor
-from kernel.scope import RegionScope
+from kernel.scope import EVERYWHERE, RegionScope
 from kernel.service import Runtime
 from kernel.upstream import pending_upstream
 from matcher_svc import projection
@@ -139,7 +139,7 @@ async def _unconsumed(runtime: Runtime[MatcherSettings]) -> int | None:
         return None
 
 
-async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) -> Progress:
+async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings], scope: RegionScope) -> Progress:
     """Probed in the order data flows: upstream outboxes, then the bus, then the evaluation queue.
 
     Counts of zero are not enough: a consumer that keeps failing (its topics gone with a restarted
@@ -150,7 +150,11 @@ async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) ->
     waiting = await pg.fetchval("SELECT count(*) FROM pending_evaluations")
     running = await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running'")
     counts = {
-        row["status"]: row["n"] for row in await pg.fetch("SELECT status, count(*) AS n FROM findings GROUP BY status")
+        row["status"]: row["n"]
+        for row in await pg.fetch(
+            "SELECT status, count(*) AS n FROM findings WHERE region_code LIKE ANY($1) GROUP BY status",
+            scope.patterns(),
+        )
     }
     policy = await current_policy(pg, runtime.settings)
     failing = any(consumer.failing for consumer in runtime.consumers)
@@ -174,7 +178,7 @@ async def progress(pg: asyncpg.Connection, runtime: Runtime[MatcherSettings]) ->
         awaiting_evaluation=waiting,
         running_sweeps=running,
         findings=counts,
-        last_audit=await latest_audit(pg),
+        last_audit=await latest_audit(pg, scope),
         review_month=policy.review_month,
     )
 
@@ -187,8 +191,14 @@ async def sweep(pg: asyncpg.Connection, sweep_id: uuid.UUID) -> Sweep | None:
     return None if row is None else Sweep.model_validate(dict(row))
 
 
-async def latest_audit(pg: asyncpg.Connection) -> Sweep | None:
+async def latest_audit(pg: asyncpg.Connection, scope: RegionScope) -> Sweep | None:
+    """The latest audit the caller may follow (`GET /sweeps/{id}`'s rule): of a region within its regions, or
+    of everyone for a province-wide caller."""
     row = await pg.fetchrow(
-        f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE purpose = 'audit' ORDER BY started_at DESC, sweep_id LIMIT 1"
+        f"SELECT {SWEEP_COLUMNS} FROM sweeps WHERE purpose = 'audit' "
+        "AND (region_code LIKE ANY($1) OR ($2 AND region_code = $3)) ORDER BY started_at DESC, sweep_id LIMIT 1",
+        scope.patterns(),
+        scope.covers_provinces(),
+        EVERYWHERE,
     )
     return None if row is None else Sweep.model_validate(dict(row))

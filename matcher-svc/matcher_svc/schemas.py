@@ -138,7 +138,8 @@ Unsettled = Literal[
 
 
 class Progress(BaseModel):
-    """Counts and states only: nothing personal (the same for every role)."""
+    """Counts and states only: nothing personal. The pipeline's state (settled, queues) is everyone's; the
+    findings counted are the caller's regions'."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -188,10 +189,15 @@ class Progress(BaseModel):
     )
     awaiting_evaluation: int = Field(description="people whose inputs changed and who wait to be evaluated")
     running_sweeps: int
-    findings: dict[str, int]
+    findings: dict[str, int] = Field(
+        description="findings by status in the caller's regions (a province-wide caller: the province; an "
+        "unrestricted one: everyone's)"
+    )
     review_month: str
     last_audit: Sweep | None = Field(
-        None, description="the latest audit: its `changed` is the drift it found and repaired (expected 0)"
+        None,
+        description="the latest audit the caller may follow (its regions'; everyone's for a province-wide caller): "
+        "its `changed` is the drift it found and repaired (expected 0)",
     )
 
 

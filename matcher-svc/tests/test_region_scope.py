@@ -85,3 +85,33 @@ async def test_sweeps_and_the_review_month_stay_within_the_callers_regions(match
     assert (await matcher.put("/api/v1/matcher/review-month", json=month, headers=hohhot)).status_code == 403
     province = caller_headers(regions=["150000"], role="province_admin")
     assert (await matcher.put("/api/v1/matcher/review-month", json=month, headers=province)).status_code == 202
+
+
+async def test_progress_counts_the_findings_of_the_callers_regions_only(matcher, matcher_settings) -> None:
+    """Findings in two cities: each city (and a county of it) counts its own, the province both; the latest
+    audit shown is one the caller may follow."""
+    await seed(matcher_settings.database_url)
+
+    async def progress(regions: list[str], role: str = "city_officer") -> dict:
+        response = await matcher.get(
+            "/api/v1/matcher/progress", headers=caller_headers(regions=regions, role=role, scopes=["findings:read"])
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert (await progress(["150100"]))["findings"] == {"open": 1}  # Hohhot: its own finding, not Baotou's
+    assert (await progress(["150200"]))["findings"] == {"open": 1}
+    assert (await progress(["150102"], "county_officer"))["findings"] == {"open": 1}  # the county of the finding
+    assert (await progress(["150103"], "county_officer"))["findings"] == {}  # another county: nothing
+    assert (await progress(["150100", "150200"]))["findings"] == {"open": 2}
+    assert (await progress(["150000"], "province_admin"))["findings"] == {"open": 2}  # province-wide: all
+    assert (await progress(["230000"], "province_admin"))["findings"] == {}  # another province
+    unscoped = await matcher.get("/api/v1/matcher/progress")  # a service credential: everyone's
+    assert unscoped.json()["findings"] == {"open": 2}
+
+    baotou = caller_headers(regions=["150200"], scopes=["campaign:admin"])
+    audit = await matcher.post("/api/v1/matcher/audits", json={"region_code": "150200"}, headers=baotou)
+    assert audit.status_code == 202, audit.text
+    assert (await progress(["150200"]))["last_audit"]["sweep_id"] == audit.json()["sweep_id"]
+    assert (await progress(["150100"]))["last_audit"] is None  # Baotou's audit is not Hohhot's to follow
+    assert (await progress(["150000"], "province_admin"))["last_audit"]["sweep_id"] == audit.json()["sweep_id"]

@@ -3,6 +3,7 @@ instantiating a shipped preset; the reports a campaign requires."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Literal
 
@@ -12,6 +13,7 @@ from case_svc import examples
 from case_svc.campaigns.presets import PRESETS, SUMMARY_TITLE
 from kernel.values import MONTH_PATTERN, PlausibleMonth
 
+DOCUMENT_PREFIX_PATTERN = r"^[^\s〔〕\[\]()（）]{1,12}$"
 PhaseCode = Literal["self_correction", "investigation", "supervision"]
 CAMPAIGN_ID_PATTERN = r"^[A-Z0-9][A-Z0-9-]{1,31}$"
 REPORT_CODE_PATTERN = r"^[a-z][a-z0-9-]{1,39}$"
@@ -91,9 +93,22 @@ class CampaignIn(BaseModel):
         min_length=1, max_length=200, description="who revokes province-managed registrations"
     )
     regions_addressed: list[str] = []
+    document_prefixes: dict[str, str] = Field(
+        {},
+        description="the 代字 of each issuing bureau's document numbers (文号), by its region: "
+        '{"150100": "呼住建稽"} numbers 呼住建稽〔2026〕12号; a bureau not named gets the first character of its '
+        "region's name and 住建稽",
+        examples=[{"150100": "呼住建稽", "150000": "内建稽"}],
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignIn:
+        for code, prefix in self.document_prefixes.items():
+            if not re.fullmatch(r"\d{6}", code) or not re.fullmatch(DOCUMENT_PREFIX_PATTERN, prefix):
+                raise ValueError(
+                    "document_prefixes map a region code (6 digits) to a 代字 of 1 to 12 characters without "
+                    "brackets or spaces"
+                )
         codes = [p.code for p in self.phases]
         if len(codes) != len(set(codes)):
             raise ValueError("each phase appears once")

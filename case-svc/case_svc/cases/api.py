@@ -28,9 +28,9 @@ from case_svc.cases.schemas import (
 from case_svc.cases.service import StepRefused
 from case_svc.cases.workflow import Action, CaseStatus
 from case_svc.deps import ActorDep, CurrentCase, LockedCase, OfficerDep, PersonalDataDep, RuntimeDep
-from case_svc.references import CASE_REF_PATTERN
+from case_svc.references import ASSIGNEE_FILTER_PATTERN, CASE_REF_PATTERN, ME, NOBODY
 from kernel.db import driver_connection
-from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep, get_runtime
+from kernel.deps import CallerDep, DbConnection, DbTransaction, RegionCode, RegionScopeDep, get_runtime
 from kernel.errors import Forbidden, error_body
 from kernel.paging import Cursor, Limit, Page
 
@@ -48,6 +48,7 @@ async def cases(
     pg: DbConnection,
     scope: RegionScopeDep,
     personal: PersonalDataDep,
+    caller: CallerDep,
     region_code: RegionCode = "000000",
     status: CaseStatus | None = None,
     overdue: Annotated[bool | None, Query(description="true: past the reply deadline while waiting for it")] = None,
@@ -70,6 +71,15 @@ async def cases(
     person_name_match: Annotated[
         NameMatch, Query(description="exact: the whole name; prefix: names that begin with person_name")
     ] = "exact",
+    assignee: Annotated[
+        str | None,
+        Query(
+            pattern=ASSIGNEE_FILTER_PATTERN,
+            description="the officer the cases are assigned to; `me`: the caller's own undecided cases (我的待办); "
+            "`none`: cases assigned to no one",
+            examples=["me"],
+        ),
+    ] = None,
     cursor: Cursor = None,
     limit: Limit = 100,
 ) -> Page[CaseSummary]:
@@ -86,6 +96,9 @@ async def cases(
         case_ref=case_ref,
         person_name=person_name,
         name_prefix=person_name_match == "prefix",
+        assignee=caller.actor if assignee == ME else None if assignee == NOBODY else assignee,
+        unassigned=assignee == NOBODY,
+        undecided_only=assignee == ME and status is None,
         cursor=cursor,
         limit=limit,
     )
@@ -139,7 +152,7 @@ async def send_notice(
     body: SendNotice, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
     effect = case_service.send_notice(body, runtime.settings)
-    return await case_service.act(pg, current, Action.notice, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.notice, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(
@@ -147,8 +160,12 @@ async def send_notice(
     response_model=CaseDetail,
     summary="Record the person's or unit's answer (→ 待审查)",
 )
-async def answer(body: Answer, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
-    return await case_service.act(pg, current, Action.answer, actor, body.reason, case_service.answer(body, actor))
+async def answer(
+    body: Answer, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
+    return await case_service.act(
+        pg, current, Action.answer, actor, body.reason, case_service.answer(body, actor), runtime.settings
+    )
 
 
 @router.post(
@@ -156,8 +173,12 @@ async def answer(body: Answer, current: LockedCase, pg: DbTransaction, actor: Ac
     response_model=CaseDetail,
     summary="Record that no answer came by the deadline (→ 待审查)",
 )
-async def no_reply(body: Reason, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
-    return await case_service.act(pg, current, Action.no_reply, actor, body.reason, case_service.no_reply())
+async def no_reply(
+    body: Reason, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
+    return await case_service.act(
+        pg, current, Action.no_reply, actor, body.reason, case_service.no_reply(), runtime.settings
+    )
 
 
 @router.post(
@@ -165,15 +186,19 @@ async def no_reply(body: Reason, current: LockedCase, pg: DbTransaction, actor: 
     response_model=CaseDetail,
     summary="County/district review passed (→ 待复审)",
 )
-async def county_review(body: Review, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
+async def county_review(
+    body: Review, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
     effect = case_service.review("county", body, actor)
-    return await case_service.act(pg, current, Action.county_review, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.county_review, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(f"/{{case_id}}/{Action.city_review}", response_model=CaseDetail, summary="City review passed (→ 待决定)")
-async def city_review(body: Review, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
+async def city_review(
+    body: Review, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
     effect = case_service.review("city", body, actor)
-    return await case_service.act(pg, current, Action.city_review, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.city_review, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(
@@ -181,9 +206,11 @@ async def city_review(body: Review, current: LockedCase, pg: DbTransaction, acto
     response_model=CaseDetail,
     summary="Send back from a review (→ 已驳回, with the reason)",
 )
-async def send_back(body: SendBack, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
+async def send_back(
+    body: SendBack, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
     effect = case_service.send_back(body, actor)
-    return await case_service.act(pg, current, Action.send_back, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.send_back, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(
@@ -193,7 +220,7 @@ async def resume(
     body: Reason, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
     effect = case_service.resume(runtime.settings)
-    return await case_service.act(pg, current, Action.resume, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.resume, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(
@@ -205,7 +232,7 @@ async def decide(
     body: Decision, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
 ) -> CaseDetail:
     effect = case_service.decide(body, runtime.settings, actor)
-    return await case_service.act(pg, current, Action.decision, actor, body.reason, effect)
+    return await case_service.act(pg, current, Action.decision, actor, body.reason, effect, runtime.settings)
 
 
 @router.post(
@@ -213,8 +240,12 @@ async def decide(
     response_model=CaseDetail,
     summary="Close (a decided case, or early when nothing is left to decide)",
 )
-async def close(body: Close, current: LockedCase, pg: DbTransaction, actor: ActorDep) -> CaseDetail:
-    return await case_service.act(pg, current, Action.close, actor, body.reason, case_service.close(body))
+async def close(
+    body: Close, current: LockedCase, pg: DbTransaction, runtime: RuntimeDep, actor: ActorDep
+) -> CaseDetail:
+    return await case_service.act(
+        pg, current, Action.close, actor, body.reason, case_service.close(body), runtime.settings
+    )
 
 
 async def audit_refusal(request: Request, exc: Exception) -> JSONResponse:

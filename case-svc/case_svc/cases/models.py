@@ -35,6 +35,16 @@ cases = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("opened_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Case work: the officer it is assigned to, the working lock (办理锁: holder and the end of its lease),
+    # the review deadline and how the current deadline was counted (working days), and 督办.
+    Column("review_due", Date),
+    Column("due_basis", JSONB),
+    Column("assignee", Text),
+    Column("assigned_at", DateTime(timezone=True)),
+    Column("lock_holder", Text),
+    Column("lock_expires_at", DateTime(timezone=True)),
+    Column("supervision_deadline", Date),  # set while the province supervises the case (挂牌督办)
+    Column("supervision", JSONB),  # {deadline, note, by, at}
     # One open (undecided) case per person: new findings join it.
     Index(
         "uq_cases_person_ref_undecided",
@@ -44,6 +54,8 @@ cases = Table(
     ),
     Index(None, "region_code", "case_id"),
     Index(None, "status", "reply_due"),
+    Index(None, "assignee", "status"),
+    Index(None, "supervision_deadline"),
     # Finding a case by name, exactly or by its beginning.
     Index("ix_cases_name", "name", postgresql_ops={"name": "text_pattern_ops"}),
 )

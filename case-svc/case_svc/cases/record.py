@@ -13,7 +13,7 @@ from case_svc.cases.workflow import CaseStatus
 from case_svc.db import from_jsonb
 
 # The columns kept as JSON documents: the answer, the reviews, the decision and its sanctions.
-JSON_COLUMNS = ("answer", "reviews", "decision", "sanctions")
+JSON_COLUMNS = ("answer", "reviews", "decision", "sanctions", "due_basis", "supervision")
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,17 @@ class Case:
     closed_at: datetime | None
     opened_at: datetime
     updated_at: datetime
+    review_due: date | None
+    due_basis: dict[str, Any] | None
+    assignee: str | None
+    assigned_at: datetime | None
+    lock_holder: str | None
+    lock_expires_at: datetime | None
+    supervision_deadline: date | None
+    supervision: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> Case:
+    def from_row(cls, row: asyncpg.Record | dict[str, Any]) -> Case:
         values = dict(row)
         for column in JSON_COLUMNS:
             values[column] = from_jsonb(values[column])
@@ -56,6 +64,19 @@ class Case:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def lock_held_by_other(self, actor: str, now: datetime) -> bool:
+        """Whether someone else holds the working lock and its lease has not ended."""
+        return (
+            self.lock_holder is not None
+            and self.lock_holder != actor
+            and self.lock_expires_at is not None
+            and self.lock_expires_at > now
+        )
+
+    def lock_in_force(self, now: datetime) -> bool:
+        return self.lock_holder is not None and self.lock_expires_at is not None and self.lock_expires_at > now
+
 
 # What a query selects to build a Case.
-COLUMNS = ", ".join(field.name for field in fields(Case))
+COLUMN_NAMES = tuple(field.name for field in fields(Case))
+COLUMNS = ", ".join(COLUMN_NAMES)

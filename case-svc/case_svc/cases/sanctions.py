@@ -25,12 +25,6 @@ PUBLIC_SECTOR_USCC_PREFIXES = ("11", "12")
 PUBLIC_SECTOR_KINDS = frozenset({"government", "public_institution", "university"})
 
 
-class Outcome(StrEnum):
-    not_guazheng = "not_guazheng"  # 不是挂证: exemption granted, data error, or already consistent
-    self_corrected = "self_corrected"  # 自查自纠期间整改: liability waived
-    confirmed = "confirmed"  # 认定挂证
-
-
 class NotGuazhengReason(StrEnum):
     exemption = "exemption"
     data_error = "data_error"

@@ -12,8 +12,9 @@ from typing import Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from case_svc import examples
-from case_svc.cases.sanctions import NotGuazhengReason, Outcome
+from case_svc.cases.sanctions import NotGuazhengReason
 from case_svc.cases.workflow import CaseStatus
+from domain.cases import Outcome
 from kernel.values import PlausibleDate
 
 # DOMAIN §6: the exemptions case handling can grant (the matcher applies them from the event).
@@ -83,13 +84,28 @@ class Answer(Reason):
     )
     exemption: Exemption | None = Field(None, description="exemption_claimed: which one")
     evidence_refs: list[str] = Field([], max_length=50)
+    evidence_attachments: list[int] = Field(
+        [],
+        max_length=50,
+        description="the case's attachments this answer rests on, by their numbers (GET …/attachments/{n}); "
+        "the answer keeps each one's SHA-256",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Answer:
         if self.kind is AnswerKind.cancelled_registration and self.cancelled_on is None:
             raise ValueError("a cancelled registration needs its cancellation date (cancelled_on)")
-        if self.kind is AnswerKind.exemption_claimed and (self.exemption is None or not self.evidence_refs):
-            raise ValueError("an exemption claim names the exemption and at least one evidence reference")
+        if self.kind is AnswerKind.exemption_claimed and (
+            self.exemption is None or not (self.evidence_refs or self.evidence_attachments)
+        ):
+            raise ValueError(
+                "an exemption claim names the exemption and at least one piece of evidence (evidence_refs or "
+                "evidence_attachments)"
+            )
+        if len(set(self.evidence_attachments)) != len(self.evidence_attachments) or any(
+            n < 1 for n in self.evidence_attachments
+        ):
+            raise ValueError("evidence_attachments are distinct attachment numbers (1, 2, …)")
         if self.kind is not AnswerKind.exemption_claimed and self.exemption is not None:
             raise ValueError("only an exemption claim names an exemption")
         if any(not ref.strip() or len(ref) > 300 for ref in self.evidence_refs):
@@ -163,10 +179,46 @@ class CaseFinding(BaseModel):
     updated_at: datetime
 
 
+class DueBasis(BaseModel):
+    """How a deadline was counted: working days from a day, by the State Council's holiday schedule (or, for
+    a year the schedule does not hold yet, weekends only: `weekends_only_years`)."""
+
+    model_config = example(examples.DUE_BASIS) | ConfigDict(populate_by_name=True)
+
+    kind: Literal["reply", "review"]
+    starts_from: date = Field(alias="from")
+    working_days: int
+    due: date
+    calendar: str
+    weekends_only_years: list[int]
+    text: str
+
+
+class WorkingLock(BaseModel):
+    """The working lock (办理锁): who works the case now, until when (each of the holder's actions renews it)."""
+
+    model_config = example(examples.WORKING_LOCK)
+
+    holder: str
+    expires_at: datetime
+
+
+class Supervision(BaseModel):
+    """挂牌督办: the province supervises the case, with a deadline."""
+
+    model_config = example(examples.SUPERVISION)
+
+    deadline: date
+    note: str | None
+    by: str
+    at: datetime
+
+
 class CaseSummary(BaseModel):
     """A case in a list. `allowed_actions` name the action routes the case's state allows
     (POST /api/v1/cases/{case_id}/<action>); `name` and `masked_id` are null for a caller that sees no
-    personal data (the dashboard role)."""
+    personal data (the dashboard role). `due_on` is the deadline of the step the case waits for (the reply
+    or a review, in working days) and `due_basis` how it was counted; `lock` who works the case now."""
 
     model_config = example(examples.CASE_SUMMARY)
 
@@ -183,7 +235,14 @@ class CaseSummary(BaseModel):
     opened_by: str
     notice_date: date | None
     reply_due: date | None
+    review_due: date | None
+    due_on: date | None
+    due_basis: DueBasis | None
     overdue: bool
+    assignee: str | None
+    assigned_at: datetime | None
+    lock: WorkingLock | None
+    supervision: Supervision | None
     outcome: str | None
     outcome_reason: str | None
     authority: str | None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -21,9 +21,9 @@ from case_svc.actors import Actor
 from case_svc.audit import service as audit_service
 from case_svc.campaigns import service as campaign_service
 from case_svc.campaigns.schemas import Campaign
-from case_svc.cases import sanctions, workflow
-from case_svc.cases.record import COLUMNS, JSON_COLUMNS, Case
-from case_svc.cases.sanctions import NotGuazhengReason, Outcome, SanctionError
+from case_svc.cases import deadlines, sanctions, workflow
+from case_svc.cases.record import COLUMN_NAMES, COLUMNS, JSON_COLUMNS, Case
+from case_svc.cases.sanctions import NotGuazhengReason, SanctionError
 from case_svc.cases.schemas import (
     Answer,
     AnswerKind,
@@ -42,6 +42,7 @@ from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
 from case_svc.db import from_jsonb, to_jsonb
 from case_svc.references import CASE_REF_PATTERN, object_key
 from case_svc.settings import CaseSettings
+from domain.cases import Outcome
 from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.references import next_reference
@@ -57,15 +58,65 @@ def today() -> date:
     return datetime.now(UTC).date()
 
 
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+CHINA_TIME = timezone(timedelta(hours=8))
+
+
+def due_basis(case: Case) -> dict[str, Any] | None:
+    """How the deadline of the step the case waits for was counted (none when it waits for no deadline)."""
+    kind = "reply" if case.status is CaseStatus.awaiting_reply else "review"
+    if workflow.current_due(case.status, case.reply_due, case.review_due) is None:
+        return None
+    return (case.due_basis or {}).get(kind)
+
+
 def summary(case: Case, as_of: date | None = None) -> CaseSummary:
+    lock = {"holder": case.lock_holder, "expires_at": case.lock_expires_at} if case.lock_in_force(now()) else None
     return CaseSummary.model_validate(
         {
             **case.as_dict(),
             "status_label": workflow.STATUS_LABELS[case.status],
             "allowed_actions": workflow.allowed_actions(case.status),
-            "overdue": workflow.is_overdue(case.status, case.reply_due, as_of or today()),
+            "due_on": workflow.current_due(case.status, case.reply_due, case.review_due),
+            "due_basis": due_basis(case),
+            "overdue": workflow.is_overdue(case.status, case.reply_due, case.review_due, as_of or today()),
+            "lock": lock,
         }
     )
+
+
+class CaseLocked(Conflict):
+    """Another officer holds the case's working lock (二人不能同时办理一案): a 409 naming the holder."""
+
+    error_type = "case_locked"
+
+    def __init__(self, case: Case) -> None:
+        assert case.lock_expires_at is not None
+        until = case.lock_expires_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
+        super().__init__(
+            f"case {case.case_ref} is being worked on by {case.lock_holder} until {until} (Beijing time): two "
+            f"officers cannot work one case at once (二人不能同时办理一案); wait until then, or ask "
+            f"{case.lock_holder} to release it (DELETE …/take)"
+        )
+
+
+def check_lock(case: Case, actor: Actor) -> None:
+    """A 409 naming the holder while another actor holds the case's unexpired working lock."""
+    if case.lock_held_by_other(actor.id, now()):
+        raise CaseLocked(case)
+
+
+async def renew_lock(pg: asyncpg.Connection, case: Case, actor: Actor, settings: CaseSettings) -> None:
+    """Each action of the lock's holder renews its lease (no one else's takes or moves it)."""
+    if case.lock_holder == actor.id and case.lock_in_force(now()):
+        await pg.execute(
+            "UPDATE cases SET lock_expires_at = $2 WHERE case_id = $1",
+            case.case_id,
+            now() + timedelta(minutes=settings.case_lock_minutes),
+        )
 
 
 def case_key(value: str, loc: list[str | int]) -> uuid.UUID | str:
@@ -143,37 +194,74 @@ async def list_cases(
     case_ref: str | None = None,
     person_name: str | None = None,
     name_prefix: bool = False,
+    assignee: str | None = None,
+    unassigned: bool = False,
+    undecided_only: bool = False,
     cursor: str | None,
     limit: int,
 ) -> Page[CaseSummary]:
-    """A page of cases; `person_name` matches the name exactly, or as its beginning (`name_prefix`)."""
-    after = decode_cursor(cursor, ["", uuid.UUID(int=0)])
-    waiting = [s.value for s in workflow.WAITING_WITH_DEADLINE]
+    """A page of cases; `person_name` matches the name exactly, or as its beginning (`name_prefix`);
+    `assignee` the officer a case is assigned to (`unassigned`: none), `undecided_only` leaves out decided
+    and closed cases.
+
+    The queue's order: cases the province supervises (督办) and that are still undecided first, the nearest
+    supervision deadline first; then by region and id."""
+    after = decode_cursor(cursor, [0, "", "", uuid.UUID(int=0)])
     name_pattern = (_like_prefix(person_name) if name_prefix else person_name) if person_name else None
     rows = await pg.fetch(
-        f"SELECT {COLUMNS} FROM cases WHERE region_code LIKE ANY($1) "
+        f"SELECT {COLUMNS}, {_QUEUE_RANK} AS queue_rank, coalesce(supervision_deadline::text, '') AS queue_deadline "
+        "FROM cases WHERE region_code LIKE ANY($1) "
         "AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR campaign_id = $3) "
         "AND ($4::text IS NULL OR person_ref = $4) "
-        "AND ($5::boolean IS NULL OR coalesce(status = ANY($6) AND reply_due < $7, false) = $5) "
+        f"AND ($5::boolean IS NULL OR {_OVERDUE_SQL.format(as_of='$7')} = $5) "
         "AND ($11::text IS NULL OR case_ref = $11) "
         + ("AND ($12::text IS NULL OR name LIKE $12) " if name_prefix else "AND ($12::text IS NULL OR name = $12) ")
-        + "AND (region_code, case_id) > ($8, $9::uuid) ORDER BY region_code, case_id LIMIT $10",
+        + "AND ($13::text IS NULL OR assignee = $13) AND (NOT $14 OR assignee IS NULL) "
+        "AND (NOT $15 OR status NOT IN ('decided', 'closed')) "
+        f"AND ({_QUEUE_RANK}, coalesce(supervision_deadline::text, ''), region_code, case_id) > ($6, $8, $9, $16::uuid) "
+        f"ORDER BY {_QUEUE_RANK}, coalesce(supervision_deadline::text, ''), region_code, case_id LIMIT $10",
         patterns,
         status.value if status else None,
         campaign_id,
         person_ref,
         overdue,
-        waiting,
-        as_of,
         after[0],
+        as_of,
         after[1],
+        after[2],
         limit + 1,
         case_ref,
         name_pattern,
+        assignee,
+        unassigned,
+        undecided_only,
+        after[3],
     )
-    items = [summary(Case.from_row(row), as_of) for row in rows[:limit]]
-    next_cursor = encode_cursor([items[-1].region_code, str(items[-1].case_id)]) if len(rows) > limit else None
+    items = [summary(Case.from_row(_case_columns(row)), as_of) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(
+            [last["queue_rank"], last["queue_deadline"], last["region_code"], str(last["case_id"])]
+        )
     return Page[CaseSummary](items=items, next_cursor=next_cursor)
+
+
+# 0 for a case the province supervises and that is still undecided (it leads the queue), else 1.
+_QUEUE_RANK = "(CASE WHEN supervision_deadline IS NOT NULL AND status NOT IN ('decided', 'closed') THEN 0 ELSE 1 END)"
+# Past the deadline of the step the case waits for (the reply, or a review), on the day `as_of`.
+_OVERDUE_SQL = (
+    "coalesce((status = 'awaiting_reply' AND reply_due < {as_of}) OR (status IN "
+    + "("
+    + ", ".join(f"'{s.value}'" for s in sorted(workflow.REVIEW_STATES))
+    + ")"
+    + " AND review_due < {as_of}), false)"
+)
+
+
+def _case_columns(row: asyncpg.Record) -> dict[str, Any]:
+    """A row's columns of a Case (without what a query selected besides them)."""
+    return {key: row[key] for key in COLUMN_NAMES}
 
 
 async def list_attendance_checks(
@@ -319,6 +407,8 @@ _UPDATABLE = (
     "sanctions",
     "decided_on",
     "closed_at",
+    "review_due",
+    "due_basis",
 )
 
 
@@ -329,9 +419,13 @@ async def transition(
     actor: Actor,
     reason: str | None,
     effect: Effect,
+    settings: CaseSettings | None = None,
 ) -> Case:
     """Moves a case (locked `FOR UPDATE` in the caller's transaction) by `action` through the transition
-    table, applies `effect`, audits; returns the case as it now is."""
+    table, applies `effect`, audits; returns the case as it now is.
+
+    A case reaching a review gets the review's deadline (`settings.review_working_days` working days from
+    today); leaving the reviews drops it."""
     target = _target(case, action)
     campaign = await campaign_service.get_campaign(pg, case.campaign_id) if case.campaign_id else None
     try:
@@ -339,6 +433,14 @@ async def transition(
     except SanctionError as exc:
         raise Invalid(str(exc), loc=["body"]) from None
     changes["status"] = target.value
+    if target in workflow.REVIEW_STATES:
+        if target is not case.status or case.review_due is None:
+            assert settings is not None, "a step into a review is taken with the settings"
+            review = deadlines.add_working_days(today(), settings.review_working_days, "review")
+            changes["review_due"] = review.due
+            changes["due_basis"] = (changes.get("due_basis") or case.due_basis or {}) | {"review": review.as_json()}
+    elif case.review_due is not None:
+        changes["review_due"] = None
     unknown = set(changes) - set(_UPDATABLE) - {"status"}
     assert not unknown, unknown
     columns = list(changes)
@@ -385,11 +487,19 @@ def _target(case: Case, action: Action) -> CaseStatus:
 
 
 async def act(
-    pg: asyncpg.Connection, case: Case, action: Action, actor: Actor, reason: str | None, effect: Effect
+    pg: asyncpg.Connection,
+    case: Case,
+    action: Action,
+    actor: Actor,
+    reason: str | None,
+    effect: Effect,
+    settings: CaseSettings,
 ) -> CaseDetail:
-    """An officer's action on a case: one the case's state allows (else 409) and the officer's level owns
-    (else `StepRefused`), answered with the case as it now is."""
+    """An officer's action on a case: one the case's state allows (else 409), while no one else holds its
+    working lock (else 409 naming the holder), and one the officer's level owns (else `StepRefused`),
+    answered with the case as it now is. The lock's holder renews its lease by acting; nobody else takes it."""
     _target(case, action)
+    check_lock(case, actor)
     try:
         workflow.check_owner(
             action,
@@ -402,33 +512,39 @@ async def act(
         )
     except workflow.NotTheOwner as exc:
         raise StepRefused(case, action, actor, str(exc)) from None
-    return await detail(pg, await transition(pg, case, action, actor, reason, effect))
+    await renew_lock(pg, case, actor, settings)
+    return await detail(pg, await transition(pg, case, action, actor, reason, effect, settings))
 
 
 def _reply_days(campaign: Campaign | None, settings: CaseSettings) -> int:
     return campaign.reply_days if campaign else settings.default_reply_days
 
 
+def _reply_deadline(case: Case, notice_date: date, campaign: Campaign | None, settings: CaseSettings) -> dict[str, Any]:
+    """The reply's deadline: the campaign's reply days (工作日) from the notice date, and how it was counted."""
+    deadline = deadlines.add_working_days(notice_date, _reply_days(campaign, settings), "reply")
+    basis = {k: v for k, v in (case.due_basis or {}).items() if k != "review"} | {"reply": deadline.as_json()}
+    return {"notice_date": notice_date, "reply_due": deadline.due, "due_basis": basis}
+
+
 def send_notice(body: SendNotice, settings: CaseSettings) -> Effect:
-    async def effect(_: asyncpg.Connection, __: Case, campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(_: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         notice_date = body.notice_date or today()
         if notice_date > today():
             raise SanctionError("a notice cannot be dated in the future")
-        return {
-            "notice_date": notice_date,
-            "reply_due": workflow.reply_due(notice_date, _reply_days(campaign, settings)),
-        }
+        return _reply_deadline(case, notice_date, campaign, settings)
 
     return effect
 
 
 def answer(body: Answer, actor: Actor) -> Effect:
-    async def effect(_: asyncpg.Connection, __: Case, campaign: Campaign | None) -> dict[str, Any]:
+    async def effect(pg: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         if any(day and day > today() for day in (body.answered_on, body.cancelled_on)):
             raise SanctionError("an answer cannot be dated, or a cancellation happen, in the future")
-        recorded = body.model_dump(mode="json", exclude={"reason"}) | {
+        recorded = body.model_dump(mode="json", exclude={"reason", "evidence_attachments"}) | {
             "answered_on": (body.answered_on or today()).isoformat(),
             "recorded_by": actor.id,
+            "evidence_attachments": await _evidence_attachments(pg, case, body.evidence_attachments),
         }
         if body.kind is AnswerKind.cancelled_registration and body.cancelled_on is not None:
             # Whether the cancellation fell in the campaign's 自查自纠 decides if liability may be waived.
@@ -438,6 +554,26 @@ def answer(body: Answer, actor: Actor) -> Effect:
         return {"answer": recorded}
 
     return effect
+
+
+async def _evidence_attachments(pg: asyncpg.Connection, case: Case, numbers: list[int]) -> list[dict[str, Any]]:
+    """The attachments an answer rests on, each with its hash (the answer pins the very file); a 422 naming
+    the numbers the case has no attachment under."""
+    if not numbers:
+        return []
+    rows = await pg.fetch(
+        "SELECT number, kind, sha256 FROM case_attachments WHERE case_id = $1 AND number = ANY($2::int[])",
+        case.case_id,
+        numbers,
+    )
+    found = {row["number"]: row for row in rows}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise Invalid(
+            f"the case has no attachment numbered {', '.join(map(str, missing))}: upload it first (POST …/attachments)",
+            loc=["body", "evidence_attachments"],
+        )
+    return [{"number": n, "kind": found[n]["kind"], "sha256": found[n]["sha256"]} for n in numbers]
 
 
 def no_reply() -> Effect:
@@ -497,10 +633,7 @@ def resume(settings: CaseSettings) -> Effect:
     async def effect(_: asyncpg.Connection, case: Case, campaign: Campaign | None) -> dict[str, Any]:
         changes: dict[str, Any] = {"returns_to": None}
         if case.returns_to is CaseStatus.awaiting_reply:  # asked again: a new notice and deadline
-            changes |= {
-                "notice_date": today(),
-                "reply_due": workflow.reply_due(today(), _reply_days(campaign, settings)),
-            }
+            changes |= _reply_deadline(case, today(), campaign, settings)
         return changes
 
     return effect

@@ -33,49 +33,15 @@ each review.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
+from domain.cases import ACTION_LABELS, LEVEL_LABELS, STATUS_LABELS, Action, CaseStatus, Level
 from kernel.regions import region_prefix
 
-
-class CaseStatus(StrEnum):
-    open = "open"  # 待通知: opened from a finding, a complaint or by an officer
-    awaiting_reply = "awaiting_reply"  # 待反馈
-    awaiting_county_review = "awaiting_county_review"  # 待审查
-    awaiting_city_review = "awaiting_city_review"  # 待复审
-    awaiting_decision = "awaiting_decision"  # 待决定
-    sent_back = "sent_back"  # 已驳回
-    decided = "decided"  # 已决定
-    closed = "closed"  # 已结案
-
-
-STATUS_LABELS: dict[CaseStatus, str] = {
-    CaseStatus.open: "待通知",
-    CaseStatus.awaiting_reply: "待反馈",
-    CaseStatus.awaiting_county_review: "待审查",
-    CaseStatus.awaiting_city_review: "待复审",
-    CaseStatus.awaiting_decision: "待决定",
-    CaseStatus.sent_back: "已驳回",
-    CaseStatus.decided: "已决定",
-    CaseStatus.closed: "已结案",
-}
-
-
-class Action(StrEnum):
-    """A case's actions, named as their routes are (POST /api/v1/cases/{case_id}/<action>): one name in
-    the API, `allowed_actions`, the audit trail and the documents."""
-
-    notice = "notice"
-    answer = "answer"
-    no_reply = "no-reply"
-    county_review = "county-review"
-    city_review = "city-review"
-    send_back = "send-back"
-    resume = "resume"
-    decision = "decision"
-    close = "close"
+# The states, actions and levels with their labels are the shared domain's (domain.cases: one place, the
+# gateway's labels endpoint reads them too); this module is the state machine and the owners over them.
 
 
 # What the audit trail recorded before the actions took their routes' names (read back under the new ones).
@@ -91,8 +57,12 @@ LEGACY_ACTION_NAMES: dict[str, Action] = {
 
 # States in which a case is "open" for the one-open-case-per-person rule: new findings join it.
 UNDECIDED: frozenset[CaseStatus] = frozenset(CaseStatus) - {CaseStatus.decided, CaseStatus.closed}
-# A case waiting on someone with a deadline; past it, the case is overdue.
-WAITING_WITH_DEADLINE: frozenset[CaseStatus] = frozenset({CaseStatus.awaiting_reply})
+# The reviews: a case reaching one gets a deadline in working days (cases/deadlines.py).
+REVIEW_STATES: frozenset[CaseStatus] = frozenset(
+    {CaseStatus.awaiting_county_review, CaseStatus.awaiting_city_review, CaseStatus.awaiting_decision}
+)
+# A case waiting on someone with a deadline (the reply, or a review); past it, the case is overdue.
+WAITING_WITH_DEADLINE: frozenset[CaseStatus] = frozenset({CaseStatus.awaiting_reply}) | REVIEW_STATES
 
 # Where a refused review sends the case when it resumes: one step down.
 SEND_BACK_RETURNS_TO: dict[CaseStatus, CaseStatus] = {
@@ -132,16 +102,6 @@ TRANSITIONS: dict[CaseStatus, dict[Action, CaseStatus | None]] = {
 # --- who takes each step: the owners table, read with the transitions above (why: the module docstring) ---
 
 
-class Level(StrEnum):
-    """The bureaus a case passes through, lowest first."""
-
-    county = "county"  # 旗县区住建局
-    city = "city"  # 盟市住建局
-    province = "province"  # 省（自治区）住建厅: the deciding authority
-
-
-LEVEL_LABELS: dict[Level, str] = {Level.county: "县级", Level.city: "市级", Level.province: "省级"}
-
 # The officer role of each level (the gateway's roles). Any other role — a feed, a dashboard, the
 # suite's own services and operators' tools — takes no step of a case.
 LEVEL_ROLES: dict[Level, str] = {
@@ -149,6 +109,17 @@ LEVEL_ROLES: dict[Level, str] = {
     Level.city: "city_officer",
     Level.province: "province_admin",
 }
+
+
+ROLE_LEVELS: dict[str, Level] = {role: level for level, role in LEVEL_ROLES.items()}
+
+
+def is_at_or_above(role: str | None, region_code: str) -> bool:
+    """Whether an officer of `role` works at the level of a region's case or above it (a city officer for a
+    county's case or the city's own; not a county officer for the city's)."""
+    level = ROLE_LEVELS.get(role or "")
+    order = list(Level)
+    return level is not None and order.index(level) >= order.index(level_of_region(region_code))
 
 
 class Turn(StrEnum):
@@ -182,18 +153,6 @@ STEP_OF: dict[CaseStatus, Action] = {
 INDEPENDENT_OF: dict[Action, tuple[Level, ...]] = {
     Action.city_review: (Level.county,),
     Action.decision: (Level.county, Level.city),
-}
-
-ACTION_LABELS: dict[Action, str] = {
-    Action.notice: "发出通知",
-    Action.answer: "记录反馈",
-    Action.no_reply: "记录逾期未反馈",
-    Action.county_review: "审查",
-    Action.city_review: "复审",
-    Action.send_back: "驳回",
-    Action.resume: "恢复办理",
-    Action.decision: "作出决定",
-    Action.close: "结案",
 }
 
 
@@ -237,14 +196,18 @@ def send_back_target(status: CaseStatus) -> CaseStatus:
     return SEND_BACK_RETURNS_TO[status]
 
 
-def reply_due(notice_date: date, reply_days: int) -> date:
-    """The person's or unit's deadline: the notice date plus the campaign's reply days (15 in practice)."""
-    return notice_date + timedelta(days=reply_days)
+def current_due(status: CaseStatus, reply_due: date | None, review_due: date | None) -> date | None:
+    """The deadline of the step the case waits for: the reply's while it waits for the reply, the review's
+    while it waits for a review; none otherwise."""
+    if status is CaseStatus.awaiting_reply:
+        return reply_due
+    return review_due if status in REVIEW_STATES else None
 
 
-def is_overdue(status: CaseStatus, due: date | None, today: date) -> bool:
-    """Past its deadline in a waiting state (the deadline day itself is still in time)."""
-    return status in WAITING_WITH_DEADLINE and due is not None and today > due
+def is_overdue(status: CaseStatus, reply_due: date | None, review_due: date | None, today: date) -> bool:
+    """Past the deadline of the step it waits for (the deadline day itself is still in time)."""
+    due = current_due(status, reply_due, review_due)
+    return due is not None and today > due
 
 
 # --- owners ------------------------------------------------------------------------------------

@@ -4,9 +4,8 @@ region and the period."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
@@ -14,11 +13,13 @@ from fastapi.responses import JSONResponse, Response
 from case_svc import examples
 from case_svc.campaigns import service as campaign_service
 from case_svc.campaigns.schemas import Campaign, CampaignReport
+from case_svc.cases.service import today
 from case_svc.deps import CampaignId, PersonalDataDep
-from case_svc.reports import render
+from case_svc.downloads import content_disposition
+from case_svc.reports import freeze, render
 from case_svc.reports import service as report_service
 from case_svc.reports.service import DETAIL_TITLE, SUMMARY_COLUMNS, SUMMARY_TITLE, Period
-from kernel.deps import DbConnection, RegionCode, RegionScopeDep
+from kernel.deps import DbConnection, DbTransaction, RegionCode, RegionScopeDep
 from kernel.errors import Invalid
 from kernel.paging import Cursor, Limit, Page
 from kernel.regions import region_full_name, region_prefix
@@ -60,8 +61,7 @@ def _table_responses(example: dict[str, Any]) -> dict[int | str, dict[str, Any]]
 
 
 def _download(content: bytes, media_type: str, filename: str) -> Response:
-    # RFC 5987: the Chinese file name for browsers, an ASCII fallback for the rest.
-    disposition = f"attachment; filename=\"{filename.encode('ascii', 'ignore').decode() or 'report'}\"; filename*=UTF-8''{quote(filename)}"
+    disposition = content_disposition(filename, fallback="report")
     return Response(content, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
@@ -70,7 +70,7 @@ def _jsonable(value: Any) -> Any:
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
-    return value.isoformat() if isinstance(value, date) else value
+    return value.isoformat() if isinstance(value, date | datetime) else value
 
 
 def _respond(
@@ -81,6 +81,8 @@ def _respond(
         return JSONResponse(_jsonable(doc))
     period = doc["period"]
     subtitle = subtitle or f"统计期间：{period['from']} 至 {period['to']}"
+    if doc.get("frozen_at"):
+        subtitle += f"（{_jsonable(doc['frozen_at'])[:10]}月末冻结）"
     totals = doc.get("totals")
     if fmt == "csv":
         content = render.csv_bytes(columns, doc["rows"], totals, title=doc["title"])
@@ -95,7 +97,7 @@ def _respond(
     responses=_table_responses(examples.SUMMARY_TABLE),
 )
 async def summary(
-    pg: DbConnection,
+    pg: DbTransaction,
     scope: RegionScopeDep,
     starts_on: From,
     ends_on: To,
@@ -103,8 +105,15 @@ async def summary(
     format: Format = "json",
 ) -> Response:
     period = Period.checked(starts_on, ends_on)
-    table = await report_service.table(
-        pg, scope, region_code, period, SUMMARY_TITLE + report_service.period_title(period)
+    title = SUMMARY_TITLE + report_service.period_title(period)
+    table = await freeze.frozen_or_live(
+        pg,
+        kind="summary",
+        patterns=scope.within(region_code),
+        period=period,
+        title=title,
+        today=today(),
+        count=lambda: report_service.table(pg, scope, region_code, period, title),
     )
     return _respond(table, format, SUMMARY_COLUMNS, f"处理情况汇总表-{table['region_code']}-{starts_on}-{ends_on}")
 
@@ -153,7 +162,7 @@ def _campaign_region(campaign: Campaign, region_code: str | None) -> str:
 
 
 async def _campaign_table(
-    pg: DbConnection, scope: RegionScopeDep, campaign: Campaign, report: CampaignReport, region_code: str | None
+    pg: DbTransaction, scope: RegionScopeDep, campaign: Campaign, report: CampaignReport, region_code: str | None
 ) -> dict[str, Any]:
     period = Period.checked(report.period.starts_on, report.period.ends_on)
     region = _campaign_region(campaign, region_code)
@@ -164,7 +173,15 @@ async def _campaign_table(
     else:
         title = campaign.table_title + report_service.period_title(period)
         extra = {"report_id": report.report_id, "what": report.what}
-    table = await report_service.table(pg, scope, region, period, title)
+    table = await freeze.frozen_or_live(
+        pg,
+        kind=f"campaign:{campaign.campaign_id}",
+        patterns=scope.within(region),
+        period=period,
+        title=title,
+        today=today(),
+        count=lambda: report_service.table(pg, scope, region, period, title),
+    )
     return table | {"campaign_id": campaign.campaign_id, "due_on": report.due_on, "to": report.to} | extra
 
 
@@ -179,7 +196,7 @@ def _campaign_subtitle(report: CampaignReport) -> str:
     responses=_table_responses(examples.MONTHLY_TABLE),
 )
 async def monthly(
-    pg: DbConnection,
+    pg: DbTransaction,
     scope: RegionScopeDep,
     campaign_id: Annotated[str, Query(max_length=32, description="the campaign, e.g. HLJ-2018")],
     month: Month,
@@ -217,7 +234,7 @@ async def campaign_reports(
 async def campaign_report(
     campaign_id: CampaignId,
     report_id: ReportId,
-    pg: DbConnection,
+    pg: DbTransaction,
     scope: RegionScopeDep,
     region_code: Annotated[
         str | None,

@@ -24,22 +24,13 @@ import asyncpg
 from case_svc.campaigns.presets import SUMMARY_TITLE
 from case_svc.cases.workflow import STATUS_LABELS, CaseStatus
 from case_svc.db import from_jsonb
+from domain import cases, findings
 from kernel.errors import Invalid
 from kernel.regions import region_full_name, region_name, region_prefix
 from kernel.scope import EVERYWHERE, RegionScope
 
-# The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows.
-RULE_LABELS: dict[str, str] = {
-    "SI_UNIT_MISMATCH": "社保单位与注册单位不一致",
-    "SI_MULTIPLE_UNITS": "多家社保",
-    "SI_NONE": "无社保",
-    "FUND_UNIT_MISMATCH": "公积金单位与注册单位不一致",
-    "FUND_MULTIPLE_UNITS": "多家公积金",
-    "MULTI_REGISTRATION": "多单位注册",
-    "PUBLIC_SECTOR_SI": "机关事业单位人员在企业注册",
-    "HR_AGENCY_SI": "人力资源服务机构代缴社保",
-    "AGE_OVER_LIMIT": "超龄注册",
-}
+# The matcher's rule codes (DOMAIN §6; contract) with the 问题类型 the table shows (domain.findings).
+RULE_LABELS: dict[str, str] = {rule.value: label for rule, label in findings.RULE_LABELS.items()}
 
 # (key, Chinese header) of the summary table, in column order.
 SUMMARY_COLUMNS: list[tuple[str, str]] = [
@@ -89,7 +80,7 @@ def detail_columns(personal: bool) -> list[tuple[str, str]]:
     return DETAIL_COLUMNS if personal else [c for c in DETAIL_COLUMNS if c[0] not in PERSONAL_COLUMNS]
 
 
-OUTCOME_LABELS = {"not_guazheng": "不认定挂证", "self_corrected": "自查自纠整改", "confirmed": "认定挂证"}
+OUTCOME_LABELS: dict[str, str] = {outcome.value: label for outcome, label in cases.OUTCOME_LABELS.items()}
 
 
 @dataclass(frozen=True)

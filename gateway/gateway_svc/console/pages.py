@@ -1,5 +1,5 @@
-"""The console's pages: sign-in (登录), the first page after it (概览), the password change a one-time password
-leads to, sign-out. Pages are for people: not in the API description. Each answer carries the security headers
+"""The console's pages: sign-in (登录), the password change a one-time password
+leads to, sign-out (the working pages, 概览 first: views.py). Pages are for people: not in the API description. Each answer carries the security headers
 (`SecurityHeaders`): a strict CSP (this origin only, no inline script), no framing, no referrer beyond this site,
 and pages are never cached.
 """
@@ -109,25 +109,6 @@ async def login(request: Request, runtime: RuntimeDep, error: ErrorCode = None, 
         error=None if notice else message,
         notice=message if notice else None,
         oidc_label=settings.oidc_label if settings.oidc_issuer else None,
-    )
-
-
-@router.get("/")
-async def overview(request: Request, runtime: RuntimeDep) -> Response:
-    session = await _session(request, runtime)
-    if session is None:
-        return RedirectResponse(f"{PREFIX}/login", status_code=303)
-    if session.account.must_change_password:
-        return RedirectResponse(f"{PREFIX}/password", status_code=303)
-    account = session.account
-    return _page(
-        "overview.html",
-        account=account,
-        role_label=ROLE_LABELS[account.role],
-        regions=_regions(account.regions),
-        csrf_token=session.csrf_token,
-        expires_at=session.expires_at.astimezone(CHINA),
-        idle_minutes=runtime.settings.session_idle_minutes,
     )
 
 

@@ -36,12 +36,14 @@ class DemoAccount:
     note: str = ""
 
 
-# Inner Mongolia: the province, Hohhot (150100) and two of its districts, Baotou; Heilongjiang: the province and
+# Inner Mongolia: the province (two officers), Hohhot (150100) and two of its districts, Baotou; Heilongjiang: the province and
 # Harbin; a dashboard; the bureaus' people acting for the demo feed clients. Names are made up.
 DEMO_ACCOUNTS: tuple[DemoAccount, ...] = (
     DemoAccount(
         "nm-admin", "赵敏", Role.province_admin, ("150000",), (Scope.persons_reveal,), note="内蒙古自治区住建厅"
     ),
+    # A second officer of the province: a 公示 list is approved by someone other than who drafted it.
+    DemoAccount("nm-reviewer", "钱进", Role.province_admin, ("150000",), note="内蒙古自治区住建厅（公示审核）"),
     DemoAccount("hohhot-officer", "王建军", Role.city_officer, ("150100",), note="呼和浩特市"),
     DemoAccount("xincheng-officer", "李娜", Role.county_officer, ("150102",), note="呼和浩特市新城区"),
     DemoAccount("huimin-officer", "马丽", Role.county_officer, ("150103",), note="呼和浩特市回民区"),

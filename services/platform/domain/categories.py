@@ -32,6 +32,18 @@ CATEGORY_LABELS: dict[Category, str] = {
     Category.cost_1: "一级造价工程师",
     Category.cost_2: "二级造价工程师",
 }
+CATEGORY_LABELS_EN: dict[Category, str] = {
+    Category.constructor_1: "Registered constructor, grade 1",
+    Category.constructor_2: "Registered constructor, grade 2",
+    Category.architect_1: "Registered architect, grade 1",
+    Category.architect_2: "Registered architect, grade 2",
+    Category.structural_1: "Registered structural engineer, grade 1",
+    Category.structural_2: "Registered structural engineer, grade 2",
+    Category.survey_design: "Registered survey and design engineer",
+    Category.supervision: "Registered supervision engineer",
+    Category.cost_1: "Cost engineer, grade 1",
+    Category.cost_2: "Cost engineer, grade 2",
+}
 
 # Spellings the bureaus' exports use besides the labels above. A spelling that could name two categories
 # (注册建造师, 注册建筑师, 注册结构工程师, 造价工程师: which level?) is not here: it stays a row error.

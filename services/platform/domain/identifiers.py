@@ -207,6 +207,26 @@ class UnitKind(StrEnum):
     other = "other"
 
 
+# Each kind's label: what dashboards show (the gateway's `GET /api/v1/labels`).
+UNIT_KIND_LABELS: dict[UnitKind, str] = {
+    UnitKind.enterprise: "企业",
+    UnitKind.government: "机关",
+    UnitKind.public_institution: "事业单位",
+    UnitKind.university: "高等院校",
+    UnitKind.hr_agency: "人力资源服务机构",
+    UnitKind.social_organisation: "社会组织",
+    UnitKind.other: "其他",
+}
+UNIT_KIND_LABELS_EN: dict[UnitKind, str] = {
+    UnitKind.enterprise: "Enterprise",
+    UnitKind.government: "Government body",
+    UnitKind.public_institution: "Public institution",
+    UnitKind.university: "University",
+    UnitKind.hr_agency: "HR agency",
+    UnitKind.social_organisation: "Social organisation",
+    UnitKind.other: "Other",
+}
+
 # How bureaus' exports write a unit's kind besides the codes above (one place: the unit feed reads these).
 UNIT_KIND_SPELLINGS: dict[str, UnitKind] = {
     **{kind.value: kind for kind in UnitKind},

@@ -33,6 +33,52 @@ INSURANCE_TYPE_LABELS: dict[str, str] = {
     "04": "工伤",
     "05": "生育",
 }
+INSURANCE_TYPE_LABELS_EN: dict[str, str] = {
+    "01": "Pension",
+    "02": "Unemployment",
+    "03": "Medical",
+    "04": "Work injury",
+    "05": "Maternity",
+}
+
+# Labels of the feeds and of the statuses they carry: what dashboards show (the gateway's
+# `GET /api/v1/labels`). The spellings ingest reads are below.
+RECORD_KIND_LABELS: dict[RecordKind, str] = {
+    RecordKind.units: "单位信息",
+    RecordKind.registrations: "注册人员",
+    RecordKind.contributions: "社保缴费",
+    RecordKind.person_statuses: "人员状态（退休、买断）",
+    RecordKind.deposits: "公积金缴存",
+}
+RECORD_KIND_LABELS_EN: dict[RecordKind, str] = {
+    RecordKind.units: "Units",
+    RecordKind.registrations: "Registrations",
+    RecordKind.contributions: "Social-insurance contributions",
+    RecordKind.person_statuses: "Person statuses (retirement, buy-out)",
+    RecordKind.deposits: "Housing-fund deposits",
+}
+REGISTRATION_STATUS_LABELS: dict[RegistrationStatus, str] = {
+    RegistrationStatus.active: "有效",
+    RegistrationStatus.cancelled: "注销",
+    RegistrationStatus.revoked: "撤销",
+    RegistrationStatus.expired: "过期",
+}
+REGISTRATION_STATUS_LABELS_EN: dict[RegistrationStatus, str] = {
+    RegistrationStatus.active: "Active",
+    RegistrationStatus.cancelled: "Cancelled",
+    RegistrationStatus.revoked: "Revoked",
+    RegistrationStatus.expired: "Expired",
+}
+PERSON_STATUS_LABELS: dict[PersonStatus, str] = {
+    PersonStatus.retired: "退休",
+    PersonStatus.early_retired: "提前退休",
+    PersonStatus.bought_out: "买断社保",
+}
+PERSON_STATUS_LABELS_EN: dict[PersonStatus, str] = {
+    PersonStatus.retired: "Retired",
+    PersonStatus.early_retired: "Retired early",
+    PersonStatus.bought_out: "Social insurance bought out",
+}
 
 # A certificate the platform lists once per registered specialty is one registration whose specialties are
 # joined by this, in the order the file gives them (RegistrationRecordedV1.specialties has them one by one).

@@ -171,7 +171,9 @@ def verify(token: str, *, caller_key: Ed25519PublicKey, service_secret: str) -> 
 
 # Health probes and the API description need no credential (they hold nothing personal; the gateway
 # merges the services' descriptions); everything else does.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/openapi.json"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# The docs pages' script, style and icon (kernel.service.install_docs).
+DOCS_ASSETS = "/docs/static"
 # Only another service (or an operator's tool) may call these.
 INTERNAL_PREFIXES = ("/internal/", "/metrics")
 
@@ -193,6 +195,7 @@ class CredentialsMiddleware:
         if (
             scope["type"] != "http"
             or scope["path"] in OPEN_PATHS
+            or scope["path"].startswith(DOCS_ASSETS + "/")
             or (self.internal_only and not scope["path"].startswith(INTERNAL_PREFIXES))
         ):
             await self.app(scope, receive, send)

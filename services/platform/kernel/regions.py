@@ -97,3 +97,72 @@ def region_full_name(code: str, year: int | None = None) -> str:
         if name and name not in names:
             names.append(name)
     return "".join(names) if region_name(code, year) else code
+
+
+# --- the list itself, as data (the gateway's `GET /api/v1/labels/regions`) ---------------------------
+
+LEVELS = {"省级": "province", "地级": "city", "县级": "county"}
+
+
+@dataclass(frozen=True)
+class NewCode:
+    """A code that took over a division's territory, or part of it: when it was renamed, merged or
+    abolished (`year` None: at `until`), or in `year` while the division itself stayed in use."""
+
+    code: str
+    year: int | None
+
+
+@dataclass(frozen=True)
+class Division:
+    """One row of the national list: a code with one name it carried and the years of that name."""
+
+    code: str
+    name: str
+    level: str  # province, city, county
+    parent: str | None  # the province of a city; the city of a county, or its province when none (直辖)
+    since: int
+    until: int | None  # None while in use
+    new_codes: tuple[NewCode, ...]
+
+    @property
+    def in_use(self) -> bool:
+        return self.until is None
+
+
+def _new_codes(text: str) -> tuple[NewCode, ...]:
+    """`150102;150103` or `150105[2000]` (the list's 新代码 column) as codes with their years."""
+    found = []
+    for part in filter(None, text.split(";")):
+        code, _, year = part.partition("[")
+        found.append(NewCode(code, int(year.rstrip("]")) if year else None))
+    return tuple(found)
+
+
+@cache
+def divisions() -> tuple[Division, ...]:
+    """Every row of the national list since 1981, by code and then oldest name first."""
+    found = []
+    with DIVISIONS_FILE.open(encoding="utf-8-sig", newline="") as fp:
+        # 代码,一级行政区,二级行政区,名称,级别,状态,启用时间,变更/弃用时间,新代码
+        for row in csv.DictReader(fp):
+            code, level = row["代码"], LEVELS[row["级别"]]
+            if level == "province":
+                parent = None
+            elif level == "city" or row["二级行政区"] == "直辖":  # 直辖: a county under the province itself
+                parent = code[:2] + "0000"
+            else:
+                parent = code[:4] + "00"
+            until = row["变更/弃用时间"]
+            found.append(
+                Division(
+                    code=code,
+                    name=row["名称"],
+                    level=level,
+                    parent=parent,
+                    since=int(row["启用时间"]),
+                    until=int(until) if until else None,
+                    new_codes=_new_codes(row["新代码"]),
+                )
+            )
+    return tuple(sorted(found, key=lambda d: (d.code, d.since)))

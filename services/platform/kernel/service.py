@@ -19,13 +19,15 @@ import httpx
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from kernel import values
 from kernel.consumer import IdempotentConsumer
-from kernel.credentials import CredentialsMiddleware, ServiceAuth, verify_key
+from kernel.credentials import DOCS_ASSETS, CredentialsMiddleware, ServiceAuth, verify_key
 from kernel.db import Database
 from kernel.errors import RejectNulMiddleware, install_error_handlers
 from kernel.kafka import BrokerProbe
@@ -171,6 +173,48 @@ def reject_unknown_query(request: Request) -> None:
         )  # fmt: skip
 
 
+# --- the API docs, served by the service itself: no script or style from a CDN (an intranet has none) -----
+
+DOCS_OAUTH2_REDIRECT = "/docs/oauth2-redirect"
+
+
+def docs_page(title: str, openapi_url: str = "/openapi.json") -> HTMLResponse:
+    """Swagger UI on `openapi_url`, its script, style and icon from this service (`DOCS_ASSETS`)."""
+    return get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=title,
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        oauth2_redirect_url=DOCS_OAUTH2_REDIRECT,
+        swagger_ui_parameters={"validatorUrl": None},  # the public validator's badge would load from outside
+    )
+
+
+def install_docs(app: FastAPI, title: str) -> None:
+    """`/docs` (Swagger UI), `/redoc` and their assets, as the maintained PyPI package fastapi-offline ships
+    them (Swagger UI 5, ReDoc 2): every URL the pages load is this service's."""
+    app.mount(DOCS_ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return docs_page(f"{title} API")
+
+    @app.get(DOCS_OAUTH2_REDIRECT, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{title} API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def build_app(
     spec: ServiceSpec[SettingsT],
     settings: SettingsT,
@@ -257,7 +301,10 @@ def build_app(
         lifespan=lifespan,
         version="1",
         dependencies=[Depends(reject_unknown_query)],
+        docs_url=None,  # FastAPI's pages load Swagger UI and ReDoc from a CDN: ours are local (install_docs)
+        redoc_url=None,
     )
+    install_docs(app, spec.title)
     install_error_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(MetricsMiddleware, service=spec.title)
