@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,9 @@ import httpx
 import pytest
 
 from devtools.embedded import EmbeddedBroker, drop_database, free_port
-from devtools.runner import Infrastructure, ServiceProcess, Supervisor, prepare_database, rebuild_bus
+from devtools.runner import Infrastructure, ServiceProcess, Supervisor, rebuild_bus, service_env
 from devtools.synthetic import SyntheticProvince, generate_province, write_csv
+from devtools.testing import MigratedTemplates
 from domain.records import FIELDS, RecordKind
 from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
 from kernel.kafka import unconsumed_events
@@ -84,7 +86,7 @@ class Run:
 
 
 @contextmanager
-def suite_running(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
+def suite_running(infra: Infrastructure, templates: MigratedTemplates, tmp_path: Path) -> Iterator[Run]:
     """A fresh suite on fresh databases and a broker of its own, supervised as `suite up` does."""
     specs = discover_services()
     broker = EmbeddedBroker(log_path=tmp_path / "broker.log")
@@ -96,18 +98,16 @@ def suite_running(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         for name in BACKENDS:
             database = f"test_{suite.prefix[:-1]}_{name}"
-            suite.databases[name] = prepare_database(infra, specs[name], database)
-            env = {
-                "DATABASE_URL": suite.databases[name],
-                "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
-                "KAFKA_TOPIC_PREFIX": suite.prefix,
-                "OUTBOX_POLL_SECONDS": "0.2",
-                "REVIEW_MONTH": REVIEW_MONTH,
-                "EVALUATION_CHUNK": "20",  # many small evaluation transactions: a kill lands between them
-                "UPSTREAM_URLS": ",".join(urls[n] for n in ("registry", "insurance", "fund"))
-                if name == "matcher"
-                else "",
-            }
+            suite.databases[name] = templates.new_database(specs[name], database)
+            env = service_env(
+                suite.infra,
+                suite.databases[name],
+                KAFKA_TOPIC_PREFIX=suite.prefix,
+                OUTBOX_POLL_SECONDS="0.2",
+                REVIEW_MONTH=REVIEW_MONTH,
+                EVALUATION_CHUNK="20",  # many small evaluation transactions: a kill lands between them
+                UPSTREAM_URLS=",".join(urls[n] for n in ("registry", "insurance", "fund")) if name == "matcher" else "",
+            )
             process = ServiceProcess(specs[name], port=ports[name], env=env, log_path=tmp_path / f"{name}.log")
             suite.processes[name] = process.start()
         for process in suite.processes.values():
@@ -122,16 +122,16 @@ def suite_running(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
     finally:
         if suite.supervisor is not None:
             suite.supervisor.stop()
-        for process in suite.processes.values():
-            process.stop()
+        with ThreadPoolExecutor(max_workers=len(BACKENDS)) as stopping:  # side by side: each waits for its lifespan
+            list(stopping.map(ServiceProcess.stop, suite.processes.values()))
         broker.stop()
         for url in suite.databases.values():
             asyncio.run(drop_database(infra.server_url, url.rsplit("/", 1)[1]))
 
 
 @pytest.fixture
-def run(infra: Infrastructure, tmp_path: Path) -> Iterator[Run]:
-    with suite_running(infra, tmp_path) as suite:
+def run(infra: Infrastructure, migrated_templates: MigratedTemplates, tmp_path: Path) -> Iterator[Run]:
+    with suite_running(infra, migrated_templates, tmp_path) as suite:
         yield suite
 
 
@@ -244,9 +244,14 @@ def outcome(run: Run) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def clean(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory, province: SyntheticProvince) -> Outcome:
+def clean(
+    infra: Infrastructure,
+    migrated_templates: MigratedTemplates,
+    tmp_path_factory: pytest.TempPathFactory,
+    province: SyntheticProvince,
+) -> Outcome:
     """The clean run of the same data, nothing killed."""
-    with suite_running(infra, tmp_path_factory.mktemp("clean")) as suite:
+    with suite_running(infra, migrated_templates, tmp_path_factory.mktemp("clean")) as suite:
         started = time.monotonic()
         accepted = load(suite, province)
         seconds = wait_settled(suite, since=started)

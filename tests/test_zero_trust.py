@@ -128,7 +128,7 @@ async def services(infra: Infrastructure, databases: dict[str, str]) -> AsyncIte
             app = app_of(
                 specs[name],
                 database_url=databases[name],
-                kafka_bootstrap_servers=infra.bootstrap_servers,
+                **infra.kafka_settings,
                 kafka_topic_prefix=prefix,
                 outbox_poll_seconds=0.2,
             )

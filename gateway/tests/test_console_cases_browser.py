@@ -218,7 +218,7 @@ async def test_a_case_from_lead_to_confirmed_decision(suite: Suite) -> None:  # 
         assigned = await city.locator("#round-robin-result li").count()
         assert assigned >= 1
         await visit(county, "/console/cases?level=mine")
-        assert await county.locator("#cases-table tbody tr").count() >= assigned
+        assert await county.locator("#cases-table tbody tr").count() >= 1  # those of her district
         await visit(county, "/console/notices")
         assert await county.locator("#notice-counts").count() == 1
 

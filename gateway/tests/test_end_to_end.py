@@ -29,7 +29,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from devtools.embedded import drop_database, free_port
-from devtools.runner import ServiceProcess, prepare_database
+from devtools.runner import ServiceProcess, service_env
 from devtools.synthetic import generate_province, write_csv
 from devtools.testing import eventually
 from domain.identifiers import id_check_char
@@ -56,12 +56,11 @@ class Suite:
 
 
 @pytest.fixture(scope="module")
-def suite(infra, client_config, tmp_path_factory) -> Iterator[Suite]:
+def suite(infra, migrated_templates, client_config, tmp_path_factory) -> Iterator[Suite]:
     specs = discover_services()
     run = uuid.uuid4().hex[:8]
     logs = tmp_path_factory.mktemp("e2e-logs")
     base_env = {
-        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
         "KAFKA_TOPIC_PREFIX": f"e2e{run}.",
         "OUTBOX_POLL_SECONDS": "0.2",
         "REVIEW_MONTH": REVIEW_MONTH,
@@ -71,9 +70,9 @@ def suite(infra, client_config, tmp_path_factory) -> Iterator[Suite]:
     def start(name: str, **env: str) -> ServiceProcess:
         database = f"test_e2e_{run}_{name}"
         suite.databases.append(database)
-        url = prepare_database(infra, specs[name], database)
+        url = migrated_templates.new_database(specs[name], database)
         process = ServiceProcess(
-            specs[name], port=free_port(), env={**base_env, "DATABASE_URL": url, **env}, log_path=logs / f"{name}.log"
+            specs[name], port=free_port(), env=service_env(infra, url, **base_env, **env), log_path=logs / f"{name}.log"
         ).start()
         suite.processes.append(process)
         return process

@@ -13,7 +13,7 @@ import httpx
 
 from devtools.embedded import free_port
 from devtools.feeds import CSV, csv_bytes, db_value, expect_events, person_key, published
-from devtools.runner import ServiceProcess
+from devtools.runner import ServiceProcess, service_env
 from devtools.synthetic import generate_province
 from devtools.testing import TEST_CREDENTIALS, TopicTail, event_of
 from domain.records import RecordKind
@@ -32,12 +32,9 @@ PENDING_EVENTS = (
 
 
 def _process(registry_db, infra, tmp_path, *, relay: bool, name: str) -> ServiceProcess:
-    env = {
-        "DATABASE_URL": registry_db.url,
-        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers,
-        "OUTBOX_RELAY_ENABLED": "true" if relay else "false",
-        "OUTBOX_POLL_SECONDS": "0.2",
-    }
+    env = service_env(
+        infra, registry_db.url, OUTBOX_RELAY_ENABLED="true" if relay else "false", OUTBOX_POLL_SECONDS="0.2"
+    )
     return ServiceProcess(service, port=free_port(), env=env, log_path=tmp_path / f"{name}.log")
 
 

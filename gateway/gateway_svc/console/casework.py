@@ -68,6 +68,11 @@ FIELD_WORDS = {"status": "阶段", "assignee": "承办人", "notice_date": "通�
                "lock_holder": "办理人", "lock_expires_at": "办理锁到期", "reviews": "审查", "sanctions": "处理措施",
                "case_ref": "案件编号", "opened_by": "立案人", "campaign_id": "专项行动", "region_code": "地区代码",
                "due_basis": "期限依据", "content_type": "文件类型", "size": "大小（字节）"}  # fmt: skip
+# The timeline's entries besides the workflow's steps (case-svc's audit actions).
+TIMELINE_WORDS = {"open": "立案", "take": "开始办理", "release": "释放办理", "attach": "上传材料", "assign": "分派",
+                  "remind": "催办", "supervise": "挂牌督办", "lift-supervision": "解除督办", "issue-document": "出具文书",
+                  "refused": "拒绝办理", "join": "并入线索", "finding": "线索变化", "link-complaint": "关联投诉举报",
+                  "all_findings_resolved": "线索均已消除"}  # fmt: skip
 NOT_YOURS = "该案件不在您的辖区内，或没有该案件：无权查看。"
 
 
@@ -76,7 +81,8 @@ def _words(table: dict[Any, str], code: str | None) -> str:
 
 
 templates.filters.update({
-    "case_action": lambda c: _words(case_words.ACTION_LABELS, c) or c,
+    "case_action": lambda c: _words(case_words.ACTION_LABELS, c) if c in case_words.ACTION_LABELS
+    else TIMELINE_WORDS.get(c, c),
     "outcome": lambda c: _words(case_words.OUTCOME_LABELS, c),
     "channel": lambda c: CHANNELS.get(c, c),
     "complaint_status": lambda c: COMPLAINT_STATUSES.get(c, c),

@@ -1,4 +1,5 @@
-"""The console's working pages — 概览, 线索 (with the evidence grid), 人员, 报表, 数据报送, 管理, 账户安全 —
+"""The console's working pages — 概览, 线索 (with the evidence grid), 人员, 报表, 数据报送, 管理, 账户安全; the case
+pages (案件, 通知, 督办, 公示, 投诉举报) are casework.py's, on the same router —
 each reading and writing through the public API as the signed-in person (console.client), so that region
 scoping, masking and the personal-data access log are the API's own. A refusal of the API is a section of
 the page in Chinese, never an error page. Forms are plain HTML (they work without script) and carry the

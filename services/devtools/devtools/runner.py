@@ -71,6 +71,14 @@ class Infrastructure:
         """The embedded broker, when this run started one (memory only: a restart empties it)."""
         return next((part for part in self.embedded if isinstance(part, EmbeddedBroker)), None)
 
+    @property
+    def kafka_settings(self) -> dict[str, str]:
+        """The services' Kafka settings for this infrastructure (ServiceSettings fields)."""
+        settings = {"kafka_bootstrap_servers": self.bootstrap_servers}
+        if self.broker is not None:
+            settings["kafka_session_timeout_seconds"] = str(EmbeddedBroker.SESSION_TIMEOUT_SECONDS)
+        return settings
+
     def stop(self) -> None:
         for part in reversed(self.embedded):
             part.stop()
@@ -159,7 +167,8 @@ class ServiceProcess:
 
 
 def service_env(infra: Infrastructure, db_url: str, **extra: str) -> dict[str, str]:
-    return {"DATABASE_URL": db_url, "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap_servers, **extra}
+    kafka = {name.upper(): value for name, value in infra.kafka_settings.items()}
+    return {"DATABASE_URL": db_url, **kafka, **extra}
 
 
 def start_services(

@@ -43,6 +43,8 @@ def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_partition_fetch_bytes=4 * 1024 * 1024,
+        session_timeout_ms=int(settings.kafka_session_timeout_seconds * 1000),
+        heartbeat_interval_ms=int(settings.kafka_session_timeout_seconds * 1000 / 3),
     )
 
 

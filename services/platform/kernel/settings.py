@@ -54,6 +54,12 @@ class ServiceSettings(BaseSettings):
         description="How long the outbox relay's producer tries to deliver a batch before it gives up; the "
         "rows stay in the outbox and go again. A broker that restarts empty must stay down longer than this.",
     )
+    kafka_session_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How long a consumer group member may go without a heartbeat before the group drops it "
+        "(heartbeats every third of it). The embedded broker makes a joining member wait half of it.",
+    )
     kafka_enable_idempotence: bool = Field(
         False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
     )

@@ -36,7 +36,7 @@ def _settings(scratch_db, infra, *, service_name: str, partitions: int) -> Servi
     return ServiceSettings(
         service_name=service_name,
         database_url=scratch_db.url,
-        kafka_bootstrap_servers=infra.bootstrap_servers,
+        **infra.kafka_settings,
         kafka_topic_partitions=partitions,
     )
 
@@ -368,6 +368,7 @@ async def test_a_broker_restarted_empty_is_read_again_from_the_beginning(scratch
         service_name="consumer-test-bus",
         database_url=scratch_db.url,
         kafka_bootstrap_servers=bootstrap,
+        kafka_session_timeout_seconds=broker.SESSION_TIMEOUT_SECONDS,
         kafka_topic_partitions=2,
     )
     db = Database(settings)
