@@ -16,7 +16,7 @@ import pytest
 
 from devtools.feeds import CSV, broken_checksum, csv_bytes, db_value, person_key, published, tolerate_bad_rows
 from devtools.synthetic import generate_province
-from devtools.testing import TopicTail, caller_headers, event_of
+from devtools.testing import TopicTail, caller_headers, event_of, wait_outbox_empty
 from domain.records import RecordKind
 from ingest import pipeline
 from kernel.events import RegistrationRecordedV1
@@ -94,6 +94,7 @@ async def test_an_id_number_failing_its_check_is_refused_or_flagged_as_the_profi
     admin = caller_headers(regions=["150000"], role="province_admin", actor="nm-admin", scopes=["campaign:admin"])
     set_profile = await registry.put(profile, json={"id_checksum": "accept_and_flag"}, headers=admin)
     assert set_profile.status_code == 200, set_profile.text
+    await wait_outbox_empty(registry_db.url)  # the first upload's events are out before the tail starts
     async with TopicTail(infra.bootstrap_servers, TOPIC) as tail:
         accepted = (await registry.post(f"{API}/registrations", content=body, headers=upload)).json()
         assert (accepted["accepted"], accepted["rejected"]) == (20, 0)
