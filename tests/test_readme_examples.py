@@ -38,8 +38,9 @@ from typing import Any
 import pytest
 
 from devtools.demo import GatewayAccess, load_demo
+from devtools.demo_accounts import create_demo_accounts
 from devtools.demo_clients import start_gateway
-from devtools.embedded import drop_database, free_port
+from devtools.embedded import database_url, drop_database, free_port
 from devtools.runner import Infrastructure, ServiceProcess, start_services
 from devtools.testing import REPO_ROOT
 from kernel.service import discover_services
@@ -348,6 +349,9 @@ def demo_suite(infra: Infrastructure, tmp_path_factory: pytest.TempPathFactory) 
                 infra, front, processes, clients_path=data / "demo-clients.json", **options
             )
             processes.append(gateway)
+            create_demo_accounts(
+                database_url(infra.server_url, f"test_readme_{run}_gateway"), data / "demo-accounts.json"
+            )
             started = time.monotonic()
             load_demo(
                 processes,

@@ -36,7 +36,7 @@ RuntimeDep = Annotated[Runtime[CaseSettings], Depends(get_runtime)]
 
 
 def current_actor(caller: CallerDep) -> Actor:
-    return Actor(id=caller.actor, role=caller.role)
+    return Actor(id=caller.actor, role=caller.role, officers=None if caller.is_service else caller.officers)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]

@@ -106,6 +106,29 @@ CASE_DETAIL: dict[str, Any] = CASE_SUMMARY | {
     "findings": [FINDING],
     "complaint_ids": [COMPLAINT_ID],
 }
+# The example case awaits the reply: its notice is printable, the rest not yet.
+CASE_DOCUMENT: dict[str, Any] = {"kind": "notice", "title": "核查通知书", "available": True, "reason": None}
+CASE_DETAIL["documents"] = [
+    CASE_DOCUMENT,
+    {
+        "kind": "intended-decision",
+        "title": "行政处理事先告知书",
+        "available": False,
+        "reason": "the notice of the intended decision (告知书) is for a case awaiting the decision, or confirmed",
+    },
+    {
+        "kind": "decision",
+        "title": "处理决定书",
+        "available": False,
+        "reason": "the decision (处理决定书) exists only once the case is decided",
+    },
+    {
+        "kind": "proof-of-service",
+        "title": "送达回证",
+        "available": False,
+        "reason": "a proof of service (送达回证) is of a document issued first: notice, intended-decision or decision",
+    },
+]
 
 ATTENDANCE_CHECK: dict[str, Any] = {
     "check_id": "c4e6a8b0-2d4f-4a6c-8e0b-1d3f5a7c9e2b",
@@ -408,6 +431,7 @@ PUBLICATION: dict[str, Any] = {
     "rows": [
         {
             "case_ref": CASE_REF,
+            "person_ref": PERSON_REF,
             "name": "张建国",
             "masked_id": "150102**********3X",
             "categories": "二级注册建造师（蒙2152019000123）",

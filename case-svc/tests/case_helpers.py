@@ -170,12 +170,23 @@ STEP_OWNERS = {
 }
 
 
+# The officers the tests give cases to, with their regions, as the gateway vouches for them in the credential
+# of a request that names them (kernel.credentials `Caller.officers`): Xincheng's (150102), Hohhot's (150100), the
+# province's (150000) and Baotou's (150200).
+OFFICERS = {
+    **dict.fromkeys(("zhangwei", "li", "wang", "zhang", "liu", "x", "officer-x"), ("150102",)),
+    "zhao": ("150100",),
+    "officer-0471-009": ("150000",),
+    "officer-baotou-01": ("150200",),
+}
+
+
 def officer(level: str, region_code: str = "150102", *, actor: str | None = None) -> dict[str, str]:
     """Headers of a caller credential (fresh: they live a minute) for an officer of `level` whose region
     covers `region_code`: its county, its city, or its province."""
     role, default_actor = LEVELS[level]
     region = {"county": region_code, "city": region_code[:4] + "00", "province": region_code[:2] + "0000"}[level]
-    return caller_headers(regions=[region], role=role, actor=actor or default_actor)
+    return caller_headers(regions=[region], role=role, actor=actor or default_actor, officers=OFFICERS)
 
 
 async def step(

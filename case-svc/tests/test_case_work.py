@@ -70,7 +70,7 @@ async def test_cases_are_assigned_by_hand_and_make_my_queue(cases, bus) -> None:
     )
     assert refused.status_code == 403 and "city_officer" in refused.json()["detail"][0]["msg"]
     by_city = await cases.post(
-        f"{CASES}/{city_case['case_id']}/assign", json={"assignee": "x"}, headers=officer("city")
+        f"{CASES}/{city_case['case_id']}/assign", json={"assignee": "zhao"}, headers=officer("city")
     )
     assert by_city.status_code == 200
     dashboard = caller_headers(regions=["150000"], role="dashboard", actor="d")
@@ -125,6 +125,41 @@ async def test_round_robin_spreads_unassigned_cases_evenly_in_a_fixed_order(case
     assert both.status_code == 422
 
 
+async def test_cases_go_only_to_officers_the_gateway_vouches_for_in_the_cases_region(cases, bus) -> None:
+    """An assignee is someone the gateway knows to work cases (its credential names them, with their regions):
+    never a stranger, never an officer of another region — by hand, in bulk, by round-robin or for a complaint."""
+    a, b = await opened(cases, bus, "p" * 26, "q" * 26)
+    for name, words in (("officer-baotou-01", "does not cover 150102"), ("stranger", "not the username")):
+        refused = await cases.post(f"{CASES}/{a['case_id']}/assign", json={"assignee": name}, headers=officer("city"))
+        assert refused.status_code == 422, refused.text
+        (error,) = refused.json()["detail"]
+        assert (error["type"], error["loc"]) == ("assignee_not_eligible", ["body", "assignee"]) and words in error[
+            "msg"
+        ]
+        bulk = await cases.post(
+            f"{CASES}/bulk", json={"action": "assign", "case_ids": [a["case_id"]], "assignee": name},
+            headers=officer("city"),
+        )  # fmt: skip
+        assert [(r["outcome"], words in r["reason"]) for r in bulk.json()["results"]] == [("refused", True)]
+    # A round-robin gives each case only to those named who work in its region; with none, it says so.
+    only_baotou = {"region_code": "150102", "assignees": ["officer-baotou-01"]}
+    nobody = await cases.post(f"{CASES}/assign-round-robin", json=only_baotou, headers=officer("province"))
+    assert nobody.json()["assignments"] == []
+    assert {s["case"] for s in nobody.json()["skipped"]} == {a["case_ref"], b["case_ref"]}
+    assert all("no officer named works in its region" in s["reason"] for s in nobody.json()["skipped"])
+    mixed = await cases.post(
+        f"{CASES}/assign-round-robin", json=only_baotou | {"assignees": ["officer-baotou-01", "wang"]},
+        headers=officer("province"),
+    )  # fmt: skip
+    assert {(x["case_ref"], x["assignee"]) for x in mixed.json()["assignments"]} == {
+        (a["case_ref"], "wang"), (b["case_ref"], "wang"),
+    }  # fmt: skip
+    assert {e["action"] for e in await timeline(cases, a["case_id"])} >= {"assign"}
+    assert [e["after"] for e in await timeline(cases, a["case_id"]) if e["action"] == "assign"] == [
+        {"assignee": "wang"}
+    ]
+
+
 async def test_two_officers_cannot_work_one_case_at_once(cases, bus, case_db) -> None:
     (a,) = await opened(cases, bus, PERSON_A)
     taken = await cases.post(f"{CASES}/{a['case_id']}/take", headers=county("zhang"))
@@ -140,6 +175,9 @@ async def test_two_officers_cannot_work_one_case_at_once(cases, bus, case_db) ->
         assert response.status_code == 409, response.text
         error = response.json()["detail"][0]
         assert error["type"] == "case_locked" and "zhang" in error["msg"] and "二人不能同时办理一案" in error["msg"]
+        # The holder as a field of the error too (the case's `lock`), beside the error's three members.
+        assert error["lock"]["holder"] == "zhang" and datetime.fromisoformat(error["lock"]["expires_at"]) == expires
+        assert set(error) == {"type", "msg", "loc", "lock"} and set(response.json()) == {"detail"}
     shown = (await cases.get(f"{CASES}/{a['case_id']}", headers=county("liu"))).json()
     assert shown["lock"]["holder"] == "zhang" and shown["status"] == "open"
     # The holder acts, renewing the lease; then releases it, and the other officer may take it.

@@ -40,6 +40,11 @@ async def test_a_complaint_is_registered_assigned_answered_and_kept(cases) -> No
     second = (await cases.post(COMPLAINTS, json=complaint(channel="letter"), headers=officer("province"))).json()
     assert second["registration_no"].endswith("-000002")
     cid = body["complaint_id"]
+    # Given only to an officer the gateway vouches for, whose regions cover the complaint's.
+    elsewhere = await cases.post(
+        f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-baotou-01"}, headers=officer("province")
+    )
+    assert elsewhere.status_code == 422 and elsewhere.json()["detail"][0]["type"] == "assignee_not_eligible"
     assigned = (
         await cases.post(
             f"{COMPLAINTS}/{cid}/assign", json={"assignee": "officer-0471-009"}, headers=officer("province")

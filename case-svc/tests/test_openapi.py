@@ -27,6 +27,7 @@ from case_svc.cases.schemas import (
     Answer,
     AttendanceCheck,
     CaseDetail,
+    CaseDocument,
     CaseFinding,
     CaseSummary,
     Close,
@@ -67,6 +68,7 @@ MODELS: list[type[BaseModel]] = [
     PresetInstance,
     CaseSummary,
     CaseDetail,
+    CaseDocument,
     CaseFinding,
     AttendanceCheck,
     AuditEntry,
@@ -103,7 +105,7 @@ NOT_CHINESE = (
     PublicationIn,
 )
 README = Path(__file__).parents[1] / "README.md"
-CASE_WORK = {"assign", "take", "supervision", "attachments"}
+CASE_WORK = {"assign", "take", "supervision", "attachments", "documents/{kind}"}
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +146,8 @@ def test_each_action_has_one_name_its_routes(doc: dict[str, Any]) -> None:
         for path, ops in doc["paths"].items()
         if path.startswith("/api/v1/cases/{case_id}/") and "post" in ops
     }
-    # Besides the workflow's steps, a case takes work that moves no state (assignment, the lock, 督办, evidence).
+    # Besides the workflow's steps, a case takes work that moves no state (assignment, the lock, 督办, evidence,
+    # its documents issued).
     assert routes - CASE_WORK == {action.value for action in Action}
     assert routes >= CASE_WORK
     assert set(ACTION_LABELS) == set(Action)

@@ -46,6 +46,7 @@ async def test_a_reviewed_list_of_confirmed_cases_with_only_what_may_be_publishe
     decision_number = (await cases.get(f"{CASES}/{a['case_id']}/documents")).json()["items"][0]["number"]
     assert row == {
         "case_ref": a["case_ref"],
+        "person_ref": PERSON_A,  # for the gateway's access log; not a column of the export
         "name": FORMULA_NAME,
         "masked_id": "150102**********34",
         "categories": "二级注册建造师（蒙215000001）",
@@ -71,6 +72,7 @@ async def test_a_reviewed_list_of_confirmed_cases_with_only_what_may_be_publishe
     assert lines[2][1] == "'" + FORMULA_NAME  # shown, never evaluated
     text = exported.content.decode("utf-8-sig")
     assert "2024-09" not in text and "包头某劳务有限公司" not in text  # no payment history
+    assert PERSON_A not in text  # nor the pseudonymous reference the access log uses
     workbook = load_workbook(io.BytesIO((await cases.get(f"{path}/export", headers=province())).content))
     sheet = workbook.active
     assert sheet["A1"].value == publication["title"] and sheet["B4"].value == "'" + FORMULA_NAME

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 import pyotp
+import segno
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -113,6 +114,16 @@ def new_totp_secret() -> str:
 
 def provisioning_uri(secret: str, username: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=TOTP_ISSUER)
+
+
+def provisioning_qr(uri: str) -> str:
+    """The otpauth:// address as a QR code for an authenticator app to scan: an inline SVG drawn by segno, with
+    no XML declaration and no style attribute (classes `totp-qr` and `totp-qr-line`: the console's CSP), its
+    size left to the page (a viewBox only), dark modules on a white quiet zone."""
+    qr = segno.make_qr(uri, error="m")
+    return qr.svg_inline(
+        scale=4, border=4, dark="#000", light="#fff", svgclass="totp-qr", lineclass="totp-qr-line", omitsize=True
+    )
 
 
 def totp_step(secret: str, code: str, last_step: int | None, *, at: datetime | None = None) -> int | None:
@@ -227,6 +238,25 @@ async def get(pg: asyncpg.Connection, username: str, *, for_update: bool = False
         f"SELECT {COLUMNS} FROM accounts WHERE username = $1{' FOR UPDATE' if for_update else ''}", username
     )
     return Account.of(row) if row else None
+
+
+async def officers(db: Database, clients: Mapping[str, Client], usernames: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The regions of those named who may work cases — active officers' accounts, and machine clients (a
+    provincial platform working cases under its client id) whose role works cases: what the gateway vouches
+    for when a request gives cases to officers (routing.Kind.assignment). Anyone else named is left out, and
+    case-svc refuses to give them a case."""
+    wanted = sorted(set(usernames))
+    if not wanted:
+        return {}
+    working = [role for role, scopes in ROLE_SCOPES.items() if Scope.cases_write in scopes]
+    found = {name: tuple(c.regions) for name in wanted if (c := clients.get(name)) and c.role in working}
+    async with own_transaction(db) as pg:
+        rows = await pg.fetch(
+            "SELECT username, regions FROM accounts WHERE username = ANY($1) AND NOT disabled AND role = ANY($2)",
+            wanted,
+            [role.value for role in working],
+        )
+    return found | {row["username"]: tuple(row["regions"]) for row in rows}
 
 
 async def by_subject(pg: asyncpg.Connection, subject: str) -> Account | None:

@@ -1,5 +1,5 @@
-"""The gateway's tables: the log of personal-data access, which client uploaded which batch, and the officers'
-accounts with their sessions and the history of every change to them."""
+"""The gateway's tables: the log of personal-data access, which client uploaded which batch, the officers'
+accounts with their sessions and the history of every change to them, and the views they saved."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     false,
     func,
     text,
@@ -123,4 +124,18 @@ oidc_logins = Table(
     Column("code_verifier", Text, nullable=False),
     Column("return_to", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# An officer's saved view (console/saved_views.py): a console list page's filters under a name of their own.
+# `query` is the page's query string, checked against the page's known filters before it is stored.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("view_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("username", Text, ForeignKey("accounts.username", ondelete="CASCADE"), nullable=False),
+    Column("page", Text, nullable=False),  # findings | cases
+    Column("name", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("username", "page", "name"),
 )

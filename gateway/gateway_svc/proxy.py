@@ -12,6 +12,7 @@ and those the gateway's own server sets (`date`, `server`): each appears once.""
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from gateway_svc import audit, routing
+from gateway_svc import accounts, audit, routing
 from gateway_svc.deps import Gateway, GatewayDep, RuntimeDep, authenticate, require
 from gateway_svc.refusals import BodyTooLarge, NoRoute, ServiceDown, ServiceTimeout, log_refusal
 from gateway_svc.routing import SERVICE_TITLES, Kind, Match
@@ -90,15 +91,21 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
         owner = await audit.batch_owner(runtime.db, found.service, found.params["batch_id"])
         if owner != caller.principal:
             raise NoRoute("no batch with this id", loc=["path", "batch_id"])
-
+    content: bytes | AsyncIterator[bytes] | None = (
+        _body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None
+    )
+    officers = None
+    if found.kind is Kind.assignment:
+        content = await _whole_body(request, limit)
+        officers = await accounts.officers(runtime.db, gateway.clients, officers_named(content))
     try:
         upstream = gateway.http.build_request(
             request.method,
             # The path was decoded to match the table: encoded again, any character reaches the service intact.
             settings.service_urls[found.service] + quote(found.upstream_path, safe=_PATH_SAFE),
             params=forwarded_query(request, settings.max_page_size),
-            headers=_headers(request, caller, gateway.caller_key, uploading=found.kind is Kind.feed),
-            content=_body(request, limit) if request.method in {"POST", "PUT", "PATCH"} else None,
+            headers=_headers(request, caller, gateway.caller_key, uploading=found.kind is Kind.feed, officers=officers),
+            content=content,
         )
     except httpx.InvalidURL:
         raise NoRoute("no such route", loc=["path"]) from None
@@ -146,9 +153,17 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
         except BaseException:
             await response.aclose()
             raise
+    if found.kind is Kind.publication_export and response.status_code == 200:
+        try:
+            people = await _published_people(settings.service_urls["case"], gateway, found.params["publication_id"])
+            route = f"{request.method} {found.template}"
+            await audit.record_accesses(runtime.db, caller, people, "export", route, response.status_code)
+        except BaseException:
+            await response.aclose()
+            raise
     if found.kind is Kind.feed:
         return await _receipt(runtime.db, found, caller, response)
-    if found.kind in (Kind.person_in_body, Kind.people):
+    if found.kind in (Kind.person_in_body, Kind.people, Kind.publication):
         return await _audited_read(runtime.db, found, caller, request.method, response)
     streamed = StreamingResponse(
         response.aiter_raw(), status_code=response.status_code, background=BackgroundTask(response.aclose)
@@ -158,6 +173,32 @@ async def forward(request: Request, runtime: RuntimeDep, gateway: GatewayDep) ->
 
 class _TooLarge(Exception):
     pass
+
+
+async def _whole_body(request: Request, limit: int) -> bytes:
+    """A small body read whole (within `limit`), for the gateway to look at before passing it on."""
+    try:
+        return b"".join([chunk async for chunk in _body(request, limit)])
+    except _TooLarge:
+        raise BodyTooLarge(f"the body may hold at most {limit} bytes here", loc=["body"]) from None
+
+
+# What an account's username or a client's id can be (accounts.USERNAME_PATTERN, clients.Client): nothing else is
+# looked up (a fuzzer's NUL or megabyte name never reaches the database).
+_ACCOUNT_OR_CLIENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
+
+
+def officers_named(body: bytes) -> list[str]:
+    """The usernames a case-assigning body names (`assignee`, `assignees`); nothing when it is not the JSON
+    object the service expects (the service answers that)."""
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return []
+    if not isinstance(parsed, dict):
+        return []
+    named = [parsed.get("assignee")] + (parsed["assignees"] if isinstance(parsed.get("assignees"), list) else [])
+    return [name for name in named[:101] if isinstance(name, str) and _ACCOUNT_OR_CLIENT.fullmatch(name)]
 
 
 async def _body(request: Request, limit: int) -> AsyncIterator[bytes]:
@@ -181,7 +222,11 @@ def forwarded_query(request: Request, max_page: int) -> httpx.QueryParams:
 
 
 def credential_headers(
-    caller: Caller, signing_key: Ed25519PrivateKey, *, uploading: bool = False
+    caller: Caller,
+    signing_key: Ed25519PrivateKey,
+    *,
+    uploading: bool = False,
+    officers: dict[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """Who is calling, as a credential the services verify (kernel.credentials): the client's id or the
     person's username, role, regions and scopes, and whether a client or a person, signed with the key only
@@ -194,6 +239,7 @@ def credential_headers(
         regions=caller.regions,
         scopes=caller.scopes,
         kind=caller.kind,
+        officers=officers,
     )
     headers = [(b"authorization", b"Bearer " + credential.encode())]
     if rid := request_id.get():
@@ -202,13 +248,18 @@ def credential_headers(
 
 
 def _headers(
-    request: Request, caller: Caller, signing_key: Ed25519PrivateKey, *, uploading: bool = False
+    request: Request,
+    caller: Caller,
+    signing_key: Ed25519PrivateKey,
+    *,
+    uploading: bool = False,
+    officers: dict[str, tuple[str, ...]] | None = None,
 ) -> list[tuple[bytes, bytes]]:
     """The client's headers as bytes (values may be any octets, e.g. a UTF-8 Idempotency-Key), without
     the ones the gateway sets or drops (the session cookie and the CSRF token among them), plus the
     caller's credential."""
     headers = [(k, v) for k, v in request.headers.raw if k.decode("latin-1").lower() not in _NOT_FORWARDED]
-    headers += credential_headers(caller, signing_key, uploading=uploading)
+    headers += credential_headers(caller, signing_key, uploading=uploading, officers=officers)
     for key, value in request.headers.raw:
         if key.lower() == b"idempotency-key":
             # Per client: two bureaus choosing the same key must not see each other's receipt.
@@ -231,12 +282,16 @@ def _with_headers(outgoing: Response, headers: list[tuple[bytes, bytes]]) -> Res
 
 
 def people_in(kind: Kind, body: object) -> list[str]:
-    """Whose data an answer shows: the `person_ref` of a single object, or of each of a page's `items`."""
+    """Whose data an answer shows: the `person_ref` of a single object, or of each of a page's `items`, or — for
+    publication lists — of each of the `rows` of the list or of each list on the page."""
     if kind is Kind.person_in_body:
         objects = [body]
     else:
         items = body.get("items") if isinstance(body, dict) else None
         objects = items if isinstance(items, list) else []
+    if kind is Kind.publication:
+        lists = objects if isinstance(body, dict) and "items" in body else [body]
+        objects = [row for one in lists if isinstance(one, dict) for row in one.get("rows") or []]
     return [ref for obj in objects if isinstance(obj, dict) and isinstance(ref := obj.get("person_ref"), str)]
 
 
@@ -274,6 +329,19 @@ async def _listed_people(registry_url: str, gateway: Gateway, request_ref: str) 
         ]
     except (httpx.HTTPError, ValueError):
         raise ServiceDown("registry-svc did not name the people of this list; nothing was sent") from None
+
+
+async def _published_people(case_url: str, gateway: Gateway, publication_id: str) -> list[str]:
+    """Who is on an exported publication list: case-svc's JSON of the same list names them (read with the
+    gateway's service credential; the caller's own regions were applied by the export itself)."""
+    try:
+        response = await gateway.http.get(
+            f"{case_url}/api/v1/publications/{quote(publication_id, safe='')}", auth=gateway.service_auth
+        )
+        response.raise_for_status()
+        return people_in(Kind.publication, response.json())
+    except (httpx.HTTPError, ValueError):
+        raise ServiceDown("case-svc did not name the people of this list; nothing was sent") from None
 
 
 async def _receipt(db: Database, found: Match, caller: Caller, response: httpx.Response) -> Response:

@@ -26,6 +26,12 @@ class Kind(StrEnum):
     # A file about one person (a case's attachment, a printed document): the service names them in X-Person-Ref.
     person_in_header = "person_in_header"
     attachment = "attachment"  # a file added to a case: the attachment body limit, not the feeds'
+    # A publication list (公示): its rows name people (`rows[].person_ref`, of each of a page's `items` too).
+    publication = "publication"
+    # A publication list exported as a file: one entry per person on it, as case-svc's list of it names them.
+    publication_export = "publication_export"
+    # Names officers to give cases to: the gateway vouches, in the credential, for the accounts named (proxy.py).
+    assignment = "assignment"
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,12 @@ def _profile_routes(service: str) -> tuple[Route, ...]:
     )
 
 
+def _freshness_route(service: str) -> Route:
+    """How fresh each feed client's data is per region (no people: feeds, clients, times, row counts), for whoever
+    reads the summary tables — officers of every level and dashboards, within their regions."""
+    return Route("GET", f"{_V1}/{service}/feeds/freshness", service, Scope.reports_read)
+
+
 ROUTES: tuple[Route, ...] = (
     # registry-svc
     Route("POST", f"{_V1}/registry/units", "registry", S.feeds_registry, K.feed),
@@ -120,6 +132,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/registry/persons/{{person_ref}}/registrations", "registry", S.persons_read, K.person),
     Route("POST", f"{_V1}/registry/replay", "registry", S.ops_replay),
     *_profile_routes("registry"),
+    _freshness_route("registry"),
     # check requests to the centres (`reminders` before the request number it would otherwise match)
     Route("POST", f"{_V1}/registry/check-requests", "registry", S.checks_write),
     Route("GET", f"{_V1}/registry/check-requests", "registry", S.checks_read),
@@ -152,6 +165,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/insurance/persons/{{person_ref}}/person_statuses", "insurance", S.persons_read, K.person),
     Route("POST", f"{_V1}/insurance/replay", "insurance", S.ops_replay),
     *_profile_routes("insurance"),
+    _freshness_route("insurance"),
     # fund-svc
     Route("POST", f"{_V1}/fund/deposits", "fund", S.feeds_fund, K.feed),
     Route("GET", f"{_V1}/fund/batches/{{batch_id}}", "fund", S.feeds_fund, K.batch),
@@ -162,6 +176,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/fund/persons/{{person_ref}}/deposits", "fund", S.persons_read, K.person),
     Route("POST", f"{_V1}/fund/replay", "fund", S.ops_replay),
     *_profile_routes("fund"),
+    _freshness_route("fund"),
     # matcher-svc
     Route("GET", f"{_V1}/matcher/findings", "matcher", S.findings_read, K.people),
     Route("GET", f"{_V1}/matcher/persons/{{person_ref}}", "matcher", S.persons_read, K.person),
@@ -177,9 +192,17 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", f"{_V1}/cases/notices", "case", S.cases_read),
     Route("GET", f"{_V1}/cases/supervised", "case", S.cases_read, K.people),
     Route("GET", f"{_V1}/cases/{{case_id}}", "case", S.cases_read, K.person_in_body),
+    Route("POST", f"{_V1}/cases/assign-round-robin", "case", S.cases_write, K.assignment),
+    Route("POST", f"{_V1}/cases/bulk", "case", S.cases_write, K.assignment),
+    Route("POST", f"{_V1}/cases/{{case_id}}/assign", "case", S.cases_write, K.assignment),
+    Route("POST", f"{_V1}/complaints/{{complaint_id}}/assign", "case", S.complaints_write, K.assignment),
+    Route("GET", f"{_V1}/publications", "case", S.cases_read, K.publication),
+    Route("GET", f"{_V1}/publications/{{publication_id}}", "case", S.cases_read, K.publication),
+    Route("GET", f"{_V1}/publications/{{publication_id}}/export", "case", S.cases_read, K.publication_export),
     Route("POST", f"{_V1}/cases/{{case_id}}/attachments", "case", S.cases_write, K.attachment),
     Route("GET", f"{_V1}/cases/{{case_id}}/attachments/{{number}}", "case", S.cases_read, K.person_in_header),
-    # A document's number is issued the first time it is printed: a read that records, by an officer who reads cases.
+    # A document is issued (its number the first time) by a write; a read prints an issued one again.
+    Route("POST", f"{_V1}/cases/{{case_id}}/documents/{{kind}}", "case", S.cases_write, K.person_in_header),
     Route("GET", f"{_V1}/cases/{{case_id}}/documents/{{kind}}", "case", S.cases_read, K.person_in_header),
 )
 

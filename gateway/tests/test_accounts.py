@@ -4,14 +4,17 @@ the province administrators' management of accounts within their regions, each c
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 from datetime import datetime
 
 import pyotp
+import segno
 from people_helpers import ORIGIN, PASSWORD, sign_in, writes
 
 from gateway_svc.roles import Role, Scope
@@ -115,6 +118,56 @@ async def test_totp_is_enrolled_then_required_and_a_code_is_good_once(site) -> N
             "/api/v1/auth/session", json={"username": "hohhot-wang", "password": PASSWORD, "totp_code": code}
         )
         assert replay.status_code == 401 and replay.json()["detail"][0]["type"] == "totp_invalid"
+
+
+def _qr_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules (row, column) an SVG of segno's draws: its path of `M x y`, `m dx dy` and `h n` (n dark
+    modules along the row at y - 0.5), less the quiet zone (the light background path starts at M0 0)."""
+    [dark_path] = re.findall(r'<path class="totp-qr-line"[^>]* d="([^"]+)"', svg)
+    border = 4
+    x = y = 0.0
+    found: set[tuple[int, int]] = set()
+    for command, first, second in re.findall(r"([Mmh])(-?\d+(?:\.\d+)?)(?: (-?\d+(?:\.\d+)?))?", dark_path):
+        if command == "M":
+            x, y = float(first), float(second)
+        elif command == "m":
+            x, y = x + float(first), y + float(second)
+        else:
+            found |= {(int(y - 0.5) - border, int(x) + i - border) for i in range(int(first))}
+            x += float(first)
+    return found
+
+
+async def test_the_security_page_draws_the_enrolment_as_a_qr_code(site_factory, log_lines) -> None:
+    """The otpauth address as a QR code, inline SVG without a style attribute or an XML declaration, beside the
+    secret as text; the modules drawn are those of that very address (segno's matrix of it), the address is the
+    secret's, and a code of it turns the factor on. Neither the secret nor the address is in any log line."""
+    async with site_factory() as site, site.browser() as browser:
+        await site.account("hohhot-wang", Role.city_officer, ["150100"])
+        me = await sign_in(browser, "hohhot-wang")
+        page = await browser.post(
+            "/console/security/totp", data={"csrf_token": me["csrf_token"], "password": PASSWORD},
+            headers={"Origin": ORIGIN},
+        )  # fmt: skip
+        assert page.status_code == 200, page.text
+        [svg] = re.findall(r'<figure class="totp-qr-figure" id="totp-qr">(<svg .*?</svg>)', page.text, re.DOTALL)
+        assert svg.startswith('<svg viewBox="') and 'class="totp-qr"' in svg
+        assert "style" not in svg and "<?xml" not in svg and "<script" not in svg
+        secret = re.findall(r'id="totp-secret">([^<]+)<', page.text)[0].replace(" ", "")
+        uri = html.unescape(re.findall(r'id="totp-uri">([^<]+)<', page.text)[0])
+        assert uri.startswith("otpauth://totp/") and pyotp.parse_uri(uri).secret == secret
+        matrix = segno.make_qr(uri, error="m").matrix
+        expected = {(r, c) for r, row in enumerate(matrix) for c, dark in enumerate(row) if dark}
+        assert _qr_modules(svg) == expected and len(expected) > 300
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        confirmed = await browser.post(
+            "/console/security/totp/confirm", data={"csrf_token": me["csrf_token"], "code": pyotp.TOTP(secret).now()},
+            headers={"Origin": ORIGIN},
+        )  # fmt: skip
+        assert confirmed.status_code == 303 and confirmed.headers["location"] == "/console/security?done=1"
+        done = await browser.get(confirmed.headers["location"])
+        assert done.status_code == 200 and 'id="totp-done"' in done.text and 'id="totp-qr"' not in done.text
+    assert log_lines and not [line for line in log_lines if secret in line or "otpauth" in line]
 
 
 async def test_password_change_ends_every_session_and_keeps_this_browser_signed_in(site) -> None:

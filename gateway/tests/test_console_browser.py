@@ -1,8 +1,9 @@
 """The console's working pages in a real headless Chromium (Debian's, driven by Playwright) on the running suite
 with the demo loaded (every service as its own process, the gateway in front, the demo accounts): the Hohhot
-city officer finds a lead in their city through 线索's filters, opens its evidence grid and the person's page;
-the province administrator grants the officer the reveal on 管理, the officer reveals, and the access log shows
-it under the officer's username; a county officer opening another county's person reads the refusal (not an
+city officer finds a lead in their city through 线索's filters, opens its evidence grid and the person's page; the
+province administrator's 概览 drills its outline map from the province to a city and a county and shows the feeds'
+freshness and 催报; the administrator grants the officer the reveal on 管理, the officer reveals, and the access log
+shows it under the officer's username; a county officer opening another county's person reads the refusal (not an
 error page); a bureau's person uploads a file with errors and reads them. Every page is photographed into
 `screenshots/console-pages/` and must fit a 1366×768 screen without horizontal scroll."""
 
@@ -75,6 +76,22 @@ async def test_officers_work_in_the_console(suite: Suite) -> None:  # noqa: F811
         # The province administrator grants the officer the reveal (管理 → the account's page).
         admin = await browser.page("02-province-admin", base_url=suite.url)
         await _sign_in(admin, "nm-admin")
+        # First 概览: the province's cities on their outline map, drilled to a city's counties, then to a county's
+        # leads; each bureau's latest batch (数据新鲜度) and the cities that have sent nothing lately (催报).
+        await _fits(admin)
+        cities = admin.locator("#by-region svg.atlas a path.area")
+        assert await cities.count() == 12 and await admin.locator("#by-region svg.tiles").count() == 0
+        assert "示意方格图" not in await admin.text_content("#by-region")
+        await _follow(admin, '#by-region a[href="/console/?region=150100"]')
+        assert admin.url.endswith("/console/?region=150100")
+        assert await admin.locator("#by-region svg.atlas a path.area").count() == 9
+        await browser.shoot(admin, "02-province-admin", "city-map")
+        await _follow(admin, '#by-region a[href="/console/findings?region_code=150102"]')
+        assert "region_code=150102" in admin.url and await admin.locator("#findings-table").count() == 1
+        await _visit(admin, "/console/")
+        freshness = await admin.text_content("#freshness-table") or ""
+        assert all(client in freshness for client in ("demo-registry-feed", "demo-insurance-feed", "demo-fund-feed"))
+        assert "“已报送”" in await admin.text_content("#not-reported")
         await _visit(admin, "/console/admin/accounts")
         assert "hohhot-officer" in await admin.text_content("#accounts-table")
         await _visit(admin, "/console/admin/accounts/hohhot-officer")
@@ -134,6 +151,14 @@ async def test_officers_work_in_the_console(suite: Suite) -> None:  # noqa: F811
     assert all(path.stat().st_size > 1000 for shots in browser.shots.values() for path in shots.taken)
     assert sum(len(shots.taken) for shots in browser.shots.values()) >= 20
     print(f"console pages walked in {time.monotonic() - started:.1f}s")
+
+
+async def _follow(page, selector: str) -> None:
+    """Follows a link of a drawing (an SVG <a> around a region's outline) as a keyboard user would."""
+    await page.focus(selector)
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
+    await _fits(page)
 
 
 def _bad_contributions(source: Path) -> bytes:

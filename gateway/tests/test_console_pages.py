@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC, datetime, timedelta
 
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from people_helpers import ORIGIN, PASSWORD
 
+from case_svc import examples as case_examples
+from devtools.embedded import free_port
+from devtools.testing import serving
 from gateway_svc.console.views import _spreadsheet
 from gateway_svc.roles import Role, Scope
 
@@ -122,3 +128,61 @@ async def test_case_forms_need_the_token_and_refuse_a_send_back_without_reason(s
         nothing = await browser.post("/console/cases/bulk", data={"csrf_token": token, "action": "remind"},
                                      headers={"Origin": ORIGIN})  # fmt: skip
         assert "请勾选案件" in nothing.text
+
+
+def _case_service(case: dict, lock: dict) -> FastAPI:
+    """A stand-in for case-svc: the case as given, empty lists, and a 409 `case_locked` whose words do not name
+    the holder (only the error's `lock` does)."""
+    app = FastAPI()
+
+    @app.get("/api/v1/cases/notices")
+    async def notices() -> dict:
+        return {"counts": {"due_soon": 0}, "items": []}
+
+    @app.get("/api/v1/cases/{case_ref}")
+    async def one(case_ref: str) -> dict:
+        return case
+
+    @app.get("/api/v1/cases/{case_ref}/{listed}")
+    async def lists(case_ref: str, listed: str) -> dict:
+        return {"items": [], "next_cursor": None}
+
+    @app.post("/api/v1/cases/{case_ref}/take")
+    async def take(case_ref: str) -> JSONResponse:
+        error = {"type": "case_locked", "msg": "another officer works on the case (二人不能同时办理一案)", "loc": []}
+        return JSONResponse({"detail": [error | {"lock": lock}]}, status_code=409)
+
+    return app
+
+
+async def test_the_case_page_shows_the_documents_and_the_lock_holder_as_case_svc_states_them(site_factory) -> None:
+    """The documents offered are case-svc's `documents` (not a table of the console's: here the API offers the
+    decision and not the notice, against the case's stage), and a refused take names the holder from the error's
+    `lock` field, not from its words."""
+    lock = {"holder": "zhang-wei", "expires_at": (datetime.now(UTC) + timedelta(minutes=20)).isoformat()}
+    documents = [
+        {"kind": "notice", "title": "核查通知书", "available": False, "reason": "not now"},
+        {"kind": "intended-decision", "title": "行政处理事先告知书", "available": False, "reason": "not now"},
+        {"kind": "decision", "title": "处理决定书", "available": True, "reason": None},
+        {"kind": "proof-of-service", "title": "送达回证", "available": False, "reason": "not now"},
+    ]
+    case = case_examples.CASE_DETAIL | {"documents": documents, "lock": lock}
+    port = free_port()
+    async with (
+        serving(_case_service(case, lock), port),
+        site_factory(case_url=f"http://127.0.0.1:{port}") as site,
+        site.browser() as browser,
+    ):
+        await site.account("xincheng-li", Role.county_officer, ["150102"])
+        token = await _sign_in(browser, "xincheng-li")
+        page = (await browser.get(f"/console/cases/{case['case_ref']}")).text
+        assert (
+            f'action="/console/cases/{case["case_ref"]}/documents/decision" class="inline" id="doc-decision-form"'
+            in page
+        )
+        assert 'id="doc-notice"' not in page and 'id="doc-notice-later"' in page and "当前阶段尚不能生成" in page
+        assert 'id="lock-holder"' in page and "zhang-wei" in page
+        refused = await browser.post(
+            f"/console/cases/{case['case_ref']}/take", data={"csrf_token": token}, headers={"Origin": ORIGIN}
+        )
+        assert refused.status_code == 200 and "该案件正由 zhang-wei 办理，二人不能同时办理一案。" in refused.text

@@ -8,6 +8,7 @@ import base64
 import logging
 
 import jwt
+import orjson
 
 from devtools.testing import caller_headers
 from gateway_svc.roles import ROLE_SCOPES, Role
@@ -158,6 +159,31 @@ async def test_too_many_requests_is_429_with_retry_after(gateway_factory, token_
         ).status_code == 200
 
 
+async def test_publication_lists_are_audited_per_person_they_name(gateway_factory, token_of, recorder) -> None:
+    """A 公示 list names people: reading it (alone or in a page) and exporting it as a file write one entry per
+    person to the access log; the file's people are those case-svc's JSON of the same list names."""
+    listed, one = "/api/v1/publications", "/api/v1/publications/6a8c0e2b-4d6f-4a1c-9e3b-5d7f9a1c3e5b"
+    rows = [{"case_ref": "AJ-1", "person_ref": "a" * 26, "name": "甲"}, {"case_ref": "AJ-2", "person_ref": "b" * 26}]
+    recorder.answers |= {listed: {"items": [{"rows": rows[:1]}], "next_cursor": None}, one: {"rows": rows}}
+    recorder.answers[f"{one}/export"] = {"a file": "as the recorder answers it"}
+    async with gateway_factory(case_url=recorder.url) as gateway:
+        hohhot, admin = await token_of(gateway, "hohhot"), await token_of(gateway, "admin")
+        for path in (listed, one, f"{one}/export"):
+            assert (await gateway.get(path, headers=hohhot)).status_code == 200, path
+        log = await gateway.get("/api/v1/audit/person-access", params={"client_id": "hohhot"}, headers=admin)
+    entries = sorted((e["route"], e["action"], e["person_ref"][0]) for e in log.json()["items"])
+    assert entries == [
+        ("GET /api/v1/publications", "read", "a"),
+        ("GET /api/v1/publications/{publication_id}", "read", "a"),
+        ("GET /api/v1/publications/{publication_id}", "read", "b"),
+        ("GET /api/v1/publications/{publication_id}/export", "export", "a"),
+        ("GET /api/v1/publications/{publication_id}/export", "export", "b"),
+    ]
+    # The gateway asked case-svc for the exported list's people with its own service credential.
+    (method, path, headers) = recorder.requests[-1]
+    assert (method, path, verified(credential_sent(headers)).is_service) == ("GET", one, True)
+
+
 async def test_lookup_gives_the_pseudonym_and_is_audited(gateway, token_of, caplog) -> None:
     caplog.set_level(logging.INFO)
     officer = await token_of(gateway, "hohhot")
@@ -240,6 +266,44 @@ def credential_sent(headers: list[tuple[str, str]]) -> str:
     scheme, _, token = authorization.partition(" ")
     assert scheme == "Bearer"
     return token
+
+
+async def test_a_request_giving_cases_to_officers_carries_whom_the_gateway_knows_to_work_cases(
+    site_factory, token_of, recorder
+) -> None:
+    """case-svc gives a case only to someone the gateway vouches for (case-svc tests the refusals): the active
+    accounts and machine clients named that work cases, with their regions — never a disabled account, one that
+    does not work cases, a stranger, or what the body claims."""
+    spread = "/api/v1/cases/assign-round-robin"
+    recorder.answers[spread] = {"assignments": [], "skipped": [], "load": []}
+    body = {
+        "region_code": "150100",
+        "assignees": ["zhao-wei", "old-hand", "watcher", "hohhot-county", "stranger"],
+        "officers": {"stranger": ["000000"]},  # a body cannot vouch for anyone
+    }
+    async with site_factory(case_url=recorder.url) as site:
+        await site.account("zhao-wei", Role.county_officer, ["150102"])
+        await site.account("old-hand", Role.county_officer, ["150102"])
+        await site.sql("UPDATE accounts SET disabled = true WHERE username = 'old-hand'")
+        await site.account("watcher", Role.dashboard, ["150000"])
+        async with site.browser() as client:
+            hohhot = await token_of(client, "hohhot")
+            answered = await client.post(spread, json=body, headers=hohhot)
+            assert answered.status_code == 200, answered.text
+            assigned = await client.post(
+                "/api/v1/cases/AJ-150102-2026-000001/assign", json={"assignee": "x"}, headers=hohhot
+            )
+            assert assigned.status_code == 404  # the recorder knows no such case; the request was passed on
+            assert (await client.get("/api/v1/cases/notices", headers=hohhot)).status_code == 404
+            # Names no account or client can have are not looked up (a NUL would fail the database's query).
+            odd = {"region_code": "150100", "assignees": ["a\x00b", "x" * 300, 7, None, "zhao-wei"], "assignee": ["x"]}
+            assert (await client.post(spread, json=odd, headers=hohhot)).status_code == 200
+    (_, _, spreading), (_, _, by_hand), (_, _, reading), (_, _, odd_names) = recorder.requests
+    assert verified(credential_sent(spreading)).officers == {"zhao-wei": ("150102",), "hohhot-county": ("150102",)}
+    assert recorder.bodies[0] == len(orjson.dumps(body))  # passed on whole, as sent
+    assert verified(credential_sent(by_hand)).officers == {}
+    assert verified(credential_sent(reading)).officers == {}  # only the routes that name officers carry any
+    assert verified(credential_sent(odd_names)).officers == {"zhao-wei": ("150102",)}
 
 
 async def test_the_gateway_speaks_for_the_caller_with_a_credential_and_drops_forged_headers(
@@ -348,6 +412,11 @@ async def test_a_cases_files_go_through_with_their_limit_and_their_person_in_the
             served = await gateway.get(f"{case}/{kind}", headers=officer)
             assert served.status_code == 200, served.text
             assert "x-person-ref" not in served.headers  # named to the gateway, not to the caller
+        # Issuing a document (its number) is a write: an officer's, logged like a read of the person.
+        issued = await gateway.post(f"{case}/documents/decision", headers=officer)
+        assert issued.status_code == 200 and "x-person-ref" not in issued.headers
+        dashboard = await token_of(gateway, "dashboard")
+        assert (await gateway.post(f"{case}/documents/decision", headers=dashboard)).status_code == 403
         # A file about a person whose service does not name them is not passed on unlogged.
         assert (await gateway.get(f"{case}/documents/notice", headers=officer)).status_code == 503
         # `notices` is not a case number; publications are case-svc's.
@@ -357,6 +426,7 @@ async def test_a_cases_files_go_through_with_their_limit_and_their_person_in_the
 
         log = await gateway.get("/api/v1/audit/person-access", params={"person_ref": person_ref}, headers=admin)
         assert [(e["client_id"], e["action"], e["route"]) for e in log.json()["items"]] == [  # newest first
+            ("hohhot", "read", "POST /api/v1/cases/{case_id}/documents/{kind}"),
             ("hohhot", "read", "GET /api/v1/cases/{case_id}/documents/{kind}"),
             ("hohhot", "read", "GET /api/v1/cases/{case_id}/attachments/{number}"),
         ]

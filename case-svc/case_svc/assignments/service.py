@@ -45,7 +45,7 @@ from case_svc.cases.schemas import SendNotice
 from case_svc.cases.service import StepRefused
 from case_svc.cases.workflow import LEVEL_LABELS, LEVEL_ROLES, Action, CaseStatus, level_of_region
 from case_svc.settings import CaseSettings
-from kernel.errors import Conflict, DomainError, Forbidden
+from kernel.errors import Conflict, DomainError, Forbidden, Invalid
 from kernel.scope import RegionScope
 
 DONE = ("decided", "closed")
@@ -66,8 +66,11 @@ def require_level(actor: Actor, region_code: str, what: str) -> None:
 
 
 async def assign_case(pg: asyncpg.Connection, case: Case, assignee: str, actor: Actor, reason: str | None) -> Case:
-    """Assigns the (locked) case; audited with the assignee before and after."""
+    """Assigns the (locked) case to an officer who works in its region; audited with the assignee before and
+    after."""
     require_level(actor, case.region_code, "assigning")
+    if why := actor.why_not_assignable(assignee, case.region_code):
+        raise Invalid(why, loc=["body", "assignee"], error_type="assignee_not_eligible")
     if case.status is CaseStatus.closed:
         raise Conflict(f"case {case.case_ref} is closed: it is assigned to no one any more", error_type="case_closed")
     if case.assignee == assignee:
@@ -103,8 +106,9 @@ async def _loads(pg: asyncpg.Connection, assignees: list[str]) -> dict[str, int]
 
 async def round_robin(pg: asyncpg.Connection, scope: RegionScope, body: RoundRobin, actor: Actor) -> RoundRobinResult:
     """Spreads the region's unassigned, undecided cases (those named, or those the filter selects) evenly:
-    in the order of their numbers, each goes to the officer with the fewest undecided cases so far, ties to
-    the one named first — the same cases and officers always give the same answer."""
+    in the order of their numbers, each goes to the officer with the fewest undecided cases so far among those
+    who work in the case's region, ties to the one named first — the same cases and officers always give the
+    same answer. A case none of them works in is skipped, saying so."""
     scope.require_region(body.region_code, ["body", "region_code"])
     require_level(actor, body.region_code, "assigning")
     patterns = scope.within(body.region_code, ["body", "region_code"])
@@ -155,7 +159,12 @@ async def round_robin(pg: asyncpg.Connection, scope: RegionScope, body: RoundRob
     order = {name: i for i, name in enumerate(body.assignees)}
     assignments = []
     for case in candidates:
-        assignee = min(body.assignees, key=lambda name: (load[name], order[name]))
+        eligible = [name for name in body.assignees if actor.why_not_assignable(name, case.region_code) is None]
+        if not eligible:
+            reasons = "; ".join(filter(None, (actor.why_not_assignable(n, case.region_code) for n in body.assignees)))
+            skipped.append(Skipped(case=case.case_ref, reason=f"no officer named works in its region: {reasons}"))
+            continue
+        assignee = min(eligible, key=lambda name: (load[name], order[name]))
         await assign_case(pg, case, assignee, actor, body.reason or "round-robin (轮流分配)")
         load[assignee] += 1
         assignments.append(Assignment(case_id=case.case_id, case_ref=case.case_ref, assignee=assignee))

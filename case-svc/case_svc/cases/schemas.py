@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from case_svc import examples
 from case_svc.cases.sanctions import NotGuazhengReason
 from case_svc.cases.workflow import CaseStatus
+from case_svc.documents.stages import Kind as DocumentKind
 from domain.cases import Outcome
 from kernel.values import PlausibleDate
 
@@ -203,6 +204,18 @@ class WorkingLock(BaseModel):
     expires_at: datetime
 
 
+class CaseDocument(BaseModel):
+    """A printable document of the case (`GET …/documents/{kind}`): whether it can be generated at the case's
+    stage now, and why not (`reason`, null when it can) — the very rule the document route applies."""
+
+    model_config = example(examples.CASE_DOCUMENT)
+
+    kind: DocumentKind
+    title: str
+    available: bool
+    reason: str | None = None
+
+
 class Supervision(BaseModel):
     """挂牌督办: the province supervises the case, with a deadline."""
 
@@ -257,7 +270,8 @@ class CaseSummary(BaseModel):
 
 
 class CaseDetail(CaseSummary):
-    """A case with its findings and their evidence, its answer, reviews, decision and sanctions."""
+    """A case with its findings and their evidence, its answer, reviews, decision and sanctions, and the
+    printable documents its stage allows."""
 
     model_config = example(examples.CASE_DETAIL)
 
@@ -271,13 +285,17 @@ class CaseDetail(CaseSummary):
     open_findings: int
     findings: list[CaseFinding]
     complaint_ids: list[uuid.UUID]
+    documents: list[CaseDocument] = Field(
+        description="each printable document and whether it can be generated now; none for a caller that sees no "
+        "personal data (it reads no document)"
+    )
 
     def masked(self) -> Self:
         findings = [
             f.model_copy(update={"evidence": {k: v for k, v in f.evidence.items() if k not in PERSONAL_EVIDENCE_KEYS}})
             for f in self.findings
         ]
-        return self.model_copy(update={"name": None, "masked_id": None, "findings": findings})
+        return self.model_copy(update={"name": None, "masked_id": None, "findings": findings, "documents": []})
 
 
 class AttendanceCheck(BaseModel):

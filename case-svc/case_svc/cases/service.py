@@ -40,6 +40,7 @@ from case_svc.cases.schemas import (
 )
 from case_svc.cases.workflow import Action, CaseStatus, TransitionRefused
 from case_svc.db import from_jsonb, to_jsonb
+from case_svc.documents import stages as document_stages
 from case_svc.references import CASE_REF_PATTERN, object_key
 from case_svc.settings import CaseSettings
 from domain.cases import Outcome
@@ -89,18 +90,23 @@ def summary(case: Case, as_of: date | None = None) -> CaseSummary:
 
 
 class CaseLocked(Conflict):
-    """Another officer holds the case's working lock (二人不能同时办理一案): a 409 naming the holder."""
+    """Another officer holds the case's working lock (二人不能同时办理一案): a 409 naming the holder, in words
+    and as the error's `lock` (`holder`, `expires_at`: the case's `lock`), for a front end to show."""
 
     error_type = "case_locked"
 
     def __init__(self, case: Case) -> None:
-        assert case.lock_expires_at is not None
+        assert case.lock_holder is not None and case.lock_expires_at is not None
+        self.lock = {"holder": case.lock_holder, "expires_at": case.lock_expires_at.isoformat()}
         until = case.lock_expires_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M")
         super().__init__(
             f"case {case.case_ref} is being worked on by {case.lock_holder} until {until} (Beijing time): two "
             f"officers cannot work one case at once (二人不能同时办理一案); wait until then, or ask "
             f"{case.lock_holder} to release it (DELETE …/take)"
         )
+
+    def detail(self) -> list[dict]:
+        return [{**item, "lock": self.lock} for item in super().detail()]
 
 
 def check_lock(case: Case, actor: Actor) -> None:
@@ -151,6 +157,7 @@ async def case_findings(pg: asyncpg.Connection, case_id: uuid.UUID) -> list[dict
 
 async def detail(pg: asyncpg.Connection, case: Case) -> CaseDetail:
     findings = await case_findings(pg, case.case_id)
+    issued = await document_stages.issued(pg, case.case_id)
     complaint_ids = [
         row["complaint_id"]
         for row in await pg.fetch(
@@ -170,6 +177,7 @@ async def detail(pg: asyncpg.Connection, case: Case) -> CaseDetail:
             "open_findings": sum(1 for f in findings if f["status"] == "open"),
             "findings": [CaseFinding.model_validate(f) for f in findings],
             "complaint_ids": complaint_ids,
+            "documents": document_stages.availability(case, issued),
         }
     )
 

@@ -170,6 +170,8 @@ async def _update(
 async def assign(pg: asyncpg.Connection, complaint: Complaint, body: Assign, actor: Actor) -> Complaint:
     if complaint.status is ComplaintStatus.answered:
         raise Conflict("the complaint is answered; it is kept as it is", error_type="invalid_transition")
+    if why := actor.why_not_assignable(body.assignee, complaint.region_code):
+        raise Invalid(why, loc=["body", "assignee"], error_type="assignee_not_eligible")
     changes: dict[str, Any] = {"assignee": body.assignee, "status": ComplaintStatus.assigned.value}
     if body.due_on is not None:
         if body.due_on < complaint.received_on:

@@ -11,30 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from enum import StrEnum
 from typing import Any
 
 from case_svc.campaigns.schemas import Campaign
 from case_svc.cases import sanctions
 from case_svc.cases.record import Case
+from case_svc.documents.stages import TITLES, Kind
 from case_svc.reports.service import RULE_LABELS
 from domain.categories import CATEGORY_LABELS, Category
 from kernel.regions import region_name
-
-
-class Kind(StrEnum):
-    notice = "notice"  # 核查通知
-    intended_decision = "intended-decision"  # 行政处理事先告知书
-    decision = "decision"  # 处理决定书
-    proof_of_service = "proof-of-service"  # 送达回证
-
-
-TITLES: dict[Kind, str] = {
-    Kind.notice: "核查通知书",
-    Kind.intended_decision: "行政处理事先告知书",
-    Kind.decision: "处理决定书",
-    Kind.proof_of_service: "送达回证",
-}
 
 # The registration rules each category's registration (and its revocation) rests on.
 REGULATIONS: dict[str, str] = {

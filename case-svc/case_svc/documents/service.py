@@ -1,9 +1,10 @@
 """Printable documents of a case, with their numbers (文号).
 
-**Which document when.** A document is generated only at the stage it belongs to: the 核查通知 once the
+**Which document when** is stages.py's rule (the one the case's `documents` state too): the 核查通知 once the
 notice went out; the 告知书 (the intended decision) once the case awaits the decision, or after a
 confirmation; the 处理决定书 once decided; a 送达回证 for a document already issued (`of`: the decision by
-default when there is one, else the notice of the intended decision, else the notice). Elsewhere: 409.
+default when there is one, else the notice of the intended decision, else the notice). Elsewhere: 409
+`document_not_at_this_stage`.
 
 **Who issues it.** The 核查通知 and its 送达回证 are the case's own bureau's (the county's for a county's
 case); the 告知书 and the 处理决定书 are the deciding authority's (the campaign's `revoking_authority`, the
@@ -30,10 +31,10 @@ from case_svc.campaigns.schemas import Campaign, CampaignIn
 from case_svc.cases import sanctions
 from case_svc.cases import service as case_service
 from case_svc.cases.record import Case
-from case_svc.cases.workflow import CaseStatus
-from case_svc.documents import content, fonts, render
-from case_svc.documents.content import TITLES, Document, Kind
+from case_svc.documents import content, fonts, render, stages
+from case_svc.documents.content import Document
 from case_svc.documents.schemas import DocumentNumber
+from case_svc.documents.stages import TITLES, Kind
 from case_svc.settings import CaseSettings
 from kernel.errors import Conflict
 from kernel.paging import Page
@@ -77,12 +78,18 @@ async def issue(
     prefix: str,
     dated: date,
     actor: Actor,
+    reprint: bool = False,
 ) -> DocumentNumber:
     """The document's number: the one issued before, or the next of the 代字 and year (the case is locked by
-    the caller, so one case's document is numbered once)."""
+    the caller, so one case's document is numbered once); a `reprint` issues none (409 until it is issued)."""
     existing = await _issued(pg, case, document)
     if existing is not None:
         return _document_number(existing)
+    if reprint:
+        raise Conflict(
+            f"the {document} document of case {case.case_ref} has no number yet: issue it first (POST)",
+            error_type="document_not_issued",
+        )
     sequence = await pg.fetchval(
         "INSERT INTO reference_counters (prefix, last) VALUES ($1, 1) "
         "ON CONFLICT (prefix) DO UPDATE SET last = reference_counters.last + 1 RETURNING last",
@@ -113,25 +120,6 @@ async def issue(
         after={"document": document, "number": number},
     )
     return _document_number(row)
-
-
-def _confirmed_or_awaiting(case: Case) -> bool:
-    return case.status is CaseStatus.awaiting_decision or case.outcome == "confirmed"
-
-
-def _decided(case: Case) -> bool:
-    return case.outcome is not None and case.decided_on is not None
-
-
-def allowed(case: Case, kind: Kind) -> str | None:
-    """Why the document cannot be generated at the case's stage (None: it can)."""
-    if kind is Kind.notice and case.notice_date is None:
-        return "the notice has not been sent (POST …/notice)"
-    if kind is Kind.intended_decision and not _confirmed_or_awaiting(case):
-        return "the notice of the intended decision (告知书) is for a case awaiting the decision, or confirmed"
-    if kind is Kind.decision and not _decided(case):
-        return "the decision (处理决定书) exists only once the case is decided"
-    return None
 
 
 def deciding_authority(case: Case, campaign: Campaign | None) -> tuple[str, str]:
@@ -165,34 +153,38 @@ def _intended_plan(case: Case, findings: list[dict[str, Any]], campaign: Campaig
 
 
 async def generate(
-    pg: asyncpg.Connection, case: Case, kind: Kind, of: Kind | None, actor: Actor, settings: CaseSettings
+    pg: asyncpg.Connection,
+    case: Case,
+    kind: Kind,
+    of: Kind | None,
+    actor: Actor,
+    settings: CaseSettings,
+    *,
+    reprint: bool = False,
 ) -> tuple[DocumentNumber, bytes]:
-    """The document as PDF (numbered on first generation), or a 409 saying why not at this stage."""
+    """The document as PDF — numbered when first issued; a `reprint` (a read) only makes it again with the number
+    it has — or a 409 saying why not at this stage (or, for a reprint, that it has no number yet)."""
     font = fonts.document_font(settings.document_font)  # 503 before anything is numbered, when there is none
     campaign = await campaign_service.get_campaign(pg, case.campaign_id) if case.campaign_id else None
     findings = await case_service.case_findings(pg, case.case_id)
     today = case_service.today()
+    issued = await stages.issued(pg, case.case_id)
+    refusal = stages.refusal(case, kind, issued, of)
+    if refusal:
+        raise Conflict(refusal, error_type="document_not_at_this_stage")
     if kind is Kind.proof_of_service:
-        served = of or await _latest_issued(pg, case)
-        if served is None or served is Kind.proof_of_service:
-            raise Conflict(
-                "a proof of service (送达回证) is of a document issued first: notice, intended-decision or decision"
-            )
-        served_row = await _issued(pg, case, served.value)
-        if served_row is None:
-            raise Conflict(f"the {served.value} ({TITLES[served]}) has not been issued: generate it first")
+        served = stages.served(issued, of)
+        served_row = await _issued(pg, case, served.value) if served else None
+        assert served is not None and served_row is not None
         code, authority = _own_bureau(case, campaign) if served is Kind.notice else deciding_authority(case, campaign)
         number = await issue(
             pg, case, f"{kind.value}:{served.value}", authority_code=code, prefix=prefix_of(campaign, code), dated=today,
-            actor=actor,
+            actor=actor, reprint=reprint,
         )  # fmt: skip
         document = content.proof_of_service(
             case, authority, number.number, served, served_row["number"], number.issued_on
         )
         return number, render.pdf(document, font)
-    refusal = allowed(case, kind)
-    if refusal:
-        raise Conflict(refusal, error_type="document_not_at_this_stage")
     if kind is Kind.notice:
         code, authority = _own_bureau(case, campaign)
         assert case.notice_date is not None
@@ -201,8 +193,9 @@ async def generate(
         code, authority = deciding_authority(case, campaign)
         dated = case.decided_on if kind is Kind.decision and case.decided_on else today
     number = await issue(
-        pg, case, kind.value, authority_code=code, prefix=prefix_of(campaign, code), dated=dated, actor=actor
-    )
+        pg, case, kind.value, authority_code=code, prefix=prefix_of(campaign, code), dated=dated, actor=actor,
+        reprint=reprint,
+    )  # fmt: skip
     made: Document
     if kind is Kind.notice:
         made = content.notice(case, campaign, findings, authority, number.number)
@@ -212,13 +205,6 @@ async def generate(
     else:
         made = content.decision(case, campaign, findings, authority, number.number)
     return number, render.pdf(made, font)
-
-
-async def _latest_issued(pg: asyncpg.Connection, case: Case) -> Kind | None:
-    for kind in (Kind.decision, Kind.intended_decision, Kind.notice):
-        if await _issued(pg, case, kind.value) is not None:
-            return kind
-    return None
 
 
 async def decision_number(pg: asyncpg.Connection, case: Case, actor: Actor) -> DocumentNumber:

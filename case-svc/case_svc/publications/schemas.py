@@ -33,6 +33,9 @@ class PublishedRow(BaseModel):
     """What may be published of one confirmed case (and nothing more: no full ID number, no payment history)."""
 
     case_ref: str
+    person_ref: str | None = Field(
+        None, description="the person's pseudonymous reference: for the gateway's access log, never exported"
+    )
     name: str | None
     masked_id: str | None
     categories: str = Field(description="注册类别及证书编号")

@@ -97,6 +97,7 @@ async def draft(pg: asyncpg.Connection, scope: RegionScope, body: PublicationIn,
         published.append(
             PublishedRow(
                 case_ref=case.case_ref,
+                person_ref=case.person_ref,
                 name=case.name,
                 masked_id=case.masked_id,
                 categories="、".join(

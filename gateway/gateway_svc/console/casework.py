@@ -6,9 +6,10 @@ takes which step, the lock, the region scope, the four eyes) is the API's and a 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -19,7 +20,7 @@ from domain import findings as finding_words
 from gateway_svc import accounts, sessions
 from gateway_svc.console.client import Answer
 from gateway_svc.console.pages import templates
-from gateway_svc.console.views import API, Person, _all, _forged, _sub_regions, _today, signed_in
+from gateway_svc.console.views import API, Person, _all, _forged, _sub_regions, _today, posted, signed_in, views_of
 from gateway_svc.deps import RuntimeDep
 from gateway_svc.refusals import CHINA
 from gateway_svc.roles import Role, Scope
@@ -48,13 +49,10 @@ ANSWER_KINDS = {
     "insurance_now_matches": "已整改、社保与注册单位一致",
     "exemption_claimed": "属于不认定为挂证的情形",
 }
+DOCUMENT_KIND = re.compile(
+    r"[a-z]{1,20}(-[a-z]{1,20}){0,3}"
+)  # a document's kind as a path segment; case-svc knows which exist
 NOT_GUAZHENG_REASONS = {"exemption": "符合豁免情形", "data_error": "数据错误", "already_consistent": "已一致"}
-DOCUMENTS = {
-    "notice": ("核查通知书", "notice_date"),
-    "intended-decision": ("行政处理事先告知书", None),
-    "decision": ("处理决定书", "decided_on"),
-    "proof-of-service": ("送达回证", None),
-}
 CHANNELS = {"phone": "电话", "letter": "信件", "email": "电子邮箱", "website": "门户网站", "visit": "来访",
             "referral": "上级转办", "other": "其他"}  # fmt: skip
 COMPLAINT_STATUSES = {"registered": "已登记", "assigned": "已分派", "answered": "已答复"}
@@ -102,10 +100,15 @@ def _problem(answer: Answer) -> str:
     body = answer.body if isinstance(answer.body, dict) else {}
     detail = body.get("detail") if isinstance(body.get("detail"), list) else []
     first = detail[0] if detail and isinstance(detail[0], dict) else {}
-    kind, message = first.get("type", ""), str(first.get("msg", ""))
+    kind = first.get("type", "")
     if kind == "case_locked":
-        holder = message.split(" by ", 1)[1].split(" ", 1)[0] if " by " in message else ""
-        return f"该案件正由 {holder} 办理，二人不能同时办理一案。"
+        lock = first.get("lock")  # case-svc names the holder there (and in words we do not parse)
+        holder = lock.get("holder") if isinstance(lock, dict) and isinstance(lock.get("holder"), str) else None
+        return (
+            f"该案件正由 {holder} 办理，二人不能同时办理一案。"
+            if holder
+            else "该案件正由其他人员办理，二人不能同时办理一案。"
+        )
     if kind == "invalid_transition":
         return "该案件当前阶段不允许此操作，请刷新后重试。"
     if answer.status == 403:
@@ -114,22 +117,6 @@ def _problem(answer: Answer) -> str:
         field = "、".join(str(p) for p in first.get("loc", [])[1:]) if first else ""
         return f"填写有误{('：' + field) if field else ''}，请检查后重试。"
     return answer.refusal(s404=NOT_YOURS)
-
-
-def _form(raw: bytes) -> dict[str, list[str]]:
-    return parse_qs(raw[:262_144].decode("utf-8", "replace"), keep_blank_values=True)
-
-
-async def _checked(request: Request, runtime: RuntimeDep, person: Person) -> dict[str, list[str]] | None:
-    """A URL-encoded form's fields, every value of each (a bulk selection sends several), once its CSRF
-    token and Origin are this session's."""
-    fields = _form(await request.body())
-    sent = (fields.get(sessions.CSRF_FIELD) or [""])[-1] or None
-    if not sessions.origin_allowed(request, runtime.settings) or not sessions.token_matches(
-        person.session.csrf_token, sent
-    ):
-        return None
-    return fields
 
 
 def _one(fields: dict[str, list[str]], key: str) -> str:
@@ -199,6 +186,7 @@ async def _render_queue(
         "query": urlencode({"level": level, **chosen}),
         "bulk_actions": BULK_ACTIONS,
         "can_write": person.holds(Scope.cases_write),
+        **await views_of(runtime, person, "cases", urlencode({"level": level, **chosen})),
         **extra,
     }
     async with person.api() as api:
@@ -230,12 +218,10 @@ async def _render_queue(
 async def case_bulk(request: Request, runtime: RuntimeDep) -> Response:
     """Assign, remind (催办) or issue notices for the cases ticked on the queue: the API applies the action to
     each on its own and answers one outcome per case, which the queue page shows."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     action = _one(fields, "action")
     chosen = [c for c in fields.get("case_ids", []) if c][:500]
     back = {k: _one(fields, k) or None for k in ("level", "region_code", "status", "assignee", "overdue")}
@@ -256,12 +242,10 @@ async def case_bulk(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/cases/round-robin")
 async def case_round_robin(request: Request, runtime: RuntimeDep) -> Response:
     """轮流分配: the region's unassigned, undecided cases spread over the officers named."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     officers = [n.strip() for n in _one(fields, "assignees").replace("，", ",").split(",") if n.strip()]
     region = _one(fields, "rr_region")
     back = {k: _one(fields, k) or None for k in ("level", "region_code", "status", "assignee", "overdue")}
@@ -337,10 +321,10 @@ async def _render_case(person: Person, runtime: RuntimeDep, case_ref: str, **ext
     names = await _display_names(runtime, {lock["holder"]} if lock else set())
     issued = numbers.body["items"] if numbers.ok else []
     status = case["status"]
+    # The printable documents as case-svc states them (its one rule): each kind, whether it can be printed now.
     documents = [
-        (kind, title, next((n["number"] for n in issued if n["document"] == kind), None))
-        for kind, (title, _) in DOCUMENTS.items()
-        if _document_allowed(kind, case, issued)
+        {**d, "number": next((n["number"] for n in issued if n["document"] == d["kind"]), None)}
+        for d in case.get("documents") or []
     ]
     return person.page(
         "case.html",
@@ -366,27 +350,13 @@ async def _render_case(person: Person, runtime: RuntimeDep, case_ref: str, **ext
     )
 
 
-def _document_allowed(kind: str, case: dict[str, Any], issued: list[dict[str, Any]]) -> bool:
-    """Whether the API would print the document now (its table in case-svc's README): the link is shown then."""
-    status = case["status"]
-    if kind == "notice":
-        return bool(case.get("notice_date"))
-    if kind == "intended-decision":
-        return status == "awaiting_decision" or case.get("outcome") == "confirmed"
-    if kind == "decision":
-        return bool(case.get("decided_on"))
-    return bool(issued) or bool(case.get("notice_date"))
-
-
 @router.post("/cases/{case_ref}/take")
 async def case_take(request: Request, runtime: RuntimeDep, case_ref: str) -> Response:
     """Take the working lock (办理锁), or with `release` give it back."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     method = "DELETE" if _one(fields, "release") else "POST"
     async with person.api() as api:
         answer = await api.send(method, f"{API}/cases/{case_ref}/take")
@@ -423,12 +393,10 @@ def _action_body(action: str, fields: dict[str, list[str]]) -> dict[str, Any]:
 async def case_act(request: Request, runtime: RuntimeDep, case_ref: str, action: str) -> Response:
     """One workflow action, as the case's `allowed_actions` offers it; the API decides whether this person's
     level takes it. A send-back or a close without a reason is refused here already (and by the API)."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     if action not in case_words.ACTION_LABELS:
         return await _render_case(person, runtime, case_ref, problem="未知的操作。")
     if action in ("send-back", "close") and not _one(fields, "reason"):
@@ -445,12 +413,10 @@ async def case_act(request: Request, runtime: RuntimeDep, case_ref: str, action:
 
 @router.post("/cases/{case_ref}/assign")
 async def case_assign(request: Request, runtime: RuntimeDep, case_ref: str) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     body = {"assignee": _one(fields, "assignee")}
     if _one(fields, "reason"):
         body["reason"] = _one(fields, "reason")
@@ -464,12 +430,10 @@ async def case_assign(request: Request, runtime: RuntimeDep, case_ref: str) -> R
 @router.post("/cases/{case_ref}/supervision")
 async def case_supervise(request: Request, runtime: RuntimeDep, case_ref: str) -> Response:
     """挂牌督办 (deadline, note) or, with `lift`, its end: the province's."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     async with person.api() as api:
         if _one(fields, "lift"):
             answer = await api.send("DELETE", f"{API}/cases/{case_ref}/supervision")
@@ -539,6 +503,29 @@ async def case_attachment(request: Request, runtime: RuntimeDep, case_ref: str, 
     return _file(answer)
 
 
+_DOCUMENT_REFUSALS = {
+    "s409": "该文书在案件当前阶段尚不能出具。", "s404": NOT_YOURS, "s422": "没有这种文书。",
+    "s503": "文书暂时无法生成：服务器缺少中文字体，请联系管理员。",
+}  # fmt: skip
+
+
+@router.post("/cases/{case_ref}/documents/{kind}")
+async def case_document_issue(request: Request, runtime: RuntimeDep, case_ref: str, kind: str) -> Response:
+    """出具: the API issues the document — its 文号 the first time, the same one after — and the PDF is shown."""
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
+    of = _one(fields, "of")
+    if not DOCUMENT_KIND.fullmatch(kind) or of not in ("", "notice", "intended-decision", "decision"):
+        return person.page("refused.html", "cases", refusal="没有这种文书。")
+    async with person.api() as api:
+        answer = await api.send("POST", f"{API}/cases/{case_ref}/documents/{kind}", params={"of": of})
+    if not answer.ok:
+        return await _render_case(person, runtime, case_ref, problem=answer.refusal(**_DOCUMENT_REFUSALS))
+    return _file(answer)
+
+
 @router.get("/cases/{case_ref}/documents/{kind}")
 async def case_document(
     request: Request,
@@ -547,18 +534,17 @@ async def case_document(
     kind: str,
     of: Annotated[str | None, Query(pattern="^(notice|intended-decision|decision)?$")] = None,
 ) -> Response:
-    """The PDF as the API makes it (numbered the first time: its 文号 then shows on the case page)."""
+    """An issued document again as PDF, with its number (a read issues nothing: 出具 is the form above)."""
     person = await signed_in(request, runtime)
     if isinstance(person, Response):
         return person
-    if kind not in DOCUMENTS:
+    if not DOCUMENT_KIND.fullmatch(kind):
         return person.page("refused.html", "cases", refusal="没有这种文书。")
     async with person.api() as api:
         answer = await api.get(f"{API}/cases/{case_ref}/documents/{kind}", {"of": of})
     if not answer.ok:
-        return await _render_case(person, runtime, case_ref, problem=answer.refusal(
-            s409="该文书在案件当前阶段尚不能生成。", s404=NOT_YOURS,
-            s503="文书暂时无法生成：服务器缺少中文字体，请联系管理员。"))  # fmt: skip
+        words = _DOCUMENT_REFUSALS | {"s409": "该文书尚未出具：请先在案件页点击“出具”。"}
+        return await _render_case(person, runtime, case_ref, problem=answer.refusal(**words))
     return _file(answer)
 
 
@@ -616,12 +602,10 @@ async def _render_publications(person: Person, **extra: Any) -> Response:
 
 @router.post("/publications")
 async def publication_draft(request: Request, runtime: RuntimeDep) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     body = {"region_code": _one(fields, "region_code"), "from": _one(fields, "from"), "to": _one(fields, "to")}
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/publications", json=body)
@@ -653,11 +637,10 @@ async def _render_publication(person: Person, publication_id: str, **extra: Any)
 
 @router.post("/publications/{publication_id}/approve")
 async def publication_approve(request: Request, runtime: RuntimeDep, publication_id: str) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    if await _checked(request, runtime, person) is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, _ = form
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/publications/{publication_id}/approve")
     if not answer.ok:
@@ -716,12 +699,10 @@ async def _render_complaints(person: Person, status: str | None, cursor: str | N
 
 @router.post("/complaints")
 async def complaint_intake(request: Request, runtime: RuntimeDep) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     keys = ("channel", "received_on", "region_code", "subject_person_ref", "subject_unit_name", "subject_unit_uscc",
             "content")  # fmt: skip
     body = {key: _one(fields, key) for key in keys if _one(fields, key)}
@@ -757,12 +738,10 @@ async def _render_complaint(person: Person, complaint_ref: str, **extra: Any) ->
 @router.post("/complaints/{complaint_ref}/{action}")
 async def complaint_act(request: Request, runtime: RuntimeDep, complaint_ref: str, action: str) -> Response:
     """answer (答复), cases (link a case by its number, or open/join the subject person's), assign."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await _checked(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, dict)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     keys = {"answer": ("answer", "answered_on"), "cases": ("case_id",), "assign": ("assignee", "due_on", "reason")}
     if action not in keys:
         return await _render_complaint(person, complaint_ref, problem="未知的操作。")

@@ -41,7 +41,15 @@ FEEDS = {
     "feeds:fund": [("fund", "deposits", "公积金缴存记录")],
 }
 SERVICE_NAMES = {"registry": "住建注册数据", "insurance": "社会保险", "fund": "住房公积金"}
-ACCESS_ACTIONS = {"read": "查看", "reveal": "显示完整身份证号", "lookup": "按身份证号查找", "download": "下载名单"}
+ACCESS_ACTIONS = {"read": "查看", "reveal": "显示完整身份证号", "lookup": "按身份证号查找", "download": "下载名单",
+                  "export": "导出"}  # fmt: skip
+# An upload's batch as its receipt says (ingest.receipts).
+BATCH_STATUSES = {
+    "accepted": "全部接收",
+    "partially_accepted": "部分接收",
+    "rejected": "整批退回",
+    "retracted": "已撤回",
+}
 
 
 def rule(code: str | None) -> str:
@@ -71,4 +79,5 @@ FILTERS = {
     "region": region,
     "region_long": region_long,
     "access_action": lambda c: ACCESS_ACTIONS.get(c, c),
+    "batch_status": lambda c: BATCH_STATUSES.get(c, c),
 }

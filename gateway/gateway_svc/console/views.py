@@ -11,17 +11,19 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qs, parse_qsl, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.datastructures import UploadFile
 
 from gateway_svc import accounts, sessions
-from gateway_svc.console import charts, labels
+from gateway_svc.console import charts, labels, saved_views
 from gateway_svc.console.client import Answer, PersonApi, person_api
 from gateway_svc.console.pages import PREFIX, ROLE_LABELS, templates
 from gateway_svc.deps import RuntimeDep
@@ -122,15 +124,30 @@ async def signed_in(request: Request, runtime: RuntimeDep) -> Person | Response:
     return person
 
 
-async def checked_form(request: Request, runtime: RuntimeDep, person: Person) -> dict[str, str] | None:
-    """A console form's fields (URL-encoded), once its CSRF token and Origin are this session's; else None."""
-    body = (await request.body())[:65_536].decode("utf-8", "replace")
-    fields = {key: values[-1] for key, values in parse_qs(body, keep_blank_values=True).items()}
-    if not sessions.origin_allowed(request, runtime.settings):
-        return None
-    if not sessions.token_matches(person.session.csrf_token, fields.get(sessions.CSRF_FIELD)):
-        return None
-    return fields
+def last_values(values: dict[str, list[str]]) -> dict[str, str]:
+    """A form's fields, the last value of each."""
+    return {key: found[-1] for key, found in values.items()}
+
+
+Fields = TypeVar("Fields")
+
+
+async def posted(
+    request: Request, runtime: RuntimeDep, fields_of: Callable[[dict[str, list[str]]], Fields]
+) -> tuple[Person, Fields] | Response:
+    """The person of a console form's POST and its fields (URL-encoded, as `fields_of` keeps them), once its CSRF
+    token and Origin are this session's; else the redirect to sign in, or the page saying the request could not
+    be verified."""
+    person = await signed_in(request, runtime)
+    if isinstance(person, Response):
+        return person
+    values = parse_qs((await request.body())[:262_144].decode("utf-8", "replace"), keep_blank_values=True)
+    sent = (values.get(sessions.CSRF_FIELD) or [""])[-1] or None
+    if not sessions.origin_allowed(request, runtime.settings) or not sessions.token_matches(
+        person.session.csrf_token, sent
+    ):
+        return _forged(person)
+    return person, fields_of(values)
 
 
 def _forged(person: Person) -> HTMLResponse:
@@ -204,6 +221,11 @@ async def overview(
             if person.holds(Scope.checks_read)
             else None
         )
+        fresh = (
+            {s: await _all(api, f"{API}/{s}/feeds/freshness", {"region_code": home}, cap=5000) for s in FEED_SERVICES}
+            if person.holds(Scope.reports_read)
+            else None
+        )
     context |= {"home": home, "home_name": labels.region_long(home), "campaign": campaign, "period": period,
                 "today": today.isoformat()}  # fmt: skip
     if summary.ok:
@@ -224,8 +246,8 @@ async def overview(
                         ("confirmed", "认定挂证"), ("revoked", "撤销注册")]  # fmt: skip
         context["outcome_chart"] = charts.bars([charts.Bar(w, totals[k]) for k, w in outcome_keys], title="处理情况")
         per_region = {row["region_code"]: row for row in table["rows"] if row.get("region_code")}
-        below = _children(home) or list(per_region)
-        context["tiles"] = charts.tiles(
+        below = [c for c in _children(home) if _in_use(c) or c in per_region] or list(per_region)
+        context["tiles"] = charts.region_map(
             [
                 charts.Tile(
                     code,
@@ -236,6 +258,7 @@ async def overview(
                 for code in below
                 if code in per_region or not home.endswith("0000") or code.endswith("00")
             ],
+            home,
             title=f"{labels.region(home)}下级区划疑似问题人数",
         )
         context["summary_rows"] = table["rows"]
@@ -260,7 +283,70 @@ async def overview(
     if reminders is not None:
         context["reminders"] = reminders.body["items"] if reminders.ok else None
         context["reminders_refusal"] = None if reminders.ok else reminders.refusal()
+    if fresh is not None:
+        context |= _freshness(fresh, home)
     return person.page("overview.html", "overview", **context)
+
+
+# 数据新鲜度 and 催报: a feed (or a region) that has had no accepted batch for this long is behind. The campaigns
+# report monthly (Heilongjiang's 汇总表 is due on the 2nd; the centres' data are monthly), so a month and a day.
+FRESH_DAYS = 31
+FEED_SERVICES = {"registry": "住建", "insurance": "社保", "fund": "公积金"}
+
+
+def _in_use(code: str) -> bool:
+    """Whether the code names a division now (the national list keeps retired codes too)."""
+    from kernel.regions import _divisions  # the national list, loaded once
+
+    names = _divisions().get(code)
+    return names is not None and names[-1].until is None
+
+
+def _freshness(answers: dict[str, tuple[list[dict[str, Any]], str | None]], home: str) -> dict[str, Any]:
+    """The page's 数据新鲜度 (each bureau's latest accepted batch of each feed in `home`) and 催报 (the regions
+    one level down without a batch of some feed for FRESH_DAYS), from the services' `…/feeds/freshness`: one
+    item per feed, client and region, the latest batch that stored rows of that region."""
+    from datetime import datetime
+
+    from domain.records import RECORD_KIND_LABELS
+
+    now = datetime.now(CHINA)
+    feed_words = {kind.value: words for kind, words in RECORD_KIND_LABELS.items()}
+    children = [c for c in _children(home) if _in_use(c)]
+    by_bureau: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    latest: dict[tuple[str, str], datetime] = {}  # (region one level down, service) → its newest batch
+    refusals = []
+    for service, (items, refusal) in answers.items():
+        if refusal:
+            refusals.append(f"{FEED_SERVICES[service]}：{refusal}")
+        for item in items:
+            at = item["at"] = datetime.fromisoformat(item["received_at"]).astimezone(CHINA)
+            by_bureau[(service, item["feed"], item["client_id"])].append(item)
+            for child in children:  # a feed without regions is listed under the province: it counts for none
+                if _covers(child, item["region_code"]):
+                    known = latest.get((child, service))
+                    latest[(child, service)] = at if known is None else max(known, at)
+    bureaus = []
+    for (service, feed, client), items in sorted(by_bureau.items()):
+        newest = max(items, key=lambda i: i["at"])
+        days = (now - newest["at"]).days
+        bureaus.append({
+            "service": FEED_SERVICES[service], "feed": feed_words.get(feed, feed), "client_id": client,
+            "received": newest["at"].strftime("%Y-%m-%d %H:%M"), "days": days, "stale": days > FRESH_DAYS,
+            "rows": sum(i["rows"] for i in items if i["batch_id"] == newest["batch_id"]),
+            "batch_rows": newest["batch_rows"], "status": labels.BATCH_STATUSES.get(newest["status"], newest["status"]),
+        })  # fmt: skip
+    behind = []
+    for child in children:
+        cells = []
+        for service in FEED_SERVICES:
+            last = latest.get((child, service))
+            cells.append({"date": last.strftime("%Y-%m-%d") if last else None,
+                          "behind": last is None or (now - last).days > FRESH_DAYS})  # fmt: skip
+        if any(cell["behind"] for cell in cells):
+            behind.append({"code": child, "cells": cells})
+    return {"freshness": bureaus, "freshness_refusals": refusals, "fresh_days": FRESH_DAYS, "behind": behind,
+            "lower_levels": len(children), "feed_services": list(FEED_SERVICES.values())}  # fmt: skip
 
 
 def _covers(region: str, code: str) -> bool:
@@ -330,6 +416,12 @@ async def findings(
     if isinstance(person, Response):
         return person
     chosen = _filters(region_code, rule, status, unit_name, person_name)
+    return await _render_findings(person, runtime, chosen, cursor)
+
+
+async def _render_findings(
+    person: Person, runtime: RuntimeDep, chosen: dict[str, str], cursor: str | None, **extra: Any
+) -> Response:
     async with person.api() as api:
         answer = await api.get(f"{API}/matcher/findings", {**chosen, "cursor": cursor, "limit": 50})
     context: dict[str, Any] = {
@@ -338,6 +430,8 @@ async def findings(
         "rules": labels.RULES,
         "statuses": labels.FINDING_STATUSES,
         "query": urlencode(chosen),
+        **await views_of(runtime, person, "findings", urlencode(chosen)),
+        **extra,
     }
     if answer.ok:
         context["items"] = answer.body["items"]
@@ -348,6 +442,77 @@ async def findings(
             s403="无权查看：所选地区不在您的辖区内。", s422="筛选条件有误，请检查后重试。"
         )
     return person.page("findings.html", "findings", **context)
+
+
+# --- 我的视图: saved filters of 线索 and 案件 (console/saved_views.py) -----------------------------------
+
+VIEW_PAGES = {"findings": f"{PREFIX}/findings", "cases": f"{PREFIX}/cases"}
+
+
+async def views_of(runtime: RuntimeDep, person: Person, page: str, query: str) -> dict[str, Any]:
+    """A list page's part on saved views: the account's own, and the page's current filters as they would be
+    saved (None when they cannot be: no filter set, or one the page does not know)."""
+    async with accounts.own_transaction(runtime.db) as pg:
+        mine = await saved_views.listed(pg, person.account.username, page)
+    try:
+        current: str | None = saved_views.clean_query(page, query)
+    except saved_views.ViewRefused:
+        current = None
+    return {"saved_views": mine, "view_page": page, "view_path": VIEW_PAGES[page], "view_query": current,
+            "views_max": saved_views.MAX_VIEWS, "view_name_max": saved_views.NAME_MAX}  # fmt: skip
+
+
+async def _render_view_page(person: Person, runtime: RuntimeDep, page: str, query: str, **extra: Any) -> Response:
+    """The page a view form came from, again, with what became of it (its filters as far as they are known)."""
+    try:
+        filters = dict(parse_qsl(saved_views.clean_query(page, query)))
+    except saved_views.ViewRefused:
+        filters = {}
+    if page == "cases":
+        keys = ("level", "region_code", "status", "assignee", "overdue", "case_ref")
+        chosen = {key: filters.get(key) for key in keys}
+        return await casework._render_queue(person, runtime, **chosen, cursor=None, **extra)
+    return await _render_findings(person, runtime, filters, None, **extra)
+
+
+@router.post("/views")
+async def view_save(request: Request, runtime: RuntimeDep) -> Response:
+    """Keeps the page's current filters (`page`, `query`) as a view under `name`, then shows the view."""
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
+    page = fields.get("page", "")
+    page = page if page in VIEW_PAGES else "findings"
+    query, name = fields.get("query", ""), fields.get("name", "")
+    try:
+        async with accounts.own_transaction(runtime.db) as pg:
+            saved = await saved_views.save(pg, person.account.username, page, name, query)
+    except saved_views.ViewRefused as refused:
+        return await _render_view_page(person, runtime, page, query, views_problem=refused.words, view_name=name)
+    return RedirectResponse(f"{VIEW_PAGES[saved.page]}?{saved.query}", status_code=303)
+
+
+@router.post("/views/{view_id}/delete")
+async def view_delete(request: Request, runtime: RuntimeDep, view_id: str) -> Response:
+    """Deletes one of one's own views; back to the page (`page`) with its filters as they were (`back`)."""
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
+    page = fields.get("page", "")
+    page = page if page in VIEW_PAGES else "findings"
+    back = fields.get("back", "")
+    try:
+        async with accounts.own_transaction(runtime.db) as pg:
+            await saved_views.delete(pg, person.account.username, view_id)
+    except saved_views.ViewRefused as refused:
+        return await _render_view_page(person, runtime, page, back, views_problem=refused.words)
+    try:
+        back = saved_views.clean_query(page, back)
+    except saved_views.ViewRefused:
+        back = ""
+    return RedirectResponse(f"{VIEW_PAGES[page]}{'?' + back if back else ''}", status_code=303)
 
 
 EXPORT_COLUMNS = [
@@ -455,12 +620,10 @@ async def persons(request: Request, runtime: RuntimeDep) -> Response:
 @router.post("/persons/lookup")
 async def persons_lookup(request: Request, runtime: RuntimeDep) -> Response:
     """An ID number typed in (never put in a URL): the API's lookup (audited) gives the person's reference."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/persons/lookup", json={"id_number": fields.get("id_number", "")})
     if not answer.ok:
@@ -547,12 +710,10 @@ async def _render_person(person: Person, person_ref: str, **extra: Any) -> Respo
 @router.post("/persons/{person_ref}/reveal")
 async def person_reveal(request: Request, runtime: RuntimeDep, person_ref: str) -> Response:
     """The full ID number, once, on this page: the API's reveal (persons:reveal), which writes the access log."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, _ = form
     if not person.holds(Scope.persons_reveal):
         return await _render_person(
             person, person_ref, reveal_refusal="无权查看完整身份证号（需要 persons:reveal 权限）。"
@@ -743,11 +904,10 @@ async def receipt(request: Request, runtime: RuntimeDep, service: str, batch_id:
 
 @router.post("/feeds/{service}/batches/{batch_id}/retract")
 async def retract(request: Request, runtime: RuntimeDep, service: str, batch_id: str) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    if await checked_form(request, runtime, person) is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, _ = form
     if service not in ("insurance", "fund"):
         return person.page("refused.html", "feeds", refusal="该数据项不支持撤回。")
     async with person.api() as api:
@@ -788,12 +948,10 @@ def _account_body(fields: dict[str, str], *, new: bool) -> dict[str, Any]:
 
 @router.post("/admin/accounts")
 async def admin_create(request: Request, runtime: RuntimeDep) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/accounts", json=_account_body(fields, new=True))
         items, refusal = await _all(api, f"{API}/accounts", {}, cap=5000)
@@ -843,12 +1001,10 @@ async def admin_account(request: Request, runtime: RuntimeDep, username: str) ->
 
 @router.post("/admin/accounts/{username}")
 async def admin_change(request: Request, runtime: RuntimeDep, username: str) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     action = fields.get("action", "save")
     if action == "save":
         body = _account_body(fields, new=False)
@@ -932,41 +1088,42 @@ async def admin_settings(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.get("/security")
-async def security(request: Request, runtime: RuntimeDep) -> Response:
+async def security(
+    request: Request, runtime: RuntimeDep, done: Annotated[str | None, Query(pattern="^1?$")] = None
+) -> Response:
+    """`done`: the second factor was just turned on (the confirmation's redirect)."""
     person = await signed_in(request, runtime)
     if isinstance(person, Response):
         return person
-    return person.page("security.html", "security")
+    return person.page("security.html", "security", done=bool(done))
 
 
 @router.post("/security/totp")
 async def totp_start(request: Request, runtime: RuntimeDep) -> Response:
-    """Enrolment, step 1: the password again; the API answers a secret, shown as text (and as the otpauth
-    address an authenticator app takes) to be confirmed with a first code."""
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    """Enrolment, step 1: the password again; the API answers a secret, shown as a QR code of its otpauth
+    address for an authenticator app to scan (inline SVG), as text and as the address itself, to be confirmed
+    with a first code."""
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/auth/totp", json={"password": fields.get("password", "")})
     if not answer.ok:
         return person.page("security.html", "security", problem=answer.refusal(
             s401="密码错误。", s403="密码错误。", s409="已启用动态验证码。"))  # fmt: skip
-    secret = answer.body.get("secret", "")
+    secret, uri = answer.body.get("secret", ""), answer.body.get("provisioning_uri", "")
     grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
-    return person.page("security.html", "security", secret=grouped, uri=answer.body.get("provisioning_uri"))
+    qr = Markup(accounts.provisioning_qr(uri))  # segno's SVG: path data and our classes, nothing of the request
+    return person.page("security.html", "security", secret=grouped, uri=uri, qr=qr)
 
 
 @router.post("/security/totp/confirm")
 async def totp_confirm(request: Request, runtime: RuntimeDep) -> Response:
-    person = await signed_in(request, runtime)
-    if isinstance(person, Response):
-        return person
-    fields = await checked_form(request, runtime, person)
-    if fields is None:
-        return _forged(person)
+    form = await posted(request, runtime, last_values)
+    if isinstance(form, Response):
+        return form
+    person, fields = form
     async with person.api() as api:
         answer = await api.send("POST", f"{API}/auth/totp/confirm", json={"code": fields.get("code", "")})
     if not answer.ok:

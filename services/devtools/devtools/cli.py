@@ -2,6 +2,7 @@
 
 suite up [--demo]         embedded infrastructure (unless configured), every service, Ctrl-C stops all
 suite bench NAME          run a benchmark (see `suite bench --help`)
+suite atlas vendor        the console map's division outlines from npm packages (devtools/atlas.py)
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def bench(args: argparse.Namespace) -> None:
 
 
 def add_commands(commands: Any) -> None:
-    """Adds `up` and `bench` to the `suite` command line (entry point `guazheng.commands`)."""
+    """Adds `up`, `bench` and `atlas` to the `suite` command line (entry point `guazheng.commands`)."""
     p = commands.add_parser("up", help="run every service on embedded (or configured) infrastructure")
     p.add_argument("--demo", action="store_true", help="load a small synthetic province")
     p.add_argument("--people", type=int, default=400, help="people in the demo province")
@@ -98,3 +99,7 @@ def add_commands(commands: Any) -> None:
     p.add_argument("name", help="registry-ingest, insurance-ingest, matcher-province, …")
     p.add_argument("--rows", type=int, default=None, help="how many records (each benchmark has a default)")
     p.set_defaults(func=bench)
+
+    from devtools.atlas import add_command as add_atlas
+
+    add_atlas(commands)

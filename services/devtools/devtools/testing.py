@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,8 +123,10 @@ def caller_headers(
     actor: str = "test-officer",
     scopes: Sequence[str] = (),
     kind: CallerKind = CallerKind.client,
+    officers: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, str]:
-    """The Authorization header of a caller credential as the (development) gateway would sign it."""
+    """The Authorization header of a caller credential as the (development) gateway would sign it (`officers`:
+    the accounts a request giving cases to officers names, as the gateway vouches for them)."""
     token = caller_credential(
         signing_key(DEV_CALLER_SIGNING_KEY),
         actor=actor,
@@ -132,6 +134,7 @@ def caller_headers(
         regions=tuple(regions),
         scopes=frozenset(scopes),
         kind=kind,
+        officers=officers,
     )
     return {"Authorization": f"Bearer {token}"}
 

@@ -1,5 +1,5 @@
 """HTTP routes every data service serves the same way: its feeds' uploads, receipts (with every error as a
-download) and retraction, templates, replay, and a person's current records."""
+download) and retraction, the feeds' freshness, templates, replay, and a person's current records."""
 
 from __future__ import annotations
 
@@ -23,14 +23,16 @@ from ingest.messages import Language, language
 from ingest.person_records import PersonRecords
 from ingest.pipeline import ingest, retract_batch
 from ingest.profile_api import UploaderDep, profile_router
-from ingest.receipts import Mode, Receipt, Retraction, RowError, get_receipt
+from ingest.receipts import FeedFreshness, Mode, Receipt, Retraction, RowError, freshness, get_receipt
 from ingest.templates import FieldGuide, example_record
-from kernel.deps import DbConnection, DbTransaction, RegionScopeDep, RuntimeDep
-from kernel.errors import NotFound
+from kernel.deps import CallerDep, DbConnection, DbTransaction, RegionCode, RegionScopeDep, RuntimeDep
+from kernel.errors import Invalid, NotFound
 from kernel.internal import Replayer, ReplayRequest, ReplayResult, replay_streams
-from kernel.paging import Cursor, Limit, Page
+from kernel.paging import Cursor, Limit, Page, decode_cursor, encode_cursor
+from kernel.scope import EVERYWHERE
 
 PersonRef = Annotated[str, Path(min_length=8, max_length=64, description="the person's pseudonym")]
+FeedFilter = Annotated[str | None, Query(pattern=r"^[a-z_]{1,40}$", description="one feed, as in its upload's path")]
 DownloadFormat = Annotated[Literal["csv", "xlsx"], Query(description="csv (UTF-8 with BOM) or xlsx")]
 
 
@@ -57,7 +59,8 @@ def data_router(
 ) -> APIRouter:
     """`POST /{feed.kind}` and `GET /templates/{feed.kind}` (and `…/guide`) for each feed,
     `GET /batches/{batch_id}` and `…/errors`, `POST /batches/{batch_id}/retract` when a feed can be
-    retracted, `GET /persons/{person_ref}/{records.name}` for each of `records`, `POST /replay`.
+    retracted, `GET /feeds/freshness`, `GET /persons/{person_ref}/{records.name}` for each of `records`,
+    `POST /replay`.
     Each upload takes its `admission` from that dependency (the query parameters it declares included)."""
     router = APIRouter()
     for feed in feeds:
@@ -129,6 +132,37 @@ def data_router(
             raise
         return _file_download(out, format, f"errors-{batch_id}.{format}")
 
+    kinds = [feed.kind.value for feed in feeds]
+
+    @router.get(
+        "/feeds/freshness",
+        response_model=Page[FeedFreshness],
+        summary="How fresh each feed client's data is, per region",
+        description="For each feed, each feed client (bureau) and each region its rows were in: the latest batch "
+        "that stored rows (accepted whole or in part, not retracted) — when it came, the region's rows, the "
+        "batch's rows. A client's freshness is the newest of its items; a region's, the newest of the items under "
+        "it (no item: nothing received). Within the caller's regions (a region outside them is a 403); a feed "
+        "whose rows carry no region is listed under the client's regions. Batches stored before clients were "
+        "recorded are not listed.",
+    )
+    async def feed_freshness(
+        pg: DbConnection,
+        scope: RegionScopeDep,
+        region_code: RegionCode = EVERYWHERE,
+        feed: FeedFilter = None,
+        cursor: Cursor = None,
+        limit: Limit = 100,
+    ) -> Page[FeedFreshness]:
+        if feed is not None and feed not in kinds:
+            raise Invalid(f"no such feed here; feeds: {', '.join(kinds)}", loc=["query", "feed"])
+        patterns = scope.within(region_code)
+        after = decode_cursor(cursor, ["", "", ""])
+        found = await freshness(pg, patterns, feed, after, limit + 1)
+        items = found[:limit]
+        more = len(found) > limit
+        last = [items[-1].feed, items[-1].client_id, items[-1].region_code] if more else None
+        return Page[FeedFreshness](items=items, next_cursor=encode_cursor(last) if last else None)
+
     if any(feed.retract for feed in feeds):
 
         @router.post(
@@ -175,6 +209,7 @@ def _upload_endpoint(feed: Feed, admission_dependency: AdmissionDependency):
         scope: RegionScopeDep,
         lang: LanguageDep,
         uploader: UploaderDep,
+        caller: CallerDep,
         mode: Annotated[Mode, Query(description="all_or_nothing: one bad row rejects the batch")] = Mode.valid_rows,
         dry_run: Annotated[
             bool, Query(description="validate only: the receipt as it would be, nothing stored (no batch id kept)")
@@ -196,6 +231,8 @@ def _upload_endpoint(feed: Feed, admission_dependency: AdmissionDependency):
             profile=await uploader.profile(pg, feed.kind),
             dry_run=dry_run,
             language=lang,
+            client_id=uploader.client_id,
+            client_regions=caller.regions,
         )
         if replayed:
             response.status_code = status.HTTP_200_OK

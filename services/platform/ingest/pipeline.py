@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,7 @@ class _Tally:
     warnings: list[RowError] = field(default_factory=list)
     warnings_omitted: int = 0
     waited: float = 0.0  # seconds spent waiting for the database rather than parsing
+    regions: Counter[str] = field(default_factory=Counter)  # accepted rows per region (feeds with a region)
     spool: ErrorSpool | None = None  # every error, for the download (None: a dry run, its receipt only)
 
     def reject(self, number: int, problems: list[Problem], limit: int, batch: BatchContext) -> None:
@@ -162,6 +164,8 @@ async def ingest(
     dry_run: bool = False,
     language: Language = Language.zh,
     profile: FeedProfile | None = None,
+    client_id: str | None = None,
+    client_regions: Sequence[str] = (),
 ) -> tuple[Receipt, bool]:
     """Runs one upload in the transaction of `pg`; returns its receipt (messages in `language`) and whether it
     is a replay of an earlier one. A dry run stores nothing (no batch, no records, no errors, no event) and is
@@ -171,6 +175,9 @@ async def ingest(
     rejected as `out_of_scope`, like any invalid row. A feed whose rows carry no region (person statuses)
     is a statement about anyone, so it needs a province-wide caller. An `admission` may refuse valid rows
     too (data minimisation: `not_requested`).
+
+    The batch is stored with `client_id` (the feed client sending it) and its accepted rows counted per region
+    — for a feed whose rows carry no region, under `client_regions` — for the feeds' freshness.
     """
     if not scope.covers_provinces() and not feed.has_region:
         raise Forbidden(f"{feed.kind} carry no region: only a province-wide client may send them")
@@ -182,7 +189,10 @@ async def ingest(
 
     spool = ErrorSpool(batch.batch_id)
     try:
-        return await _ingest(pg, batch, chunks, content_type, mode, idempotency_key, scope, admission, spool, language)
+        return await _ingest(
+            pg, batch, chunks, content_type, mode, idempotency_key, scope, admission, spool, language,
+            client_id, client_regions,
+        )  # fmt: skip
     finally:
         spool.close()
 
@@ -198,6 +208,8 @@ async def _ingest(
     admission: Admission | None,
     spool: ErrorSpool,
     language: Language,
+    client_id: str | None = None,
+    client_regions: Sequence[str] = (),
 ) -> tuple[Receipt, bool]:
     runtime, feed = batch.runtime, batch.feed
     started = time.perf_counter()
@@ -218,8 +230,11 @@ async def _ingest(
         await writes.rollback()
         writes = pg.transaction()
         await writes.start()
+    regions = tally.regions if feed.has_region else dict.fromkeys(client_regions, receipt.accepted)
     try:
-        await save_receipt(pg, receipt, idempotency_key)
+        await save_receipt(
+            pg, receipt, idempotency_key, client_id=client_id, regions=None if rejected_whole else regions
+        )
     except asyncpg.UniqueViolationError:
         # The same Idempotency-Key won a race: that first receipt stands, this upload is dropped.
         await writes.rollback()
@@ -331,6 +346,8 @@ async def _store(
                 tally.reject(number, problems, limit, batch)
                 continue
             tally.accepted += 1
+            if feed.has_region and row.get("region_code"):
+                tally.regions[row["region_code"]] += 1
             if notes:
                 tally.warn(number, notes, limit, batch)
             if dry_run or (mode is Mode.all_or_nothing and tally.rejected):

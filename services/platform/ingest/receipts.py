@@ -205,15 +205,23 @@ async def receipt_by_key(pg: asyncpg.Connection, feed: str, key: str, lang: Lang
     return _receipt(row, lang) if row else None
 
 
-async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key: str | None) -> None:
+async def save_receipt(
+    pg: asyncpg.Connection,
+    receipt: Receipt,
+    idempotency_key: str | None,
+    *,
+    client_id: str | None = None,
+    regions: Mapping[str, int] | None = None,
+) -> None:
     """Stores the receipt (its messages as the parsers wrote them: codes and parameters are rendered when it is
-    read); a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
+    read), the feed client that sent it and how many accepted rows each region had (`regions`; nothing for a
+    batch refused whole); a second upload under one Idempotency-Key raises asyncpg.UniqueViolationError."""
     reason = receipt.reason.model_dump(exclude={"message"}) if receipt.reason else None
     await pg.execute(
         "INSERT INTO ingest_batches (batch_id, feed, idempotency_key, mode, status, received, accepted, rejected, "
-        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns, reason, profile) "
+        "changed, errors, errors_omitted, warnings, warnings_omitted, ignored_columns, reason, profile, client_id) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12::jsonb, $13, $14::jsonb, $15::jsonb, "
-        "$16::jsonb)",
+        "$16::jsonb, $17)",
         receipt.batch_id,
         receipt.feed,
         idempotency_key,
@@ -230,4 +238,68 @@ async def save_receipt(pg: asyncpg.Connection, receipt: Receipt, idempotency_key
         orjson.dumps(receipt.ignored_columns).decode(),
         None if reason is None else orjson.dumps(reason).decode(),
         None if receipt.profile is None else receipt.profile.model_dump_json(),
+        client_id,
     )
+    if regions and receipt.accepted:
+        await pg.executemany(
+            "INSERT INTO ingest_batch_regions (batch_id, region_code, rows) VALUES ($1, $2, $3)",
+            [(receipt.batch_id, code, rows) for code, rows in sorted(regions.items())],
+        )
+
+
+# --- the feeds' freshness: the latest accepted batch of each feed client, per region ----------------------
+
+
+class FeedFreshness(BaseModel):
+    """The latest batch of one feed client that stored rows of one region (accepted whole or in part, not
+    retracted): when it came, how many of its rows were the region's, how many it stored in all. A feed whose
+    rows carry no region (person statuses) is listed under the client's regions."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "feed": "contributions",
+                    "client_id": "hohhot-insurance-centre",
+                    "region_code": "150102",
+                    "batch_id": "b2e4f6a8-1c3d-4e5f-8a9b-0c1d2e3f4a5b",
+                    "status": "partially_accepted",
+                    "received_at": "2024-11-02T10:20:31+08:00",
+                    "rows": 3120,
+                    "batch_rows": 12478,
+                }
+            ]
+        }
+    )
+
+    feed: str
+    client_id: str
+    region_code: str
+    batch_id: uuid.UUID
+    status: str  # accepted | partially_accepted
+    received_at: datetime
+    rows: int  # the batch's accepted rows of this region
+    batch_rows: int  # the batch's accepted rows in all
+
+
+async def freshness(
+    pg: asyncpg.Connection, patterns: list[str], feed: str | None, after: list[str], limit: int
+) -> list[FeedFreshness]:
+    """Up to `limit` items after the keyset `after` (feed, client, region), for the regions matching the LIKE
+    `patterns`: per feed, client and region, its latest stored batch (newest first by time, then batch id)."""
+    rows = await pg.fetch(
+        "SELECT * FROM ("
+        " SELECT DISTINCT ON (b.feed, b.client_id, r.region_code) b.feed, b.client_id, r.region_code, b.batch_id,"
+        " b.status, b.created_at AS received_at, r.rows, b.accepted AS batch_rows"
+        " FROM ingest_batch_regions r JOIN ingest_batches b USING (batch_id)"
+        " WHERE b.status IN ('accepted', 'partially_accepted') AND b.client_id IS NOT NULL"
+        " AND r.region_code LIKE ANY($1::text[]) AND ($2::text IS NULL OR b.feed = $2)"
+        " ORDER BY b.feed, b.client_id, r.region_code, b.created_at DESC, b.batch_id DESC"
+        ") latest WHERE (feed, client_id, region_code) > ($3, $4, $5)"
+        " ORDER BY feed, client_id, region_code LIMIT $6",
+        patterns,
+        feed,
+        *after,
+        limit,
+    )
+    return [FeedFreshness.model_validate(dict(row)) for row in rows]

@@ -20,8 +20,8 @@ import base64
 import logging
 import time
 import uuid
-from collections.abc import Generator
-from dataclasses import dataclass
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -65,6 +65,9 @@ class Caller:
     regions: tuple[str, ...]
     scopes: frozenset[str]
     kind: CallerKind
+    # The officers a request names (an assignee), as the gateway knows them: username → the regions of their
+    # account, for those that are active accounts able to work cases. Only on the routes that name officers.
+    officers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def is_service(self) -> bool:
@@ -121,10 +124,21 @@ def _claims(
 
 
 def caller_credential(
-    key: Ed25519PrivateKey, *, actor: str, role: str, regions: tuple[str, ...], scopes: frozenset[str], kind: CallerKind
+    key: Ed25519PrivateKey,
+    *,
+    actor: str,
+    role: str,
+    regions: tuple[str, ...],
+    scopes: frozenset[str],
+    kind: CallerKind,
+    officers: Mapping[str, Sequence[str]] | None = None,
 ) -> str:
-    """What the gateway sends a service on behalf of the caller it authenticated."""
-    return jwt.encode(_claims(GATEWAY_ISSUER, actor, role, regions, scopes, kind), key, algorithm="EdDSA")
+    """What the gateway sends a service on behalf of the caller it authenticated (with, where the request names
+    officers, what the gateway knows of them: `Caller.officers`)."""
+    claims = _claims(GATEWAY_ISSUER, actor, role, regions, scopes, kind)
+    if officers is not None:
+        claims["officers"] = {name: list(codes) for name, codes in officers.items()}
+    return jwt.encode(claims, key, algorithm="EdDSA")
 
 
 def service_credential(secret: str, service: str) -> str:
@@ -156,12 +170,14 @@ def verify(token: str, *, caller_key: Ed25519PublicKey, service_secret: str) -> 
         regions = tuple(str(code) for code in claims["regions"])
         if not regions or not all(len(code) == 6 and code.isdigit() for code in regions):
             raise InvalidCredential("regions are not division codes")
+        officers = {str(name): tuple(str(c) for c in codes) for name, codes in dict(claims.get("officers", {})).items()}
         return Caller(
             actor=str(claims["sub"]),
             role=str(claims["role"]),
             regions=regions,
             scopes=frozenset(str(claims["scope"]).split()),
             kind=kind,
+            officers=officers,
         )
     except (jwt.PyJWTError, ValueError, KeyError, TypeError) as exc:
         raise InvalidCredential(str(exc)) from None

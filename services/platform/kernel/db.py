@@ -34,8 +34,8 @@ NAMING_CONVENTION = {
 
 
 def service_metadata() -> MetaData:
-    """A service's MetaData with the kernel's tables (outbox, processed and parked events, ingest batches and
-    their errors) in it."""
+    """A service's MetaData with the kernel's tables (outbox, processed and parked events, ingest batches with
+    their errors and regions) in it."""
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # Either one event (topic, key, payload...) or a change set: every record of `change_stream`
     # whose change_id is `change_id`, rendered into events by the relay (see kernel.outbox).
@@ -100,7 +100,17 @@ def service_metadata() -> MetaData:
         Column("profile", JSONB),  # the feed client's profile the upload was read by: {client_id, version}
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("retracted_at", DateTime(timezone=True)),
+        Column("client_id", Text),  # the feed client that uploaded it (NULL: stored before it was kept)
         UniqueConstraint("feed", "idempotency_key"),
+    )
+    # How many accepted rows of a batch each region had (a feed without regions: the client's regions): the
+    # feeds' freshness per client and region (ingest.receipts.freshness).
+    Table(
+        "ingest_batch_regions",
+        metadata,
+        Column("batch_id", UUID(as_uuid=True), primary_key=True),
+        Column("region_code", Text, primary_key=True, index=True),
+        Column("rows", Integer, nullable=False),
     )
     # Every row error of a batch (its receipt lists the first MAX_ERRORS_IN_RECEIPT), for the download:
     # code and parameters (never the value), where it is in the file as the bureau wrote it.

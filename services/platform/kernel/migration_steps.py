@@ -243,3 +243,26 @@ def add_receipt_profile() -> None:
 
 def drop_receipt_profile() -> None:
     op.drop_column("ingest_batches", "profile")
+
+
+# --- 2026-12-08: a batch names the feed client that sent it and its rows' regions (feed freshness) --------
+
+
+def add_batch_sources() -> None:
+    """`ingest_batches.client_id`: the feed client that uploaded the batch (NULL for batches stored before);
+    `ingest_batch_regions`: how many of its accepted rows each region had (a feed whose rows carry no region:
+    the client's regions), read by `GET …/feeds/freshness`."""
+    op.add_column("ingest_batches", sa.Column("client_id", sa.Text(), nullable=True))
+    op.create_table(
+        "ingest_batch_regions",
+        sa.Column("batch_id", sa.UUID(), nullable=False),
+        sa.Column("region_code", sa.Text(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("batch_id", "region_code", name=op.f("pk_ingest_batch_regions")),
+    )
+    op.create_index(op.f("ix_ingest_batch_regions_region_code"), "ingest_batch_regions", ["region_code"])
+
+
+def drop_batch_sources() -> None:
+    op.drop_table("ingest_batch_regions")
+    op.drop_column("ingest_batches", "client_id")
