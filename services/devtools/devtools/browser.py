@@ -84,7 +84,7 @@ class Browser:
             task.add_done_callback(self._pending.discard)
 
         page.on("load", loaded)
-        return page
+        return _Settling(page, self)
 
     async def shoot(self, page, name: str, label: str) -> Path:
         """The page as it stands now, into its folder."""
@@ -97,6 +97,31 @@ class Browser:
         """Waits for the screenshots under way."""
         while self._pending:
             await asyncio.gather(*list(self._pending), return_exceptions=True)
+
+
+# The page's own actions that may leave the page: each waits for the screenshots under way first, so that a busy
+# machine never loses the picture of a page the test moves on from (the load's shot would fail mid-navigation).
+_LEAVING = frozenset({"click", "dblclick", "tap", "press", "goto", "reload", "go_back", "go_forward", "check",
+                      "uncheck", "select_option", "set_input_files", "dispatch_event", "fill", "close"})  # fmt: skip
+
+
+class _Settling:
+    """A Playwright page whose actions that may navigate first let the screenshots under way finish."""
+
+    def __init__(self, page, browser: Browser) -> None:
+        self._page = page
+        self._browser = browser
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self._page, name)
+        if name not in _LEAVING:
+            return attribute
+
+        async def settled(*args, **kwargs):
+            await self._browser.settle()
+            return await attribute(*args, **kwargs)
+
+        return settled
 
 
 @asynccontextmanager
