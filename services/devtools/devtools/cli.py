@@ -97,7 +97,10 @@ def add_commands(commands: Any) -> None:
         "bench", help="run a benchmark and print its figures; the names are listed in devtools/bench.py"
     )
     p.add_argument("name", help="registry-ingest, insurance-ingest, matcher-province, …")
-    p.add_argument("--rows", type=int, default=None, help="how many records (each benchmark has a default)")
+    p.add_argument(
+        "--rows", "--people", "--samples", dest="rows", type=int, default=None,
+        help="how many records, people or samples (each benchmark has a default)",
+    )  # fmt: skip
     p.set_defaults(func=bench)
 
     from devtools.atlas import add_command as add_atlas
