@@ -37,8 +37,10 @@ MATCHER = Actor(id="matcher-svc", role="system")
 
 
 async def apply_findings(pg: asyncpg.Connection, findings: list[FindingRecordedV1]) -> None:
-    """Each finding's latest state in the batch (the consumer keeps one per finding)."""
-    for finding in findings:
+    """Each finding's latest state in the batch (the consumer keeps one per finding), region by region: a case
+    opened takes its region's number counter (kernel.references) until the batch commits, so instances applying
+    batches side by side take those rows in one order instead of deadlocking (docs/scale-out.md)."""
+    for finding in sorted(findings, key=lambda finding: finding.region_code):
         await _apply(pg, finding)
 
 

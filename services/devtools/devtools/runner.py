@@ -19,7 +19,7 @@ import httpx
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url
+from devtools.embedded import EmbeddedBroker, EmbeddedPostgres, create_database, database_url, free_port
 from kernel import migrations
 from kernel.credentials import DEV_SERVICE_SECRET, ServiceAuth
 from kernel.internal import request_replays
@@ -179,12 +179,17 @@ def start_services(
     log_dir: Path | None = None,
     extra_env: dict[str, str] | None = None,
     ports: Mapping[str, int] | None = None,
+    instances: Mapping[str, int] | None = None,
     say=print,
     wait: bool = True,
 ) -> list[ServiceProcess]:
     """Migrates each service's database and starts its process, on its own port or the one `ports` names
     (tests run a suite beside another one); returns once every one is ready, or at once with `wait=False`
-    (the caller then waits: `wait_ready(processes)`, so that several suites start side by side)."""
+    (the caller then waits: `wait_ready(processes)`, so that several suites start side by side).
+
+    `instances` runs more processes of a service than one (scale-out, docs/scale-out.md): the others on
+    free ports, with the same database, consumer groups and settings, logging to `NAME-2.log`…; they
+    follow the first in the list, and the other services know the first one's URL."""
     by_name = {spec.name: spec for spec in specs}
     port = {name: (ports or {}).get(name, spec.port) for name, spec in by_name.items()}
     urls = {name: f"http://127.0.0.1:{port[name]}" for name in by_name}
@@ -199,6 +204,9 @@ def start_services(
             infra, db_url, **where | {"UPSTREAM_URLS": upstream_urls(spec, urls, by_name)} | (extra_env or {})
         )
         processes.append(ServiceProcess(spec, port=port[spec.name], env=env, log_path=log_path).start())
+        for number in range(2, (instances or {}).get(spec.name, 1) + 1):
+            more_log = log_dir / f"{spec.name}-{number}.log" if log_dir else None
+            processes.append(ServiceProcess(spec, port=free_port(), env=env, log_path=more_log).start())
     if wait:
         wait_ready(processes)
     return processes
