@@ -1,13 +1,33 @@
 """The evaluation worker: decides when to evaluate the people whose inputs changed (`findings` evaluates them).
 
 The consumer applies events to the projection at once and only queues the people they touch
-(`pending_evaluations`). This worker evaluates the queue when the inputs have settled — this
-instance's consumer has caught up and the upstream services have published everything they
-accepted — or when a person has waited `evaluation_max_delay_seconds` (a feed that never pauses
-still gets matched). On a first load, registrations arrive minutes before the payments that
-explain them; evaluating at once would open an SI_NONE for nearly everyone and clear it again
-(and open and close a case for each). Deferring also evaluates a person once per load, not once
-per event.
+(`pending_evaluations`). This worker evaluates the queue when the inputs have settled — the upstream
+services have published everything they accepted and this instance's consumer has applied all of it —
+or when a person has waited `evaluation_max_delay_seconds` (a feed that never pauses still gets matched).
+On a first load, registrations arrive minutes before the payments that explain them; evaluating at once
+would open an SI_NONE for nearly everyone and clear it again (and open and close a case for each).
+Deferring also evaluates a person once per load, not once per event.
+
+**Woken, not polling.** The consumer wakes the worker after every batch it applies (the people are
+queued in that batch's transaction) and when it has read to the end (`IdempotentConsumer.on_progress`).
+Instances share the queue, so queueing also issues `NOTIFY evaluations` (delivered at commit): the
+other instances' workers, LISTENing on a connection of their own, learn that events arrived that their
+own consumer did not apply. A worker looks on its own only as a safety net (`IDLE_SECONDS`: a lost
+notification, a listener being reconnected) and when the oldest queued person falls due.
+
+**Settled, without asking upstream at every look.** The upstream services' word ("my outbox is empty",
+`kernel.upstream.pending_upstream`, one HTTP call to each) is asked only once events have stopped
+arriving — this instance's consumer has applied everything published so far — and is kept until the
+consumer applies anything again: while events flow, asking would only tell what the consumer is about to
+show, and a quiet bus changes nothing upstream has not yet said (any instance queueing people — this
+one's consumer applying a batch, another's notification — drops the answer). After an answer of "all empty", the
+inputs are settled once the consumer has applied everything up to the ends the broker reports *after*
+that answer (`IdempotentConsumer.applied_all_published`: one ListOffsets request, no waiting for an empty
+fetch), so whatever upstream accepted before it answered has been applied. While an upstream service
+still holds rows, or does not answer, it is asked again after a short wait that doubles up to the safety
+net (`UPSTREAM_RETRY_SECONDS`; its relay usually deletes the last rows a moment after the consumer saw
+their events). A lone record is therefore evaluated a few milliseconds after it is applied, and a bulk
+load only once every feed accepted so far is through.
 
 Instances share the queue (`FOR UPDATE SKIP LOCKED`) and pick up sweeps that lost their instance.
 """
@@ -31,7 +51,9 @@ from matcher_svc.policy import MatcherSettings, current_policy
 log = logging.getLogger(__name__)
 
 SWEEP_CHECK_SECONDS = 10.0
-IDLE_SECONDS = 0.5  # how long an idle worker waits before it looks at the queue again
+IDLE_SECONDS = 5.0  # the safety net: how long a worker nobody wakes waits before it looks at the queue again
+UPSTREAM_RETRY_SECONDS = 0.02  # the first wait before asking again an upstream service that still holds rows
+NOTIFY_CHANNEL = "evaluations"  # `queue` notifies it: people were queued (by any instance)
 
 
 class EvaluationWorker:
@@ -41,16 +63,53 @@ class EvaluationWorker:
         self.runtime = runtime
         self.settings = runtime.settings
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
         self._last_sweep_check = 0.0
-        self._upstream_clear_since: float | None = None  # upstream outboxes empty at every look since
+        # The consumers' applied batches when the upstream outboxes were last seen empty (None: not since the
+        # consumers last applied anything): the upstream answer holds while this count stays the same.
+        self._upstream_clear_at: int | None = None
+        self._upstream_retry_in = UPSTREAM_RETRY_SECONDS
+        self._next_look = IDLE_SECONDS
+        self._listener: asyncpg.Connection | None = None
+        for consumer in runtime.consumers:
+            consumer.on_progress(self._wake.set)
 
     def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
+
+    def _queued_somewhere(self, *_: object) -> None:
+        """A NOTIFY from `queue`: some instance applied events, so upstream's last answer may be stale."""
+        self._upstream_clear_at = None
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        """(Re)connects the listener when it is not connected; a failure leaves the safety net to it."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        try:
+            listener = await asyncpg.connect(self.settings.database_url)
+            listener.add_termination_listener(self._queued_somewhere)  # whatever was missed: look again
+            await listener.add_listener(NOTIFY_CHANNEL, self._queued_somewhere)
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("the evaluator could not listen for queued people", extra={"error": type(exc).__name__})
+            return
+        self._listener = listener
+        self._queued_somewhere()  # notifications sent while it was not listening are lost
 
     async def run(self) -> None:
         backoff = Backoff()
+        try:
+            await self._loop(backoff)
+        finally:
+            if self._listener is not None:
+                await self._listener.close()
+
+    async def _loop(self, backoff: Backoff) -> None:
         while not self._stopping.is_set():
             try:
+                await self._listen()
+                self._wake.clear()  # whatever happens from here on wakes the wait below
                 worked = await self.evaluate_pending()
                 if time.monotonic() - self._last_sweep_check > SWEEP_CHECK_SECONDS:
                     self._last_sweep_check = time.monotonic()
@@ -59,39 +118,52 @@ class EvaluationWorker:
                 backoff.reset()
                 if not worked:
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopping.wait(), timeout=IDLE_SECONDS)
+                        await asyncio.wait_for(self._wake.wait(), timeout=self._next_look)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("evaluator failed; retrying", extra={"retry_in_s": backoff.delay})
                 await backoff.wait(self._stopping)
 
+    def _applied(self) -> int:
+        return sum(consumer.applied_batches for consumer in self.runtime.consumers)
+
+    async def _consumers_caught_up(self) -> bool:
+        return all([await consumer.applied_all_published() for consumer in self.runtime.consumers])
+
     async def inputs_settled(self) -> bool:
-        """Everything the upstream services accepted is published, and this instance's consumer has
-        applied all of it: a fetch that began after the outboxes were seen empty brought nothing."""
-        looked = time.monotonic()
-        pending = await pending_upstream(self.runtime.http, self.settings.upstreams)
-        if not all(count == 0 for count in pending.values()):
-            self._upstream_clear_since = None
-            return False
-        if self._upstream_clear_since is None:
-            self._upstream_clear_since = looked
-        return all(
-            consumer.caught_up_since is not None and consumer.caught_up_since >= self._upstream_clear_since
-            for consumer in self.runtime.consumers
-        )
+        """Everything the upstream services accepted is published, and this instance's consumer has applied
+        all of it (see the module's docstring for when upstream is asked)."""
+        if self._upstream_clear_at != self._applied():
+            if not await self._consumers_caught_up():
+                return False  # events still arriving: the consumer wakes this worker when it has applied them
+            applied = self._applied()
+            pending = await pending_upstream(self.runtime.http, self.settings.upstreams)
+            if not all(count == 0 for count in pending.values()):
+                self._next_look = self._upstream_retry_in
+                self._upstream_retry_in = min(self._upstream_retry_in * 2, IDLE_SECONDS)
+                return False
+            self._upstream_clear_at = applied
+            self._upstream_retry_in = UPSTREAM_RETRY_SECONDS
+        # The ends the broker reports now cover whatever upstream accepted before its answer.
+        return await self._consumers_caught_up()
 
     async def evaluate_pending(self) -> bool:
-        """Evaluates one chunk of the queue if it is due; returns whether it evaluated anyone."""
+        """Evaluates one chunk of the queue if it is due; returns whether it evaluated anyone (if not,
+        `_next_look` says when to look again unless woken)."""
+        self._next_look = IDLE_SECONDS
         async with self.runtime.db.engine.connect() as conn:
-            waiting = await (await driver_connection(conn)).fetchval(
-                "SELECT min(since) < now() - make_interval(secs => $1) FROM pending_evaluations",
+            due_in = await (await driver_connection(conn)).fetchval(
+                "SELECT extract(epoch FROM min(since) + make_interval(secs => $1) - now())::float8 "
+                "FROM pending_evaluations",
                 self.settings.evaluation_max_delay_seconds,
             )
-        if waiting is None:  # the queue is empty
+        if due_in is None:  # the queue is empty
             return False
+        waiting = due_in <= 0
         settled = await self.inputs_settled()
         if not (settled or waiting):
+            self._next_look = min(self._next_look, due_in)
             return False
         async with self.runtime.db.transaction() as conn:
             pg = await driver_connection(conn)
@@ -99,7 +171,7 @@ class EvaluationWorker:
                 row["person_key"]
                 for row in await pg.fetch(
                     "SELECT person_key FROM pending_evaluations "
-                    "WHERE $1 OR since < now() - make_interval(secs => $2) "
+                    "WHERE $1 OR since <= now() - make_interval(secs => $2) "
                     "ORDER BY person_key LIMIT $3 FOR UPDATE SKIP LOCKED",
                     settled,
                     self.settings.evaluation_max_delay_seconds,
@@ -114,7 +186,8 @@ class EvaluationWorker:
 
 
 async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:
-    """Queues people for evaluation in the caller's transaction (the consumer's): the worker picks them up.
+    """Queues people for evaluation in the caller's transaction (the consumer's): the worker picks them up,
+    and every instance's worker hears of it when the transaction commits (`NOTIFY_CHANNEL`).
 
     DO UPDATE, not DO NOTHING: it waits for an evaluator holding the row, and inserts again once
     that evaluator (which read the projection before this transaction commits) has deleted it.
@@ -125,3 +198,4 @@ async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:
             "ON CONFLICT (person_key) DO UPDATE SET since = pending_evaluations.since",
             list(person_keys),
         )
+        await pg.execute(f"NOTIFY {NOTIFY_CHANNEL}")

@@ -12,9 +12,11 @@ Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, wh
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import uuid
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from datetime import date
 from typing import Any
 
@@ -39,104 +41,105 @@ from matcher_svc.domain import (
 from matcher_svc.events import FINDINGS
 from matcher_svc.rules import ACTIVE, evaluate
 
+# The projection's columns in the order the domain's dataclasses take them, the person key first: a row is
+# turned into its object positionally (by name, the lookups alone cost more than the query).
+_PEOPLE = (
+    "SELECT person_key, masked_id, name, birth_date, id_checksum_failed FROM people "
+    "WHERE person_key = ANY($1) ORDER BY person_key"
+)
+_REGISTRATIONS = (
+    "SELECT person_key, category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, "
+    "batch_id, unit_name_norm FROM registrations WHERE person_key = ANY($1) ORDER BY category, certificate_no"
+)
+# In primary-key order: an index scan, no sort (each person's months in (source, period, unit_uscc) order).
+_PAID_MONTHS = (
+    "SELECT person_key, source = 'insurance', period, unit_uscc, unit_name, region_code, batch_id, insurance_types "
+    "FROM paid_months WHERE person_key = ANY($1) ORDER BY person_key, source, period, unit_uscc"
+)
+_STATUSES = "SELECT person_key, status, since FROM person_statuses WHERE person_key = ANY($1) ORDER BY status, since"
+_GRANTED = (
+    "SELECT person_key, exemption, rule, case_ref FROM granted_exemptions WHERE person_key = ANY($1) "
+    "ORDER BY exemption, rule, case_ref"
+)
+_UNITS = (
+    # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit).
+    "SELECT uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code FROM ("
+    "SELECT * FROM units WHERE uscc = ANY($1) "
+    "UNION SELECT * FROM units WHERE name_norm = ANY($2) "
+    "UNION SELECT * FROM units WHERE former_names_norm && $2 "
+    "UNION SELECT * FROM units WHERE head_office_uscc = ANY($1) "
+    "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)) u "
+    "ORDER BY uscc"
+)
+
 
 async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> tuple[list[Person], UnitDirectory]:
-    """The people of `person_keys` as the rules see them, and the units they refer to."""
+    """The people of `person_keys` as the rules see them, and the units they refer to.
+
+    One set-based query per table for the whole chunk. In a fixed order: the evidence lists rows as read,
+    and an upsert (a replay) moves rows on disk, so an unordered read would publish the same finding again
+    with its lists reordered.
+    """
     keys = list(person_keys)
-    # In a fixed order: the evidence lists them as read, and an upsert (a replay) moves rows on disk, so an
-    # unordered read would publish the same finding again with its lists reordered.
-    people = await pg.fetch("SELECT * FROM people WHERE person_key = ANY($1) ORDER BY person_key", keys)
-    registrations = await pg.fetch(
-        "SELECT * FROM registrations WHERE person_key = ANY($1) ORDER BY category, certificate_no", keys
-    )
-    months = await pg.fetch(
-        "SELECT * FROM paid_months WHERE person_key = ANY($1) ORDER BY source, period, unit_uscc", keys
-    )
-    statuses = await pg.fetch("SELECT * FROM person_statuses WHERE person_key = ANY($1) ORDER BY status, since", keys)
-    granted = await pg.fetch(
-        "SELECT * FROM granted_exemptions WHERE person_key = ANY($1) ORDER BY exemption, rule, case_ref", keys
-    )
+    registrations: dict[str, list[Registration]] = defaultdict(list)
+    names: set[str] = set()
+    usccs: set[str] = set()
+    for row in await pg.fetch(_REGISTRATIONS, keys):
+        registrations[row[0]].append(Registration(*row[1:9]))
+        names.add(row[9])
+        if row[4]:
+            usccs.add(row[4])
+    contributions: dict[str, list[PaidMonth]] = defaultdict(list)
+    deposits: dict[str, list[PaidMonth]] = defaultdict(list)
+    for key, insurance, period, uscc, unit_name, region_code, batch_id, types in await pg.fetch(_PAID_MONTHS, keys):
+        (contributions if insurance else deposits)[key].append(
+            PaidMonth(period, uscc, unit_name, region_code, batch_id, tuple(types))
+        )
+        usccs.add(uscc)
+    statuses: dict[str, list[PersonStatus]] = defaultdict(list)
+    for key, status, since in await pg.fetch(_STATUSES, keys):
+        statuses[key].append(PersonStatus(status, since))
+    granted: dict[str, list[GrantedExemption]] = defaultdict(list)
+    for key, exemption, rule, case_ref in await pg.fetch(_GRANTED, keys):
+        granted[key].append(GrantedExemption(Exemption(exemption), None if rule == "*" else Rule(rule), case_ref))
     insurance_months = {
         row["province"]: frozenset(row["periods"])
         for row in await pg.fetch(
             "SELECT province, array_agg(period) AS periods FROM data_months WHERE source = 'insurance' GROUP BY province"
         )
     }
-    usccs = {r["unit_uscc"] for r in registrations if r["unit_uscc"]} | {m["unit_uscc"] for m in months}
-    names = list({r["unit_name_norm"] for r in registrations})
-    # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit).
-    units = await pg.fetch(
-        "SELECT * FROM units WHERE uscc = ANY($1) "
-        "UNION SELECT * FROM units WHERE name_norm = ANY($2) "
-        "UNION SELECT * FROM units WHERE former_names_norm && $2 "
-        "UNION SELECT * FROM units WHERE head_office_uscc = ANY($1) "
-        "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1) ORDER BY uscc",
-        list(usccs),
-        names,
-    )
-    by_person: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for r in registrations:
-        by_person[r["person_key"]]["registrations"].append(
-            Registration(
-                category=r["category"],
-                certificate_no=r["certificate_no"],
-                unit_name=r["unit_name"],
-                unit_uscc=r["unit_uscc"],
-                region_code=r["region_code"],
-                registered_on=r["registered_on"],
-                status=r["status"],
-                batch_id=r["batch_id"],
-            )
-        )
-    for m in months:
-        month = PaidMonth(
-            period=m["period"],
-            unit_uscc=m["unit_uscc"],
-            unit_name=m["unit_name"],
-            region_code=m["region_code"],
-            batch_id=m["batch_id"],
-            insurance_types=tuple(m["insurance_types"]),
-        )
-        by_person[m["person_key"]]["contributions" if m["source"] == "insurance" else "deposits"].append(month)
-    for s in statuses:
-        by_person[s["person_key"]]["statuses"].append(PersonStatus(status=s["status"], since=s["since"]))
-    for g in granted:
-        by_person[g["person_key"]]["granted"].append(
-            GrantedExemption(
-                exemption=Exemption(g["exemption"]),
-                rule=None if g["rule"] == "*" else Rule(g["rule"]),
-                case_ref=g["case_ref"],
-            )
-        )
+    units = await pg.fetch(_UNITS, list(usccs), list(names))
 
-    def data_months(registrations: list[Registration]) -> frozenset[str]:
-        provinces = {r.region_code[:2] for r in registrations if r.status == ACTIVE}
-        return frozenset().union(*(insurance_months.get(p, frozenset()) for p in provinces))
+    covered: dict[frozenset[str], frozenset[str]] = {}  # the months of a set of provinces, computed once
 
+    def data_months(registered: list[Registration]) -> frozenset[str]:
+        provinces = frozenset(r.region_code[:2] for r in registered if r.status == ACTIVE)
+        months = covered.get(provinces)
+        if months is None:
+            months = covered[provinces] = frozenset().union(*(insurance_months.get(p, ()) for p in provinces))
+        return months
+
+    no_rows: list[Any] = []
     persons = [
         Person(
-            person_key=p["person_key"],
-            masked_id=p["masked_id"],
-            name=p["name"],
-            birth_date=p["birth_date"] or date.min,
-            id_checksum_failed=p["id_checksum_failed"],
-            **{field: tuple(items) for field, items in by_person[p["person_key"]].items()},
-            insurance_data_months=data_months(by_person[p["person_key"]]["registrations"]),
+            person_key=key,
+            masked_id=masked_id,
+            name=name,
+            birth_date=birth_date or date.min,
+            registrations=tuple(registered := registrations.get(key, no_rows)),
+            contributions=tuple(contributions.get(key, no_rows)),
+            deposits=tuple(deposits.get(key, no_rows)),
+            statuses=tuple(statuses.get(key, no_rows)),
+            granted=tuple(granted.get(key, no_rows)),
+            insurance_data_months=data_months(registered),
+            id_checksum_failed=id_checksum_failed,
         )
-        for p in people
+        for key, masked_id, name, birth_date, id_checksum_failed in await pg.fetch(_PEOPLE, keys)
     ]
     directory = UnitDirectory(
         [
-            Unit(
-                uscc=u["uscc"],
-                name=u["name"],
-                name_norm=u["name_norm"],
-                former_names_norm=tuple(u["former_names_norm"]),
-                kind=u["kind"],
-                head_office_uscc=u["head_office_uscc"],
-                region_code=u["region_code"],
-            )
-            for u in units
+            Unit(uscc, name, name_norm, tuple(former), kind, head_office_uscc, region_code)
+            for uscc, name, name_norm, former, kind, head_office_uscc, region_code in units
         ]
     )
     return persons, directory
@@ -180,10 +183,38 @@ def unit_filters(registered: Units, paying: Units) -> tuple[list[str], list[str]
     return names, usccs
 
 
+_pauses = 0  # evaluations of this process holding the cyclic garbage collector off
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Holds Python's cyclic garbage collector off while a chunk is evaluated. A chunk's rows and the objects
+    made of them hold no reference cycles (they go with their last reference), but live long enough to be
+    walked by collection after collection: a quarter of a sweep's time. Nested and concurrent evaluations
+    share one pause; a collector someone else turned off is left off."""
+    global _pauses
+    if _pauses == 0 and not gc.isenabled():
+        yield
+        return
+    _pauses += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _pauses -= 1
+        if _pauses == 0:
+            gc.enable()
+
+
 async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
     """Re-evaluates `person_keys` in the caller's transaction; returns how many findings changed."""
     if not person_keys:
         return 0
+    with _collector_paused():
+        return await _evaluate_people(pg, person_keys, policy)
+
+
+async def _evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
     # Instances of one consumer group split people by partition, but a unit's event (keyed by USCC)
     # can make another instance evaluate the same person: one evaluation per person at a time, and it
     # reads what the previous one committed. Sorted, so two batches never wait on each other in a cycle.

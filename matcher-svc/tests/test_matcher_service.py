@@ -8,6 +8,7 @@ checks on them are booleans.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import uuid
 from collections import Counter
@@ -30,6 +31,8 @@ from insurance_svc.main import create_app as insurance_app
 from insurance_svc.main import service as insurance_service
 from kernel.consumer import IdempotentConsumer, PayloadHandler
 from kernel.events import Topics
+from kernel.upstream import pending_upstream
+from matcher_svc import evaluation_worker, findings
 from matcher_svc.main import create_app as matcher_app
 from matcher_svc.main import service as matcher_service
 from matcher_svc.policy import set_review_month
@@ -324,6 +327,85 @@ async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settin
 
 
 @pytest.fixture
+def unpolled_settings(service_database, infra):
+    """Services that look on their own only every minute: whatever happens sooner was woken. The matcher
+    evaluates one person per transaction, so that a load takes many looks at the queue."""
+    fresh = fresh_suite(service_database, infra)
+    fresh["settings"] = {
+        name: settings.model_copy(
+            update={"outbox_poll_seconds": 60.0} | ({"evaluation_chunk": 1} if name == "matcher" else {})
+        )
+        for name, settings in fresh["settings"].items()
+    }
+    return fresh
+
+
+async def test_a_lone_record_is_matched_when_it_arrives_and_upstream_is_asked_only_when_quiet(
+    unpolled_settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(evaluation_worker, "IDLE_SECONDS", 60.0)
+    asked, evaluations = [], []
+
+    async def asking(client: httpx.AsyncClient, urls: list[str]) -> dict[str, int | None]:
+        asked.append(len(urls))
+        return await pending_upstream(client, urls)
+
+    async def evaluating(pg: asyncpg.Connection, keys: list[str], policy) -> int:
+        evaluations.append(len(keys))
+        return await evaluate_people(pg, keys, policy)
+
+    evaluate_people = findings.evaluate_people
+    monkeypatch.setattr(evaluation_worker, "pending_upstream", asking)
+    monkeypatch.setattr(findings, "evaluate_people", evaluating)
+    province = generate_province(people=60, seed=37, review_month=REVIEW_MONTH)
+    # One person of the province, paid by another enterprise than the one they are registered at, comes later.
+    lone = next(
+        id_number for id_number, scenario in province.scenarios.items() if scenario == "paid_by_other_enterprise"
+    )
+
+    def of(kind: str, *, theirs: bool) -> list[dict]:
+        return [row for row in getattr(province, kind) if (row.get("id_number") == lone) is theirs]
+
+    async with AsyncExitStack() as stack:
+        suite = await start_suite(stack, unpolled_settings)
+        others = dataclasses.replace(
+            province,
+            registrations=of("registrations", theirs=False),
+            contributions=of("contributions", theirs=False),
+            deposits=of("deposits", theirs=False),
+            person_statuses=of("person_statuses", theirs=False),
+        )
+        await push(suite, others)
+        await settled(suite["matcher"])
+        # Evaluated a person at a time, the queue was looked at once per person; upstream was asked only when
+        # the events had stopped coming (after each upload, and again while its relay still held the rows).
+        assert len(evaluations) > 40
+        assert len(asked) < len(evaluations) / 2, (len(asked), len(evaluations))
+
+        for service, path, kind in LONE_UPLOADS:
+            response = await suite[service].post(
+                path, content=csv_of(of(kind.value, theirs=True), kind), headers={"content-type": "text/csv"}
+            )
+            assert response.status_code == 201, response.text
+        person = f"/api/v1/matcher/persons/{person_key(lone)}"
+
+        async def matched() -> bool:
+            response = await suite["matcher"].get(person)
+            return response.status_code == 200 and any(
+                f["rule"] == "SI_UNIT_MISMATCH" and f["status"] == "open" for f in response.json()["findings"]
+            )
+
+        # Every relay and the evaluator poll only once a minute: the record went through on wake-ups alone.
+        await eventually(matched, timeout=20, what="the lone person's finding")
+
+
+LONE_UPLOADS = (
+    ("registry", "/api/v1/registry/registrations", RecordKind.registrations),
+    ("insurance", "/api/v1/insurance/contributions", RecordKind.contributions),
+)
+
+
+@pytest.fixture
 def relay_off_settings(service_database, infra):
     return fresh_suite(service_database, infra, outbox_relay_enabled=False)
 
@@ -345,6 +427,8 @@ async def test_progress_waits_for_what_upstream_has_not_published(relay_off_sett
         )
         assert progress["upstream_unpublished"][insurance_url] > 0
         assert progress["settled"] is False
+        # Nobody is evaluated while the contributions wait upstream: no finding that their arrival would clear.
+        assert progress["awaiting_evaluation"] > 0 and progress["findings"] == {}
     # An upstream that does not answer is not settled either.
     async with AsyncExitStack() as stack:
         matcher = await stack.enter_async_context(running(matcher_app(fresh["settings"]["matcher"])))

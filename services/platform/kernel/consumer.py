@@ -15,6 +15,12 @@ A consumer declares `{payload model: handler}`. The kernel decodes each event in
 only the latest payload per identity in a batch for models that carry state (`EventPayload.identity`),
 and hands each handler its typed payloads, in the order the map declares, all in one transaction.
 Events of other types on the same topics are recorded as seen and otherwise ignored.
+
+What waits on a consumer's progress is woken rather than polling (`on_progress`: after every applied
+batch, and when the member has read to the end), and asks `applied_all_published` whether everything
+published to its partitions so far is applied — one ListOffsets request to the broker (on a client of its
+own: the member's connection is held by its long-polling fetch), answered at once instead of after an
+empty fetch.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from kernel import metrics
 from kernel.db import Database, driver_connection
 from kernel.events import CloudEvent, EventPayload
-from kernel.kafka import BusIdentity, BusReplaced, ensure_topics, look_at_bus, make_consumer
+from kernel.kafka import BusIdentity, BusReplaced, ensure_topics, look_at_bus, make_consumer, unconsumed_events
 from kernel.retry import RETRY_AT_MOST_SECONDS, Backoff, cancelled_from_outside
 from kernel.settings import ServiceSettings
 
@@ -43,6 +50,7 @@ log = logging.getLogger(__name__)
 COMMIT_TIMEOUT_SECONDS = 15.0  # a commit the broker cannot take (its topic is gone) must not hang the member
 TOPIC_CHECK_SECONDS = 5.0
 CLOSE_TIMEOUT_SECONDS = 10.0
+END_OFFSETS_TIMEOUT_SECONDS = 5.0  # how long `applied_all_published` waits for the broker before it says no
 POISON_ATTEMPTS = 3
 
 
@@ -109,6 +117,13 @@ class IdempotentConsumer:
         self.failures = 0
         self.last_error: str | None = None
         self.parked = 0  # events set aside since the start
+        self.applied_batches = 0  # batches applied since the start: a change says events arrived
+        self._listeners: list[Callable[[], None]] = []
+        self._consumer: AIOKafkaConsumer | None = None  # the running member's client
+        self._probe: AIOKafkaConsumer | None = None  # asks the broker for end offsets (applied_all_published)
+        self._probe_lock = asyncio.Lock()
+        self._stopping_probes: set[asyncio.Future[None]] = set()
+        self._applying = False  # between a fetch that brought records and the commit of all of them
         self._attempts: dict[tuple[TopicPartition, int], int] = {}  # failed attempts per batch start
         self._bus = BusIdentity()
         self._rewind = False  # the bus was replaced: the next member reads its topics from the beginning
@@ -125,6 +140,74 @@ class IdempotentConsumer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def on_progress(self, callback: Callable[[], None]) -> None:
+        """Calls `callback` (in the event loop, no arguments) after every applied batch and whenever the member
+        has read to the end of its partitions: who waits for this consumer is woken instead of polling."""
+        self._listeners.append(callback)
+
+    def _progressed(self) -> None:
+        for callback in self._listeners:
+            callback()
+
+    async def applied_all_published(self) -> bool:
+        """Whether this member has applied every event published to its partitions before the call — and, when
+        other members of its group hold partitions too, whether the group has committed all of theirs.
+
+        The broker's end offsets are asked now; a partition is read when the member's position (everything
+        before it is applied: it is not in the middle of a batch) has reached both that end and the high
+        watermark of its latest fetch (the embedded broker reports a partition's end at its last record
+        batch, the fetch the true one). False while it applies a batch, has no partitions (it never reports
+        having caught up either), is not running, or the broker does not answer in time.
+        """
+        consumer = self._consumer
+        if consumer is None or not self.connected or self._applying:
+            return False
+        partitions = list(consumer.assignment())
+        if not partitions:
+            return False
+        try:
+            ends = await asyncio.wait_for(self._end_offsets(partitions), END_OFFSETS_TIMEOUT_SECONDS)
+            for partition, end in ends.items():
+                # After the await: a batch fetched meanwhile moved the position past what is applied.
+                if not self._idle(consumer):
+                    return False
+                if await consumer.position(partition) < max(end, consumer.highwater(partition) or 0):
+                    return False
+            if len(partitions) < sum(len(consumer.partitions_for_topic(t) or ()) for t in self._topic_names):
+                # Other members hold the rest (scale-out): what they applied is what the group committed. Without
+                # this, an instance would count as settled while the events that explain its people (a person's
+                # payments, in another member's partitions) are still unapplied.
+                pending = unconsumed_events(self.settings, self.group_id, self.topics)
+                if await asyncio.wait_for(pending, END_OFFSETS_TIMEOUT_SECONDS):
+                    return False
+        except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
+            return False  # a rebalance took a partition away meanwhile, or the broker did not answer
+        return self._idle(consumer)
+
+    def _idle(self, consumer: AIOKafkaConsumer) -> bool:
+        """Whether `consumer` is still the running member's and not in the middle of a batch."""
+        return self._consumer is consumer and not self._applying
+
+    async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        """The partitions' end offsets, asked on a client outside the group, started at the first question
+        and stopped with the member."""
+        async with self._probe_lock:
+            if self._probe is None:
+                probe = AIOKafkaConsumer(
+                    bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                    client_id=f"{self.settings.service_name}-probe",
+                    enable_auto_commit=False,
+                )
+                try:
+                    await probe.start()
+                except BaseException:  # failed, or its caller gave up waiting: stopped in a task of its own
+                    stopping = asyncio.ensure_future(self._close(probe))
+                    self._stopping_probes.add(stopping)
+                    stopping.add_done_callback(self._stopping_probes.discard)
+                    raise
+                self._probe = probe
+            return await self._probe.end_offsets(partitions)
 
     async def run(self) -> None:
         backoff = Backoff(most=RETRY_AT_MOST_SECONDS)
@@ -147,26 +230,41 @@ class IdempotentConsumer:
         try:
             consumer.subscribe(self._topic_names, listener=FromTheBeginning(consumer) if self._rewind else None)
             await consumer.start()
+            self._consumer = consumer
             self.connected = True
             backoff.reset()
             topics_checked = time.monotonic()
             while not self._stopping.is_set():
                 fetch_began = time.monotonic()
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
+                # Set before anything awaits: the positions have moved past records not applied yet.
+                self._applying = bool(batches)
                 for partition, records in batches.items():
                     self.caught_up_since = None
                     await self._apply(consumer, partition, records)
                 self.failures, self.last_error = 0, None
-                if not batches and consumer.assignment():
-                    self.caught_up_since = fetch_began
+                if batches:
+                    self._applying = False
+                    self.applied_batches += 1
+                    self._progressed()
+                elif consumer.assignment():
+                    reached_the_end, self.caught_up_since = self.caught_up_since is None, fetch_began
+                    if reached_the_end:
+                        self._progressed()
                     self._rewind = False  # read to the end: what the group commits now is of this bus
                 if fetch_began - topics_checked > TOPIC_CHECK_SECONDS:
                     topics_checked = fetch_began
                     await self._check_bus()
         finally:
+            self._consumer = None
+            self._applying = False
             self.connected = False
             self.caught_up_since = None
             await self._close(consumer)
+            async with self._probe_lock:
+                if self._probe is not None:
+                    await self._close(self._probe)
+                    self._probe = None
 
     async def _close(self, consumer: AIOKafkaConsumer) -> None:
         """Stops a member and moves on whatever happens: with its broker gone, aiokafka's stop can wait for a

@@ -266,3 +266,30 @@ def add_batch_sources() -> None:
 def drop_batch_sources() -> None:
     op.drop_table("ingest_batch_regions")
     op.drop_column("ingest_batches", "client_id")
+
+
+# --- 2026-12-10: the outbox wakes its relay when a transaction that filled it commits (kernel.outbox) ----
+
+
+def add_outbox_notify() -> None:
+    """A statement-level trigger: every INSERT into the outbox issues `NOTIFY outbox` (the channel the relay
+    LISTENs on, kernel.outbox.NOTIFY_CHANNEL), delivered when the inserting transaction commits — whatever
+    wrote the row. PostgreSQL folds a transaction's identical notifications into one."""
+    op.execute(
+        """
+        CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('outbox', '');
+            RETURN NULL;
+        END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()"
+    )
+
+
+def drop_outbox_notify() -> None:
+    op.execute("DROP TRIGGER outbox_notify ON outbox")
+    op.execute("DROP FUNCTION outbox_notify()")

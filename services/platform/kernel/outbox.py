@@ -13,6 +13,12 @@ Two kinds of outbox row, published strictly in id order:
 
 One relay per service database — elected with an advisory lock — publishes and then deletes the
 rows: at-least-once, in key order.
+
+**Woken, not polling.** A statement-level trigger on the outbox (kernel.migration_steps.add_outbox_notify)
+issues `NOTIFY outbox` in every transaction that inserts into it, whatever wrote the row; PostgreSQL
+delivers it when that transaction commits, and the relay, LISTENing on its connection, publishes at
+once. It still looks every `outbox_poll_seconds` (5 s) as a safety net — for a notification lost while
+its connection was being re-established — and a dropped connection wakes it to reconnect.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kernel import metrics
 from kernel.events import CONTENT_TYPE_HEADER, EventPayload
@@ -41,7 +46,7 @@ from kernel.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "outbox"
+NOTIFY_CHANNEL = "outbox"  # what the outbox's trigger notifies (kernel.migration_steps.add_outbox_notify)
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one relay per database
 
 
@@ -86,15 +91,14 @@ class ChangeStream:
 async def add(conn: Any, event: EventPayload, *, key: str, subject: str | None = None) -> None:
     """Queue one event in the caller's transaction (for single-record writes).
 
-    `conn` is a SQLAlchemy connection or an asyncpg one (services writing raw SQL); the relay is
-    woken when the transaction commits.
+    `conn` is a SQLAlchemy connection or an asyncpg one (services writing raw SQL); the outbox's
+    trigger wakes the relay when the transaction commits.
     """
     values = (event.topic, key, event.event_type, subject, event.model_dump_json())
     if isinstance(conn, asyncpg.Connection):
         await conn.execute(
             "INSERT INTO outbox (topic, key, event_type, subject, payload) VALUES ($1, $2, $3, $4, $5::jsonb)", *values
         )
-        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
         return
     await conn.execute(
         text(
@@ -103,28 +107,21 @@ async def add(conn: Any, event: EventPayload, *, key: str, subject: str | None =
         ),
         dict(zip(("topic", "key", "type", "subject", "payload"), values, strict=True)),
     )
-    await notify(conn)
 
 
 async def queue_change_set(conn: Any, stream: ChangeStream, change_id: uuid.UUID) -> None:
     """Queue every record of `stream` carrying `change_id`, in the caller's transaction.
 
-    `conn` is an asyncpg connection (bulk paths) or a SQLAlchemy one.
+    `conn` is an asyncpg connection (bulk paths) or a SQLAlchemy one; the outbox's trigger wakes the relay
+    when the transaction commits.
     """
     if isinstance(conn, asyncpg.Connection):
         await conn.execute("INSERT INTO outbox (change_stream, change_id) VALUES ($1, $2)", stream.name, change_id)
-        await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
     else:
         await conn.execute(
             text("INSERT INTO outbox (change_stream, change_id) VALUES (:stream, :id)"),
             {"stream": stream.name, "id": change_id},
         )
-        await notify(conn)
-
-
-async def notify(conn: AsyncConnection) -> None:
-    """Wake the relay when this transaction commits (NOTIFY is delivered at commit)."""
-    await conn.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
 
 
 def envelope_bytes(
@@ -199,9 +196,11 @@ class OutboxRelay:
     async def _run_once(self) -> None:
         conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
         producer: AIOKafkaProducer | None = None
+        # A dropped connection wakes the loop, whose next statement fails: run() connects again.
+        conn.add_termination_listener(lambda _: self._wake.set())
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _RELAY_LOCK):
-                await self._sleep(self.settings.outbox_poll_seconds * 5)  # another instance relays
+                await self._sleep(self.settings.outbox_poll_seconds)  # another instance relays
                 if self._stopping.is_set():
                     return
             await conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())

@@ -83,7 +83,12 @@ class ServiceSettings(BaseSettings):
 
     outbox_relay_enabled: bool = True
     outbox_batch_size: int = 2000
-    outbox_poll_seconds: float = 1.0
+    outbox_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the outbox relay looks without being woken: a safety net, since the commit that "
+        "fills the outbox wakes it (LISTEN/NOTIFY); also how often a standby instance tries to take over.",
+    )
 
     max_errors_in_receipt: int = 1000
     max_workbook_bytes: int = Field(

@@ -262,6 +262,51 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
         await db.dispose()
 
 
+async def test_who_waits_for_the_consumer_is_woken_and_learns_when_everything_published_is_applied(scratch_db, infra):
+    bootstrap = infra.bootstrap_servers
+    topic = f"test.consumer.progress.{uuid.uuid4().hex}"
+    settings = _settings(scratch_db, infra, service_name="consumer-progress", partitions=2)
+    await _create_topic(bootstrap, topic, 2)
+    db = Database(settings)
+    gate = asyncio.Event()
+    inside = asyncio.Event()
+
+    async def handler(pg, payloads: list[AppliedV1]) -> None:
+        if any(p.n == 2 for p in payloads):  # holds the batch open until the test lets it through
+            inside.set()
+            await gate.wait()
+
+    consumer = IdempotentConsumer(settings, db, name="progress", handlers={_on_topic(topic): handler})
+    woken: list[int] = []
+    consumer.on_progress(lambda: woken.append(consumer.applied_batches))
+    task = asyncio.create_task(consumer.run())
+    try:
+
+        async def read_to_the_end() -> bool:
+            return consumer.caught_up_since is not None
+
+        await eventually(read_to_the_end, what="the member to read its empty topic to the end")
+        assert woken == [0]  # reaching the end woke whoever waits
+        assert await consumer.applied_all_published()
+
+        await _produce(bootstrap, topic, [("a", _event(str(uuid.uuid4()), 1))])
+        await eventually(consumer.applied_all_published, what="the first event to be applied")
+        assert consumer.applied_batches == 1 and woken[-1] == 1
+
+        # In the middle of a batch the position is past events not yet applied: not everything is applied.
+        await _produce(bootstrap, topic, [("b", _event(str(uuid.uuid4()), 2))])
+        await asyncio.wait_for(inside.wait(), timeout=30)
+        assert not await consumer.applied_all_published()
+        gate.set()
+        await eventually(consumer.applied_all_published, what="the held batch to be applied")
+        assert consumer.applied_batches == 2 and woken[-1] == 2
+    finally:
+        gate.set()
+        await _stop(consumer, task)
+        await db.dispose()
+    assert not await consumer.applied_all_published()  # a stopped member vouches for nothing
+
+
 def test_event_serialisation_round_trip():
     raw = _event("abc", 7)
     event = CloudEvent.model_validate_json(raw)

@@ -1,0 +1,22 @@
+"""The outbox wakes its relay: a statement-level trigger issues NOTIFY when a transaction that filled it
+commits (kernel.migration_steps.add_outbox_notify).
+
+Revision ID: d98df6fde3b5
+Revises: d069bc240b44
+Create Date: 2026-12-10 09:00:00
+"""
+
+from kernel import migration_steps
+
+revision = "d98df6fde3b5"
+down_revision = "d069bc240b44"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    migration_steps.add_outbox_notify()
+
+
+def downgrade() -> None:
+    migration_steps.drop_outbox_notify()
