@@ -57,9 +57,13 @@ async def keep_revoked(pg: asyncpg.Connection, change_id: uuid.UUID, case_refs: 
     return await pg.fetchval(KEEP_REVOKED, change_id, list(case_refs))
 
 
-async def hold_upload(pg: asyncpg.Connection, batch_id: uuid.UUID) -> None:
+# Whether any bar is held: an upload's chunk asks it with its store (feeds.py), then holds its bars if so.
+ANY_BAR = "EXISTS (SELECT 1 FROM registration_bars)"
+
+
+async def hold_upload(pg: asyncpg.Connection, batch_id: uuid.UUID, *, barred: bool | None = None) -> None:
     """Applies the bars to the registrations an upload wrote: barred certificates stay revoked, new
-    registrations during a bar are flagged."""
-    if await pg.fetchval("SELECT EXISTS (SELECT 1 FROM registration_bars)"):
+    registrations during a bar are flagged. `barred`: whether any bar is held, when the caller asked (ANY_BAR)."""
+    if barred if barred is not None else await pg.fetchval(f"SELECT {ANY_BAR}"):
         await keep_revoked(pg, batch_id)
         await pg.execute(FLAG_DURING_BAR, batch_id)

@@ -15,7 +15,8 @@ from domain.identifiers import (
 )
 from domain.records import REGISTRATION_STATUS_SPELLINGS, SPECIALTY_SEPARATOR, RecordKind, RegistrationStatus
 from ingest import bulk
-from ingest.feeds import BatchContext, Feed, Row
+from ingest.columnar import mapped
+from ingest.feeds import BatchContext, ColumnarStore, Columns, Feed, Row
 from ingest.fields import (
     ID_NUMBER,
     PERSON_NAME,
@@ -31,7 +32,7 @@ from ingest.fields import (
     uscc_field,
 )
 from ingest.person_records import PERSON_INPUT
-from ingest.persons import prepare_person, upsert_persons_cte
+from ingest.persons import prepare_person, prepare_person_columns, upsert_persons_cte
 from registry_svc import bars, events
 
 
@@ -169,23 +170,38 @@ REGISTRATION_VALUES = (
     "valid_until",
     "status",
 )
-_BATCH = f"${len(REGISTRATION_INPUT) + 1}::uuid"
-# A certificate an earlier chunk of the same upload recorded keeps that chunk's specialties too.
+# A certificate an earlier chunk of the same upload recorded (the row's batch id is this batch's) keeps that
+# chunk's specialties too: each once, in the order they came.
+_EARLIER_SPECIALTY = "CASE WHEN registrations.batch_id = excluded.batch_id THEN registrations.specialty END"
 _MERGED_SPECIALTY = (
-    "CASE WHEN e.specialty IS NULL OR i.specialty IS NULL THEN coalesce(i.specialty, e.specialty) ELSE "
+    f"CASE WHEN ({_EARLIER_SPECIALTY}) IS NULL OR excluded.specialty IS NULL "
+    f"THEN coalesce(excluded.specialty, {_EARLIER_SPECIALTY}) ELSE "
     f"(SELECT string_agg(s, '{SPECIALTY_SEPARATOR}' ORDER BY n) FROM (SELECT s, min(n) AS n "
-    f"FROM unnest(string_to_array(e.specialty || '{SPECIALTY_SEPARATOR}' || i.specialty, '{SPECIALTY_SEPARATOR}')) "
-    "WITH ORDINALITY AS t(s, n) GROUP BY s) u) END"
+    f"FROM unnest(string_to_array(registrations.specialty || '{SPECIALTY_SEPARATOR}' || excluded.specialty, "
+    f"'{SPECIALTY_SEPARATOR}')) WITH ORDINALITY AS t(s, n) GROUP BY s) u) END"
 )
-_REGISTRATION_COLUMNS = ", ".join(_MERGED_SPECIALTY if c == "specialty" else f"i.{c}" for c in REGISTRATION_VALUES)
-_REGISTRATION_SELECT = (
-    f"SELECT i.category, i.certificate_no, {_REGISTRATION_COLUMNS}, {_BATCH}, {_BATCH} FROM input i "
-    "LEFT JOIN registrations e ON e.category = i.category AND e.certificate_no = i.certificate_no "
-    f"AND e.batch_id = {_BATCH}"
-)
-STORE_REGISTRATIONS = (
-    f"WITH input AS (SELECT * FROM {bulk.unnest_sql(REGISTRATION_INPUT)}), {upsert_persons_cte('input')}, "
-    + _upsert("registrations", ("category", "certificate_no"), REGISTRATION_VALUES, _REGISTRATION_SELECT)
+
+
+def _store_registrations_sql(source: str, batch: str) -> str:
+    """Upserts the people and registrations of `source` (REGISTRATION_INPUT, one row a certificate), changes
+    marked with `batch`."""
+    select = f"SELECT category, certificate_no, {', '.join(REGISTRATION_VALUES)}, {batch}, {batch} FROM input"
+    changed = bulk.upsert_changed(
+        "registrations",
+        ("category", "certificate_no"),
+        REGISTRATION_VALUES,
+        select,
+        stamps=("batch_id", "change_id"),
+        updates={"specialty": _MERGED_SPECIALTY},
+    )
+    return (
+        f"WITH input AS ({source}), {upsert_persons_cte('input')}, changed AS ({changed}) "
+        f"SELECT count(*), {bars.ANY_BAR} FROM changed"
+    )
+
+
+STORE_REGISTRATIONS = _store_registrations_sql(
+    f"SELECT * FROM {bulk.unnest_sql(REGISTRATION_INPUT)}", f"${len(REGISTRATION_INPUT) + 1}::uuid"
 )
 
 
@@ -195,10 +211,29 @@ def _prepare_registration(row: Row, batch: BatchContext) -> None:
     row["status"] = row["status"] or RegistrationStatus.active.value
 
 
+def _prepare_registration_columns(columns: Columns, batch: BatchContext) -> Columns:
+    """`_prepare_registration` of a chunk's valid rows as columns (ingest.columnar)."""
+    columns = prepare_person_columns(columns, batch)
+    columns["unit_name_norm"] = mapped(columns["unit_name"], normalize_unit_name)
+    columns["status"] = mapped(columns["status"], lambda status: status or RegistrationStatus.active.value)
+    return columns
+
+
 async def _store_registrations(pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
-    changed = await pg.fetchval(STORE_REGISTRATIONS, *bulk.column_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
-    if changed:  # after each chunk, the bars case handling set hold against what it wrote
-        await bars.hold_upload(pg, batch.batch_id)
+    stored = await pg.fetchrow(STORE_REGISTRATIONS, *bulk.column_arrays(rows, REGISTRATION_INPUT), batch.batch_id)
+    return await _held(pg, stored, batch)
+
+
+async def _merge_registrations(pg: asyncpg.Connection, table: str, batch: BatchContext) -> int:
+    stored = await pg.fetchrow(_store_registrations_sql(f"SELECT * FROM {table}", "$1::uuid"), batch.batch_id)
+    return await _held(pg, stored, batch)
+
+
+async def _held(pg: asyncpg.Connection, stored: asyncpg.Record, batch: BatchContext) -> int:
+    """How many registrations the chunk changed, once the bars case handling set hold against them."""
+    changed, barred = stored
+    if changed:
+        await bars.hold_upload(pg, batch.batch_id, barred=barred)
     return changed
 
 
@@ -223,6 +258,12 @@ REGISTRATIONS = Feed(
     prepare=_prepare_registration,
     store=_store_registrations,
     merge=_merge_registration_rows,
+    columnar=ColumnarStore(
+        columns=REGISTRATION_INPUT,
+        key=("category", "certificate_no"),
+        merge=_merge_registrations,
+        prepare=_prepare_registration_columns,
+    ),
 )
 
 FEEDS = (UNITS, REGISTRATIONS)

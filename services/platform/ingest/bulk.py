@@ -25,18 +25,21 @@ def upsert_changed(
     *,
     stamps: Sequence[str] = ("batch_id",),
     returning: str = "1",
+    updates: Mapping[str, str] | None = None,
 ) -> str:
     """INSERT … ON CONFLICT DO UPDATE that writes only rows that are new or whose `values` differ.
 
     `select` yields key, values and stamps in that order; stamps (the batch id…) are written with a
     change but do not count as one, so a re-sent unchanged record touches nothing. Returns
-    `returning` for each written row (use it as a CTE).
+    `returning` for each written row (use it as a CTE). `updates` gives the new value of a column of an
+    existing record where it is not simply `excluded.<column>` (an expression of `excluded` and `table`).
     """
     listed = ", ".join(values)
     updated = ", ".join((*values, *stamps))
-    excluded = ", ".join(f"excluded.{c}" for c in (*values, *stamps))
+    new = {c: (updates or {}).get(c, f"excluded.{c}") for c in (*values, *stamps)}
+    excluded = ", ".join(new.values())
     current = ", ".join(f"{table}.{c}" for c in values)
-    compared = ", ".join(f"excluded.{c}" for c in values)
+    compared = ", ".join(new[c] for c in values)
     return (
         f"INSERT INTO {table} ({', '.join(key)}, {listed}, {', '.join(stamps)}) {select} "
         f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET ({updated}, updated_at) = ROW({excluded}, now()) "

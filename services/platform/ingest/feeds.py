@@ -64,6 +64,26 @@ RowPreparer = Callable[[Row, BatchContext], None]
 RowMerger = Callable[[Row, Row], None]
 # Withdraws what a batch recorded, in the open transaction; returns how many records it withdrew.
 BatchRetractor = Callable[[asyncpg.Connection, BatchContext], Awaitable[int]]
+# A chunk of valid rows as columns (ingest.columnar): field or column name → a pyarrow array, one value a row
+# (what COPY cannot read from a pyarrow type as it is, as the text it reads: a bytea as \x and hex).
+Columns = dict[str, Any]
+# Completes the derived columns for storage, as `RowPreparer` does a row's (the input's may be dropped).
+ColumnPreparer = Callable[[Columns, BatchContext], Columns]
+# Merges the chunk staged in the temporary table named by the second argument into the feed's tables, in the
+# open transaction, marking what changed with the batch id as `ChunkStore` does; returns how many changed.
+StagedStore = Callable[[asyncpg.Connection, str, BatchContext], Coroutine[Any, Any, int]]
+
+
+@dataclass(frozen=True)
+class ColumnarStore:
+    """How a feed stores a chunk of valid rows as columns (ingest.columnar): `prepare` derives the columns
+    `prepare` of the row path would, the chunk (one row per `key`, merged as `Feed.merge` says) is copied into
+    a temporary table of `columns` and `merge` writes it set-wise — the same statement as the row store's."""
+
+    columns: Mapping[str, str]  # the staged columns with their SQL types, in order
+    key: tuple[str, ...]  # the columns of a record's identity (`Feed.key` of a row)
+    merge: StagedStore
+    prepare: ColumnPreparer | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,8 @@ class Feed:
     # None: the last row of a record wins. A feed whose record spans rows (a certificate listed once per
     # specialty) merges them; its `store` merges across chunks of one batch.
     merge: RowMerger | None = None
+    # How a CSV upload's chunks are stored as columns (ingest.columnar); None: row by row through `store`.
+    columnar: ColumnarStore | None = None
     # Each field's accepted header spellings as written, the preferred first: its name, its Chinese header
     # (domain.records.ZH_HEADERS), then ingest.headers.HEADER_SPELLINGS; each spelling once.
     header_spellings: dict[str, tuple[str, ...]] = field(init=False)
@@ -131,32 +153,50 @@ class Feed:
             value = raw.get(name)
             if value is not None and value != "":
                 seen = memo.setdefault(name, {}) if repeats and memo is not None and isinstance(value, str) else None
-                outcome = seen.get(value, _UNSEEN) if seen is not None else _UNSEEN
-                if outcome is _UNSEEN:
-                    try:
-                        outcome = parse(value)
-                    except FieldError as exc:
-                        outcome = exc
-                    if seen is not None:
-                        if len(seen) >= _MEMO_LIMIT:
-                            seen.clear()  # bounded: memory stays flat in the size of the upload
-                        seen[value] = outcome
-                if isinstance(outcome, FieldError):
-                    if not (isinstance(value, str) and value.isspace()):
-                        problems.append(Problem(name, outcome.code, outcome.message, outcome.params))
+                outcome = parsed(parse, value, seen)
+                if isinstance(outcome, FieldError | Noted):
+                    value, problem, note = judged(name, value, outcome, accept_flagged)
+                    if problem is not None:
+                        problems.append(problem)
                         continue
-                    outcome = None  # padding (U+3000 too) in an empty cell
-                elif isinstance(outcome, Noted):
-                    if type(outcome) is Flagged and not accept_flagged:
-                        problems.append(Problem(name, outcome.refused.code, outcome.refused.message))
-                        continue
-                    if notes is not None:
-                        notes.append(Problem(name, outcome.code, outcome.message))
-                    outcome = outcome.value
-                value = outcome
+                    if note is not None and notes is not None:
+                        notes.append(note)
+                else:
+                    value = outcome
             if value is None or value == "":
                 if required:
                     problems.append(Problem(name, "missing", "required"))
                 value = None
             row[name] = value
         return (None, problems) if problems else (row, problems)
+
+
+def parsed(parse: Parser, value: Any, seen: dict[Any, Any] | None) -> Any:
+    """What `parse` makes of a (non-empty) value: its result, or the FieldError it raised; `seen` (one per field
+    and upload, for fields whose values repeat) remembers it."""
+    outcome = seen.get(value, _UNSEEN) if seen is not None else _UNSEEN
+    if outcome is _UNSEEN:
+        try:
+            outcome = parse(value)
+        except FieldError as exc:
+            outcome = exc
+        if seen is not None:
+            if len(seen) >= _MEMO_LIMIT:
+                seen.clear()  # bounded: memory stays flat in the size of the upload
+            seen[value] = outcome
+    return outcome
+
+
+def judged(
+    name: str, value: Any, outcome: FieldError | Noted, accept_flagged: bool
+) -> tuple[Any, Problem | None, Problem | None]:
+    """What a parser's error or noted value means for the row: (the value, the row's problem, a warning). A cell
+    of spaces only (U+3000 too) that the parser refuses is an empty cell (value None); a `Flagged` value is
+    the row error it carries unless `accept_flagged`."""
+    if isinstance(outcome, FieldError):
+        if isinstance(value, str) and value.isspace():
+            return None, None, None
+        return None, Problem(name, outcome.code, outcome.message, outcome.params), None
+    if type(outcome) is Flagged and not accept_flagged:
+        return None, Problem(name, outcome.refused.code, outcome.refused.message), None
+    return outcome.value, None, Problem(name, outcome.code, outcome.message)

@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from domain.identifiers import IdNumberNote, InvalidIdentifier, fold_key, fold_width, normalize_uscc, read_id_number
+from domain.identifiers import (
+    _ID_CHECK_CHARS,
+    ID_WEIGHTS,
+    IdNumberNote,
+    InvalidIdentifier,
+    fold_key,
+    fold_width,
+    normalize_uscc,
+    read_id_number,
+)
 from kernel.values import PLAUSIBLE
 
 
@@ -25,6 +34,10 @@ class FieldError(Exception):
 
 
 Parser = Callable[[Any], Any]
+# Column-wise tests of which values a parser returns as they are, without a note: ingest.columnar parses only the
+# others (a column of pyarrow text → a column of booleans). Each is written beside its parser, checked against it
+# in the tests.
+AS_THEY_ARE: dict[Parser, Callable[[Any], Any]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +81,26 @@ def text_value(max_length: int = 200) -> Parser:
             raise FieldError("too_long", f"longer than {max_length} characters", {"max_length": max_length})
         return result
 
+    AS_THEY_ARE[parse] = lambda column: texts_as_they_are(column, max_length)
     return parse
+
+
+# What str.strip() strips (str.isspace), as pyarrow's utf8_trim takes it. Checked against Python in the tests.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def texts_as_they_are(column: Any, max_length: int) -> Any:
+    """Which values of a pyarrow text column `text_value(max_length)` returns as they are: not empty, not padded,
+    no NUL, not too long."""
+    import pyarrow.compute as pc  # type: ignore[import-untyped]
+
+    length = pc.utf8_length(column)
+    fits = pc.and_(pc.greater_equal(length, 1), pc.less_equal(length, max_length))
+    plain = pc.and_(pc.invert(pc.match_substring(column, "\x00")), pc.equal(pc.utf8_trim(column, WHITESPACE), column))
+    return pc.fill_null(pc.and_(fits, plain), False)
 
 
 class ChoiceParser:
@@ -331,12 +363,15 @@ def region_value(value: Any) -> str:
 
 def list_value(value: Any) -> list[str]:
     """A list (JSON) or text separated by ; ； 、 or |, each item a text of at most 200 characters."""
-    item = text_value(200)
+    item = _LIST_ITEM
     if not isinstance(value, list):
         for separator in "；、|":
             value = str(value).replace(separator, ";")
         value = str(value).split(";")
     return [text for part in value if (text := item(part))]
+
+
+_LIST_ITEM = text_value(200)
 
 
 def code_text(max_length: int) -> Parser:
@@ -346,7 +381,18 @@ def code_text(max_length: int) -> Parser:
     def parse(value: Any) -> str:
         return text(fold_width(value) if isinstance(value, str) else value)
 
+    AS_THEY_ARE[parse] = lambda column: codes_as_they_are(column, max_length)
     return parse
+
+
+def codes_as_they_are(column: Any, max_length: int) -> Any:
+    """Which values of a pyarrow text column `code_text(max_length)` returns as they are: as `texts_as_they_are`,
+    and ASCII or unchanged by NFKC (pyarrow's Unicode data is no older than Python's: what it keeps, Python's
+    keeps — checked in the tests)."""
+    import pyarrow.compute as pc
+
+    folded = pc.or_(pc.string_is_ascii(column), pc.equal(pc.utf8_normalize(column, "NFKC"), column))
+    return pc.and_(texts_as_they_are(column, max_length), pc.fill_null(folded, False))
 
 
 _ID_CHECKSUM_REFUSED = FieldError("checksum", "the ID number's check character does not match")
@@ -375,6 +421,43 @@ def id_number_value(value: Any) -> Any:
         "the ID number's check character does not match: accepted and flagged, as the client's profile says",
         _ID_CHECKSUM_REFUSED,
     )
+
+
+def id_check_characters(first17: Any) -> Any:
+    """domain.identifiers.id_check_char of each value of a pyarrow column of 17 ASCII digits, a column at a time."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = None
+    for position, weight in enumerate(ID_WEIGHTS):
+        digit = pc.cast(pc.utf8_slice_codeunits(first17, position, position + 1), pa.int64())
+        term = pc.multiply(digit, weight)
+        total = term if total is None else pc.add(total, term)
+    remainder = pc.subtract(total, pc.multiply(pc.divide(total, 11), 11))
+    return pa.array(list(_ID_CHECK_CHARS)).take(remainder)
+
+
+def id_numbers_as_they_are(column: Any) -> Any:
+    """Which values of a pyarrow text column `id_number_value` returns as they are, with no note: 17 ASCII digits
+    and a digit or X, a birth date from 1900 to today that is a calendar day, a check character that matches.
+    The rest (a padded, full-width, lowercase, 15-digit or wrong number) is for `id_number_value` to judge."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shaped = pc.fill_null(pc.match_substring_regex(column, r"^[0-9]{17}[0-9X]$"), False)
+    numbers = column.filter(shaped)
+    birth = pc.utf8_slice_codeunits(numbers, 6, 14)
+    day = pc.strptime(birth, format="%Y%m%d", unit="s", error_is_null=True)  # a day past the month's end rolls over
+    calendar_day = pc.equal(pc.day(day), pc.cast(pc.utf8_slice_codeunits(birth, 6, 8), pa.int64()))
+    lived = pc.and_(pc.greater_equal(birth, "19000101"), pc.less_equal(birth, date.today().strftime("%Y%m%d")))
+    checked = pc.equal(
+        id_check_characters(pc.utf8_slice_codeunits(numbers, 0, 17)), pc.utf8_slice_codeunits(numbers, 17, 18)
+    )
+    fine = pc.fill_null(pc.and_(pc.and_(calendar_day, lived), checked), False)
+    return pc.replace_with_mask(shaped, shaped, fine)
+
+
+AS_THEY_ARE[id_number_value] = id_numbers_as_they_are
 
 
 def uscc_value(value: Any) -> Any:

@@ -23,9 +23,9 @@ from sqlalchemy.dialects.postgresql import UUID
 
 from domain.records import RecordKind
 from ingest import bulk
-from ingest.feeds import BatchContext, Feed, Row
+from ingest.feeds import BatchContext, ColumnarStore, Feed, Row
 from ingest.fields import ID_NUMBER, PERSON_NAME, Field
-from ingest.persons import PERSON_COLUMNS, prepare_person, upsert_persons_cte
+from ingest.persons import PERSON_COLUMNS, prepare_person, prepare_person_columns, upsert_persons_cte
 from kernel import outbox
 from kernel.events import EventPayload
 from kernel.paging import Page, decode_cursor, encode_cursor
@@ -106,6 +106,12 @@ class PersonRecords:
             change_stream=self.change_stream,
             prepare=lambda row, batch: prepare_person(row, batch, batch.cache),
             retract=self.retract,
+            columnar=ColumnarStore(
+                columns=self.input_columns,
+                key=("person_key", *self.key),
+                merge=self.merge_staged,
+                prepare=prepare_person_columns,
+            ),
         )
 
     # --- writing --------------------------------------------------------------------------
@@ -116,7 +122,13 @@ class PersonRecords:
 
     @property
     def store_sql(self) -> str:
-        batch = f"${len(self.input_columns) + 1}::uuid"
+        """The chunk store's statement: the rows bound as arrays, then the batch id."""
+        return self._store_sql(
+            f"SELECT * FROM {bulk.unnest_sql(self.input_columns)}", f"${len(self.input_columns) + 1}::uuid"
+        )
+
+    def _store_sql(self, source: str, batch: str) -> str:
+        """Upserts the people and records of `source` (input_columns), one row a record, marked with `batch`."""
         select = f"SELECT person_key, {', '.join(self.columns)}, NULL::timestamptz, {batch} FROM input"
         changed = bulk.upsert_changed(
             self.name,
@@ -126,7 +138,7 @@ class PersonRecords:
             returning="person_key",
         )
         return (
-            f"WITH input AS (SELECT * FROM {bulk.unnest_sql(self.input_columns)}), "
+            f"WITH input AS ({source}), "
             f"{upsert_persons_cte('input')}, "
             f"changed AS ({changed}), "
             # A renamed person is published too: every event carries the name.
@@ -138,6 +150,10 @@ class PersonRecords:
 
     async def store(self, pg: asyncpg.Connection, rows: list[Row], batch: BatchContext) -> int:
         return await pg.fetchval(self.store_sql, *bulk.column_arrays(rows, self.input_columns), batch.batch_id)
+
+    async def merge_staged(self, pg: asyncpg.Connection, table: str, batch: BatchContext) -> int:
+        """`store` of a chunk staged in `table` (ingest.columnar)."""
+        return await pg.fetchval(self._store_sql(f"SELECT * FROM {table}", "$1::uuid"), batch.batch_id)
 
     async def retract(self, pg: asyncpg.Connection, batch: BatchContext) -> int:
         """Marks the rows the batch recorded as retracted and queues their people for publishing."""

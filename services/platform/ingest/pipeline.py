@@ -8,6 +8,9 @@ the batch's error download). A file with more than the client's threshold of rej
 (`FeedProfile.reject_above_percent`, 5%) is refused whole: nothing is applied, the receipt says why; in
 `all_or_nothing` mode one bad row refuses it. A dry run validates and stores nothing. An
 `Idempotency-Key` replay returns the first receipt.
+
+A CSV upload of a feed that stores columns (`Feed.columnar`) is read, validated and stored a chunk at a time
+as columns instead (ingest.columnar); what it counts, reports and stores is what the row path would.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from typing import Any
 
 import asyncpg
 
+from ingest import columnar
 from ingest.admission import Admission
 from ingest.feeds import BatchContext, Feed, Problem, Row
 from ingest.fields import FieldError
-from ingest.formats import UploadError, read_rows
+from ingest.formats import UploadError, parse_content_type, read_rows
 from ingest.messages import Language
 from ingest.profiles import DEFAULT_PROFILE, FeedProfile, IdChecksumPolicy
 from ingest.receipts import (
@@ -296,8 +300,16 @@ async def _store(
     spool: ErrorSpool | None = None,
 ) -> _Tally:
     """Reads, validates and (unless `dry_run`) stores the upload's rows in chunks; raises UploadError when it
-    holds none. Every error goes to `spool`."""
+    holds none. Every error goes to `spool`. A CSV upload of a feed that stores columns takes the columnar
+    path (ingest.columnar), which counts the same."""
     feed = batch.feed
+    fmt, encoding = parse_content_type(content_type)
+    if columnar.applies(feed, fmt, admission):
+        tally = _Tally(spool=spool)
+        await columnar.store_columns(pg, batch, chunks, encoding, mode, scope, tally, rows=CHUNK_ROWS, dry_run=dry_run)
+        if tally.received == 0:
+            raise UploadError("the upload holds no records", loc=["body"])
+        return tally
     check_region = scope.prefixes is not None and feed.has_region
     limit = batch.runtime.settings.max_errors_in_receipt
     tally = _Tally(spool=spool)
