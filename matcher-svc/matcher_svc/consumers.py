@@ -28,4 +28,9 @@ PROJECTION_HANDLERS: dict[type[EventPayload], PayloadHandler] = {
 
 
 def consumers(runtime: Runtime[MatcherSettings]) -> list[IdempotentConsumer]:
-    return [IdempotentConsumer(runtime.settings, runtime.db, name="projection", handlers=PROJECTION_HANDLERS)]
+    """The projection's group members in this instance (`projection_members`): members of one group, so the
+    partitions, and so the people, are split between them as between instances."""
+    return [
+        IdempotentConsumer(runtime.settings, runtime.db, name="projection", handlers=PROJECTION_HANDLERS)
+        for _ in range(runtime.settings.projection_members)
+    ]

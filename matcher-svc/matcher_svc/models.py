@@ -187,4 +187,5 @@ pending_evaluations = Table(
     metadata,
     Column("person_key", Text, primary_key=True),
     Column("since", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(None, "since"),  # the oldest, asked after every applied batch
 )

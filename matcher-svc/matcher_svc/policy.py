@@ -27,6 +27,12 @@ class MatcherSettings(ServiceSettings):
         24.0, ge=0, description="how often the scheduled audit runs (0: never; POST /audits any time)"
     )
     audit_sample_percent: int = Field(10, ge=1, le=100, description="the share of everyone a scheduled audit checks")
+    projection_members: int = Field(
+        2,
+        ge=1,
+        description="members of the projection's consumer group in each instance: while one waits for PostgreSQL to "
+        "apply its batch, another decodes the next (their partitions split between them)",
+    )
     evaluation_max_delay_seconds: float = Field(
         120.0, ge=0, description="a queued person is evaluated after this long even if the inputs never settle"
     )

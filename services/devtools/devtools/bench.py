@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -321,18 +321,20 @@ def matcher_province(people: int | None) -> None:
                     auth=operator_auth(),
                 ).raise_for_status()
 
+        cpu = CpuMeter(processes, infra, databases)  # the databases' URLs
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(len(uploads)) as pool:
             list(pool.map(push, uploads))
-        accepted = time.perf_counter() - started
-        print(f"  all {rows:,} rows accepted after {accepted:.1f} s; waiting for the matcher…", flush=True)
+        stages = Stages(started, accepted=time.perf_counter() - started)
+        print(f"  all {rows:,} rows accepted after {stages.accepted:.1f} s; waiting for the matcher…", flush=True)
         # Progress itself waits for the upstream outboxes: its word is what a dashboard would trust.
-        while not (
-            progress := httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60, auth=operator_auth()).json()
-        )["settled"]:
-            time.sleep(1)
-        settled = time.perf_counter() - started
-        findings = progress["findings"]
+        while not stages.saw(
+            httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60, auth=operator_auth()).json()
+        ):
+            time.sleep(0.2)
+        settled = stages.settled
+        spent = cpu.spent()
+        findings = stages.progress["findings"]
         # A full audit: the sweep of everyone, which also counts the findings it had to repair (expected 0).
         response = httpx.post(f"{matcher.url}/api/v1/matcher/audits", json={}, timeout=60, auth=operator_auth())
         response.raise_for_status()
@@ -356,8 +358,14 @@ def matcher_province(people: int | None) -> None:
     # The baseline: the same rules as one in-process SQL pass over the same files (issue 16's ratio).
     baseline = duckdb_findings({kind.value: workdir / f"{kind.value}.csv" for kind in RecordKind}, "2024-10")
     print(f"\nmatcher-province: {people:,} people, {rows:,} rows through HTTP (4 service processes, 2 cores)")
-    print(f"  every row accepted      {accepted:7.1f} s")
-    print(f"  progress settled        {settled:7.1f} s after the first byte   (target ≤ 45 s at 100,000 people)")
+    print("  where the time went, from the first byte (the stages overlap: each ends when the last row is through it)")
+    print(f"    ingest    every row accepted      {stages.accepted:7.1f} s")
+    print(f"    publish   every outbox empty      {stages.published:7.1f} s")
+    print(f"    apply     every event applied     {stages.applied:7.1f} s")
+    print(f"    evaluate  progress settled        {settled:7.1f} s   (target ≤ 45 s at 100,000 people)")
+    print("  CPU seconds meanwhile, by process (PostgreSQL: the server processes serving each database)")
+    print("    " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in spent.items()))
+    print(f"    in all {sum(spent.values()):.1f} s of the {2 * settled:.1f} s two cores had")
     print(f"  one DuckDB pass         {baseline.seconds:7.1f} s   (the same rules over the same files)")
     print(f"  settled ÷ DuckDB        {settled / baseline.seconds:7.1f}×   (target ≤ 10×, moonshot ≤ 4×)")
     print(f"  DuckDB findings by rule and status: {dict(sorted(baseline.counts().items()))}")
@@ -367,6 +375,61 @@ def matcher_province(people: int | None) -> None:
         f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 10 s at 100,000), status {sweep['status']}"
     )
     print(f"  audit drift             {sweep['changed']:7,d} findings repaired   (expected 0)")
+
+
+@dataclass
+class Stages:
+    """When the last row got through each stage of the pipeline, seen in the matcher's progress (seconds after
+    `started`)."""
+
+    started: float
+    accepted: float
+    published: float = 0.0  # every upstream outbox empty
+    applied: float = 0.0  # and the matcher's consumers have applied every event on the bus
+    settled: float = 0.0  # and evaluated everyone queued
+    progress: dict[str, Any] = field(default_factory=dict)
+
+    def saw(self, progress: dict[str, Any]) -> bool:
+        """Notes a progress answer; whether it says settled."""
+        self.progress = progress
+        now = time.perf_counter() - self.started
+        if not self.published and not any(progress["upstream_unpublished"].values()):
+            self.published = now
+        if self.published and not self.applied and progress["unconsumed_events"] == 0:
+            self.applied = now
+        if progress["settled"]:
+            self.settled = now
+            self.applied = self.applied or now
+        return bool(progress["settled"])
+
+
+class CpuMeter:
+    """CPU time of each service process, the broker and the PostgreSQL server processes serving each
+    service's database, from its creation to `spent()`. A database connection closed meanwhile takes its
+    CPU time with it: the PostgreSQL figures are lower bounds."""
+
+    def __init__(self, processes: dict[str, ServiceProcess], infra: Infrastructure, db_urls: dict[str, str]) -> None:
+        self.processes = {name: psutil.Process(p.process.pid) for name, p in processes.items()}  # type: ignore[union-attr]
+        if infra.broker is not None:
+            self.processes["broker"] = psutil.Process(infra.broker.pid)
+        self.db_urls = db_urls
+        self.before = self._now()
+
+    def _now(self) -> dict[str, Any]:
+        now: dict[str, Any] = {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        now |= {f"PostgreSQL {name}": _database_cpu(url) for name, url in self.db_urls.items()}
+        return now
+
+    def spent(self) -> dict[str, float]:
+        after = self._now()
+        spent = {}
+        for name, value in after.items():
+            if isinstance(value, dict) or value is None:
+                if (seconds := _cpu_spent(self.before[name], value)) is not None:
+                    spent[name] = seconds
+            else:
+                spent[name] = value - self.before[name]
+        return spent
 
 
 # --- a workbook against the same rows as CSV --------------------------------------------------------------

@@ -26,15 +26,17 @@ empty fetch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Annotated, Any, Literal, Union
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
-from pydantic import ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, create_model
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,6 +92,23 @@ def latest_payloads(model: type[EventPayload], payloads: Sequence[EventPayload])
     return list(latest.values())
 
 
+@functools.cache
+def _typed_event(model: type[EventPayload]) -> type[CloudEvent]:
+    """The envelope of `model`'s events, its data decoded as the payload."""
+    literal = Literal[model.event_type]  # type: ignore[name-defined]
+    return create_model(f"{model.__name__}Event", __base__=CloudEvent, type=(literal, ...), data=(model, ...))
+
+
+def typed_events(models: Iterable[type[EventPayload]]) -> TypeAdapter[CloudEvent]:
+    """Decodes an event of one of `models`, envelope and payload, in one pass over its JSON (told apart by
+    `type`); an event of another type fails validation."""
+    envelopes = tuple(_typed_event(model) for model in models)
+    if len(envelopes) == 1:
+        return TypeAdapter(envelopes[0])
+    union = Annotated[Union[envelopes], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007 - a runtime tuple
+    return TypeAdapter(union)
+
+
 class IdempotentConsumer:
     """One consumer group member. Runs as a task in the service's lifespan."""
 
@@ -108,6 +127,7 @@ class IdempotentConsumer:
         self.handlers = dict(handlers)
         self.topics = sorted({model.topic for model in self.handlers})
         self._models = {model.event_type: model for model in self.handlers}
+        self._typed = typed_events(self.handlers)
         self.max_records = max_records
         self.connected = False
         # When the latest fetch that brought nothing began (time.monotonic()), None while records
@@ -239,9 +259,9 @@ class IdempotentConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 # Set before anything awaits: the positions have moved past records not applied yet.
                 self._applying = bool(batches)
-                for partition, records in batches.items():
+                if batches:
                     self.caught_up_since = None
-                    await self._apply(consumer, partition, records)
+                    await self._apply(consumer, batches)
                 self.failures, self.last_error = 0, None
                 if batches:
                     self._applying = False
@@ -304,23 +324,30 @@ class IdempotentConsumer:
     def _topic_names(self) -> list[str]:
         return [self.settings.topic(t) for t in self.topics]
 
-    async def _apply(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, records: list[ConsumerRecord]
-    ) -> None:
-        events = [event for record in records if (event := self._parse(record)) is not None]
-        batch_start = (partition, records[0].offset)
+    async def _apply(self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
+        """Applies a fetch — every partition's records — in one transaction, then commits all their offsets."""
+        delivered = [
+            (partition, event) for partition, records in batches.items() for record in records
+            if (event := self._parse(record)) is not None
+        ]  # fmt: skip
+        events = [event for _, event in delivered]
+        starts = [(partition, records[0].offset) for partition, records in batches.items()]
         try:
-            if self._attempts.get(batch_start, 0) >= POISON_ATTEMPTS:
-                applied = await self._apply_one_by_one(events, partition)
+            # A batch that keeps failing holds a poison event: its partition starts at the same offset each time.
+            if any(self._attempts.get(start, 0) >= POISON_ATTEMPTS for start in starts):
+                applied = await self._apply_one_by_one(delivered)
             else:
                 applied = await self._apply_together(events)
         except Exception:
             # Nothing was recorded: rewind so the same records come again after the restart.
-            self._attempts[batch_start] = self._attempts.get(batch_start, 0) + 1
-            consumer.seek(partition, records[0].offset)
+            for partition, offset in starts:
+                self._attempts[partition, offset] = self._attempts.get((partition, offset), 0) + 1
+                consumer.seek(partition, offset)
             raise
-        self._attempts.pop(batch_start, None)
-        await asyncio.wait_for(consumer.commit({partition: records[-1].offset + 1}), COMMIT_TIMEOUT_SECONDS)
+        for start in starts:
+            self._attempts.pop(start, None)
+        offsets = {partition: records[-1].offset + 1 for partition, records in batches.items()}
+        await asyncio.wait_for(consumer.commit(offsets), COMMIT_TIMEOUT_SECONDS)
         metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "applied").inc(applied)
         metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "duplicate").inc(len(events) - applied)
 
@@ -337,10 +364,10 @@ class IdempotentConsumer:
                 await self.handle(await driver_connection(conn), new_events)
         return len(new_events)
 
-    async def _apply_one_by_one(self, events: list[CloudEvent], partition: TopicPartition) -> int:
+    async def _apply_one_by_one(self, delivered: list[tuple[TopicPartition, CloudEvent]]) -> int:
         """A batch that keeps failing: each event alone, and one that fails alone is parked."""
         applied = 0
-        for event in events:
+        for partition, event in delivered:
             try:
                 applied += await self._apply_together([event])
             except Exception as exc:
@@ -396,10 +423,12 @@ class IdempotentConsumer:
             if model is None:
                 continue  # another type on a topic we read: not this consumer's business
             try:
-                by_model.setdefault(model, []).append(model.model_validate(event.data))
+                payload = event.data if isinstance(event.data, model) else model.model_validate(event.data)
             except ValidationError:
                 log.error("skipping an event whose data does not fit its type", extra=self._where(event))
                 metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "malformed").inc()
+                continue
+            by_model.setdefault(model, []).append(payload)
         for model, handler in self.handlers.items():
             if payloads := by_model.get(model):
                 await handler(pg, latest_payloads(model, payloads))
@@ -422,6 +451,10 @@ class IdempotentConsumer:
         return {row[0] for row in result}
 
     def _parse(self, record: ConsumerRecord) -> CloudEvent | None:
+        """The record's event, its payload decoded too when it is of a type this consumer handles (one pass of
+        the JSON); else the envelope alone."""
+        with contextlib.suppress(ValidationError):
+            return self._typed.validate_json(record.value)
         try:
             return CloudEvent.model_validate_json(record.value)
         except ValidationError:

@@ -12,13 +12,13 @@ from typing import ClassVar
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 
 from devtools.embedded import EmbeddedBroker
 from devtools.testing import eventually
-from kernel.consumer import IdempotentConsumer, latest_payloads
+from kernel.consumer import IdempotentConsumer, PayloadHandler, latest_payloads
 from kernel.db import Database
 from kernel.events import CONTENT_TYPE_HEADER, CloudEvent, EventPayload
 from kernel.kafka import ensure_topics, partitions_of
@@ -239,7 +239,7 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
 
         records = await fetch()
         with pytest.raises(RuntimeError, match="fails once"):
-            await idempotent._apply(kafka, partition, records)
+            await idempotent._apply(kafka, {partition: records})
         assert seen == [{"events": 3, "committed": 0}]  # nothing committed while the transaction was open
         assert await applied() == []  # the failed attempt left nothing behind ...
         assert await claimed() == 0  # ... not even its claims
@@ -247,14 +247,14 @@ async def test_failed_batch_is_retried_and_offset_committed_only_after_the_datab
 
         again = await fetch()  # rewound to the failed batch
         assert [r.offset for r in again] == [r.offset for r in records]
-        await idempotent._apply(kafka, partition, again)
+        await idempotent._apply(kafka, {partition: again})
         assert seen[1] == {"events": 3, "committed": 0}  # the broker learns only after the database commit
         assert await applied() == [0, 1, 2]
         assert await claimed() == 3
         assert (await _committed(bootstrap, idempotent.group_id, [partition]))[partition] == 3
 
         # Delivered again (e.g. after a crash before the offset commit): nothing applies twice.
-        await idempotent._apply(kafka, partition, again)
+        await idempotent._apply(kafka, {partition: again})
         assert len(seen) == 2
         assert len(await applied()) == 3
     finally:
@@ -329,6 +329,86 @@ def test_latest_payload_per_identity_for_state_and_every_payload_for_acts():
     assert latest_payloads(AppliedV1, acts) == acts  # no identity: each one counts, in order
 
 
+class CountedV1(EventPayload):
+    event_type: ClassVar[str] = "test.counted.v1"
+    topic: ClassVar[str] = "test.counted"
+    count: int
+
+
+def _record(value: bytes) -> ConsumerRecord:
+    return ConsumerRecord("test.applied", 0, 0, 0, 0, b"k", value, None, len(value), len(value), [])
+
+
+async def test_an_event_is_decoded_once_with_its_payload_and_what_does_not_fit_is_skipped():
+    """An event of a handled type arrives with its payload decoded (one pass over the JSON); one of another type
+    is kept as an envelope and ignored; one whose data does not fit its type is skipped on its own; bytes that
+    are no event at all are dropped. Handlers run in the order the consumer declares them."""
+    calls: list[tuple[str, list]] = []
+
+    async def on_applied(_pg, payloads):
+        calls.append(("applied", payloads))
+
+    async def on_counted(_pg, payloads):
+        calls.append(("counted", payloads))
+
+    settings = ServiceSettings(service_name="consumer-decoding", database_url="postgresql://unused/db")
+    handlers: dict[type[EventPayload], PayloadHandler] = {CountedV1: on_counted, AppliedV1: on_applied}
+    idempotent = IdempotentConsumer(settings, db=None, name="decoding", handlers=handlers)  # type: ignore[arg-type]
+    counted = CloudEvent(source="urn:test", type=CountedV1.event_type, data={"count": 4}).model_dump_json().encode()
+    wrong = CloudEvent(source="urn:test", type=AppliedV1.event_type, data={"n": "many"}).model_dump_json().encode()
+    events = [
+        idempotent._parse(_record(raw))
+        for raw in (_event("a", 1), _event("b", 2, "test.other.v1"), counted, wrong, _event("c", 3), b"not json")
+    ]
+    assert events[-1] is None
+    assert events[0] is not None and isinstance(events[0].data, AppliedV1)  # decoded with its envelope
+    assert events[1] is not None and events[1].data == {"n": 2}  # another type: the envelope alone
+    await idempotent.handle(None, [event for event in events if event is not None])
+    assert calls == [("counted", [CountedV1(count=4)]), ("applied", [AppliedV1(n=1), AppliedV1(n=3)])]
+
+
+async def test_a_fetch_across_partitions_is_applied_in_one_transaction(scratch_db, infra):
+    """Every partition a fetch brings is applied in one database transaction, and all their offsets are
+    committed after it."""
+    from aiokafka import AIOKafkaConsumer
+
+    bootstrap = infra.bootstrap_servers
+    topic = f"test.consumer.fetch.{uuid.uuid4().hex}"
+    settings = _settings(scratch_db, infra, service_name="consumer-fetch", partitions=2)
+    await _create_topic(bootstrap, topic, 2)
+    partitions = [TopicPartition(topic, 0), TopicPartition(topic, 1)]
+    db = Database(settings)
+    transactions: list[int] = []
+
+    async def handler(pg, payloads):
+        transactions.append(await pg.fetchval("SELECT txid_current()"))
+
+    idempotent = IdempotentConsumer(settings, db, name="fetching", handlers={_on_topic(topic): handler})
+    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=idempotent.group_id, enable_auto_commit=False)
+    try:
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        await producer.start()
+        try:
+            for n in range(6):
+                await producer.send_and_wait(topic, value=_event(str(uuid.uuid4()), n), partition=n % 2)
+        finally:
+            await producer.stop()
+        await kafka.start()
+        kafka.assign(partitions)
+        await kafka.seek_to_beginning(*partitions)
+        batches: dict = {}
+        while sum(len(records) for records in batches.values()) < 6:
+            for partition, records in (await kafka.getmany(timeout_ms=2000)).items():
+                batches.setdefault(partition, []).extend(records)
+        assert set(batches) == set(partitions)
+        await idempotent._apply(kafka, batches)
+        assert len(transactions) == 1  # one handler call, in one transaction, for both partitions
+        assert await _committed(bootstrap, idempotent.group_id, partitions) == dict.fromkeys(partitions, 3)
+    finally:
+        await kafka.stop()
+        await db.dispose()
+
+
 async def test_a_poison_event_is_set_aside_and_the_partition_moves_on(scratch_db, infra):
     """An event that fails every time: after POISON_ATTEMPTS failed batches the events go one by one; the
     one that fails alone is parked with its error, the others are applied, the offset moves past them;
@@ -381,10 +461,10 @@ async def test_a_poison_event_is_set_aside_and_the_partition_moves_on(scratch_db
         assert len(records) == 3, "the records did not arrive"
         for _ in range(POISON_ATTEMPTS):
             with pytest.raises(ValueError, match="never be applied"):
-                await idempotent._apply(kafka, partition, records)
+                await idempotent._apply(kafka, {partition: records})
         assert await applied() == [] and await parked() == []
 
-        await idempotent._apply(kafka, partition, records)  # one by one now
+        await idempotent._apply(kafka, {partition: records})  # one by one now
         assert await applied() == [1, 3]
         [(event_id, error)] = await parked()
         assert event_id == ids[1] and error.startswith("ValueError")
