@@ -22,7 +22,7 @@ consumer applies anything again: while events flow, asking would only tell what 
 show, and a quiet bus changes nothing upstream has not yet said (any instance queueing people — this
 one's consumer applying a batch, another's notification — drops the answer). After an answer of "all empty", the
 inputs are settled once the consumer has applied everything up to the ends the broker reports *after*
-that answer (`IdempotentConsumer.applied_all_published`: one ListOffsets request, no waiting for an empty
+that answer (`kernel.consumer.all_applied`: one ListOffsets request, no waiting for an empty
 fetch), so whatever upstream accepted before it answered has been applied. While an upstream service
 still holds rows, or does not answer, it is asked again after a short wait that doubles up to the safety
 net (`UPSTREAM_RETRY_SECONDS`; its relay usually deletes the last rows a moment after the consumer saw
@@ -41,6 +41,7 @@ import time
 
 import asyncpg
 
+from kernel.consumer import all_applied
 from kernel.db import driver_connection
 from kernel.retry import Backoff
 from kernel.service import Runtime
@@ -129,7 +130,7 @@ class EvaluationWorker:
         return sum(consumer.applied_batches for consumer in self.runtime.consumers)
 
     async def _consumers_caught_up(self) -> bool:
-        return all([await consumer.applied_all_published() for consumer in self.runtime.consumers])
+        return await all_applied(self.runtime.consumers)
 
     async def inputs_settled(self) -> bool:
         """Everything the upstream services accepted is published, and this instance's consumer has applied

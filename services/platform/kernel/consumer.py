@@ -172,38 +172,50 @@ class IdempotentConsumer:
 
     async def applied_all_published(self) -> bool:
         """Whether this member has applied every event published to its partitions before the call — and, when
-        other members of its group hold partitions too, whether the group has committed all of theirs.
+        other members of its group hold partitions too, whether the group has committed all of theirs
+        (`all_applied` of this member alone)."""
+        return await all_applied([self])
+
+    async def _applied_own(self) -> tuple[AIOKafkaConsumer, set[TopicPartition]] | None:
+        """This member's client and partitions, once it has applied every event published to them before the
+        call; None when it has not or cannot say.
 
         The broker's end offsets are asked now; a partition is read when the member's position (everything
         before it is applied: it is not in the middle of a batch) has reached both that end and the high
         watermark of its latest fetch (the embedded broker reports a partition's end at its last record
-        batch, the fetch the true one). False while it applies a batch, has no partitions (it never reports
+        batch, the fetch the true one). None while it applies a batch, has no partitions (it never reports
         having caught up either), is not running, or the broker does not answer in time.
         """
         consumer = self._consumer
         if consumer is None or not self.connected or self._applying:
-            return False
+            return None
         partitions = list(consumer.assignment())
         if not partitions:
-            return False
+            return None
         try:
             ends = await asyncio.wait_for(self._end_offsets(partitions), END_OFFSETS_TIMEOUT_SECONDS)
             for partition, end in ends.items():
                 # After the await: a batch fetched meanwhile moved the position past what is applied.
                 if not self._idle(consumer):
-                    return False
+                    return None
                 if await consumer.position(partition) < max(end, consumer.highwater(partition) or 0):
-                    return False
-            if len(partitions) < sum(len(consumer.partitions_for_topic(t) or ()) for t in self._topic_names):
-                # Other members hold the rest (scale-out): what they applied is what the group committed. Without
-                # this, an instance would count as settled while the events that explain its people (a person's
-                # payments, in another member's partitions) are still unapplied.
-                pending = unconsumed_events(self.settings, self.group_id, self.topics)
-                if await asyncio.wait_for(pending, END_OFFSETS_TIMEOUT_SECONDS):
-                    return False
+                    return None
         except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
-            return False  # a rebalance took a partition away meanwhile, or the broker did not answer
-        return self._idle(consumer)
+            return None  # a rebalance took a partition away meanwhile, or the broker did not answer
+        return consumer, set(partitions)
+
+    async def _group_committed_all(self, consumer: AIOKafkaConsumer, held: set[TopicPartition]) -> bool:
+        """Whether the group has committed every event of its partitions outside `held` (those other instances
+        hold): what they applied is what the group committed. Without this, an instance would count as settled
+        while the events that explain its people (a person's payments, in another member's partitions) are
+        still unapplied."""
+        if len(held) >= sum(len(consumer.partitions_for_topic(t) or ()) for t in self._topic_names):
+            return True  # the members asked hold every partition: no need to ask the broker
+        try:
+            pending = unconsumed_events(self.settings, self.group_id, self.topics)
+            return not await asyncio.wait_for(pending, END_OFFSETS_TIMEOUT_SECONDS)
+        except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
+            return False
 
     def _idle(self, consumer: AIOKafkaConsumer) -> bool:
         """Whether `consumer` is still the running member's and not in the middle of a batch."""
@@ -470,3 +482,22 @@ class IdempotentConsumer:
             )
             metrics.CONSUMED_EVENTS.labels(self.settings.service_name, self.name, "malformed").inc()
             return None
+
+
+async def all_applied(members: Sequence[IdempotentConsumer]) -> bool:
+    """Whether each of `members` (running in this process) has applied every event published to its partitions
+    before the call, and, for a group whose partitions these members do not all hold (other instances hold the
+    rest), whether the group has committed all of those. The members of a group that run side by side in one
+    process answer for each other's partitions without asking the broker about the group."""
+    own: dict[str, list[tuple[IdempotentConsumer, AIOKafkaConsumer, set[TopicPartition]]]] = {}
+    for member in members:
+        applied = await member._applied_own()
+        if applied is None:
+            return False
+        own.setdefault(member.group_id, []).append((member, *applied))
+    for group in own.values():
+        member, consumer, _ = group[0]
+        if not await member._group_committed_all(consumer, set().union(*(held for *_, held in group))):
+            return False
+    # After the awaits: a member that fetched a batch meanwhile has moved past what it applied.
+    return all(member._idle(consumer) for group in own.values() for member, consumer, _ in group)
