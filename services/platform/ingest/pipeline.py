@@ -46,7 +46,7 @@ from ingest.receipts import (
     save_receipt,
 )
 from ingest.row_errors import ErrorSpool
-from kernel import metrics, outbox
+from kernel import collector, metrics, outbox
 from kernel.errors import Conflict, Forbidden, NotFound
 from kernel.scope import UNRESTRICTED, RegionScope
 from kernel.service import Runtime
@@ -302,6 +302,21 @@ async def _store(
     """Reads, validates and (unless `dry_run`) stores the upload's rows in chunks; raises UploadError when it
     holds none. Every error goes to `spool`. A CSV upload of a feed that stores columns takes the columnar
     path (ingest.columnar), which counts the same."""
+    with collector.paused():  # chunks of rows: many objects, no cycles (kernel.collector)
+        return await _store_chunks(pg, batch, chunks, content_type, mode, scope, admission, dry_run, spool)
+
+
+async def _store_chunks(
+    pg: asyncpg.Connection,
+    batch: BatchContext,
+    chunks: AsyncIterator[bytes],
+    content_type: str | None,
+    mode: Mode,
+    scope: RegionScope,
+    admission: Admission | None,
+    dry_run: bool,
+    spool: ErrorSpool | None,
+) -> _Tally:
     feed = batch.feed
     fmt, encoding = parse_content_type(content_type)
     if columnar.applies(feed, fmt, admission):

@@ -40,7 +40,7 @@ from pydantic import Field, TypeAdapter, ValidationError, create_model
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel import metrics
+from kernel import collector, metrics
 from kernel.db import Database, driver_connection
 from kernel.events import CloudEvent, EventPayload
 from kernel.kafka import BusIdentity, BusReplaced, ensure_topics, look_at_bus, make_consumer, unconsumed_events
@@ -338,6 +338,12 @@ class IdempotentConsumer:
 
     async def _apply(self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
         """Applies a fetch — every partition's records — in one transaction, then commits all their offsets."""
+        with collector.paused():
+            await self._apply_fetch(consumer, batches)
+
+    async def _apply_fetch(
+        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
         delivered = [
             (partition, event) for partition, records in batches.items() for record in records
             if (event := self._parse(record)) is not None

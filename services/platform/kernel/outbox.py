@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from kernel import metrics
+from kernel import collector, metrics
 from kernel.events import CONTENT_TYPE_HEADER, EventPayload
 from kernel.kafka import BusIdentity, ensure_topics, look_at_bus, make_producer
 from kernel.retry import RETRY_AT_MOST_SECONDS, Backoff, cancelled_from_outside
@@ -211,7 +211,8 @@ class OutboxRelay:
             self.connected = True
             self.failures = 0
             while not self._stopping.is_set():
-                published = await self._publish_batch(conn, producer)
+                with collector.paused():  # a batch's rows and messages: many objects, no cycles
+                    published = await self._publish_batch(conn, producer)
                 if not published:
                     await self._sleep(self.settings.outbox_poll_seconds)
         finally:

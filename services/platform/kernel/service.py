@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from kernel import values
+from kernel import collector, values
 from kernel.consumer import IdempotentConsumer
 from kernel.credentials import DOCS_ASSETS, CredentialsMiddleware, ServiceAuth, verify_key
 from kernel.db import Database
@@ -273,6 +273,7 @@ def build_app(
         for worker in workers(runtime) if workers else ():
             runtime.workers.append(worker)
             tasks.append(asyncio.create_task(worker.run(), name=f"worker-{worker.name}"))
+        collector.freeze_startup()
         log.info("service started", extra={"tasks": [t.get_name() for t in tasks]})
         try:
             yield
