@@ -34,7 +34,11 @@ class MatcherSettings(ServiceSettings):
         "apply its batch, another decodes the next (their partitions split between them)",
     )
     evaluation_max_delay_seconds: float = Field(
-        120.0, ge=0, description="a queued person is evaluated after this long even if the inputs never settle"
+        900.0,
+        ge=0,
+        description="a queued person is evaluated after this long even if the inputs never settle: longer than a "
+        "large province's first load takes (at 120 s, a 300,000-person load on two cores outlasted it and opened "
+        "55,311 transient findings)",
     )
 
     @field_validator("review_month")
