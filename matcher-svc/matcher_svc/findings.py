@@ -1,8 +1,9 @@
 """Where findings come from: load people's projection in bulk, run the rule catalog, record what changed.
 
 A finding keeps its id per (person, rule). One that fires is `open` or `exempted`; one that no
-longer fires is kept as `cleared`, with when and why. Every changed finding is published on
-`matcher.findings` through the outbox (one change set per evaluation, `events.FINDINGS`).
+longer fires is kept as `cleared`, with when and why. An evaluation reads the findings stored for its
+people with their data and writes only those that changed (`evaluate_loaded`). Every changed finding is
+published on `matcher.findings` through the outbox (one change set per evaluation, `events.FINDINGS`).
 
 A finding names the units it is about at the top level (`units_of`, from its evidence), so that officers
 and platforms filter findings by unit name or USCC.
@@ -12,11 +13,11 @@ Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, wh
 
 from __future__ import annotations
 
-import contextlib
-import gc
+import asyncio
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,7 @@ import asyncpg
 import orjson
 
 from domain.identifiers import normalize_unit_name
-from kernel import outbox
+from kernel import collector, outbox
 from matcher_svc.domain import (
     Exemption,
     Finding,
@@ -41,32 +42,44 @@ from matcher_svc.domain import (
 from matcher_svc.events import FINDINGS
 from matcher_svc.rules import ACTIVE, evaluate
 
+# The people of a chunk ($1), also bounded by its first and last key. A chunk (of a sweep, or of the queue after
+# a load) is a run of consecutive keys: with the bound, PostgreSQL reads its rows through the person-key index;
+# with `= ANY` alone it takes a few thousand keys for a large share of the table and scans all of it, for every
+# chunk (a sweep read the whole of paid_months 50 times). The bounds in SQL: the column's collation orders them.
+_IN_CHUNK = (
+    "person_key = ANY($1) AND person_key BETWEEN (SELECT min(k) FROM unnest($1::text[]) k) "
+    "AND (SELECT max(k) FROM unnest($1::text[]) k)"
+)
 # The projection's columns in the order the domain's dataclasses take them, the person key first: a row is
 # turned into its object positionally (by name, the lookups alone cost more than the query).
 _PEOPLE = (
     "SELECT person_key, masked_id, name, birth_date, id_checksum_failed FROM people "
-    "WHERE person_key = ANY($1) ORDER BY person_key"
+    f"WHERE {_IN_CHUNK} ORDER BY person_key"
 )
 _REGISTRATIONS = (
     "SELECT person_key, category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, "
-    "batch_id, unit_name_norm FROM registrations WHERE person_key = ANY($1) ORDER BY category, certificate_no"
+    f"batch_id, unit_name_norm FROM registrations WHERE {_IN_CHUNK} ORDER BY category, certificate_no"
 )
 # In primary-key order: an index scan, no sort (each person's months in (source, period, unit_uscc) order).
 _PAID_MONTHS = (
     "SELECT person_key, source = 'insurance', period, unit_uscc, unit_name, region_code, batch_id, insurance_types "
-    "FROM paid_months WHERE person_key = ANY($1) ORDER BY person_key, source, period, unit_uscc"
+    f"FROM paid_months WHERE {_IN_CHUNK} ORDER BY person_key, source, period, unit_uscc"
 )
-_STATUSES = "SELECT person_key, status, since FROM person_statuses WHERE person_key = ANY($1) ORDER BY status, since"
+_STATUSES = f"SELECT person_key, status, since FROM person_statuses WHERE {_IN_CHUNK} ORDER BY status, since"
 _GRANTED = (
-    "SELECT person_key, exemption, rule, case_ref FROM granted_exemptions WHERE person_key = ANY($1) "
+    f"SELECT person_key, exemption, rule, case_ref FROM granted_exemptions WHERE {_IN_CHUNK} "
     "ORDER BY exemption, rule, case_ref"
 )
 _UNITS = (
-    # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit).
+    # One indexed lookup per way a unit can be referred to (an OR of them would scan every unit). Former names
+    # are matched by a hash join with the chunk's names: `former_names_norm && $2` took those apart again for
+    # every unit, or (through the GIN index) compared them one by one, ten times slower on PostgreSQL 16 and
+    # reading the index's whole pending list after a load.
     "SELECT uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code FROM ("
     "SELECT * FROM units WHERE uscc = ANY($1) "
     "UNION SELECT * FROM units WHERE name_norm = ANY($2) "
-    "UNION SELECT * FROM units WHERE former_names_norm && $2 "
+    "UNION SELECT u.* FROM units u CROSS JOIN LATERAL unnest(u.former_names_norm) AS former(name) "
+    "JOIN unnest($2::text[]) AS wanted(name) ON wanted.name = former.name "
     "UNION SELECT * FROM units WHERE head_office_uscc = ANY($1) "
     "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)) u "
     "ORDER BY uscc"
@@ -183,56 +196,112 @@ def unit_filters(registered: Units, paying: Units) -> tuple[list[str], list[str]
     return names, usccs
 
 
-_pauses = 0  # evaluations of this process holding the cyclic garbage collector off
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Holds Python's cyclic garbage collector off while a chunk is evaluated. A chunk's rows and the objects
-    made of them hold no reference cycles (they go with their last reference), but live long enough to be
-    walked by collection after collection: a quarter of a sweep's time. Nested and concurrent evaluations
-    share one pause; a collector someone else turned off is left off."""
-    global _pauses
-    if _pauses == 0 and not gc.isenabled():
-        yield
-        return
-    _pauses += 1
-    gc.disable()
-    try:
-        yield
-    finally:
-        _pauses -= 1
-        if _pauses == 0:
-            gc.enable()
-
-
 async def evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
     """Re-evaluates `person_keys` in the caller's transaction; returns how many findings changed."""
     if not person_keys:
         return 0
-    with _collector_paused():
-        return await _evaluate_people(pg, person_keys, policy)
+    with collector.paused():  # a chunk's rows and the objects made of them: many, no cycles
+        await lock_people(pg, person_keys)
+        return await evaluate_loaded(pg, await load(pg, person_keys), policy)
 
 
-async def _evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str], policy: Policy) -> int:
-    # Instances of one consumer group split people by partition, but a unit's event (keyed by USCC)
-    # can make another instance evaluate the same person: one evaluation per person at a time, and it
-    # reads what the previous one committed. Sorted, so two batches never wait on each other in a cycle.
+async def lock_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> None:
+    """Takes `person_keys` for the caller's transaction: one evaluation per person at a time.
+
+    Instances of one consumer group split people by partition, but a unit's event (keyed by USCC) can make
+    another instance evaluate the same person; an evaluation loads the people it has taken, so it reads what
+    the previous one committed. Sorted, so two batches never wait on each other in a cycle."""
     await pg.execute(
         "SELECT pg_advisory_xact_lock(hashtext(k)) FROM (SELECT unnest($1::text[]) AS k ORDER BY 1) keys",
         list(person_keys),
     )
+
+
+# What decides whether a finding changed (what the upsert compares, `_write`): its status, exemption, severity,
+# region, the person's name, review month, rule set and evidence (as JSON with sorted keys: jsonb equality).
+_Compared = tuple[str, str | None, str, str, str, str, str, bytes]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """People as the rules see them, the units they refer to, and the findings stored for them."""
+
+    persons: list[Person]
+    directory: UnitDirectory
+    stored: dict[tuple[str, str], _Compared]  # by (person key, rule)
+
+
+async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> Loaded:
+    """What `evaluate_loaded` needs of `person_keys`; their evaluation is theirs once `lock_people` has them."""
     persons, directory = await load_people(pg, person_keys)
-    fired: list[tuple[Person, Finding]] = [(p, f) for p in persons for f in evaluate(p, directory, policy)]
+    return Loaded(persons, directory, await _stored_findings(pg, person_keys))
+
+
+# People evaluated between two looks at the event loop: a chunk loading meanwhile (a sweep's next one) goes
+# on, and PostgreSQL reads it while the rules run here.
+_PEOPLE_PER_TURN = 100
+
+
+async def evaluate_loaded(pg: asyncpg.Connection, loaded: Loaded, policy: Policy) -> int:
+    """Runs the rules on `loaded` people and records what changed in the caller's transaction (on `pg`, which
+    may be another connection than the one they were loaded on); returns how many findings changed."""
+    persons, directory, stored = loaded.persons, loaded.directory, dict(loaded.stored)
+    fired: list[tuple[Person, Finding]] = []
+    for start in range(0, len(persons), _PEOPLE_PER_TURN):
+        fired += [(p, f) for p in persons[start : start + _PEOPLE_PER_TURN] for f in evaluate(p, directory, policy)]
+        await asyncio.sleep(0)
+    # Only what changed is written: most of a sweep's (and every clean audit's) findings are as stored.
+    changed = []
+    for person, finding in fired:
+        if stored.pop((person.person_key, finding.rule.value), None) != _compared(person, finding, policy):
+            changed.append((person, finding))
+    gone = [key for key, (status, *_) in stored.items() if status != "cleared"]  # stored, no longer firing
+    change_id = uuid.uuid4()
+    written = await _write(pg, changed, policy, change_id) if changed else 0
+    cleared = await _clear(pg, gone, policy, change_id) if gone else 0
+    if written or cleared:
+        await outbox.queue_change_set(pg, FINDINGS, change_id)
+    return written + cleared
+
+
+async def _stored_findings(pg: asyncpg.Connection, person_keys: Collection[str]) -> dict[tuple[str, str], _Compared]:
+    """The stored findings of `person_keys` (cleared ones too), by (person key, rule), as `_compared` puts them."""
+    rows = await pg.fetch(
+        "SELECT person_key, rule, status, exemption, severity, region_code, name, review_month, rule_set_version, "
+        f"evidence::text FROM findings WHERE {_IN_CHUNK}",
+        list(person_keys),
+    )
+    return {
+        (key, rule): (*compared, orjson.dumps(orjson.loads(evidence), option=orjson.OPT_SORT_KEYS))
+        for key, rule, *compared, evidence in rows
+    }
+
+
+def _compared(person: Person, finding: Finding, policy: Policy) -> _Compared:
+    return (
+        finding.status,
+        finding.exemption.value if finding.exemption else None,
+        finding.severity,
+        finding.region_code,
+        person.name,
+        policy.review_month,
+        policy.rule_set_version,
+        orjson.dumps(finding.evidence, option=orjson.OPT_SORT_KEYS),
+    )
+
+
+async def _write(
+    pg: asyncpg.Connection, fired: list[tuple[Person, Finding]], policy: Policy, change_id: uuid.UUID
+) -> int:
+    """Upserts findings that fire; returns how many it wrote (new or changed)."""
     units = [units_of(f.evidence) for _, f in fired]
     filters = [unit_filters(registered, paying) for registered, paying in units]
 
     def as_json(values: list[Any]) -> list[str]:
         return [orjson.dumps(value).decode() for value in values]
 
-    change_id = uuid.uuid4()
     # The units follow from the evidence: an unchanged evidence leaves them unchanged too.
-    written = await pg.fetchval(
+    written: int = await pg.fetchval(
         "WITH input AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
         "$6::text[], $7::text[], $8::text[], $9::jsonb[], $13::jsonb[], $14::jsonb[], $15::jsonb[], $16::jsonb[]) "
         "AS i(person_key, rule, status, exemption, severity, region_code, masked_id, name, evidence, "
@@ -272,22 +341,23 @@ async def _evaluate_people(pg: asyncpg.Connection, person_keys: Collection[str],
         as_json([names for names, _ in filters]),
         as_json([usccs for _, usccs in filters]),
     )
-    # Findings that no longer fire are kept, cleared, with when and why.
-    cleared = await pg.fetchval(
+    return written
+
+
+async def _clear(pg: asyncpg.Connection, gone: list[tuple[str, str]], policy: Policy, change_id: uuid.UUID) -> int:
+    """Clears the findings (person key, rule) of `gone`, which no longer fire; they are kept, with when and why.
+    Returns how many it cleared."""
+    cleared: int = await pg.fetchval(
         "WITH cleared AS (UPDATE findings f SET status = 'cleared', cleared_at = now(), updated_at = now(), "
         "change_id = $3, review_month = $4, "
         "evidence = f.evidence || jsonb_build_object('cleared_because', "
         "'the rule no longer fires on the current data for review month ' || $4) "
-        "WHERE f.person_key = ANY($1) AND f.status <> 'cleared' AND NOT EXISTS ("
-        "SELECT 1 FROM unnest($2::text[], $5::text[]) AS still(person_key, rule) "
-        "WHERE still.person_key = f.person_key AND still.rule = f.rule) "
+        "FROM unnest($1::text[], $2::text[]) AS gone(person_key, rule) "
+        "WHERE f.person_key = gone.person_key AND f.rule = gone.rule AND f.status <> 'cleared' "
         "RETURNING 1) SELECT count(*) FROM cleared",
-        list(person_keys),
-        [p.person_key for p, _ in fired],
+        [key for key, _ in gone],
+        [rule for _, rule in gone],
         change_id,
         policy.review_month,
-        [f.rule.value for _, f in fired],
     )
-    if written or cleared:
-        await outbox.queue_change_set(pg, FINDINGS, change_id)
-    return written + cleared
+    return cleared

@@ -17,16 +17,20 @@ is not drift, only not yet evaluated. The worker starts one every `audit_every_h
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 
 import asyncpg
 from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kernel import collector
 from kernel.db import driver_connection
 from kernel.errors import Conflict
 from kernel.scope import EVERYWHERE, RegionScope
 from kernel.service import Runtime
 from matcher_svc import findings
+from matcher_svc.domain import Policy
 from matcher_svc.policy import MatcherSettings, current_policy, set_review_month
 from matcher_svc.queries import SWEEP_COLUMNS
 from matcher_svc.schemas import Purpose, Sweep
@@ -142,63 +146,154 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
             await lock.execute("SELECT pg_advisory_unlock(hashtext('sweep:' || $1::uuid::text))", sweep_id)
 
 
+# Chunks opened (listed, taken and loaded) ahead of the one being evaluated: while the rules run here,
+# PostgreSQL reads the next chunks, and their rows are decoded between two slices of the rules.
+CHUNKS_AHEAD = 2
+
+
 async def _chunks(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
+    """Runs the sweep chunk by chunk in key order, `CHUNKS_AHEAD` of them opened ahead. The collector stays
+    paused over the whole run (`kernel.collector`): loaded chunks, many objects and no cycles, always wait."""
     async with runtime.db.engine.connect() as conn:
-        audit = await (await driver_connection(conn)).fetchval(
-            "SELECT purpose = 'audit' FROM sweeps WHERE sweep_id = $1", sweep_id
+        sweep = await (await driver_connection(conn)).fetchrow(
+            "SELECT purpose = 'audit' AS audit, region_code, after_key, sample_percent FROM sweeps WHERE sweep_id = $1",
+            sweep_id,
         )
-    while True:
+    if sweep is None:
+        return
+    audit, after_key, listed_all = sweep["audit"], sweep["after_key"], False
+    ahead: collections.deque[asyncio.Task[_Chunk | None]] = collections.deque()
+    with collector.paused():
         try:
-            if not await _chunk(runtime, sweep_id, audit=bool(audit)):
-                return
-        except asyncpg.SerializationError:
-            continue  # an audit's snapshot met a concurrent evaluation of the same person: that chunk again
+            while True:
+                while not listed_all and len(ahead) <= CHUNKS_AHEAD:
+                    if not (keys := await _next_keys(runtime, sweep, after_key)):
+                        listed_all = True
+                        break
+                    after_key = keys[-1]
+                    ahead.append(asyncio.create_task(_Chunk.open(runtime, sweep_id, keys, audit=audit)))
+                if not ahead:
+                    await _finish(runtime, sweep_id, audit=audit)
+                    return
+                chunk = await ahead.popleft()
+                if chunk is None:
+                    return  # the sweep no longer runs
+                try:
+                    await chunk.evaluate()
+                    await chunk.commit()
+                finally:
+                    await chunk.close()
+        finally:
+            for opening in ahead:
+                await _abandon(opening)
 
 
-async def _chunk(runtime: Runtime[MatcherSettings], sweep_id: str, *, audit: bool) -> bool:
-    """Evaluates the sweep's next chunk; False when the sweep is over."""
-    # An audit's chunk reads one snapshot (see the module's docstring).
-    async with runtime.db.transaction(isolation_level="REPEATABLE READ" if audit else None) as conn:
-        pg = await driver_connection(conn)
-        sweep = await pg.fetchrow(
-            "SELECT status, region_code, after_key, sample_percent FROM sweeps WHERE sweep_id = $1", sweep_id
+async def _next_keys(runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, after_key: str) -> list[str]:
+    """The next chunk's people: those registered in the sweep's region (and sample) after `after_key`."""
+    (pattern,) = RegionScope().patterns(sweep["region_code"])
+    async with runtime.db.engine.connect() as conn:
+        rows = await (await driver_connection(conn)).fetch(
+            "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
+            f"AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
+            pattern,
+            after_key,
+            runtime.settings.evaluation_chunk,
+            sweep["sample_percent"],
         )
-        if sweep is None or sweep["status"] != "running":
+    return [row["person_key"] for row in rows]
+
+
+class _Chunk:
+    """A chunk of a sweep: people taken for evaluation in the transaction that will record their findings and
+    the sweep's progress, and loaded from one snapshot.
+
+    That transaction reads committed data (READ COMMITTED): it records progress once the chunks before it have
+    committed theirs, and it was opened before. An audit reads its people from one snapshot (REPEATABLE READ,
+    see the module's docstring), taken once they are the chunk's: no evaluation of theirs can commit between
+    the snapshot and the chunk's commit."""
+
+    def __init__(self, sweep_id: str, keys: list[str], conn: AsyncConnection, pg: asyncpg.Connection) -> None:
+        self.sweep_id = sweep_id
+        self.keys = keys  # the chunk's people in key order; the last one is where the sweep goes on
+        self.evaluated = keys  # the people evaluated: an audit leaves out whoever waits in the queue
+        self._conn = conn
+        self._pg = pg
+        self.loaded: findings.Loaded | None = None
+        self.policy: Policy | None = None
+
+    @classmethod
+    async def open(
+        cls, runtime: Runtime[MatcherSettings], sweep_id: str, keys: list[str], *, audit: bool
+    ) -> _Chunk | None:
+        """The chunk of `keys`, taken and loaded; None when the sweep no longer runs."""
+        conn = await runtime.db.engine.connect()
+        try:
+            await conn.begin()
+            chunk = cls(sweep_id, keys, conn, await driver_connection(conn))
+            if await chunk._load(runtime, audit=audit):
+                return chunk
+        except BaseException:
+            await conn.close()  # rolls back
+            raise
+        await conn.close()
+        return None
+
+    async def _load(self, runtime: Runtime[MatcherSettings], *, audit: bool) -> bool:
+        """Takes and loads the chunk's people, unless the sweep no longer runs (False)."""
+        status = await self._pg.fetchval("SELECT status FROM sweeps WHERE sweep_id = $1", self.sweep_id)
+        if status != "running":
             return False
-        (pattern,) = RegionScope().patterns(sweep["region_code"])
-        keys = [
-            row["person_key"]
-            for row in await pg.fetch(
-                "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
-                f"AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
-                pattern,
-                sweep["after_key"],
-                runtime.settings.evaluation_chunk,
-                sweep["sample_percent"],
-            )
-        ]
-        if not keys:
-            finished = await pg.fetchrow(
-                "UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1 RETURNING done, changed",
-                sweep_id,
-            )
+        await findings.lock_people(self._pg, self.keys)
+        async with runtime.db.transaction(isolation_level="REPEATABLE READ" if audit else None) as conn:
+            snapshot = await driver_connection(conn)
             if audit:
-                _report_audit(sweep_id, finished["done"], finished["changed"])
-            return False
-        evaluated = keys
-        if audit:
-            waiting = await pg.fetch("SELECT person_key FROM pending_evaluations WHERE person_key = ANY($1)", keys)
-            evaluated = sorted(set(keys) - {row["person_key"] for row in waiting})
-        changed = await findings.evaluate_people(pg, evaluated, await current_policy(pg, runtime.settings))
-        await pg.execute(
+                waiting = await snapshot.fetch(
+                    "SELECT person_key FROM pending_evaluations WHERE person_key = ANY($1)", self.keys
+                )
+                self.evaluated = sorted(set(self.keys) - {row["person_key"] for row in waiting})
+            self.policy = await current_policy(snapshot, runtime.settings)
+            self.loaded = await findings.load(snapshot, self.evaluated)
+        return True
+
+    async def evaluate(self) -> None:
+        """Evaluates the chunk and records the sweep's progress, to commit together (`commit`)."""
+        assert self.loaded is not None and self.policy is not None, "opened"
+        changed = await findings.evaluate_loaded(self._pg, self.loaded, self.policy)
+        await self._pg.execute(
             "UPDATE sweeps SET done = least(total, done + $2), after_key = $3, changed = changed + $4 "
             "WHERE sweep_id = $1",
-            sweep_id,
-            len(evaluated),
-            keys[-1],
+            self.sweep_id,
+            len(self.evaluated),
+            self.keys[-1],
             changed,
         )
-    return True
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+
+    async def close(self) -> None:
+        """Returns the connection, rolling back what was not committed."""
+        await self._conn.close()
+
+
+async def _abandon(opening: asyncio.Task[_Chunk | None]) -> None:
+    """Closes a chunk opened ahead that will not be evaluated (the sweep failed or stopped)."""
+    opening.cancel()
+    await asyncio.wait([opening])
+    if not opening.cancelled() and opening.exception() is None and (chunk := opening.result()) is not None:
+        await chunk.close()
+
+
+async def _finish(runtime: Runtime[MatcherSettings], sweep_id: str, *, audit: bool) -> None:
+    """Marks the sweep done, unless it was stopped meanwhile."""
+    async with runtime.db.transaction() as conn:
+        finished = await (await driver_connection(conn)).fetchrow(
+            "UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1 AND status = 'running' "
+            "RETURNING done, changed",
+            sweep_id,
+        )
+    if audit and finished is not None:
+        _report_audit(sweep_id, finished["done"], finished["changed"])
 
 
 def _report_audit(sweep_id: str, checked: int, drift: int) -> None:
