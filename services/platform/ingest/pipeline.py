@@ -186,19 +186,19 @@ async def ingest(
     if not scope.covers_provinces() and not feed.has_region:
         raise Forbidden(f"{feed.kind} carry no region: only a province-wide client may send them")
     batch = BatchContext(runtime=runtime, batch_id=uuid.uuid4(), feed=feed, profile=profile or DEFAULT_PROFILE)
-    if dry_run:
-        return await _dry_run(pg, batch, chunks, content_type, mode, scope, admission, language)
-    if idempotency_key and (earlier := await receipt_by_key(pg, feed.kind, idempotency_key, language)):
-        return earlier, True
-
-    spool = ErrorSpool(batch.batch_id)
-    try:
-        return await _ingest(
-            pg, batch, chunks, content_type, mode, idempotency_key, scope, admission, spool, language,
-            client_id, client_regions,
-        )  # fmt: skip
-    finally:
-        spool.close()
+    with collector.paused():  # chunks of rows: many objects, no cycles (kernel.collector)
+        if dry_run:
+            return await _dry_run(pg, batch, chunks, content_type, mode, scope, admission, language)
+        if idempotency_key and (earlier := await receipt_by_key(pg, feed.kind, idempotency_key, language)):
+            return earlier, True
+        spool = ErrorSpool(batch.batch_id)
+        try:
+            return await _ingest(
+                pg, batch, chunks, content_type, mode, idempotency_key, scope, admission, spool, language,
+                client_id, client_regions,
+            )  # fmt: skip
+        finally:
+            spool.close()
 
 
 async def _ingest(
@@ -302,21 +302,6 @@ async def _store(
     """Reads, validates and (unless `dry_run`) stores the upload's rows in chunks; raises UploadError when it
     holds none. Every error goes to `spool`. A CSV upload of a feed that stores columns takes the columnar
     path (ingest.columnar), which counts the same."""
-    with collector.paused():  # chunks of rows: many objects, no cycles (kernel.collector)
-        return await _store_chunks(pg, batch, chunks, content_type, mode, scope, admission, dry_run, spool)
-
-
-async def _store_chunks(
-    pg: asyncpg.Connection,
-    batch: BatchContext,
-    chunks: AsyncIterator[bytes],
-    content_type: str | None,
-    mode: Mode,
-    scope: RegionScope,
-    admission: Admission | None,
-    dry_run: bool,
-    spool: ErrorSpool | None,
-) -> _Tally:
     feed = batch.feed
     fmt, encoding = parse_content_type(content_type)
     if columnar.applies(feed, fmt, admission):

@@ -273,7 +273,8 @@ class IdempotentConsumer:
                 self._applying = bool(batches)
                 if batches:
                     self.caught_up_since = None
-                    await self._apply(consumer, batches)
+                    with collector.paused():  # a fetch's records and payloads: many objects, no cycles
+                        await self._apply(consumer, batches)
                 self.failures, self.last_error = 0, None
                 if batches:
                     self._applying = False
@@ -338,12 +339,6 @@ class IdempotentConsumer:
 
     async def _apply(self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]) -> None:
         """Applies a fetch — every partition's records — in one transaction, then commits all their offsets."""
-        with collector.paused():
-            await self._apply_fetch(consumer, batches)
-
-    async def _apply_fetch(
-        self, consumer: AIOKafkaConsumer, batches: Mapping[TopicPartition, list[ConsumerRecord]]
-    ) -> None:
         delivered = [
             (partition, event) for partition, records in batches.items() for record in records
             if (event := self._parse(record)) is not None
