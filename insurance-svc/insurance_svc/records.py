@@ -20,9 +20,14 @@ PERSON_STATUSES = PersonRecords(
     item_model=PersonStatusV1,
     item_key=("status",),
     items_sql=(
-        "SELECT coalesce(jsonb_agg("
-        + outbox.payload_sql(PersonStatusV1, {"status": "s.status", "since": "s.since", "batch_id": "s.batch_id::text"})
-        + " ORDER BY s.status), '[]'::jsonb) "
+        "SELECT "
+        + outbox.json_array_sql(
+            outbox.payload_sql(
+                PersonStatusV1, {"status": "s.status", "since": "s.since", "batch_id": "s.batch_id::text"}
+            ),
+            "s.status",
+        )
+        + " "
         "FROM person_statuses s WHERE s.person_key = pc.person_key AND s.retracted_at IS NULL"
     ),
     region_table="contributions",  # a status has no region: the person's contributions place them

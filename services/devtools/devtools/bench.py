@@ -4,7 +4,9 @@ Each benchmark pushes synthetic records through a service's HTTP CSV endpoint (a
 process, streamed upload): first a tenth of them, then all, so that the service's peak memory can
 be compared between the two sizes. It waits until the outbox relay has published every event, then
 COPYs the same CSV into a scratch table of the same database — the baseline — and prints rows/s of
-both, their ratio, the memory and event figures.
+both, their ratio, the memory and event figures. It also prints the storage floor: PostgreSQL writing
+the stored rows again into empty copies of the feed's tables, with their indexes — what no ingest into
+those tables can beat, whatever it does before.
 
     registry-ingest     registrations (default 200,000)
     insurance-ingest    social-insurance contributions (default 1,000,000: a mid-sized city's year)
@@ -51,6 +53,7 @@ class IngestBenchmark:
     service: str
     kind: RecordKind
     default_rows: int
+    tables: tuple[str, ...] = ()  # the tables its feed writes (the storage floor copies them)
 
     def records(self, rows: int) -> list[dict[str, Any]]:
         if self.kind is RecordKind.registrations:
@@ -62,8 +65,10 @@ class IngestBenchmark:
 
 
 INGEST_BENCHMARKS = {
-    "registry-ingest": IngestBenchmark("registry", RecordKind.registrations, 200_000),
-    "insurance-ingest": IngestBenchmark("insurance", RecordKind.contributions, 1_000_000),
+    "registry-ingest": IngestBenchmark("registry", RecordKind.registrations, 200_000, ("persons", "registrations")),
+    "insurance-ingest": IngestBenchmark(
+        "insurance", RecordKind.contributions, 1_000_000, ("persons", "contributions", "person_changes")
+    ),
 }
 
 
@@ -201,6 +206,25 @@ def _published_events(log_path: Path) -> int:
     return sum(line.get("events", 0) for line in _log_lines(log_path) if line.get("message") == "outbox published")
 
 
+async def _storage_floor(db_url: str, tables: Sequence[str]) -> float:
+    """What PostgreSQL alone takes to write what an upload stored: every row of `tables` inserted again, in one
+    transaction, into empty copies of them (same columns, defaults, indexes and constraints) — no parsing, no
+    network, no conflict handling. Rolled back."""
+    conn = await asyncpg.connect(db_url)
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        for table in tables:
+            await conn.execute(f"CREATE TABLE floor_{table} (LIKE {table} INCLUDING ALL)")  # logged, as theirs
+        started = time.perf_counter()
+        for table in tables:
+            await conn.execute(f"INSERT INTO floor_{table} SELECT * FROM {table}")
+        return time.perf_counter() - started
+    finally:
+        await transaction.rollback()
+        await conn.close()
+
+
 async def _plain_copy(db_url: str, csv_path: Path, columns: Sequence[str]) -> float:
     conn = await asyncpg.connect(db_url)
     try:
@@ -239,16 +263,25 @@ def ingest_benchmark(name: str, rows: int | None) -> None:
             ]
         finally:
             service.stop()
+        floor_seconds = asyncio.run(_storage_floor(db_url, bench.tables))
         copy_seconds = asyncio.run(_plain_copy(db_url, full, FIELDS[bench.kind]))
     finally:
         asyncio.run(drop_database(infra.server_url, database))
         infra.stop()
-    _report(name, uploads, copy_seconds, rest_rss, full.stat().st_size)
+    _report(name, uploads, copy_seconds, floor_seconds, bench.tables, rest_rss, full.stat().st_size)
 
 
-def _report(name: str, uploads: list[Upload], copy_seconds: float, rest_rss: int, size: int) -> None:
+def _report(
+    name: str,
+    uploads: list[Upload],
+    copy_seconds: float,
+    floor_seconds: float,
+    tables: Sequence[str],
+    rest_rss: int,
+    size: int,
+) -> None:
     full = uploads[-1]
-    rate, copy_rate = full.rows / full.seconds, full.rows / copy_seconds
+    rate, copy_rate, floor_rate = full.rows / full.seconds, full.rows / copy_seconds, full.rows / floor_seconds
     mib = 2**20
     print(f"\n{name}: {full.rows:,} rows, CSV {size / 1e6:.1f} MB, through HTTP to a separate service process")
     print(
@@ -264,6 +297,14 @@ def _report(name: str, uploads: list[Upload], copy_seconds: float, rest_rss: int
         f"  plain COPY        {copy_seconds:7.2f} s   {copy_rate:>10,.0f} rows/s   (same CSV into a text scratch table)"
     )
     print(f"  ratio (ingest / COPY speed): {rate / copy_rate:.2f}   (target ≥ 0.25, moonshot ≥ 0.50)")
+    print(
+        f"  storage floor     {floor_seconds:7.2f} s   {floor_rate:>10,.0f} rows/s   (PostgreSQL writing the stored rows "
+        f"again into empty copies of {', '.join(tables)}: same indexes, nothing else)"
+    )
+    print(
+        f"    the floor ÷ COPY: {floor_rate / copy_rate:.2f}, the most any ingest into these tables could reach; "
+        f"ingest ÷ floor: {rate / floor_rate:.2f}"
+    )
     print(f"  events published: {full.events:,}, all of them {full.published_s:.2f} s after the first byte")
     print(
         f"  service memory: {rest_rss / mib:.0f} MiB at rest; peak {uploads[0].peak_rss / mib:.0f} MiB for "

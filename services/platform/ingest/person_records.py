@@ -61,8 +61,8 @@ class PersonRecords:
 
     `columns` maps the input columns after the person's (identity first, then values) to SQL types;
     `key` names the identity columns besides person_key. `items_sql` is a SQL expression giving the
-    jsonb array of a person's current items for `pc.person_key`; it becomes the payload field
-    `items_field` of `model`, whose items are `item_model`s, each one named by its `item_key` fields
+    JSON text of the array (kernel.outbox.json_array_sql) of a person's current items for `pc.person_key`; it
+    becomes the payload field `items_field` of `model`, whose items are `item_model`s, each one named by its `item_key` fields
     (the keyset of the per-person read's pages).
     """
 
@@ -195,7 +195,7 @@ class PersonRecords:
                 "person_ref": "pc.person_key",
                 "masked_id": "p.masked_id",
                 "name": "p.name",
-                self.items_field: f"({self.items_sql})",
+                self.items_field: outbox.JsonText(f"({self.items_sql})"),
                 "id_checksum_failed": "p.id_checksum_failed",
             },
         )
@@ -217,7 +217,7 @@ class PersonRecords:
         if not await self._visible(pg, person_ref, scope):
             return None
         payload = await pg.fetchval(
-            f"SELECT ({self.payload})::text FROM (SELECT $1::text AS person_key) pc JOIN persons p USING (person_key)",
+            f"SELECT {self.payload} FROM (SELECT $1::text AS person_key) pc JOIN persons p USING (person_key)",
             person_ref,
         )
         return orjson.loads(payload) if payload else None

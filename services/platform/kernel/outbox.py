@@ -50,19 +50,39 @@ NOTIFY_CHANNEL = "outbox"  # what the outbox's trigger notifies (kernel.migratio
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one relay per database
 
 
-def payload_sql(model: type[BaseModel], columns: Mapping[str, str]) -> str:
-    """A `jsonb_build_object(...)` expression rendering `model` from SQL expressions.
+class JsonText(str):
+    """A SQL expression that is already JSON text (a nested payload, `json_array_sql`): `payload_sql` splices
+    it in as it is."""
+
+
+def payload_sql(model: type[BaseModel], columns: Mapping[str, str]) -> JsonText:
+    """A SQL expression rendering `model` from SQL expressions as JSON text.
 
     `columns` maps every field of the model to a SQL expression; a missing or extra field is a
-    programming error caught at import time, so SQL and contract cannot drift apart.
+    programming error caught at import time, so SQL and contract cannot drift apart. Each value is
+    written by `to_json`, except a `JsonText`, which is JSON already.
+
+    The text is concatenated: `jsonb_build_object` cost PostgreSQL about a fifth more on a person's
+    months (it builds a binary object, sorts its keys and prints it back), and a consumer parses the
+    JSON either way.
     """
     fields = list(model.model_fields)
     missing = set(fields) - set(columns)
     extra = set(columns) - set(fields)
     if missing or extra:
         raise ValueError(f"{model.__name__}: columns missing {sorted(missing)}, unknown {sorted(extra)}")
-    pairs = ", ".join(f"'{name}', {columns[name]}" for name in fields)
-    return f"jsonb_build_object({pairs})"
+
+    def value(expression: str) -> str:
+        return expression if isinstance(expression, JsonText) else f"to_json({expression})::text"
+
+    pairs = " || ',' || ".join(f"'\"{name}\":' || coalesce({value(columns[name])}, 'null')" for name in fields)
+    return JsonText(f"('{{' || {pairs} || '}}')")
+
+
+def json_array_sql(item: JsonText, order_by: str) -> JsonText:
+    """An aggregate: the JSON array of `item` (a `payload_sql` expression) over the rows, in `order_by`
+    order; `[]` for no rows."""
+    return JsonText(f"('[' || coalesce(string_agg({item}, ',' ORDER BY {order_by}), '') || ']')")
 
 
 @dataclass(frozen=True)
@@ -84,7 +104,7 @@ class ChangeStream:
     def render_sql(self) -> str:
         return (
             f"SELECT {self.key} AS key, md5($1::uuid::text || '/' || {self.subject})::uuid AS event_id, "
-            f"{self.subject} AS subject, ({self.payload})::text AS payload {self.source}"
+            f"{self.subject} AS subject, {self.payload} AS payload {self.source}"
         )
 
 
