@@ -25,6 +25,7 @@ from kernel.events import (
     RegistrationRecordedV1,
     UnitRecordedV1,
 )
+from kernel.packing import packed, unpacked_sql
 
 
 async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
@@ -126,13 +127,7 @@ async def _apply_months(
         source,
     )
     months = [(p.person_ref, m) for p in payments for m in p.months]
-    await pg.execute(
-        "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types) "
-        "SELECT m.person_key, $1, m.period, m.unit_uscc, m.unit_name, m.region_code, m.batch_id, "
-        "string_to_array(m.types, ',') "
-        "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) "
-        "AS m(person_key, period, unit_uscc, unit_name, region_code, batch_id, types)",
-        source,
+    separator, columns = packed(
         [key for key, _ in months],
         [m.period for _, m in months],
         [m.unit_uscc for _, m in months],
@@ -140,6 +135,16 @@ async def _apply_months(
         [m.region_code for _, m in months],
         [m.batch_id for _, m in months],
         [",".join(getattr(m, "insurance_types", ())) for _, m in months],
+    )
+    arrays = ", ".join(unpacked_sql(f"${n}", "$2") for n in range(3, 3 + len(columns)))
+    await pg.execute(
+        "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types) "
+        "SELECT m.person_key, $1, m.period, m.unit_uscc, m.unit_name, m.region_code, m.batch_id, "
+        f"string_to_array(m.types, ',') FROM unnest({arrays}) "
+        "AS m(person_key, period, unit_uscc, unit_name, region_code, batch_id, types)",
+        source,
+        separator,
+        *columns,
     )
     records = Counter((m.region_code[:2], m.period) for _, m in months)
     records.subtract((row["province"], row["period"]) for row in replaced)

@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 NOTIFY_CHANNEL = "outbox"  # what the outbox's trigger notifies (kernel.migration_steps.add_outbox_notify)
 _RELAY_LOCK = 0x6F7574626F78  # "outbox": one relay per database
+_RENDER_BATCH = 2000  # events of a change set rendered by one fetch of its cursor
 
 
 class JsonText(str):
@@ -289,23 +290,31 @@ class OutboxRelay:
             raise RuntimeError(f"no change stream named {row['change_stream']!r} in this service")
         count = 0
         async with conn.transaction():  # a cursor needs one; it only reads
-            async for record in conn.cursor(stream.render_sql, row["change_id"], prefetch=2000):
-                deliveries.append(
-                    await self._send(
-                        producer,
-                        stream.model.topic,
-                        record["key"],
-                        record["event_id"],
-                        stream.model.event_type,
-                        record["subject"],
-                        row["created_at"],
-                        record["payload"],
-                    )
-                )
-                count += 1
-                if len(deliveries) >= 10_000:  # bound what waits for acknowledgement
-                    await asyncio.gather(*deliveries)
-                    deliveries.clear()
+            cursor = await conn.cursor(stream.render_sql, row["change_id"])
+            records = await cursor.fetch(_RENDER_BATCH)
+            while records:
+                # PostgreSQL renders the next batch while this one is sent: the two overlap.
+                following = asyncio.ensure_future(cursor.fetch(_RENDER_BATCH))
+                try:
+                    for record in records:
+                        deliveries.append(
+                            await self._send(
+                                producer,
+                                stream.model.topic,
+                                record["key"],
+                                record["event_id"],
+                                stream.model.event_type,
+                                record["subject"],
+                                row["created_at"],
+                                record["payload"],
+                            )
+                        )
+                    count += len(records)
+                    if len(deliveries) >= 10_000:  # bound what waits for acknowledgement
+                        await asyncio.gather(*deliveries)
+                        deliveries.clear()
+                finally:
+                    records = await following  # never left running on the connection
         return count
 
     async def _send(
