@@ -8,7 +8,8 @@ published on `matcher.findings` through the outbox (one change set per evaluatio
 A finding names the units it is about at the top level (`units_of`, from its evidence), so that officers
 and platforms filter findings by unit name or USCC.
 
-Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, whole regions by `sweeps`.
+Who is evaluated when is decided elsewhere: the queue by `evaluation_worker`, whole regions by `sweeps`, both
+chunk by chunk (`chunks`).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from matcher_svc.rules import ACTIVE, evaluate
 # The people of a chunk ($1), also bounded by its first and last key. A chunk (of a sweep, or of the queue after
 # a load) is a run of consecutive keys: with the bound, PostgreSQL reads its rows through the person-key index;
 # with `= ANY` alone it takes a few thousand keys for a large share of the table and scans all of it, for every
-# chunk (a sweep read the whole of paid_months 50 times). The bounds in SQL: the column's collation orders them.
+# chunk (a sweep read the whole payments table 50 times). The bounds in SQL: the column's collation orders them.
 _IN_CHUNK = (
     "person_key = ANY($1) AND person_key BETWEEN (SELECT min(k) FROM unnest($1::text[]) k) "
     "AND (SELECT max(k) FROM unnest($1::text[]) k)"
@@ -60,10 +61,10 @@ _REGISTRATIONS = (
     "SELECT person_key, category, certificate_no, unit_name, unit_uscc, region_code, registered_on, status, "
     f"batch_id, unit_name_norm FROM registrations WHERE {_IN_CHUNK} ORDER BY category, certificate_no"
 )
-# In primary-key order: an index scan, no sort (each person's months in (source, period, unit_uscc) order).
-_PAID_MONTHS = (
-    "SELECT person_key, source = 'insurance', period, unit_uscc, unit_name, region_code, batch_id, insurance_types "
-    f"FROM paid_months WHERE {_IN_CHUNK} ORDER BY person_key, source, period, unit_uscc"
+# In primary-key order: an index scan, no sort; a row's months are in (period, unit_uscc) order already.
+_PAYMENTS = (
+    "SELECT person_key, source = 'insurance', periods, unit_usccs, unit_names, region_codes, batch_ids, "
+    f"insurance_types FROM person_payments WHERE {_IN_CHUNK} ORDER BY person_key, source"
 )
 _STATUSES = f"SELECT person_key, status, since FROM person_statuses WHERE {_IN_CHUNK} ORDER BY status, since"
 _GRANTED = (
@@ -104,11 +105,12 @@ async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> t
             usccs.add(row[4])
     contributions: dict[str, list[PaidMonth]] = defaultdict(list)
     deposits: dict[str, list[PaidMonth]] = defaultdict(list)
-    for key, insurance, period, uscc, unit_name, region_code, batch_id, types in await pg.fetch(_PAID_MONTHS, keys):
-        (contributions if insurance else deposits)[key].append(
-            PaidMonth(period, uscc, unit_name, region_code, batch_id, tuple(types))
-        )
-        usccs.add(uscc)
+    for key, insurance, *months in await pg.fetch(_PAYMENTS, keys):
+        (contributions if insurance else deposits)[key] = [
+            PaidMonth(period, uscc, unit_name, region_code, batch_id, tuple(types.split(",")) if types else ())
+            for period, uscc, unit_name, region_code, batch_id, types in zip(*months, strict=True)
+        ]
+        usccs.update(months[1])
     statuses: dict[str, list[PersonStatus]] = defaultdict(list)
     for key, status, since in await pg.fetch(_STATUSES, keys):
         statuses[key].append(PersonStatus(status, since))
@@ -237,8 +239,8 @@ async def load(pg: asyncpg.Connection, person_keys: Collection[str]) -> Loaded:
     return Loaded(persons, directory, await _stored_findings(pg, person_keys))
 
 
-# People evaluated between two looks at the event loop: a chunk loading meanwhile (a sweep's next one) goes
-# on, and PostgreSQL reads it while the rules run here.
+# People evaluated between two looks at the event loop: a chunk loading meanwhile (the next one of a sweep or
+# of the queue, `chunks`) goes on, and PostgreSQL reads it while the rules run here.
 _PEOPLE_PER_TURN = 100
 
 

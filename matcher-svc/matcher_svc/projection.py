@@ -21,11 +21,13 @@ from kernel.events import (
     DepositsRecordedV1,
     EventPayload,
     ExemptionDecidedV1,
+    PaidMonthV1,
     PersonStatusRecordedV1,
     RegistrationRecordedV1,
     UnitRecordedV1,
 )
 from kernel.packing import packed, unpacked_sql
+from matcher_svc.models import PAYMENT_MONTH_COLUMNS
 
 
 async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> set[str]:
@@ -54,8 +56,8 @@ async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> se
     names += [name for row in before for name in (row["name_norm"], *row["former_names_norm"])]
     rows = await pg.fetch(
         "SELECT person_key FROM registrations WHERE unit_uscc = ANY($1) OR unit_name_norm = ANY($2) "
-        "UNION SELECT person_key FROM paid_months "
-        "WHERE unit_uscc = ANY($1 || ARRAY(SELECT uscc FROM units WHERE head_office_uscc = ANY($1)))",
+        "UNION SELECT person_key FROM person_payments "
+        "WHERE unit_usccs && ($1 || ARRAY(SELECT uscc FROM units WHERE head_office_uscc = ANY($1)))",
         usccs,
         names,
     )
@@ -116,17 +118,28 @@ async def apply_deposits(pg: asyncpg.Connection, payments: list[DepositsRecorded
     return await _apply_months(pg, "fund", payments)
 
 
+# The fields of a month, in the order of models.PAYMENT_MONTH_COLUMNS (the arrays that hold them).
+_MONTH_FIELDS = ("period", "unit_uscc", "unit_name", "region_code", "batch_id", "types")
+
+
+def _month_order(month: PaidMonthV1) -> tuple[str, str]:
+    return month.period, month.unit_uscc
+
+
 async def _apply_months(
     pg: asyncpg.Connection, source: str, payments: Sequence[ContributionsRecordedV1 | DepositsRecordedV1]
 ) -> set[str]:
     keys = [p.person_ref for p in payments]
     replaced = await pg.fetch(
-        "DELETE FROM paid_months WHERE person_key = ANY($1) AND source = $2 "
-        "RETURNING left(region_code, 2) AS province, period",
+        "WITH replaced AS (DELETE FROM person_payments WHERE person_key = ANY($1) AND source = $2 "
+        "RETURNING region_codes, periods) "
+        "SELECT left(m.region_code, 2) AS province, m.period FROM replaced, "
+        "unnest(replaced.region_codes, replaced.periods) AS m(region_code, period)",
         keys,
         source,
     )
-    months = [(p.person_ref, m) for p in payments for m in p.months]
+    # Each person's months in (period, unit) order, as the row keeps them (`models.person_payments`).
+    months = [(p.person_ref, m) for p in payments for m in sorted(p.months, key=_month_order)]
     separator, columns = packed(
         [key for key, _ in months],
         [m.period for _, m in months],
@@ -137,11 +150,13 @@ async def _apply_months(
         [",".join(getattr(m, "insurance_types", ())) for _, m in months],
     )
     arrays = ", ".join(unpacked_sql(f"${n}", "$2") for n in range(3, 3 + len(columns)))
+    # One sort of the batch's months by person and order (PostgreSQL 16 sorts once for aggregates that share
+    # their ORDER BY), then one row a person.
+    aggregated = ", ".join(f"array_agg(m.{name} ORDER BY m.n)" for name in _MONTH_FIELDS)
     await pg.execute(
-        "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types) "
-        "SELECT m.person_key, $1, m.period, m.unit_uscc, m.unit_name, m.region_code, m.batch_id, "
-        f"string_to_array(m.types, ',') FROM unnest({arrays}) "
-        "AS m(person_key, period, unit_uscc, unit_name, region_code, batch_id, types)",
+        f"INSERT INTO person_payments (person_key, source, {', '.join(PAYMENT_MONTH_COLUMNS)}) "
+        f"SELECT m.person_key, $1, {aggregated} FROM unnest({arrays}) WITH ORDINALITY "
+        f"AS m(person_key, {', '.join(_MONTH_FIELDS)}, n) GROUP BY m.person_key",
         source,
         separator,
         *columns,
@@ -190,8 +205,8 @@ async def _without_insurance_in(pg: asyncpg.Connection, months: set[tuple[str, s
     rows = await pg.fetch(
         "SELECT DISTINCT r.person_key FROM registrations r "
         "JOIN unnest($1::text[], $2::text[]) AS c(province, period) ON left(r.region_code, 2) = c.province "
-        "WHERE r.status = 'active' AND NOT EXISTS (SELECT 1 FROM paid_months m WHERE m.person_key = r.person_key "
-        "AND m.source = 'insurance' AND m.period = c.period)",
+        "WHERE r.status = 'active' AND NOT EXISTS (SELECT 1 FROM person_payments m WHERE m.person_key = r.person_key "
+        "AND m.source = 'insurance' AND c.period = ANY(m.periods))",
         [province for province, _ in months],
         [period for _, period in months],
     )

@@ -86,7 +86,8 @@ async def person_view(pg: asyncpg.Connection, person_ref: str, scope: RegionScop
         scope.prefixes is None
         or await pg.fetchval(
             "SELECT EXISTS (SELECT 1 FROM registrations WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
-            "OR EXISTS (SELECT 1 FROM paid_months WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
+            "OR EXISTS (SELECT 1 FROM person_payments, unnest(region_codes) AS region_code "
+            "WHERE person_key = $1 AND region_code LIKE ANY($2::text[])) "
             "OR EXISTS (SELECT 1 FROM findings WHERE person_key = $1 AND region_code LIKE ANY($2::text[]))",
             person_ref,
             scope.patterns(),
@@ -100,8 +101,11 @@ async def person_view(pg: asyncpg.Connection, person_ref: str, scope: RegionScop
         person_ref,
     )
     months = await pg.fetch(
-        "SELECT source, period, unit_uscc, unit_name, region_code, batch_id, insurance_types FROM paid_months "
-        "WHERE person_key = $1 ORDER BY period, unit_uscc",
+        "SELECT p.source, m.period, m.unit_uscc, m.unit_name, m.region_code, m.batch_id, "
+        "string_to_array(m.types, ',') AS insurance_types FROM person_payments p, "
+        "unnest(p.periods, p.unit_usccs, p.unit_names, p.region_codes, p.batch_ids, p.insurance_types) "
+        "AS m(period, unit_uscc, unit_name, region_code, batch_id, types) "
+        "WHERE p.person_key = $1 ORDER BY m.period, m.unit_uscc, p.source",
         person_ref,
     )
     statuses = await pg.fetch("SELECT status, since FROM person_statuses WHERE person_key = $1", person_ref)

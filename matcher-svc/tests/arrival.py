@@ -50,7 +50,7 @@ MATCHER_TABLES = (
     "units",
     "registrations",
     "people",
-    "paid_months",
+    "person_payments",
     "data_months",
     "person_statuses",
     "granted_exemptions",

@@ -17,8 +17,9 @@ from devtools.embedded import create_database, database_url, drop_database
 from devtools.testing import caller_headers
 from domain.identifiers import normalize_unit_name
 from kernel import migrations
+from kernel.events import ContributionMonthV1, ContributionsRecordedV1
 from kernel.openapi import missing_examples
-from matcher_svc import findings
+from matcher_svc import findings, projection
 from matcher_svc.domain import Policy
 from matcher_svc.main import create_app, service
 
@@ -58,17 +59,22 @@ async def seed_and_evaluate(database_url: str) -> None:
                 REGISTERED[1],
                 normalize_unit_name(REGISTERED[1]),
             )
-        for period in ("2024-09", "2024-10"):
-            await pg.execute(
-                "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, "
-                "insurance_types) VALUES ($1, 'insurance', $2, $3, $4, $5, 'b1', '{01}')",
-                ZHANG,
-                period,
-                *PAYING,
+        uscc, unit_name, region = PAYING
+        months = [
+            ContributionMonthV1(
+                period=period,
+                unit_uscc=uscc,
+                unit_name=unit_name,
+                region_code=region,
+                batch_id="b1",
+                insurance_types=["01"],
             )
-            await pg.execute(
-                "INSERT INTO data_months (source, province, period, records) VALUES ('insurance', '15', $1, 1)", period
-            )
+            for period in ("2024-09", "2024-10")
+        ]
+        masked_id, name = PEOPLE[ZHANG]
+        await projection.apply_contributions(
+            pg, [ContributionsRecordedV1(person_ref=ZHANG, masked_id=masked_id, name=name, months=months)]
+        )
         async with pg.transaction():
             await findings.evaluate_people(pg, list(PEOPLE), Policy(review_month="2024-10"))
     finally:

@@ -6,10 +6,31 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from matcher_svc import findings
+from kernel.events import ContributionMonthV1, ContributionsRecordedV1
+from matcher_svc import findings, projection
 from matcher_svc.main import service
 
 PERSON = "f" * 26
+MONTHS = (("2024-10", "91150100MA0000002Y"), ("2024-09", "91150100MA0000001X"), ("2024-10", "91150100MA0000001X"))
+
+
+def _contributions(months: tuple[tuple[str, str], ...]) -> ContributionsRecordedV1:
+    return ContributionsRecordedV1(
+        person_ref=PERSON,
+        masked_id="150102**********34",
+        name="测试",
+        months=[
+            ContributionMonthV1(
+                period=period,
+                unit_uscc=uscc,
+                unit_name="某公司",
+                region_code="150102",
+                batch_id="b",
+                insurance_types=["01"],
+            )
+            for period, uscc in months
+        ],
+    )
 
 
 @pytest.fixture
@@ -30,22 +51,12 @@ async def test_rows_rewritten_by_a_replay_are_read_in_the_same_order(matcher_db)
                 cert,
                 PERSON,
             )
-        for period, uscc in (
-            ("2024-10", "91150100MA0000002Y"),
-            ("2024-09", "91150100MA0000001X"),
-            ("2024-10", "91150100MA0000001X"),
-        ):
-            await conn.execute(
-                "INSERT INTO paid_months (person_key, source, period, unit_uscc, unit_name, region_code, batch_id, "
-                "insurance_types) VALUES ($1, 'insurance', $2, $3, '某公司', '150102', 'b', ARRAY['01'])",
-                PERSON,
-                period,
-                uscc,
-            )
+        await projection.apply_contributions(conn, [_contributions(MONTHS)])
         [before], _ = await findings.load_people(conn, [PERSON])
         # What a replay does: the same values written again, so the rows move to the end of the table.
         await conn.execute("UPDATE registrations SET status = status WHERE certificate_no = '蒙2150001'")
-        await conn.execute("UPDATE paid_months SET unit_name = unit_name WHERE period = '2024-09'")
+        # And the person's months again, listed in another order by their event.
+        await projection.apply_contributions(conn, [_contributions(MONTHS[::-1])])
         [after], _ = await findings.load_people(conn, [PERSON])
     finally:
         await conn.close()
