@@ -29,7 +29,9 @@ net (`UPSTREAM_RETRY_SECONDS`; its relay usually deletes the last rows a moment 
 their events). A lone record is therefore evaluated a few milliseconds after it is applied, and a bulk
 load only once every feed accepted so far is through.
 
-Instances share the queue (`FOR UPDATE SKIP LOCKED`) and pick up sweeps that lost their instance.
+The queue is evaluated as a sweep goes through a region: in key order, chunk by chunk, the next chunks taken
+and loaded while one is evaluated (`chunks`). Instances share the queue (`FOR UPDATE SKIP LOCKED`) and pick
+up sweeps that lost their instance.
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ from kernel.db import driver_connection
 from kernel.retry import Backoff
 from kernel.service import Runtime
 from kernel.upstream import pending_upstream
-from matcher_svc import findings, sweeps
-from matcher_svc.policy import MatcherSettings, current_policy
+from matcher_svc import chunks, sweeps
+from matcher_svc.policy import MatcherSettings
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +152,9 @@ class EvaluationWorker:
         return await self._consumers_caught_up()
 
     async def evaluate_pending(self) -> bool:
-        """Evaluates one chunk of the queue if it is due; returns whether it evaluated anyone (if not,
-        `_next_look` says when to look again unless woken)."""
+        """Evaluates the queue if it is due, in key order, chunk by chunk, the next chunks opened ahead
+        (`chunks.evaluate_in_order`); returns whether it evaluated anyone (if not, `_next_look` says when to
+        look again unless woken). Stopping the worker leaves the chunks opened ahead in the queue."""
         self._next_look = IDLE_SECONDS
         async with self.runtime.db.engine.connect() as conn:
             due_in = await (await driver_connection(conn)).fetchval(
@@ -166,24 +169,43 @@ class EvaluationWorker:
         if not (settled or waiting):
             self._next_look = min(self._next_look, due_in)
             return False
-        async with self.runtime.db.transaction() as conn:
-            pg = await driver_connection(conn)
-            keys = [
-                row["person_key"]
-                for row in await pg.fetch(
-                    "SELECT person_key FROM pending_evaluations "
-                    "WHERE $1 OR since <= now() - make_interval(secs => $2) "
-                    "ORDER BY person_key LIMIT $3 FOR UPDATE SKIP LOCKED",
-                    settled,
-                    self.settings.evaluation_max_delay_seconds,
-                    self.settings.evaluation_chunk,
-                )
-            ]
-            if not keys:
-                return False
-            await findings.evaluate_people(pg, keys, await current_policy(pg, self.settings))
-            await pg.execute("DELETE FROM pending_evaluations WHERE person_key = ANY($1)", keys)
-        return True
+
+        async def next_chunk(after_key: str) -> _QueuedChunk:
+            # The look above stands for the first chunk; each next one looks again: events may have arrived
+            # since, and then only those who waited too long are due.
+            return _QueuedChunk(self.runtime, after_key, settled=await self.inputs_settled() if after_key else settled)
+
+        return await chunks.evaluate_in_order(next_chunk, stopping=self._stopping) > 0
+
+
+class _QueuedChunk(chunks.Chunk):
+    """A chunk of the queue: the next people due (everyone queued, once the inputs have settled), whose findings
+    commit with the deletion of their queue rows.
+
+    No two chunks take the same person. The chunks of one pass of the queue take the rows after the last one of
+    the chunk before, and instances share the queue: the rows another instance's chunks hold are skipped
+    (`SKIP LOCKED`), and a chunk holds its rows until it commits their deletion. Whoever is queued meanwhile
+    behind a pass is the next pass's; a person queued again while taken (`queue` waits for the row) is
+    evaluated again once the chunk has committed."""
+
+    def __init__(self, runtime: Runtime[MatcherSettings], after_key: str, *, settled: bool) -> None:
+        super().__init__(runtime, after_key)
+        self.settled = settled
+
+    async def _take(self, pg: asyncpg.Connection) -> list[str]:
+        rows = await pg.fetch(
+            "SELECT person_key FROM pending_evaluations "
+            "WHERE person_key > $4 AND ($1 OR since <= now() - make_interval(secs => $2)) "
+            "ORDER BY person_key LIMIT $3 FOR UPDATE SKIP LOCKED",
+            self.settled,
+            self.runtime.settings.evaluation_max_delay_seconds,
+            self.runtime.settings.evaluation_chunk,
+            self.after_key,
+        )
+        return [row["person_key"] for row in rows]
+
+    async def _record(self, pg: asyncpg.Connection, changed: int) -> None:
+        await pg.execute("DELETE FROM pending_evaluations WHERE person_key = ANY($1)", self.keys)
 
 
 async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:

@@ -17,21 +17,17 @@ is not drift, only not yet evaluated. The worker starts one every `audit_every_h
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 
 import asyncpg
 from prometheus_client import Counter, Gauge
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from kernel import collector
 from kernel.db import driver_connection
 from kernel.errors import Conflict
 from kernel.scope import EVERYWHERE, RegionScope
 from kernel.service import Runtime
-from matcher_svc import findings
-from matcher_svc.domain import Policy
-from matcher_svc.policy import MatcherSettings, current_policy, set_review_month
+from matcher_svc import chunks
+from matcher_svc.policy import MatcherSettings, set_review_month
 from matcher_svc.queries import SWEEP_COLUMNS
 from matcher_svc.schemas import Purpose, Sweep
 
@@ -146,142 +142,81 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
             await lock.execute("SELECT pg_advisory_unlock(hashtext('sweep:' || $1::uuid::text))", sweep_id)
 
 
-# Chunks opened (listed, taken and loaded) ahead of the one being evaluated: while the rules run here,
-# PostgreSQL reads the next chunks, and their rows are decoded between two slices of the rules.
-CHUNKS_AHEAD = 2
-
-
 async def _chunks(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
-    """Runs the sweep chunk by chunk in key order, `CHUNKS_AHEAD` of them opened ahead. The collector stays
-    paused over the whole run (`kernel.collector`): loaded chunks, many objects and no cycles, always wait."""
+    """Runs the sweep chunk by chunk in key order from its progress, the next chunks opened ahead
+    (`chunks.evaluate_in_order`), and marks it done."""
     async with runtime.db.engine.connect() as conn:
         sweep = await (await driver_connection(conn)).fetchrow(
-            "SELECT purpose = 'audit' AS audit, region_code, after_key, sample_percent FROM sweeps WHERE sweep_id = $1",
+            "SELECT sweep_id::text, purpose = 'audit' AS audit, region_code, after_key, sample_percent FROM sweeps "
+            "WHERE sweep_id = $1",
             sweep_id,
         )
     if sweep is None:
         return
-    audit, after_key, listed_all = sweep["audit"], sweep["after_key"], False
-    ahead: collections.deque[asyncio.Task[_Chunk | None]] = collections.deque()
-    with collector.paused():
-        try:
-            while True:
-                while not listed_all and len(ahead) <= CHUNKS_AHEAD:
-                    if not (keys := await _next_keys(runtime, sweep, after_key)):
-                        listed_all = True
-                        break
-                    after_key = keys[-1]
-                    ahead.append(asyncio.create_task(_Chunk.open(runtime, sweep_id, keys, audit=audit)))
-                if not ahead:
-                    await _finish(runtime, sweep_id, audit=audit)
-                    return
-                chunk = await ahead.popleft()
-                if chunk is None:
-                    return  # the sweep no longer runs
-                try:
-                    await chunk.evaluate()
-                    await chunk.commit()
-                finally:
-                    await chunk.close()
-        finally:
-            for opening in ahead:
-                await _abandon(opening)
+
+    async def next_chunk(after_key: str) -> _SweepChunk:
+        return _SweepChunk(runtime, sweep, after_key)
+
+    await chunks.evaluate_in_order(next_chunk, after_key=sweep["after_key"])
+    await _finish(runtime, sweep_id, audit=sweep["audit"])
 
 
-async def _next_keys(runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, after_key: str) -> list[str]:
-    """The next chunk's people: those registered in the sweep's region (and sample) after `after_key`."""
-    (pattern,) = RegionScope().patterns(sweep["region_code"])
-    async with runtime.db.engine.connect() as conn:
-        rows = await (await driver_connection(conn)).fetch(
+class _SweepChunk(chunks.Chunk):
+    """A chunk of a sweep: the next people registered in its region (and sample), whose findings commit with
+    the sweep's progress.
+
+    Its transaction records progress once the chunks before it have committed theirs, and it was opened before:
+    it reads committed data (READ COMMITTED). An audit reads its people from one snapshot (REPEATABLE READ, see
+    the module's docstring), taken once they are the chunk's: no evaluation of theirs can commit between the
+    snapshot and the chunk's commit."""
+
+    def __init__(self, runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, after_key: str) -> None:
+        super().__init__(runtime, after_key)
+        self.sweep = sweep
+        self.evaluated: list[str] = []  # the people evaluated: an audit leaves out whoever waits in the queue
+
+    async def _take(self, pg: asyncpg.Connection) -> list[str]:
+        """The next people, unless the sweep no longer runs (it was stopped: nobody)."""
+        if await pg.fetchval("SELECT status FROM sweeps WHERE sweep_id = $1", self.sweep["sweep_id"]) != "running":
+            return []
+        (pattern,) = RegionScope().patterns(self.sweep["region_code"])
+        rows = await pg.fetch(
             "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
             f"AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
             pattern,
-            after_key,
-            runtime.settings.evaluation_chunk,
-            sweep["sample_percent"],
+            self.after_key,
+            self.runtime.settings.evaluation_chunk,
+            self.sweep["sample_percent"],
         )
-    return [row["person_key"] for row in rows]
+        self.evaluated = [row["person_key"] for row in rows]
+        return self.evaluated
 
+    async def load(self) -> None:
+        if self.sweep["audit"]:
+            await self._load_snapshot()
+        else:
+            await super().load()
 
-class _Chunk:
-    """A chunk of a sweep: people taken for evaluation in the transaction that will record their findings and
-    the sweep's progress, and loaded from one snapshot.
-
-    That transaction reads committed data (READ COMMITTED): it records progress once the chunks before it have
-    committed theirs, and it was opened before. An audit reads its people from one snapshot (REPEATABLE READ,
-    see the module's docstring), taken once they are the chunk's: no evaluation of theirs can commit between
-    the snapshot and the chunk's commit."""
-
-    def __init__(self, sweep_id: str, keys: list[str], conn: AsyncConnection, pg: asyncpg.Connection) -> None:
-        self.sweep_id = sweep_id
-        self.keys = keys  # the chunk's people in key order; the last one is where the sweep goes on
-        self.evaluated = keys  # the people evaluated: an audit leaves out whoever waits in the queue
-        self._conn = conn
-        self._pg = pg
-        self.loaded: findings.Loaded | None = None
-        self.policy: Policy | None = None
-
-    @classmethod
-    async def open(
-        cls, runtime: Runtime[MatcherSettings], sweep_id: str, keys: list[str], *, audit: bool
-    ) -> _Chunk | None:
-        """The chunk of `keys`, taken and loaded; None when the sweep no longer runs."""
-        conn = await runtime.db.engine.connect()
-        try:
-            await conn.begin()
-            chunk = cls(sweep_id, keys, conn, await driver_connection(conn))
-            if await chunk._load(runtime, audit=audit):
-                return chunk
-        except BaseException:
-            await conn.close()  # rolls back
-            raise
-        await conn.close()
-        return None
-
-    async def _load(self, runtime: Runtime[MatcherSettings], *, audit: bool) -> bool:
-        """Takes and loads the chunk's people, unless the sweep no longer runs (False)."""
-        status = await self._pg.fetchval("SELECT status FROM sweeps WHERE sweep_id = $1", self.sweep_id)
-        if status != "running":
-            return False
-        await findings.lock_people(self._pg, self.keys)
-        async with runtime.db.transaction(isolation_level="REPEATABLE READ" if audit else None) as conn:
+    async def _load_snapshot(self) -> None:
+        """An audit's people, but those who wait in the queue, from one snapshot."""
+        async with self.runtime.db.transaction(isolation_level="REPEATABLE READ") as conn:
             snapshot = await driver_connection(conn)
-            if audit:
-                waiting = await snapshot.fetch(
-                    "SELECT person_key FROM pending_evaluations WHERE person_key = ANY($1)", self.keys
-                )
-                self.evaluated = sorted(set(self.keys) - {row["person_key"] for row in waiting})
-            self.policy = await current_policy(snapshot, runtime.settings)
-            self.loaded = await findings.load(snapshot, self.evaluated)
-        return True
+            waiting = await snapshot.fetch(
+                "SELECT person_key FROM pending_evaluations WHERE person_key = ANY($1)", self.keys
+            )
+            self.evaluated = sorted(set(self.keys) - {row["person_key"] for row in waiting})
+            await self._load_from(snapshot, self.evaluated)
 
-    async def evaluate(self) -> None:
-        """Evaluates the chunk and records the sweep's progress, to commit together (`commit`)."""
-        assert self.loaded is not None and self.policy is not None, "opened"
-        changed = await findings.evaluate_loaded(self._pg, self.loaded, self.policy)
-        await self._pg.execute(
+    async def _record(self, pg: asyncpg.Connection, changed: int) -> None:
+        """The sweep's progress: its people evaluated, the last one (where it goes on), the findings changed."""
+        await pg.execute(
             "UPDATE sweeps SET done = least(total, done + $2), after_key = $3, changed = changed + $4 "
             "WHERE sweep_id = $1",
-            self.sweep_id,
+            self.sweep["sweep_id"],
             len(self.evaluated),
             self.keys[-1],
             changed,
         )
-
-    async def commit(self) -> None:
-        await self._conn.commit()
-
-    async def close(self) -> None:
-        """Returns the connection, rolling back what was not committed."""
-        await self._conn.close()
-
-
-async def _abandon(opening: asyncio.Task[_Chunk | None]) -> None:
-    """Closes a chunk opened ahead that will not be evaluated (the sweep failed or stopped)."""
-    opening.cancel()
-    await asyncio.wait([opening])
-    if not opening.cancelled() and opening.exception() is None and (chunk := opening.result()) is not None:
-        await chunk.close()
 
 
 async def _finish(runtime: Runtime[MatcherSettings], sweep_id: str, *, audit: bool) -> None:

@@ -329,7 +329,8 @@ async def test_two_instances_in_one_group_find_what_one_finds(suite, twin_settin
 @pytest.fixture
 def unpolled_settings(service_database, infra):
     """Services that look on their own only every minute: whatever happens sooner was woken. The matcher
-    evaluates one person per transaction, so that a load takes many looks at the queue."""
+    evaluates one person per transaction, so that a load takes many chunks, each looking again whether the
+    inputs are settled."""
     fresh = fresh_suite(service_database, infra)
     fresh["settings"] = {
         name: settings.model_copy(
@@ -350,13 +351,13 @@ async def test_a_lone_record_is_matched_when_it_arrives_and_upstream_is_asked_on
         asked.append(len(urls))
         return await pending_upstream(client, urls)
 
-    async def evaluating(pg: asyncpg.Connection, keys: list[str], policy) -> int:
-        evaluations.append(len(keys))
-        return await evaluate_people(pg, keys, policy)
+    async def evaluating(pg: asyncpg.Connection, loaded: findings.Loaded, policy) -> int:
+        evaluations.append(len(loaded.persons))
+        return await evaluate_loaded(pg, loaded, policy)
 
-    evaluate_people = findings.evaluate_people
+    evaluate_loaded = findings.evaluate_loaded
     monkeypatch.setattr(evaluation_worker, "pending_upstream", asking)
-    monkeypatch.setattr(findings, "evaluate_people", evaluating)
+    monkeypatch.setattr(findings, "evaluate_loaded", evaluating)
     province = generate_province(people=60, seed=37, review_month=REVIEW_MONTH)
     # One person of the province, paid by another enterprise than the one they are registered at, comes later.
     lone = next(
@@ -377,8 +378,9 @@ async def test_a_lone_record_is_matched_when_it_arrives_and_upstream_is_asked_on
         )
         await push(suite, others)
         await settled(suite["matcher"])
-        # Evaluated a person at a time, the queue was looked at once per person; upstream was asked only when
-        # the events had stopped coming (after each upload, and again while its relay still held the rows).
+        # Evaluated a person per chunk, the queue was taken from once per person; upstream was asked only when
+        # the events had stopped coming (after each upload, and again while its relay still held the rows), not
+        # for every chunk.
         assert len(evaluations) > 40
         assert len(asked) < len(evaluations) / 2, (len(asked), len(evaluations))
 

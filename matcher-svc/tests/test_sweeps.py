@@ -1,17 +1,22 @@
 """Sweeps run chunk by chunk, the next chunks opened (their people taken and loaded) while one is evaluated
-(`sweeps.CHUNKS_AHEAD`). With chunks of a few people, a small province takes many of them: a sweep evaluates
+(`chunks.CHUNKS_AHEAD`). With chunks of a few people, a small province takes many of them: a sweep evaluates
 every person once, in key order, and stores what one evaluation of everyone finds; an audit counts what it
 repairs in whichever chunk; a chunk's findings and the sweep's progress commit together, and a sweep that
 fails leaves the chunks opened ahead of it undone, to go on from its progress.
+
+The evaluation worker goes through the queue the same way: every queued person evaluated once, by one worker or
+shared by two, the queue left empty; a lone person at once; a worker that stops or fails leaves the chunks it
+opened ahead queued.
 
 The province reaches the matcher's projection in-process (arrival.py); the matcher runs on it, without feeds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +30,14 @@ from arrival import KINDS, Chunk, Matcher, Sources, disagreement, from_scratch
 
 from devtools.synthetic import SyntheticProvince, generate_province
 from devtools.testing import eventually, running
-from matcher_svc import findings, sweeps
+from kernel.db import Database
+from kernel.privacy import FieldCipher, Pseudonymizer
+from kernel.service import Runtime
+from matcher_svc import chunks, findings, sweeps
 from matcher_svc.domain import Policy
+from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk
 from matcher_svc.main import create_app, service
+from matcher_svc.policy import MatcherSettings
 
 REVIEW_MONTH, NEXT_MONTH = "2024-10", "2024-11"
 CHUNK = 4  # people per chunk
@@ -50,18 +60,24 @@ def settings(service_database, infra):
 
 
 @pytest.fixture
-async def pg(settings, province) -> AsyncIterator[asyncpg.Connection]:
-    """A connection to the matcher's database, the province in its projection and evaluated."""
+async def queued(settings, province) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to the matcher's database, the province in its projection and everyone queued."""
     conn = await asyncpg.connect(settings.database_url)
     try:
         matcher = Matcher(conn, REVIEW_MONTH)
         sources = Sources()
         for kind in KINDS:
             await matcher.consume(sources.upload(Chunk(kind, tuple(getattr(province, kind)), kind)))
-        await matcher.evaluate_queued()
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def pg(queued) -> asyncpg.Connection:
+    """A connection to the matcher's database, the province in its projection and evaluated."""
+    await Matcher(queued, REVIEW_MONTH).evaluate_queued()
+    return queued
 
 
 @pytest.fixture
@@ -109,6 +125,12 @@ async def all_free(pg: asyncpg.Connection, people: list[str]) -> bool:
         )
 
 
+async def transactions_left_open(pg: asyncpg.Connection) -> int:
+    return await pg.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
+    )
+
+
 async def as_from_scratch(pg: asyncpg.Connection, province: SyntheticProvince, month: str) -> str | None:
     """None when the stored findings are those one evaluation of everyone makes for `month`; else how not."""
     stored, cleared = await Matcher(pg, month).stored()
@@ -117,7 +139,7 @@ async def as_from_scratch(pg: asyncpg.Connection, province: SyntheticProvince, m
 
 async def test_a_sweep_evaluates_everyone_once_in_key_order(app, pg, province, evaluated) -> None:
     people = await registered(pg)
-    assert len(people) > CHUNK * (sweeps.CHUNKS_AHEAD + 2)  # chunks opened ahead, and more
+    assert len(people) > CHUNK * (chunks.CHUNKS_AHEAD + 2)  # chunks opened ahead, and more
     response = await app.state.client.put("/api/v1/matcher/review-month", json={"review_month": NEXT_MONTH})
     assert response.status_code == 202, response.text
     sweep = await finished(app.state.client, response.json()["sweep_id"])
@@ -194,12 +216,7 @@ async def test_a_failed_chunk_leaves_the_chunks_opened_ahead_undone_and_the_swee
     assert {months[key] for key in people[: 2 * CHUNK] if key in months} == {NEXT_MONTH}
     assert {months[key] for key in people[2 * CHUNK :] if key in months} == {REVIEW_MONTH}
     assert await all_free(pg, people)  # no chunk holds its people any more
-    assert (
-        await pg.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"
-        )
-        == 0
-    )
+    assert await transactions_left_open(pg) == 0
 
     monkeypatch.setattr(findings, "evaluate_loaded", evaluate_loaded)
     await pg.execute("UPDATE sweeps SET status = 'running', finished_at = NULL WHERE sweep_id = $1", sweep_id)
@@ -207,3 +224,153 @@ async def test_a_failed_chunk_leaves_the_chunks_opened_ahead_undone_and_the_swee
     resumed = await finished(app.state.client, sweep_id)
     assert resumed["status"] == "done" and resumed["done"] == resumed["total"] == len(people)
     assert await as_from_scratch(pg, province, NEXT_MONTH) is None
+
+
+# The evaluation worker goes through the queue the same way, once the inputs have settled.
+
+
+@pytest.fixture
+async def instances(settings) -> AsyncIterator[list[Runtime[MatcherSettings]]]:
+    """Two matcher instances on the test's database, without consumers or workers of their own (a test runs
+    their evaluation workers) and without upstream services: their inputs are settled."""
+    runtimes = [
+        Runtime(
+            spec=service,
+            settings=settings,
+            db=Database(settings),
+            pseudonymizer=Pseudonymizer(settings.pseudonym_pepper.get_secret_value().encode()),
+            cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
+            http=httpx.AsyncClient(),
+        )
+        for _ in range(2)
+    ]
+    try:
+        yield runtimes
+    finally:
+        for runtime in runtimes:
+            await runtime.http.aclose()
+            await runtime.db.dispose()
+
+
+@pytest.fixture
+def taken(monkeypatch) -> list[str]:
+    """The people taken for evaluation from now on (`findings.lock_people`), in order."""
+    people: list[str] = []
+    lock_people = findings.lock_people
+
+    async def recording(pg: asyncpg.Connection, person_keys: Collection[str]) -> None:
+        people.extend(person_keys)
+        await lock_people(pg, person_keys)
+
+    monkeypatch.setattr(findings, "lock_people", recording)
+    return people
+
+
+async def queued_people(pg: asyncpg.Connection) -> list[str]:
+    return [row["person_key"] for row in await pg.fetch("SELECT person_key FROM pending_evaluations ORDER BY 1")]
+
+
+async def drain(worker: EvaluationWorker) -> None:
+    while await worker.evaluate_pending():
+        pass
+
+
+async def test_a_worker_evaluates_the_queue_in_key_order_with_chunks_opened_ahead(
+    queued, province, instances, evaluated, taken, monkeypatch
+) -> None:
+    people = await queued_people(queued)
+    assert len(people) > CHUNK * (chunks.CHUNKS_AHEAD + 2)
+    ahead: list[int] = []  # when a chunk is evaluated: the people taken and not evaluated yet, its own included
+    evaluate_loaded = findings.evaluate_loaded
+
+    async def counting(pg: asyncpg.Connection, loaded: findings.Loaded, policy: Policy) -> int:
+        ahead.append(len(taken) - len(evaluated))
+        return await evaluate_loaded(pg, loaded, policy)
+
+    monkeypatch.setattr(findings, "evaluate_loaded", counting)
+    await drain(EvaluationWorker(instances[0]))
+    assert evaluated == taken == people
+    # Its own chunk and those opened ahead: one more once the chunk before it has committed.
+    assert CHUNK < max(ahead) <= CHUNK * (chunks.CHUNKS_AHEAD + 2)
+    assert await queued_people(queued) == []
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+
+
+async def test_two_workers_evaluate_every_queued_person_once(queued, province, instances, evaluated) -> None:
+    people = await queued_people(queued)
+    await asyncio.gather(*(drain(EvaluationWorker(runtime)) for runtime in instances))
+    assert sorted(evaluated) == people  # each person once, by either
+    assert await queued_people(queued) == []
+    # The findings are those of one evaluation of everyone: evaluated again in one chunk, nothing changes.
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+    async with queued.transaction():
+        assert await findings.evaluate_people(queued, people, Policy(review_month=REVIEW_MONTH)) == 0
+
+
+async def test_people_sharing_a_lock_do_not_stall_a_worker(queued, province, instances, evaluated, monkeypatch) -> None:
+    """`findings.lock_people` locks a hash of each key: people of two chunks may share a lock (two of 20,000
+    people do about once in twenty provinces; two of 100,000, more often than not). A chunk being taken then
+    waits for a chunk before it to commit, which it does: the worker goes on evaluating the chunks it holds.
+    Here everyone shares one lock."""
+    people = await queued_people(queued)
+
+    async def one_lock_for_all(pg: asyncpg.Connection, person_keys: Collection[str]) -> None:
+        await pg.execute("SELECT pg_advisory_xact_lock(hashtext('everyone'))")
+
+    monkeypatch.setattr(findings, "lock_people", one_lock_for_all)
+    await asyncio.wait_for(drain(EvaluationWorker(instances[0])), timeout=60)
+    assert evaluated == people
+    assert await queued_people(queued) == []
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+
+
+async def test_a_lone_person_is_evaluated_without_looking_for_more(
+    queued, instances, evaluated, taken, monkeypatch
+) -> None:
+    lone, *others = await queued_people(queued)
+    await queued.execute("DELETE FROM pending_evaluations WHERE person_key = ANY($1)", others)
+    takes = 0
+    take = _QueuedChunk._take
+
+    async def counting(chunk: _QueuedChunk, pg: asyncpg.Connection) -> list[str]:
+        nonlocal takes
+        takes += 1
+        return await take(chunk, pg)
+
+    monkeypatch.setattr(_QueuedChunk, "_take", counting)
+    assert await EvaluationWorker(instances[0]).evaluate_pending()
+    assert evaluated == taken == [lone] and takes == 1  # fewer than a chunk holds: nobody left to take
+    assert await queued_people(queued) == []
+
+
+@pytest.mark.parametrize("ending", ["stopped", "failed"])
+async def test_a_worker_that_stops_or_fails_leaves_the_chunks_opened_ahead_queued(
+    ending, queued, province, instances, monkeypatch
+) -> None:
+    people = await queued_people(queued)
+    worker = EvaluationWorker(instances[0])
+    evaluate_loaded, calls = findings.evaluate_loaded, []
+
+    async def ending_at_the_second(pg: asyncpg.Connection, loaded: findings.Loaded, policy: Policy) -> int:
+        calls.append(len(loaded.persons))
+        if len(calls) == 2:
+            if ending == "failed":
+                raise RuntimeError("a chunk fails")
+            worker.stop()  # while its second chunk is evaluated: that one commits, the ones ahead do not
+        return await evaluate_loaded(pg, loaded, policy)
+
+    monkeypatch.setattr(findings, "evaluate_loaded", ending_at_the_second)
+    if ending == "failed":
+        with pytest.raises(RuntimeError, match="a chunk fails"):
+            await worker.evaluate_pending()
+    else:
+        assert await worker.evaluate_pending()
+    evaluated = CHUNK * (1 if ending == "failed" else 2)
+    assert len(calls) == 2 and await queued_people(queued) == people[evaluated:]
+    assert await all_free(queued, people)  # no chunk holds its people any more
+    assert await transactions_left_open(queued) == 0
+
+    monkeypatch.setattr(findings, "evaluate_loaded", evaluate_loaded)
+    await drain(EvaluationWorker(instances[1]))
+    assert await queued_people(queued) == []
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
