@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -13,11 +13,11 @@ from fastapi.responses import JSONResponse
 from gateway_svc.ratelimit import RateLimiter
 from gateway_svc.roles import Scope
 from kernel.errors import DomainError, Forbidden, NotFound, Unavailable, error_body
+from kernel.values import CHINA
 
 log = logging.getLogger(__name__)
 
 _BEARER = 'Bearer realm="guazheng"'
-CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 # How long a caller should wait before trying a service that is down again.
 SERVICE_DOWN_RETRY_AFTER = "5"
 

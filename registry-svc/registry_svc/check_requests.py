@@ -20,7 +20,7 @@ import io
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import asyncpg
@@ -36,6 +36,7 @@ from kernel.regions import like_prefix, region_full_name
 from kernel.scope import RegionScope
 from kernel.service import Runtime
 from kernel.spreadsheets import inert_cell
+from kernel.values import china_today
 from registry_svc.schemas import CheckRequest, CheckRequestIssue
 from registry_svc.settings import RegistrySettings
 
@@ -55,7 +56,7 @@ _COLUMNS = "request_id, request_ref, region_code, centre, issued_at, issued_by, 
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    return china_today()
 
 
 def caller_centre(caller: Caller) -> Centre | None:

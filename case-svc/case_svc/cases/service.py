@@ -48,6 +48,7 @@ from kernel.errors import Conflict, Forbidden, Invalid, NotFound
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.references import next_reference
 from kernel.scope import RegionScope
+from kernel.values import china_today
 
 _FINDING = (
     "SELECT finding_id, rule, status, exemption, severity, region_code, review_month, evidence, first_seen, updated_at "
@@ -56,7 +57,9 @@ _FINDING = (
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """The campaign's today: the date in Beijing (the console proposes it; a notice dated so is not refused as
+    a date to come)."""
+    return china_today()
 
 
 def now() -> datetime:

@@ -22,8 +22,8 @@ from gateway_svc.console.client import Answer
 from gateway_svc.console.pages import templates
 from gateway_svc.console.views import API, Person, _all, _forged, _sub_regions, _today, posted, signed_in, views_of
 from gateway_svc.deps import RuntimeDep
-from gateway_svc.refusals import CHINA
 from gateway_svc.roles import Role, Scope
+from kernel.values import CHINA
 
 # Included into the console's router (views.router, prefix /console) at the end of views.py.
 router: APIRouter = APIRouter(include_in_schema=False)

@@ -19,9 +19,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway_svc import accounts, sessions
 from gateway_svc.deps import RuntimeDep
-from gateway_svc.refusals import CHINA
 from gateway_svc.roles import Role
 from kernel.regions import region_full_name
+from kernel.values import CHINA
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"

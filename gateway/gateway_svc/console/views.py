@@ -27,9 +27,9 @@ from gateway_svc.console import charts, labels, saved_views
 from gateway_svc.console.client import Answer, PersonApi, person_api
 from gateway_svc.console.pages import PREFIX, ROLE_LABELS, templates
 from gateway_svc.deps import RuntimeDep
-from gateway_svc.refusals import CHINA
 from gateway_svc.roles import FEED_ROLES, Scope
 from kernel.spreadsheets import inert_cell
+from kernel.values import CHINA, china_today
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 templates.filters.update(labels.FILTERS)
@@ -185,9 +185,7 @@ def _children(code: str) -> list[str]:
 
 
 def _today() -> date:
-    from datetime import datetime
-
-    return datetime.now(CHINA).date()
+    return china_today()
 
 
 # --- 概览 ------------------------------------------------------------------------------------------

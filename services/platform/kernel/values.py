@@ -16,10 +16,21 @@ Two bounds, for two reasons:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
+
+# The campaign's calendar: the bureaus work in China Standard Time (no daylight saving time), so "today" — a
+# notice's date, the first day of a deadline, a reference number's year — is the date in Beijing, which runs
+# ahead of the servers' UTC date from 16:00 UTC to midnight.
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+
+
+def china_today() -> date:
+    """Today's date in Beijing."""
+    return datetime.now(CHINA).date()
+
 
 # YYYY-MM.
 MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
