@@ -20,10 +20,10 @@ from domain import findings as finding_words
 from gateway_svc import accounts, sessions
 from gateway_svc.console.client import Answer
 from gateway_svc.console.pages import templates
-from gateway_svc.console.views import API, Person, _all, _forged, _sub_regions, _today, posted, signed_in, views_of
+from gateway_svc.console.views import API, Person, _all, _forged, _sub_regions, posted, signed_in, views_of
 from gateway_svc.deps import RuntimeDep
 from gateway_svc.roles import Role, Scope
-from kernel.values import CHINA
+from kernel.values import CHINA, china_today
 
 # Included into the console's router (views.router, prefix /console) at the end of views.py.
 router: APIRouter = APIRouter(include_in_schema=False)
@@ -345,7 +345,7 @@ async def _render_case(person: Person, runtime: RuntimeDep, case_ref: str, **ext
         exemptions=finding_words.EXEMPTION_LABELS,
         outcomes=case_words.OUTCOME_LABELS,
         not_guazheng_reasons=NOT_GUAZHENG_REASONS,
-        today=_today().isoformat(),
+        today=china_today().isoformat(),
         **extra,
     )
 
@@ -593,7 +593,7 @@ async def publications(request: Request, runtime: RuntimeDep) -> Response:
 async def _render_publications(person: Person, **extra: Any) -> Response:
     async with person.api() as api:
         items, refusal = await _all(api, f"{API}/publications", {}, cap=500)
-    today = _today()
+    today = china_today()
     provinces = sorted({code[:2] + "0000" for code in person.account.regions if code != "000000"})
     return person.page("publications.html", "publications", items=items, refusal=refusal, provinces=provinces,
                        can_draft=person.holds(Scope.campaign_admin),
@@ -686,7 +686,7 @@ async def _render_complaints(person: Person, status: str | None, cursor: str | N
     async with person.api() as api:
         answer = await api.get(f"{API}/complaints", {"status": status, "cursor": cursor, "limit": 100})
     context: dict[str, Any] = {"status": status, "statuses": COMPLAINT_STATUSES, "channels": CHANNELS,
-                               "regions": _sub_regions(person.account.regions), "today": _today().isoformat(),
+                               "regions": _sub_regions(person.account.regions), "today": china_today().isoformat(),
                                "can_write": person.holds(Scope.complaints_write), **extra}  # fmt: skip
     if answer.ok:
         context["items"] = answer.body["items"]
@@ -729,7 +729,7 @@ async def _render_complaint(person: Person, complaint_ref: str, **extra: Any) ->
                                refusal=answer.refusal(s404="未找到该投诉举报，或不在您的辖区内。", s422="未找到该投诉举报。"))  # fmt: skip
         history, _ = await _all(api, f"{API}/complaints/{complaint_ref}/history", {}, cap=500)
         linked = [await api.get(f"{API}/cases/{case_id}") for case_id in answer.body.get("case_ids", [])]
-    return person.page("complaint.html", "complaints", item=answer.body, today=_today().isoformat(),
+    return person.page("complaint.html", "complaints", item=answer.body, today=china_today().isoformat(),
                        history=[{**e, "changes": _changes(e)} for e in history],
                        cases=[c.body for c in linked if c.ok],
                        can_write=person.holds(Scope.complaints_write), **extra)  # fmt: skip

@@ -184,10 +184,6 @@ def _children(code: str) -> list[str]:
     return []
 
 
-def _today() -> date:
-    return china_today()
-
-
 # --- 概览 ------------------------------------------------------------------------------------------
 
 
@@ -209,7 +205,7 @@ async def overview(
     async with person.api() as api:
         campaigns = await api.get(f"{API}/campaigns", {"limit": 50}) if person.holds(Scope.cases_read) else None
         campaign = _campaign_for(campaigns.body["items"] if campaigns and campaigns.ok else [], home)
-        today = _today()
+        today = china_today()
         starts = date.fromisoformat(campaign["phases"][0]["starts_on"]) if campaign else date(today.year, 1, 1)
         period = {"from": min(starts, today).isoformat(), "to": today.isoformat()}
         summary = await api.get(f"{API}/reports/summary", {"region_code": home, **period})
@@ -359,7 +355,7 @@ def _campaign_for(items: list[dict[str, Any]], region: str) -> dict[str, Any] | 
     mine = [c for c in items if _covers(c["region_code"], region) or _covers(region, c["region_code"])]
     if not mine:
         return None
-    today = _today().isoformat()
+    today = china_today().isoformat()
     running = [c for c in mine if c["phases"] and c["phases"][0]["starts_on"] <= today <= c["phases"][-1]["ends_on"]]
     chosen = dict(max(running or mine, key=lambda c: c["phases"][0]["starts_on"] if c["phases"] else ""))
     chosen["current_phase"] = next(
@@ -567,7 +563,7 @@ async def findings_export(
         for f in items
     ]
     headers = [words for _, words in EXPORT_COLUMNS]
-    name = f"线索-{chosen.get('region_code') or '全部'}-{_today().isoformat()}"
+    name = f"线索-{chosen.get('region_code') or '全部'}-{china_today().isoformat()}"
     return _spreadsheet(headers, rows, name, format)
 
 
@@ -655,7 +651,7 @@ def _paid_grid(view: dict[str, Any], months: list[str]) -> dict[str, Any]:
 
 def _months(view: dict[str, Any], review_month: str | None, count: int = 12) -> list[str]:
     seen = {i["period"] for i in view["contributions"]} | {i["period"] for i in view["deposits"]}
-    last = review_month or (max(seen) if seen else _today().strftime("%Y-%m"))
+    last = review_month or (max(seen) if seen else china_today().strftime("%Y-%m"))
     year, month = int(last[:4]), int(last[5:7])
     found = []
     for _ in range(count):
@@ -772,7 +768,7 @@ async def reports(
     person = await signed_in(request, runtime)
     if isinstance(person, Response):
         return person
-    today = _today()
+    today = china_today()
     region = region_code or person.account.regions[0]
     period = {"from": from_ or date(today.year, 1, 1).isoformat(), "to": to or today.isoformat()}
     params = {"region_code": region, **period}
