@@ -44,7 +44,7 @@ import time
 import asyncpg
 
 from kernel.consumer import all_applied
-from kernel.db import driver_connection
+from kernel.db import connect, driver_connection
 from kernel.retry import Backoff
 from kernel.service import Runtime
 from kernel.upstream import pending_upstream
@@ -91,7 +91,7 @@ class EvaluationWorker:
         if self._listener is not None and not self._listener.is_closed():
             return
         try:
-            listener = await asyncpg.connect(self.settings.database_url)
+            listener = await connect(self.settings.database_url)
             listener.add_termination_listener(self._queued_somewhere)  # whatever was missed: look again
             await listener.add_listener(NOTIFY_CHANNEL, self._queued_somewhere)
         except (OSError, asyncpg.PostgresError) as exc:

@@ -38,7 +38,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from kernel import collector, metrics
+from kernel import collector, db, metrics
 from kernel.events import CONTENT_TYPE_HEADER, EventPayload
 from kernel.kafka import BusIdentity, ensure_topics, look_at_bus, make_producer
 from kernel.retry import RETRY_AT_MOST_SECONDS, Backoff, cancelled_from_outside
@@ -215,7 +215,7 @@ class OutboxRelay:
         self._wake.clear()
 
     async def _run_once(self) -> None:
-        conn: asyncpg.Connection = await asyncpg.connect(self.dsn)
+        conn = await db.connect(self.dsn)
         producer: AIOKafkaProducer | None = None
         # A dropped connection wakes the loop, whose next statement fails: run() connects again.
         conn.add_termination_listener(lambda _: self._wake.set())

@@ -9,8 +9,10 @@ import uuid
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 
 from devtools.testing import TopicTail, eventually
+from kernel.db import Database, connect
 from kernel.outbox import OutboxRelay
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
@@ -75,3 +77,20 @@ async def test_the_relay_is_woken_by_the_commit_and_listens_again_after_its_conn
         await conn.close()
         relay.stop()
         await asyncio.wait_for(task, timeout=20)
+
+
+async def test_every_session_a_service_opens_runs_without_jit(scratch_db):
+    """JIT compilation cost half a second a time on statements planned over tables a bulk load was still
+    filling: the pool's sessions and the connections opened beside it (relays, listeners) turn it off."""
+    settings = ServiceSettings(service_name="jit-test", database_url=scratch_db.url)
+    database = Database(settings)
+    try:
+        async with database.engine.connect() as conn:
+            assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
+    finally:
+        await database.dispose()
+    own = await connect(scratch_db.url)
+    try:
+        assert await own.fetchval("SHOW jit") == "off"
+    finally:
+        await own.close()
