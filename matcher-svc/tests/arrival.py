@@ -146,8 +146,22 @@ class Sources:
         return self._publish(chunk.kind, {self._identity(chunk.kind, key) for key in keys if key in held})
 
     def current(self, kind: str) -> list[dict[str, Any]]:
-        """The rows held now (retracted ones left out), in key order."""
-        return [held.row for _, held in sorted(self.held[kind].items()) if not held.retracted]
+        """The rows held now (retracted ones left out), in key order. A person's payment rows of one unit and
+        month (one row an insurance type) are one paying unit with one name and region, the latest written row's,
+        as the service states them (ingest.payments): the others' are shown as that row's."""
+        rows = [held for _, held in sorted(self.held[kind].items()) if not held.retracted]
+        if kind not in ("contributions", "deposits"):
+            return [held.row for held in rows]
+        latest: dict[tuple[str, str, str], Held] = {}
+        for held in rows:
+            month = (held.row["id_number"], held.row["period"], held.row["unit_uscc"])
+            if month not in latest or held.written > latest[month].written:
+                latest[month] = held
+        paying = (latest[h.row["id_number"], h.row["period"], h.row["unit_uscc"]].row for h in rows)
+        return [
+            {**held.row, "unit_name": unit["unit_name"], "region_code": unit["region_code"]}
+            for held, unit in zip(rows, paying, strict=True)
+        ]
 
     def held_province(self) -> SyntheticProvince:
         """The data finally held, as a province (`projection.to_domain` takes one)."""
