@@ -49,19 +49,23 @@ def payment_columns(*, insurance_type: bool) -> list[Column]:
 def _months_sql(table: str, *, insurance_type: bool) -> str:
     """The person's current paying units per month as a JSON array; several insurance types paid
     by one unit in one month are one paying unit (DOMAIN §6)."""
-    item = ContributionMonthV1 if insurance_type else PaidMonthV1
-    columns = {name: f"m.{name}" for name in item.model_fields}
-    types = f", array_agg({INSURANCE_TYPE} ORDER BY {INSURANCE_TYPE}) AS {INSURANCE_TYPE}s" if insurance_type else ""
+    current = f"FROM {table} t WHERE t.person_key = pc.person_key AND t.retracted_at IS NULL"
+    if not insurance_type:
+        # A deposit's unit and month are its key: each row is a paying unit as it stands, nothing to group
+        # (a third cheaper to render than the grouping below).
+        columns = {name: f"t.{name}" for name in PaidMonthV1.model_fields} | {"batch_id": "t.batch_id::text"}
+        return f"SELECT {outbox.json_array_sql(outbox.payload_sql(PaidMonthV1, columns), 't.period, t.unit_uscc')} {current}"
+    columns = {name: f"m.{name}" for name in ContributionMonthV1.model_fields}
     return (
-        f"SELECT {outbox.json_array_sql(outbox.payload_sql(item, columns), 'm.period, m.unit_uscc')} "
+        f"SELECT {outbox.json_array_sql(outbox.payload_sql(ContributionMonthV1, columns), 'm.period, m.unit_uscc')} "
         # The latest recorded name and region win (a rename of one insurance type's row shows), not max(): among
         # the group's rows of its latest update (one upload's rows share it), the least. Found with a window
         # and FILTER rather than array_agg(… ORDER BY updated_at DESC)[1]: no sort per group.
         "FROM (SELECT period, unit_uscc, min(unit_name) FILTER (WHERE latest) AS unit_name, "
         "min(region_code) FILTER (WHERE latest) AS region_code, "
-        f"min(batch_id::text) FILTER (WHERE latest) AS batch_id{types} "
-        f"FROM (SELECT *, updated_at = max(updated_at) OVER (PARTITION BY unit_uscc, period) AS latest FROM {table} t "
-        "WHERE t.person_key = pc.person_key AND t.retracted_at IS NULL) t "
+        f"min(batch_id::text) FILTER (WHERE latest) AS batch_id, "
+        f"array_agg({INSURANCE_TYPE} ORDER BY {INSURANCE_TYPE}) AS {INSURANCE_TYPE}s "
+        f"FROM (SELECT *, updated_at = max(updated_at) OVER (PARTITION BY unit_uscc, period) AS latest {current}) t "
         "GROUP BY unit_uscc, period) m"
     )
 
