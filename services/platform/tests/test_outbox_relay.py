@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from devtools.testing import TopicTail, eventually
-from kernel.db import Database, connect
+from kernel.db import SESSION_SETTINGS, Database, connect
 from kernel.outbox import OutboxRelay
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
@@ -79,18 +79,22 @@ async def test_the_relay_is_woken_by_the_commit_and_listens_again_after_its_conn
         await asyncio.wait_for(task, timeout=20)
 
 
-async def test_every_session_a_service_opens_runs_without_jit(scratch_db):
-    """JIT compilation cost half a second a time on statements planned over tables a bulk load was still
-    filling: the pool's sessions and the connections opened beside it (relays, listeners) turn it off."""
-    settings = ServiceSettings(service_name="jit-test", database_url=scratch_db.url)
+async def test_every_session_a_service_opens_brings_the_session_settings(scratch_db):
+    """JIT compiled for half a second a statement planned over tables a bulk load was still filling, and a
+    spinning disk's random_page_cost had the relay read all of persons for every change set: the pool's
+    sessions and the connections opened beside it (relays, listeners) set both, whatever the server says."""
+    assert SESSION_SETTINGS == {"jit": "off", "random_page_cost": "1.1"}
+    settings = ServiceSettings(service_name="session-settings-test", database_url=scratch_db.url)
     database = Database(settings)
     try:
         async with database.engine.connect() as conn:
-            assert (await conn.execute(text("SHOW jit"))).scalar_one() == "off"
+            for name, value in SESSION_SETTINGS.items():
+                assert (await conn.execute(text(f"SHOW {name}"))).scalar_one() == value
     finally:
         await database.dispose()
     own = await connect(scratch_db.url)
     try:
-        assert await own.fetchval("SHOW jit") == "off"
+        for name, value in SESSION_SETTINGS.items():
+            assert await own.fetchval(f"SHOW {name}") == value
     finally:
         await own.close()
