@@ -63,7 +63,7 @@ def _months_sql(table: str, *, insurance_type: bool) -> str:
         # and FILTER rather than array_agg(… ORDER BY updated_at DESC)[1]: no sort per group.
         "FROM (SELECT period, unit_uscc, min(unit_name) FILTER (WHERE latest) AS unit_name, "
         "min(region_code) FILTER (WHERE latest) AS region_code, "
-        f"min(batch_id::text) FILTER (WHERE latest) AS batch_id, "
+        "min(batch_id::text) FILTER (WHERE latest) AS batch_id, "
         f"array_agg({INSURANCE_TYPE} ORDER BY {INSURANCE_TYPE}) AS {INSURANCE_TYPE}s "
         f"FROM (SELECT *, updated_at = max(updated_at) OVER (PARTITION BY unit_uscc, period) AS latest {current}) t "
         "GROUP BY unit_uscc, period) m"
