@@ -82,13 +82,19 @@ class BusView:
     partitions: list[TopicPartition]  # of the topics asked about that exist
 
 
+async def cluster_id(admin: AIOKafkaAdminClient) -> str:
+    """The id of the cluster a started admin client talks to: one request (the client connects again, to
+    whatever broker answers at its address now, when its connection was lost)."""
+    return str((await admin.describe_cluster()).get("cluster_id"))
+
+
 async def look_at_bus(bootstrap_servers: str, names: Iterable[str]) -> BusView:
     """The broker cluster's id and every partition of the topics (as the broker names them) that exist."""
     names = list(names)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
     await admin.start()
     try:
-        cluster = await admin.describe_cluster()
+        cluster = await cluster_id(admin)
         existing = set(await admin.list_topics()) if names else set()
         wanted = [name for name in names if name in existing]
         described = await admin.describe_topics(wanted) if wanted else []  # none named: describe none
@@ -99,7 +105,7 @@ async def look_at_bus(bootstrap_servers: str, names: Iterable[str]) -> BusView:
         for topic in described
         for partition in topic.get("partitions", [])
     ]
-    return BusView(str(cluster.get("cluster_id")), partitions)
+    return BusView(cluster, partitions)
 
 
 async def partitions_of(bootstrap_servers: str, names: Iterable[str]) -> list[TopicPartition]:
