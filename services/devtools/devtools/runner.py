@@ -77,6 +77,7 @@ class Infrastructure:
         settings = {"kafka_bootstrap_servers": self.bootstrap_servers}
         if self.broker is not None:
             settings["kafka_session_timeout_seconds"] = str(EmbeddedBroker.SESSION_TIMEOUT_SECONDS)
+            settings["kafka_fetch_max_wait_ms"] = str(EmbeddedBroker.FETCH_MAX_WAIT_MS)
         return settings
 
     def stop(self) -> None:

@@ -45,10 +45,7 @@ def make_consumer(settings: ServiceSettings, group_id: str) -> AIOKafkaConsumer:
         max_partition_fetch_bytes=4 * 1024 * 1024,
         session_timeout_ms=int(settings.kafka_session_timeout_seconds * 1000),
         heartbeat_interval_ms=int(settings.kafka_session_timeout_seconds * 1000 / 3),
-        # How long the broker may hold a fetch that finds nothing. Apache Kafka answers as soon as a record
-        # arrives, so this only bounds idle round trips; the embedded broker answers some way into the wait
-        # (at 500 ms, the default, a record took 110 ms to arrive, 20 ms at 100): what a lone record waits.
-        fetch_max_wait_ms=100,
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
     )
 
 

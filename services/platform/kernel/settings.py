@@ -60,6 +60,13 @@ class ServiceSettings(BaseSettings):
         description="How long a consumer group member may go without a heartbeat before the group drops it "
         "(heartbeats every third of it). The embedded broker makes a joining member wait half of it.",
     )
+    kafka_fetch_max_wait_ms: int = Field(
+        500,
+        gt=0,
+        description="How long the broker may hold a consumer's fetch that finds nothing. Apache Kafka answers as "
+        "soon as a record arrives, so this only bounds idle round trips; the embedded broker answers some way into "
+        "the wait, so there it is what a lone record waits (`./dev up` and the tests set 30).",
+    )
     kafka_enable_idempotence: bool = Field(
         False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
     )

@@ -494,6 +494,7 @@ async def test_a_broker_restarted_empty_is_read_again_from_the_beginning(scratch
         database_url=scratch_db.url,
         kafka_bootstrap_servers=bootstrap,
         kafka_session_timeout_seconds=broker.SESSION_TIMEOUT_SECONDS,
+        kafka_fetch_max_wait_ms=broker.FETCH_MAX_WAIT_MS,
         kafka_topic_partitions=2,
     )
     db = Database(settings)
