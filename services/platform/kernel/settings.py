@@ -65,7 +65,7 @@ class ServiceSettings(BaseSettings):
         gt=0,
         description="How long the broker may hold a consumer's fetch that finds nothing. Apache Kafka answers as "
         "soon as a record arrives, so this only bounds idle round trips; the embedded broker answers some way into "
-        "the wait, so there it is what a lone record waits (`./dev up` and the tests set 30).",
+        "the wait, so there it is what a lone record waits (`./dev up` and the tests set 100).",
     )
     kafka_enable_idempotence: bool = Field(
         False, description="Turn on where the broker supports it (Apache Kafka does; the embedded broker does not)."
