@@ -213,12 +213,15 @@ async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:
     and every instance's worker hears of it when the transaction commits (`NOTIFY_CHANNEL`).
 
     DO UPDATE, not DO NOTHING: it waits for an evaluator holding the row, and inserts again once
-    that evaluator (which read the projection before this transaction commits) has deleted it.
+    that evaluator (which read the projection before this transaction commits) has deleted it. Its
+    `WHERE false` writes nothing to a row already queued (which keeps its `since`): DO UPDATE locks the
+    row all the same, and a no-op update wrote a new version of it each time, about three a person on a
+    first load (one per feed's event), every one a dead row for the worker's scans of the queue.
     """
     if person_keys:
         await pg.execute(
             "INSERT INTO pending_evaluations (person_key) SELECT unnest($1::text[]) ORDER BY 1 "
-            "ON CONFLICT (person_key) DO UPDATE SET since = pending_evaluations.since",
+            "ON CONFLICT (person_key) DO UPDATE SET since = pending_evaluations.since WHERE false",
             list(person_keys),
         )
         await pg.execute(f"NOTIFY {NOTIFY_CHANNEL}")

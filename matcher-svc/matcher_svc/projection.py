@@ -169,7 +169,7 @@ async def _apply_months(
     changed = await _count_data_months(pg, source, records)
     touched = set(keys)
     if changed and source == "insurance":
-        touched |= await _without_insurance_in(pg, changed)
+        touched |= await _registered_in(pg, changed)
     return touched
 
 
@@ -201,17 +201,15 @@ async def _count_data_months(
     return changed
 
 
-async def _without_insurance_in(pg: asyncpg.Connection, months: set[tuple[str, str]]) -> set[str]:
-    """The people a province's 社保 month that arrived or went away may judge differently: those actively
-    registered in the province with no contribution that month (a superset of whoever has none in a window
-    holding it — SI_NONE and its evidence — whatever the review month)."""
+async def _registered_in(pg: asyncpg.Connection, months: set[tuple[str, str]]) -> set[str]:
+    """The people a province's 社保 month that arrived or went away may judge differently: whoever is actively
+    registered in the province. A superset of those with no contribution that month (SI_NONE and its evidence,
+    whatever the review month): picking those out took a probe of every registered person's months, 4.2 s for
+    100,000 people inside the consumer's transaction on a first load, against queueing the few who paid (their
+    own events queue them anyway when a month's feed arrives)."""
     rows = await pg.fetch(
-        "SELECT DISTINCT r.person_key FROM registrations r "
-        "JOIN unnest($1::text[], $2::text[]) AS c(province, period) ON left(r.region_code, 2) = c.province "
-        "WHERE r.status = 'active' AND NOT EXISTS (SELECT 1 FROM person_payments m WHERE m.person_key = r.person_key "
-        "AND m.source = 'insurance' AND c.period = ANY(m.periods))",
-        [province for province, _ in months],
-        [period for _, period in months],
+        "SELECT DISTINCT person_key FROM registrations WHERE status = 'active' AND left(region_code, 2) = ANY($1)",
+        sorted({province for province, _ in months}),
     )
     return {row["person_key"] for row in rows}
 

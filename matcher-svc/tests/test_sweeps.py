@@ -35,7 +35,7 @@ from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.service import Runtime
 from matcher_svc import chunks, findings, sweeps
 from matcher_svc.domain import Policy
-from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk
+from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk, queue
 from matcher_svc.main import create_app, service
 from matcher_svc.policy import MatcherSettings
 
@@ -294,6 +294,34 @@ async def test_a_worker_evaluates_the_queue_in_key_order_with_chunks_opened_ahea
     assert CHUNK < max(ahead) <= CHUNK * (chunks.CHUNKS_AHEAD + 2)
     assert await queued_people(queued) == []
     assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+
+
+async def test_queueing_a_person_an_evaluator_holds_waits_and_queues_them_again(queued, settings) -> None:
+    person, other = (await queued_people(queued))[:2]
+    version = "SELECT xmin::text FROM pending_evaluations WHERE person_key = $1"
+    before = await queued.fetchval(version, other)
+    evaluator = await asyncpg.connect(settings.database_url)
+    try:
+        async with evaluator.transaction():  # as a chunk holds its people until it commits their deletion
+            await evaluator.execute("SELECT 1 FROM pending_evaluations WHERE person_key = $1 FOR UPDATE", person)
+            queueing = asyncio.ensure_future(_queue_in_transaction(settings, {person, other}))
+            await asyncio.sleep(0.5)
+            assert not queueing.done()  # it waits for the evaluator, which read the projection before it
+            await evaluator.execute("DELETE FROM pending_evaluations WHERE person_key = $1", person)
+        await asyncio.wait_for(queueing, 10)
+    finally:
+        await evaluator.close()
+    assert person in await queued_people(queued)  # queued again after the evaluator's deletion
+    assert await queued.fetchval(version, other) == before  # already queued: left as it was, no new version
+
+
+async def _queue_in_transaction(settings: MatcherSettings, people: set[str]) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        async with conn.transaction():
+            await queue(conn, people)
+    finally:
+        await conn.close()
 
 
 async def test_two_workers_evaluate_every_queued_person_once(queued, province, instances, evaluated) -> None:
