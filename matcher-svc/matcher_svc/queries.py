@@ -12,6 +12,7 @@ import asyncpg
 import orjson
 from aiokafka.errors import KafkaError
 
+from kernel.consumer import unapplied_events
 from kernel.kafka import unconsumed_events
 from kernel.paging import Page, decode_cursor, encode_cursor
 from kernel.scope import EVERYWHERE, RegionScope
@@ -132,7 +133,14 @@ async def person_view(pg: asyncpg.Connection, person_ref: str, scope: RegionScop
 
 async def _unconsumed(runtime: Runtime[MatcherSettings]) -> int | None:
     """Events on the bus the matcher's consumer group has not applied; None when the broker does not
-    answer in time (a lost broker is a state to report, not an error of the request)."""
+    answer in time (a lost broker is a state to report, not an error of the request).
+
+    When this instance's members hold every partition, they count them themselves (one ListOffsets request,
+    as the evaluation worker judges settled). Asking the broker about the group instead started three clients
+    and fetched from every partition: about 100 ms of CPU (the broker's 42) and 360 ms a look, which a
+    dashboard polling progress spent again at every poll."""
+    if (unapplied := await unapplied_events(runtime.consumers)) is not None:
+        return unapplied
     try:
         return await asyncio.wait_for(
             unconsumed_events(runtime.settings, runtime.consumers[0].group_id, projection.TOPICS_CONSUMED),

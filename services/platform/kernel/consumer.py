@@ -144,6 +144,7 @@ class IdempotentConsumer:
         self._probe_lock = asyncio.Lock()
         self._stopping_probes: set[asyncio.Future[None]] = set()
         self._applying = False  # between a fetch that brought records and the commit of all of them
+        self._in_flight = 0  # the records of that fetch: past the position, not applied yet
         self._attempts: dict[tuple[TopicPartition, int], int] = {}  # failed attempts per batch start
         self._bus = BusIdentity()
         self._rewind = False  # the bus was replaced: the next member reads its topics from the beginning
@@ -217,6 +218,29 @@ class IdempotentConsumer:
         except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
             return False
 
+    async def _unapplied_own(self) -> tuple[int, int] | None:
+        """(events published to this member's partitions and not applied yet, how many partitions it holds); None
+        when it cannot say (not running, the broker does not answer in time). Counted as `_applied_own` judges:
+        the broker's end offset or the latest fetch's high watermark, whichever is further, past the member's
+        position, plus the records of a batch it is applying."""
+        consumer = self._consumer
+        if consumer is None or not self.connected:
+            return None
+        partitions = list(consumer.assignment())
+        if not partitions:
+            return 0, 0
+        try:
+            ends = await asyncio.wait_for(self._end_offsets(partitions), END_OFFSETS_TIMEOUT_SECONDS)
+            # No await yields from here on (the positions are known): the batch in flight and the positions agree.
+            in_flight, behind = self._in_flight, 0
+            for partition, end in ends.items():
+                behind += max(0, max(end, consumer.highwater(partition) or 0) - await consumer.position(partition))
+        except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
+            return None
+        if self._consumer is not consumer:  # replaced while the broker answered: its count is of the one before
+            return None
+        return behind + in_flight, len(partitions)
+
     def _idle(self, consumer: AIOKafkaConsumer) -> bool:
         """Whether `consumer` is still the running member's and not in the middle of a batch."""
         return self._consumer is consumer and not self._applying
@@ -271,13 +295,14 @@ class IdempotentConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=self.max_records)
                 # Set before anything awaits: the positions have moved past records not applied yet.
                 self._applying = bool(batches)
+                self._in_flight = sum(len(records) for records in batches.values())
                 if batches:
                     self.caught_up_since = None
                     with collector.paused():  # a fetch's records and payloads: many objects, no cycles
                         await self._apply(consumer, batches)
                 self.failures, self.last_error = 0, None
                 if batches:
-                    self._applying = False
+                    self._applying, self._in_flight = False, 0
                     self.applied_batches += 1
                     self._progressed()
                 elif consumer.assignment():
@@ -290,7 +315,7 @@ class IdempotentConsumer:
                     await self._check_bus()
         finally:
             self._consumer = None
-            self._applying = False
+            self._applying, self._in_flight = False, 0
             self.connected = False
             self.caught_up_since = None
             await self._close(consumer)
@@ -502,3 +527,17 @@ async def all_applied(members: Sequence[IdempotentConsumer]) -> bool:
             return False
     # After the awaits: a member that fetched a batch meanwhile has moved past what it applied.
     return all(member._idle(consumer) for group in own.values() for member, consumer, _ in group)
+
+
+async def unapplied_events(members: Sequence[IdempotentConsumer]) -> int | None:
+    """Events published to the partitions of `members` (this process's members of one consumer group) and not
+    applied yet, from what the members know and one ListOffsets request each: no client started, nothing asked
+    of the group. None when the members do not hold every partition of their topics (other instances hold some)
+    or cannot say: then only the broker knows (`kernel.kafka.unconsumed_events`)."""
+    counted = [count for member in members if (count := await member._unapplied_own()) is not None]
+    if not members or len(counted) < len(members) or (consumer := members[0]._consumer) is None:
+        return None
+    partitions = sum(len(consumer.partitions_for_topic(topic) or ()) for topic in members[0]._topic_names)
+    if sum(held for _, held in counted) < partitions:
+        return None
+    return sum(events for events, _ in counted)

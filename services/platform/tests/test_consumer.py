@@ -18,10 +18,10 @@ from sqlalchemy import text
 
 from devtools.embedded import EmbeddedBroker
 from devtools.testing import eventually
-from kernel.consumer import IdempotentConsumer, PayloadHandler, latest_payloads
+from kernel.consumer import IdempotentConsumer, PayloadHandler, latest_payloads, unapplied_events
 from kernel.db import Database
 from kernel.events import CONTENT_TYPE_HEADER, CloudEvent, EventPayload
-from kernel.kafka import ensure_topics, partitions_of
+from kernel.kafka import ensure_topics, partitions_of, unconsumed_events
 from kernel.settings import ServiceSettings
 from registry_svc.main import service as registry_service
 
@@ -288,23 +288,41 @@ async def test_who_waits_for_the_consumer_is_woken_and_learns_when_everything_pu
         await eventually(read_to_the_end, what="the member to read its empty topic to the end")
         assert woken == [0]  # reaching the end woke whoever waits
         assert await consumer.applied_all_published()
+        assert await unapplied_events([consumer]) == 0
 
         await _produce(bootstrap, topic, [("a", _event(str(uuid.uuid4()), 1))])
         await eventually(consumer.applied_all_published, what="the first event to be applied")
         assert consumer.applied_batches == 1 and woken[-1] == 1
+        assert await unapplied_events([consumer]) == 0
 
         # In the middle of a batch the position is past events not yet applied: not everything is applied.
         await _produce(bootstrap, topic, [("b", _event(str(uuid.uuid4()), 2))])
         await asyncio.wait_for(inside.wait(), timeout=30)
         assert not await consumer.applied_all_published()
+        # The member counts what it has not applied as the broker does for its group: the batch it holds, and
+        # what was published behind it.
+        assert await unapplied_events([consumer]) == 1
+        await _produce(bootstrap, topic, [(key, _event(str(uuid.uuid4()), 3)) for key in "cdef"])
+        counted = await unapplied_events([consumer])
+        assert counted == await unconsumed_events(settings, consumer.group_id, [topic]) and counted > 1
         gate.set()
         await eventually(consumer.applied_all_published, what="the held batch to be applied")
-        assert consumer.applied_batches == 2 and woken[-1] == 2
+        assert consumer.applied_batches >= 2 and woken[-1] == consumer.applied_batches
+        await eventually(lambda: _none_unapplied(consumer), what="everything to be applied")
     finally:
         gate.set()
         await _stop(consumer, task)
         await db.dispose()
     assert not await consumer.applied_all_published()  # a stopped member vouches for nothing
+    assert await unapplied_events([consumer]) is None  # nor counts: only the broker can say
+
+
+async def _none_unapplied(consumer: IdempotentConsumer) -> bool:
+    return (
+        await unapplied_events([consumer])
+        == 0
+        == await unconsumed_events(consumer.settings, consumer.group_id, consumer.topics)
+    )
 
 
 def test_event_serialisation_round_trip():
