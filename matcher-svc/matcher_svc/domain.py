@@ -29,8 +29,8 @@ class Unit:
 
 
 class UnitDirectory:
-    """Units looked up by USCC and by normalised (former) name: the ones the evaluated people refer to
-    (loaded by the service), or a whole unit feed (in the tests)."""
+    """Units looked up by USCC and by normalised (former) name: every unit (as the service loads them, once
+    for each version of the units), or those the evaluated people refer to."""
 
     def __init__(self, units: Iterable[Unit] = ()) -> None:
         self.units = tuple(units)

@@ -51,6 +51,11 @@ async def apply_units(pg: asyncpg.Connection, units: list[UnitRecordedV1]) -> se
         [u.head_office_uscc for u in units],
         [u.region_code for u in units],
     )
+    # A new version of the units (random: `findings` keeps whole directories by it, whatever the database).
+    await pg.execute(
+        "INSERT INTO matcher_state (key, value) VALUES ('units_version', gen_random_uuid()::text) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+    )
     # Whoever names (by a name old or new) or is paid by these units (or their branches) may resolve
     # differently now.
     names = [normalize_unit_name(n) for u in units for n in (u.name, *u.former_names)]

@@ -30,11 +30,13 @@ from arrival import KINDS, Chunk, Matcher, Sources, disagreement, from_scratch
 
 from devtools.synthetic import SyntheticProvince, generate_province
 from devtools.testing import eventually, running
+from domain.identifiers import normalize_unit_name
 from kernel.db import Database
+from kernel.events import UnitRecordedV1
 from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.service import Runtime
-from matcher_svc import chunks, findings, sweeps
-from matcher_svc.domain import Policy
+from matcher_svc import chunks, findings, projection, sweeps
+from matcher_svc.domain import Policy, Unit
 from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk, queue
 from matcher_svc.main import create_app, service
 from matcher_svc.policy import MatcherSettings
@@ -322,6 +324,27 @@ async def _queue_in_transaction(settings: MatcherSettings, people: set[str]) -> 
             await queue(conn, people)
     finally:
         await conn.close()
+
+
+async def test_people_are_loaded_with_the_units_as_they_now_stand(queued) -> None:
+    people, directory = await findings.load_people(queued, await queued_people(queued))
+    person, uscc = next((p.person_key, r.unit_uscc) for p in people for r in p.registrations if r.unit_uscc)
+    assert (await findings.load_people(queued, [person]))[1] is directory  # the same units: loaded once
+    unit = directory.by_uscc(uscc)
+    assert unit is not None
+    renamed = UnitRecordedV1(
+        uscc=uscc, name=unit.name + "（更名）", former_names=[unit.name], kind=unit.kind,
+        head_office_uscc=unit.head_office_uscc, region_code=unit.region_code, batch_id=None,
+    )  # fmt: skip
+    async with queued.transaction():
+        await projection.apply_units(queued, [renamed])
+    _, now = await findings.load_people(queued, [person])
+    assert now is not directory
+    assert now.by_uscc(uscc) == Unit(
+        uscc, renamed.name, normalize_unit_name(renamed.name), (normalize_unit_name(unit.name),), unit.kind,
+        unit.head_office_uscc, unit.region_code,
+    )  # fmt: skip
+    assert now.by_name(normalize_unit_name(unit.name)) == [now.by_uscc(uscc)]  # found by its former name too
 
 
 async def test_two_workers_evaluate_every_queued_person_once(queued, province, instances, evaluated) -> None:
