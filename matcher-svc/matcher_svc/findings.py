@@ -85,12 +85,12 @@ _UNITS = (
     "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)) u "
     "ORDER BY uscc"
 )
-# Every unit, with the version of the units the same snapshot holds (stamped by `projection.apply_units`).
+# The version of the units (stamped by `projection.apply_units`); every unit, with the version the same snapshot holds.
+_UNITS_VERSION = "SELECT value FROM matcher_state WHERE key = 'units_version'"
 _ALL_UNITS = (
     "SELECT uscc, name, name_norm, former_names_norm, kind, head_office_uscc, region_code, "
-    "(SELECT value FROM matcher_state WHERE key = 'units_version') FROM units ORDER BY uscc"
+    f"({_UNITS_VERSION}) FROM units ORDER BY uscc"
 )
-_UNITS_VERSION = "SELECT value FROM matcher_state WHERE key = 'units_version'"
 # Whole directories by the version of the units they hold: a chunk reads the version (one row) and, while it
 # stands, the directory loaded once. The chunk's own units took five scans of the units table per chunk (about
 # 30 ms a chunk at 9,300 units, more as a province's units grow), and as many objects made again. A version is

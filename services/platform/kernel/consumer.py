@@ -179,38 +179,22 @@ class IdempotentConsumer:
 
     async def _applied_own(self) -> tuple[AIOKafkaConsumer, set[TopicPartition]] | None:
         """This member's client and partitions, once it has applied every event published to them before the
-        call; None when it has not or cannot say.
-
-        The broker's end offsets are asked now; a partition is read when the member's position (everything
-        before it is applied: it is not in the middle of a batch) has reached both that end and the high
-        watermark of its latest fetch (the embedded broker reports a partition's end at its last record
-        batch, the fetch the true one). None while it applies a batch, has no partitions (it never reports
-        having caught up either), is not running, or the broker does not answer in time.
-        """
-        consumer = self._consumer
-        if consumer is None or not self.connected or self._applying:
+        call; None when it has not or cannot say: while it applies a batch, has no partitions (it never reports
+        having caught up either), is not running, or the broker does not answer in time (`_unapplied_own`)."""
+        if self._applying:
+            return None  # no need to ask the broker
+        counted = await self._unapplied_own()
+        if counted is None:
             return None
-        partitions = list(consumer.assignment())
-        if not partitions:
-            return None
-        try:
-            ends = await asyncio.wait_for(self._end_offsets(partitions), END_OFFSETS_TIMEOUT_SECONDS)
-            for partition, end in ends.items():
-                # After the await: a batch fetched meanwhile moved the position past what is applied.
-                if not self._idle(consumer):
-                    return None
-                if await consumer.position(partition) < max(end, consumer.highwater(partition) or 0):
-                    return None
-        except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
-            return None  # a rebalance took a partition away meanwhile, or the broker did not answer
-        return consumer, set(partitions)
+        consumer, partitions, unapplied = counted
+        return (consumer, partitions) if partitions and not unapplied else None
 
     async def _group_committed_all(self, consumer: AIOKafkaConsumer, held: set[TopicPartition]) -> bool:
         """Whether the group has committed every event of its partitions outside `held` (those other instances
         hold): what they applied is what the group committed. Without this, an instance would count as settled
         while the events that explain its people (a person's payments, in another member's partitions) are
         still unapplied."""
-        if len(held) >= sum(len(consumer.partitions_for_topic(t) or ()) for t in self._topic_names):
+        if len(held) >= self._group_partitions(consumer):
             return True  # the members asked hold every partition: no need to ask the broker
         try:
             pending = unconsumed_events(self.settings, self.group_id, self.topics)
@@ -218,17 +202,25 @@ class IdempotentConsumer:
         except (KafkaError, IllegalStateError, AssertionError, TimeoutError, OSError):
             return False
 
-    async def _unapplied_own(self) -> tuple[int, int] | None:
-        """(events published to this member's partitions and not applied yet, how many partitions it holds); None
-        when it cannot say (not running, the broker does not answer in time). Counted as `_applied_own` judges:
-        the broker's end offset or the latest fetch's high watermark, whichever is further, past the member's
-        position, plus the records of a batch it is applying."""
+    def _group_partitions(self, consumer: AIOKafkaConsumer) -> int:
+        """How many partitions the group's topics have (as the member's client knows them)."""
+        return sum(len(consumer.partitions_for_topic(topic) or ()) for topic in self._topic_names)
+
+    async def _unapplied_own(self) -> tuple[AIOKafkaConsumer, set[TopicPartition], int] | None:
+        """This member's client, its partitions, and how many events published to them it has not applied yet;
+        None when it cannot say (not running, a rebalance took a partition away, the broker does not answer in
+        time).
+
+        The broker's end offsets are asked now; a partition is read up to the member's position (everything
+        before it is applied, but for the batch it is applying, counted too), and unread past it up to that end
+        or the high watermark of its latest fetch, whichever is further (the embedded broker reports a
+        partition's end at its last record batch, the fetch the true one)."""
         consumer = self._consumer
         if consumer is None or not self.connected:
             return None
         partitions = list(consumer.assignment())
         if not partitions:
-            return 0, 0
+            return consumer, set(), 0
         try:
             ends = await asyncio.wait_for(self._end_offsets(partitions), END_OFFSETS_TIMEOUT_SECONDS)
             # No await yields from here on (the positions are known): the batch in flight and the positions agree.
@@ -239,7 +231,7 @@ class IdempotentConsumer:
             return None
         if self._consumer is not consumer:  # replaced while the broker answered: its count is of the one before
             return None
-        return behind + in_flight, len(partitions)
+        return consumer, set(partitions), behind + in_flight
 
     def _idle(self, consumer: AIOKafkaConsumer) -> bool:
         """Whether `consumer` is still the running member's and not in the middle of a batch."""
@@ -535,9 +527,8 @@ async def unapplied_events(members: Sequence[IdempotentConsumer]) -> int | None:
     of the group. None when the members do not hold every partition of their topics (other instances hold some)
     or cannot say: then only the broker knows (`kernel.kafka.unconsumed_events`)."""
     counted = [count for member in members if (count := await member._unapplied_own()) is not None]
-    if not members or len(counted) < len(members) or (consumer := members[0]._consumer) is None:
+    if not counted or len(counted) < len(members):
         return None
-    partitions = sum(len(consumer.partitions_for_topic(topic) or ()) for topic in members[0]._topic_names)
-    if sum(held for _, held in counted) < partitions:
+    if sum(len(held) for _, held, _ in counted) < members[0]._group_partitions(counted[0][0]):
         return None
-    return sum(events for events, _ in counted)
+    return sum(unapplied for *_, unapplied in counted)
