@@ -31,7 +31,8 @@ load only once every feed accepted so far is through.
 
 The queue is evaluated as a sweep goes through a region: in key order, chunk by chunk, the next chunks taken
 and loaded while one is evaluated (`chunks`). Instances share the queue (`FOR UPDATE SKIP LOCKED`) and pick
-up sweeps that lost their instance.
+up sweeps that lost their instance. A queue of more than a chunk is evaluated by this worker's helper
+processes too (`evaluation_helpers`), on its word that the inputs have settled.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import asyncpg
 
@@ -49,6 +51,7 @@ from kernel.retry import Backoff
 from kernel.service import Runtime
 from kernel.upstream import pending_upstream
 from matcher_svc import chunks, sweeps
+from matcher_svc.evaluation_helpers import Helpers
 from matcher_svc.policy import MatcherSettings
 
 log = logging.getLogger(__name__)
@@ -74,17 +77,23 @@ class EvaluationWorker:
         self._upstream_retry_in = UPSTREAM_RETRY_SECONDS
         self._next_look = IDLE_SECONDS
         self._listener: asyncpg.Connection | None = None
+        self._helpers = Helpers(self.settings, self.settings.evaluation_processes - 1)
         for consumer in runtime.consumers:
-            consumer.on_progress(self._wake.set)
+            consumer.on_progress(self._inputs_moved)
 
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
 
+    def _inputs_moved(self) -> None:
+        """This instance's consumer applied a batch (or read to the end after one): not settled until judged again."""
+        self._helpers.settled.value = 0
+        self._wake.set()
+
     def _queued_somewhere(self, *_: object) -> None:
         """A NOTIFY from `queue`: some instance applied events, so upstream's last answer may be stale."""
         self._upstream_clear_at = None
-        self._wake.set()
+        self._inputs_moved()
 
     async def _listen(self) -> None:
         """(Re)connects the listener when it is not connected; a failure leaves the safety net to it."""
@@ -102,9 +111,11 @@ class EvaluationWorker:
 
     async def run(self) -> None:
         backoff = Backoff()
+        self._helpers.start()
         try:
             await self._loop(backoff)
         finally:
+            await asyncio.to_thread(self._helpers.stop)
             if self._listener is not None:
                 await self._listener.close()
 
@@ -136,7 +147,12 @@ class EvaluationWorker:
 
     async def inputs_settled(self) -> bool:
         """Everything the upstream services accepted is published, and this instance's consumer has applied
-        all of it (see the module's docstring for when upstream is asked)."""
+        all of it (see the module's docstring for when upstream is asked). What the helpers go by too."""
+        settled = await self._judge_settled()
+        self._helpers.settled.value = settled
+        return settled
+
+    async def _judge_settled(self) -> bool:
         if self._upstream_clear_at != self._applied():
             if not await self._consumers_caught_up():
                 return False  # events still arriving: the consumer wakes this worker when it has applied them
@@ -157,8 +173,8 @@ class EvaluationWorker:
         look again unless woken). Stopping the worker leaves the chunks opened ahead in the queue."""
         self._next_look = IDLE_SECONDS
         async with self.runtime.db.engine.connect() as conn:
-            due_in = await (await driver_connection(conn)).fetchval(
-                "SELECT extract(epoch FROM min(since) + make_interval(secs => $1) - now())::float8 "
+            due_in, queued = await (await driver_connection(conn)).fetchrow(
+                "SELECT extract(epoch FROM min(since) + make_interval(secs => $1) - now())::float8, count(*) "
                 "FROM pending_evaluations",
                 self.settings.evaluation_max_delay_seconds,
             )
@@ -169,13 +185,30 @@ class EvaluationWorker:
         if not (settled or waiting):
             self._next_look = min(self._next_look, due_in)
             return False
+        if settled and queued > self.settings.evaluation_chunk:
+            self._helpers.join_pass()
 
-        async def next_chunk(after_key: str) -> _QueuedChunk:
+        async def still_settled(after_key: str) -> bool:
             # The look above stands for the first chunk; each next one looks again: events may have arrived
             # since, and then only those who waited too long are due.
-            return _QueuedChunk(self.runtime, after_key, settled=await self.inputs_settled() if after_key else settled)
+            return await self.inputs_settled() if after_key else settled
 
-        return await chunks.evaluate_in_order(next_chunk, stopping=self._stopping) > 0
+        return await evaluate_queue(self.runtime, still_settled, stopping=self._stopping) > 0
+
+
+async def evaluate_queue(
+    runtime: Runtime[MatcherSettings],
+    settled: Callable[[str], Awaitable[bool]],
+    *,
+    stopping: asyncio.Event | None = None,
+) -> int:
+    """A pass over the queue (`_QueuedChunk`); `settled(after_key)` says as each chunk is taken whether the inputs
+    have settled. Returns how many people it evaluated."""
+
+    async def next_chunk(after_key: str) -> _QueuedChunk:
+        return _QueuedChunk(runtime, after_key, settled=await settled(after_key))
+
+    return await chunks.evaluate_in_order(next_chunk, stopping=stopping)
 
 
 class _QueuedChunk(chunks.Chunk):

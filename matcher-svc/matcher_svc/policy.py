@@ -33,6 +33,12 @@ class MatcherSettings(ServiceSettings):
         description="members of the projection's consumer group in each instance: while one waits for PostgreSQL to "
         "apply its batch, another decodes the next (their partitions split between them)",
     )
+    evaluation_processes: int = Field(
+        1,
+        ge=1,
+        description="processes that evaluate a queue of more than a chunk (after a load): the evaluation worker's "
+        "and its helpers' (matcher_svc.evaluation_helpers); on a machine of its own, as many as it has cores",
+    )
     evaluation_max_delay_seconds: float = Field(
         900.0,
         ge=0,

@@ -33,10 +33,10 @@ from devtools.testing import eventually, running
 from domain.identifiers import normalize_unit_name
 from kernel.db import Database
 from kernel.events import UnitRecordedV1
-from kernel.privacy import FieldCipher, Pseudonymizer
 from kernel.service import Runtime
 from matcher_svc import chunks, findings, projection, sweeps
 from matcher_svc.domain import Policy, Unit
+from matcher_svc.evaluation_helpers import Helpers
 from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk, queue
 from matcher_svc.main import create_app, service
 from matcher_svc.policy import MatcherSettings
@@ -235,23 +235,12 @@ async def test_a_failed_chunk_leaves_the_chunks_opened_ahead_undone_and_the_swee
 async def instances(settings) -> AsyncIterator[list[Runtime[MatcherSettings]]]:
     """Two matcher instances on the test's database, without consumers or workers of their own (a test runs
     their evaluation workers) and without upstream services: their inputs are settled."""
-    runtimes = [
-        Runtime(
-            spec=service,
-            settings=settings,
-            db=Database(settings),
-            pseudonymizer=Pseudonymizer(settings.pseudonym_pepper.get_secret_value().encode()),
-            cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
-            http=httpx.AsyncClient(),
-        )
-        for _ in range(2)
-    ]
+    runtimes = [Runtime.create(service, settings, Database(settings)) for _ in range(2)]
     try:
         yield runtimes
     finally:
         for runtime in runtimes:
-            await runtime.http.aclose()
-            await runtime.db.dispose()
+            await runtime.close()
 
 
 @pytest.fixture
@@ -425,3 +414,70 @@ async def test_a_worker_that_stops_or_fails_leaves_the_chunks_opened_ahead_queue
     await drain(EvaluationWorker(instances[1]))
     assert await queued_people(queued) == []
     assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+
+
+# Helper processes (`evaluation_helpers`) evaluate a queue of more than a chunk beside the worker.
+
+
+async def helpers_done(helpers: Helpers) -> int:
+    """Waits for the helpers' passes to end; how many people they evaluated."""
+    evaluated = 0
+
+    async def idle() -> bool:
+        nonlocal evaluated
+        evaluated += helpers.finished()
+        return not helpers.busy
+
+    await eventually(idle, timeout=60, what="the helpers' passes to end")
+    return evaluated
+
+
+async def test_a_helper_process_evaluates_the_queue_on_the_workers_word(queued, province, instances) -> None:
+    people = await queued_people(queued)
+    helpers = Helpers(instances[0].settings, 1)
+    helpers.start()
+    try:
+        helpers.join_pass()  # the worker has not said the inputs have settled: nobody has waited long enough
+        assert await helpers_done(helpers) == 0
+        assert await queued_people(queued) == people
+        helpers.settled.value = 1
+        helpers.join_pass()
+        assert await helpers_done(helpers) == len(people)
+        assert await queued_people(queued) == []
+    finally:
+        await asyncio.to_thread(helpers.stop)
+    assert not helpers.busy
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+
+
+async def test_a_worker_and_its_helper_evaluate_every_queued_person_once(
+    queued, province, settings, evaluated, monkeypatch
+) -> None:
+    """The worker's chunks are slowed down, so that the helper (up once it has made a pass that found nobody due)
+    joins its pass in time."""
+    people = await queued_people(queued)
+    runtime = Runtime.create(service, settings.model_copy(update={"evaluation_processes": 2}), Database(settings))
+    worker = EvaluationWorker(runtime)
+    evaluate_loaded = findings.evaluate_loaded
+
+    async def slowly(pg: asyncpg.Connection, loaded: findings.Loaded, policy: Policy) -> int:
+        await asyncio.sleep(0.3)
+        return await evaluate_loaded(pg, loaded, policy)
+
+    monkeypatch.setattr(findings, "evaluate_loaded", slowly)
+    worker._helpers.start()
+    try:
+        worker._helpers.join_pass()
+        assert await helpers_done(worker._helpers) == 0
+        await drain(worker)
+        by_helper = await helpers_done(worker._helpers)
+    finally:
+        await asyncio.to_thread(worker._helpers.stop)
+        await runtime.close()
+    # `evaluated` records this process's evaluations only: the helper's are the rest, each person once.
+    assert 0 < by_helper < len(people) and len(evaluated) + by_helper == len(people)
+    assert len(set(evaluated)) == len(evaluated)
+    assert await queued_people(queued) == []
+    assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
+    async with queued.transaction():
+        assert await findings.evaluate_people(queued, people, Policy(review_month=REVIEW_MONTH)) == 0

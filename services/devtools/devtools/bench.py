@@ -23,7 +23,7 @@ import functools
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -178,13 +178,15 @@ def _database_cpu(db_url: str) -> dict[int, float] | None:
             "SELECT array_agg(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
         )
     )
-    spent = {}
-    for pid in pids or ():
-        try:
-            spent[pid] = sum(psutil.Process(pid).cpu_times()[:2])
-        except psutil.Error:
-            return None
-    return spent
+    return _processes_cpu(pids or ())
+
+
+def _processes_cpu(pids: Iterable[int]) -> dict[int, float] | None:
+    """CPU seconds of each process of `pids`; None when one has gone."""
+    try:
+        return {pid: sum(psutil.Process(pid).cpu_times()[:2]) for pid in pids}
+    except psutil.Error:
+        return None
 
 
 def _cpu_spent(before: dict[int, float] | None, after: dict[int, float] | None) -> float | None:
@@ -451,9 +453,9 @@ class Stages:
 
 
 class CpuMeter:
-    """CPU time of each service process, the broker and the PostgreSQL server processes serving each
-    service's database, from its creation to `spent()`. A database connection closed meanwhile takes its
-    CPU time with it: the PostgreSQL figures are lower bounds."""
+    """CPU time of each service process (with the processes it started: the matcher's evaluation helpers), the
+    broker and the PostgreSQL server processes serving each service's database, from its creation to `spent()`.
+    A database connection closed meanwhile takes its CPU time with it: the PostgreSQL figures are lower bounds."""
 
     def __init__(self, processes: dict[str, ServiceProcess], infra: Infrastructure, db_urls: dict[str, str]) -> None:
         self.processes = {name: psutil.Process(p.process.pid) for name, p in processes.items()}  # type: ignore[union-attr]
@@ -463,20 +465,20 @@ class CpuMeter:
         self.before = self._now()
 
     def _now(self) -> dict[str, Any]:
-        now: dict[str, Any] = {name: sum(p.cpu_times()[:2]) for name, p in self.processes.items()}
+        now = {
+            name: _processes_cpu([p.pid, *(child.pid for child in p.children(recursive=True))])
+            for name, p in self.processes.items()
+        }
         now |= {f"PostgreSQL {name}": _database_cpu(url) for name, url in self.db_urls.items()}
         return now
 
     def spent(self) -> dict[str, float]:
         after = self._now()
-        spent = {}
-        for name, value in after.items():
-            if isinstance(value, dict) or value is None:
-                if (seconds := _cpu_spent(self.before[name], value)) is not None:
-                    spent[name] = seconds
-            else:
-                spent[name] = value - self.before[name]
-        return spent
+        return {
+            name: seconds
+            for name, value in after.items()
+            if (seconds := _cpu_spent(self.before[name], value)) is not None
+        }
 
 
 # --- a workbook against the same rows as CSV --------------------------------------------------------------

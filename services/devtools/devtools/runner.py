@@ -169,7 +169,8 @@ class ServiceProcess:
 
 def service_env(infra: Infrastructure, db_url: str, **extra: str) -> dict[str, str]:
     kafka = {name.upper(): value for name, value in infra.kafka_settings.items()}
-    return {"DATABASE_URL": db_url, **kafka, **extra}
+    # The matcher evaluates a load's queue with a process per core (matcher_svc.evaluation_helpers).
+    return {"DATABASE_URL": db_url, "EVALUATION_PROCESSES": str(os.cpu_count() or 1), **kafka, **extra}
 
 
 def start_services(

@@ -66,6 +66,23 @@ class Runtime(Generic[SettingsT]):
     consumers: list[IdempotentConsumer] = field(default_factory=list)
     workers: list[Worker] = field(default_factory=list)
 
+    @classmethod
+    def create(cls, spec: ServiceSpec[SettingsT], settings: SettingsT, db: Database) -> Runtime[SettingsT]:
+        """The resources of a service's process on `db` (its lifespan's, or a helper process's), without the
+        background tasks the lifespan adds."""
+        return Runtime[SettingsT](
+            spec=spec,
+            settings=settings,
+            db=db,
+            pseudonymizer=Pseudonymizer(settings.pseudonym_pepper.get_secret_value().encode()),
+            cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
+            http=httpx.AsyncClient(auth=ServiceAuth(settings.service_credential_secret.get_secret_value(), spec.name)),
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.db.dispose()
+
 
 class Worker(Protocol):
     """A background task of a service besides its relay and consumers."""
@@ -253,14 +270,7 @@ def build_app(
             await db.dispose()
             log.critical("refusing to start: database is not at the migration head")
             raise
-        runtime = Runtime[SettingsT](
-            spec=spec,
-            settings=settings,
-            db=db,
-            pseudonymizer=Pseudonymizer(settings.pseudonym_pepper.get_secret_value().encode()),
-            cipher=FieldCipher(settings.encryption_key_map, settings.encryption_active_key_id),
-            http=httpx.AsyncClient(auth=ServiceAuth(settings.service_credential_secret.get_secret_value(), spec.name)),
-        )
+        runtime = Runtime.create(spec, settings, db)
         app.state.runtime = runtime
         tasks: list[asyncio.Task[None]] = []
         if settings.outbox_relay_enabled and spec.publishes:
@@ -291,8 +301,7 @@ def build_app(
                     task.cancel()
                 except Exception:
                     log.exception("background task ended with an error", extra={"task": task.get_name()})
-            await runtime.http.aclose()
-            await db.dispose()
+            await runtime.close()
             log.info("service stopped")
 
     broker_probe = BrokerProbe(settings)
