@@ -25,10 +25,18 @@ def server_settings() -> dict[str, str]:
     """What the embedded server runs with besides initdb's defaults, as a database server of its own is set up:
     shared buffers of an eighth of the machine's memory (at most 2 GB; the default is 128 MB) and room for
     8 GB of WAL between checkpoints (the default 1 GB forced a checkpoint every few seconds of a bulk load, and
-    every page written after one goes to the WAL whole again). A 300,000-person province was accepted in
-    74 s instead of 81–94 s (`suite bench matcher-province --people 300000`)."""
+    every page written after one goes to the WAL whole again): a 300,000-person province was accepted in 74 s
+    instead of 81–94 s (`suite bench matcher-province --people 300000`). And room for the matcher's locks: an
+    evaluation takes an advisory lock per person of its chunk (`EVALUATION_CHUNK`, 2000), with up to four chunks
+    open per evaluating process, so two processes held 16,000, which the default lock table (64 a connection)
+    refused ("out of shared memory"); docs/scale-out.md sizes it for a deployment."""
     eighth = psutil.virtual_memory().total // 8 // 2**20
-    return {"shared_buffers": f"{min(eighth, 2048)}MB", "max_wal_size": "8GB", "checkpoint_timeout": "15min"}
+    return {
+        "shared_buffers": f"{min(eighth, 2048)}MB",
+        "max_wal_size": "8GB",
+        "checkpoint_timeout": "15min",
+        "max_locks_per_transaction": "1024",
+    }
 
 
 class EmbeddedPostgres:

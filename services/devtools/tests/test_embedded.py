@@ -21,6 +21,7 @@ def test_the_embedded_server_takes_its_settings_on_its_first_start_and_keeps_the
         assert _setting(server, "shared_buffers") == f"{shared_buffers_mb * 1024 // 8}8kB"  # not the default 128 MB
         assert _setting(server, "max_wal_size") == "8192MB"
         assert _setting(server, "checkpoint_timeout") == "900s"
+        assert _setting(server, "max_locks_per_transaction") == "1024"
     finally:
         server.stop()
     again = EmbeddedPostgres(tmp_path / "postgres")  # the same data directory: nothing to set, no second restart
