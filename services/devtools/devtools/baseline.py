@@ -24,8 +24,6 @@ Name normalisation is `domain.identifiers.normalize_unit_name`, applied once per
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -35,6 +33,7 @@ from pathlib import Path
 
 import duckdb
 
+from devtools.bench import scratch_folder
 from devtools.synthetic import SyntheticProvince, generate_province, write_csv
 from domain.categories import AGE_LIMITED
 from domain.identifiers import normalize_unit_name
@@ -129,13 +128,10 @@ def benchmark(people: int | None) -> None:
     print(f"duckdb-rules: generating a province of {people:,} people with 6 months of payments…", flush=True)
     province = generate_province(people=people, seed=11, review_month=review_month, months=6)
     rows = sum(len(getattr(province, kind.value)) for kind in RecordKind)
-    folder = Path(tempfile.mkdtemp(prefix="bench-"))
-    try:
+    with scratch_folder() as folder:
         files = write_province(province, folder)
         size = sum(path.stat().st_size for path in files.values())
         result = duckdb_findings(files, review_month)
-    finally:
-        shutil.rmtree(folder)
     print(
         f"\nduckdb-rules: {people:,} people, {rows:,} rows in 5 CSV files ({size / 1e6:.1f} MB), review month {review_month}"
     )

@@ -19,7 +19,10 @@ those tables can beat, whatever it does before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -227,6 +230,24 @@ async def _storage_floor(db_url: str, tables: Sequence[str]) -> float:
         await conn.close()
 
 
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """A benchmark's working folder: its generated files, the embedded servers' data and the services' logs,
+    gigabytes for a province. Removed when the benchmark ends; when it fails, only its logs are kept, and named."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        yield folder
+    except BaseException:
+        for path in folder.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            elif path.suffix != ".log":
+                path.unlink()
+        print(f"the benchmark stopped; the services' logs are in {folder}/", file=sys.stderr)
+        raise
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 async def _plain_copy(db_url: str, csv_path: Path, columns: Sequence[str]) -> float:
     conn = await asyncpg.connect(db_url)
     try:
@@ -242,35 +263,35 @@ def ingest_benchmark(name: str, rows: int | None) -> None:
     bench = INGEST_BENCHMARKS[name]
     rows = rows or bench.default_rows
     spec = discover_services()[bench.service]
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
-    database = f"bench_{int(time.time())}_{bench.service}"
-    try:
-        print(f"{name}: generating {rows:,} synthetic {bench.kind.value}…", flush=True)
-        records = bench.records(rows)
-        small, full = workdir / "small.csv", workdir / "full.csv"
-        # The small upload is other people's records, so the full one still writes every row.
-        _write_csv(records[-len(records) // 10 :], bench.kind, small)
-        _write_csv(records, bench.kind, full)
-        db_url = prepare_database(infra, spec, database)
-        log_path = workdir / "service.log"
-        service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path).start()
+    with scratch_folder() as workdir:
+        infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+        database = f"bench_{int(time.time())}_{bench.service}"
         try:
-            service.wait_ready()
-            rest_rss = psutil.Process(service.process.pid).memory_info().rss  # type: ignore[union-attr]
-            feed_path = spec.feeds[bench.kind.value]
-            uploads = [
-                _upload(service, path, feed_path, db_url, log_path, count)
-                for path, count in ((small, len(records) // 10), (full, len(records)))
-            ]
+            print(f"{name}: generating {rows:,} synthetic {bench.kind.value}…", flush=True)
+            records = bench.records(rows)
+            small, full = workdir / "small.csv", workdir / "full.csv"
+            # The small upload is other people's records, so the full one still writes every row.
+            _write_csv(records[-len(records) // 10 :], bench.kind, small)
+            _write_csv(records, bench.kind, full)
+            db_url = prepare_database(infra, spec, database)
+            log_path = workdir / "service.log"
+            service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path).start()
+            try:
+                service.wait_ready()
+                rest_rss = psutil.Process(service.process.pid).memory_info().rss  # type: ignore[union-attr]
+                feed_path = spec.feeds[bench.kind.value]
+                uploads = [
+                    _upload(service, path, feed_path, db_url, log_path, count)
+                    for path, count in ((small, len(records) // 10), (full, len(records)))
+                ]
+            finally:
+                service.stop()
+            floor_seconds = asyncio.run(_storage_floor(db_url, bench.tables))
+            copy_seconds = asyncio.run(_plain_copy(db_url, full, FIELDS[bench.kind]))
         finally:
-            service.stop()
-        floor_seconds = asyncio.run(_storage_floor(db_url, bench.tables))
-        copy_seconds = asyncio.run(_plain_copy(db_url, full, FIELDS[bench.kind]))
-    finally:
-        asyncio.run(drop_database(infra.server_url, database))
-        infra.stop()
-    _report(name, uploads, copy_seconds, floor_seconds, bench.tables, rest_rss, full.stat().st_size)
+            asyncio.run(drop_database(infra.server_url, database))
+            infra.stop()
+        _report(name, uploads, copy_seconds, floor_seconds, bench.tables, rest_rss, full.stat().st_size)
 
 
 def _report(
@@ -329,101 +350,105 @@ def matcher_province(people: int | None) -> None:
     people = people or 100_000
     # The services a province passes through: those taking its feeds, and the matcher.
     services = {name: spec for name, spec in discover_services().items() if spec.feeds or name == "matcher"}
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
-    stamp = int(time.time())
-    print(f"matcher-province: generating a province of {people:,} people with 6 months of payments…", flush=True)
-    province = generate_province(people=people, seed=11, review_month="2024-10", months=6)
-    uploads: dict[str, list[tuple[str, Path, int]]] = {}
-    for name, spec in services.items():
-        for kind_name, path in spec.feeds.items():
-            kind = RecordKind(kind_name)
-            records = getattr(province, kind.value)
-            csv_path = workdir / f"{kind.value}.csv"
-            _write_csv(records, kind, csv_path)
-            uploads.setdefault(name, []).append((path, csv_path, len(records)))
-    rows = sum(count for feeds in uploads.values() for _, _, count in feeds)
-    processes: dict[str, ServiceProcess] = {}
-    databases: dict[str, str] = {}
-    try:
-        ports = {name: free_port() for name in services}
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    with scratch_folder() as workdir:
+        infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+        stamp = int(time.time())
+        print(f"matcher-province: generating a province of {people:,} people with 6 months of payments…", flush=True)
+        province = generate_province(people=people, seed=11, review_month="2024-10", months=6)
+        uploads: dict[str, list[tuple[str, Path, int]]] = {}
         for name, spec in services.items():
-            databases[name] = prepare_database(infra, spec, f"bench_{stamp}_{name}")
-            upstream = upstream_urls(spec, urls, services)
-            env = service_env(infra, databases[name], REVIEW_MONTH="2024-10", UPSTREAM_URLS=upstream)
-            processes[name] = ServiceProcess(spec, port=ports[name], env=env, log_path=workdir / f"{name}.log").start()
-        for process in processes.values():
-            process.wait_ready()
-        matcher = processes["matcher"]
+            for kind_name, path in spec.feeds.items():
+                kind = RecordKind(kind_name)
+                records = getattr(province, kind.value)
+                csv_path = workdir / f"{kind.value}.csv"
+                _write_csv(records, kind, csv_path)
+                uploads.setdefault(name, []).append((path, csv_path, len(records)))
+        rows = sum(count for feeds in uploads.values() for _, _, count in feeds)
+        processes: dict[str, ServiceProcess] = {}
+        databases: dict[str, str] = {}
+        try:
+            ports = {name: free_port() for name in services}
+            urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+            for name, spec in services.items():
+                databases[name] = prepare_database(infra, spec, f"bench_{stamp}_{name}")
+                upstream = upstream_urls(spec, urls, services)
+                env = service_env(infra, databases[name], REVIEW_MONTH="2024-10", UPSTREAM_URLS=upstream)
+                processes[name] = ServiceProcess(
+                    spec, port=ports[name], env=env, log_path=workdir / f"{name}.log"
+                ).start()
+            for process in processes.values():
+                process.wait_ready()
+            matcher = processes["matcher"]
 
-        def push(name: str) -> None:
-            # Units before registrations; each service's feeds in order, the services side by side.
-            for path, csv_path, _ in sorted(uploads[name], key=lambda u: ("units" not in u[0], u[0])):
-                httpx.post(
-                    processes[name].url + path,
-                    content=_file_chunks(csv_path),
-                    headers={"Content-Type": "text/csv"},
-                    timeout=3600,
-                    auth=operator_auth(),
-                ).raise_for_status()
+            def push(name: str) -> None:
+                # Units before registrations; each service's feeds in order, the services side by side.
+                for path, csv_path, _ in sorted(uploads[name], key=lambda u: ("units" not in u[0], u[0])):
+                    httpx.post(
+                        processes[name].url + path,
+                        content=_file_chunks(csv_path),
+                        headers={"Content-Type": "text/csv"},
+                        timeout=3600,
+                        auth=operator_auth(),
+                    ).raise_for_status()
 
-        cpu = CpuMeter(processes, infra, databases)  # the databases' URLs
-        started = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(len(uploads)) as pool:
-            list(pool.map(push, uploads))
-        stages = Stages(started, accepted=time.perf_counter() - started)
-        print(f"  all {rows:,} rows accepted after {stages.accepted:.1f} s; waiting for the matcher…", flush=True)
-        # Progress itself waits for the upstream outboxes: its word is what a dashboard would trust.
-        while not stages.saw(
-            httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60, auth=operator_auth()).json()
-        ):
-            time.sleep(0.2)
-        settled = stages.settled
-        spent = cpu.spent()
-        findings = stages.progress["findings"]
-        # A full audit: the sweep of everyone, which also counts the findings it had to repair (expected 0).
-        response = httpx.post(f"{matcher.url}/api/v1/matcher/audits", json={}, timeout=60, auth=operator_auth())
-        response.raise_for_status()
-        sweep = response.json()
-        while sweep["status"] == "running":
-            time.sleep(0.5)
-            sweep = httpx.get(
-                f"{matcher.url}/api/v1/matcher/sweeps/{sweep['sweep_id']}", timeout=60, auth=operator_auth()
-            ).json()
-        sweep_seconds = (
-            datetime.fromisoformat(sweep["finished_at"]) - datetime.fromisoformat(sweep["started_at"])
-        ).total_seconds()
-    finally:
-        for process in processes.values():
-            process.stop()
-        for name in databases:
-            asyncio.run(drop_database(infra.server_url, f"bench_{stamp}_{name}"))
-        infra.stop()
-    from devtools.baseline import duckdb_findings
+            cpu = CpuMeter(processes, infra, databases)  # the databases' URLs
+            started = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(len(uploads)) as pool:
+                list(pool.map(push, uploads))
+            stages = Stages(started, accepted=time.perf_counter() - started)
+            print(f"  all {rows:,} rows accepted after {stages.accepted:.1f} s; waiting for the matcher…", flush=True)
+            # Progress itself waits for the upstream outboxes: its word is what a dashboard would trust.
+            while not stages.saw(
+                httpx.get(f"{matcher.url}/api/v1/matcher/progress", timeout=60, auth=operator_auth()).json()
+            ):
+                time.sleep(0.2)
+            settled = stages.settled
+            spent = cpu.spent()
+            findings = stages.progress["findings"]
+            # A full audit: the sweep of everyone, which also counts the findings it had to repair (expected 0).
+            response = httpx.post(f"{matcher.url}/api/v1/matcher/audits", json={}, timeout=60, auth=operator_auth())
+            response.raise_for_status()
+            sweep = response.json()
+            while sweep["status"] == "running":
+                time.sleep(0.5)
+                sweep = httpx.get(
+                    f"{matcher.url}/api/v1/matcher/sweeps/{sweep['sweep_id']}", timeout=60, auth=operator_auth()
+                ).json()
+            sweep_seconds = (
+                datetime.fromisoformat(sweep["finished_at"]) - datetime.fromisoformat(sweep["started_at"])
+            ).total_seconds()
+        finally:
+            for process in processes.values():
+                process.stop()
+            for name in databases:
+                asyncio.run(drop_database(infra.server_url, f"bench_{stamp}_{name}"))
+            infra.stop()
+        from devtools.baseline import duckdb_findings
 
-    # The baseline: the same rules as one in-process SQL pass over the same files (issue 16's ratio).
-    baseline = duckdb_findings({kind.value: workdir / f"{kind.value}.csv" for kind in RecordKind}, "2024-10")
-    print(f"\nmatcher-province: {people:,} people, {rows:,} rows through HTTP (4 service processes, 2 cores)")
-    print("  where the time went, from the first byte (the stages overlap: each ends when the last row is through it)")
-    print(f"    ingest    every row accepted      {stages.accepted:7.1f} s")
-    print(f"    publish   every outbox empty      {stages.published:7.1f} s")
-    print(f"    apply     every event applied     {stages.applied:7.1f} s")
-    print(
-        f"    evaluate  progress settled        {settled:7.1f} s   ({_SETTLED_TARGETS.get(people, 'no target at this size')})"
-    )
-    print("  CPU seconds meanwhile, by process (PostgreSQL: the server processes serving each database)")
-    print("    " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in spent.items()))
-    print(f"    in all {sum(spent.values()):.1f} s of the {2 * settled:.1f} s two cores had")
-    print(f"  one DuckDB pass         {baseline.seconds:7.1f} s   (the same rules over the same files)")
-    print(f"  settled ÷ DuckDB        {settled / baseline.seconds:7.1f}×   (target ≤ 10×, moonshot ≤ 4×)")
-    print(f"  DuckDB findings by rule and status: {dict(sorted(baseline.counts().items()))}")
-    print(f"  end to end              {rows / settled:>10,.0f} rows/s")
-    print(f"  findings: {findings}")
-    print(
-        f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 10 s at 100,000), status {sweep['status']}"
-    )
-    print(f"  audit drift             {sweep['changed']:7,d} findings repaired   (expected 0)")
+        # The baseline: the same rules as one in-process SQL pass over the same files (issue 16's ratio).
+        baseline = duckdb_findings({kind.value: workdir / f"{kind.value}.csv" for kind in RecordKind}, "2024-10")
+        print(f"\nmatcher-province: {people:,} people, {rows:,} rows through HTTP (4 service processes, 2 cores)")
+        print(
+            "  where the time went, from the first byte (the stages overlap: each ends when the last row is through it)"
+        )
+        print(f"    ingest    every row accepted      {stages.accepted:7.1f} s")
+        print(f"    publish   every outbox empty      {stages.published:7.1f} s")
+        print(f"    apply     every event applied     {stages.applied:7.1f} s")
+        print(
+            f"    evaluate  progress settled        {settled:7.1f} s   ({_SETTLED_TARGETS.get(people, 'no target at this size')})"
+        )
+        print("  CPU seconds meanwhile, by process (PostgreSQL: the server processes serving each database)")
+        print("    " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in spent.items()))
+        print(f"    in all {sum(spent.values()):.1f} s of the {2 * settled:.1f} s two cores had")
+        print(f"  one DuckDB pass         {baseline.seconds:7.1f} s   (the same rules over the same files)")
+        print(f"  settled ÷ DuckDB        {settled / baseline.seconds:7.1f}×   (target ≤ 10×, moonshot ≤ 4×)")
+        print(f"  DuckDB findings by rule and status: {dict(sorted(baseline.counts().items()))}")
+        print(f"  end to end              {rows / settled:>10,.0f} rows/s")
+        print(f"  findings: {findings}")
+        print(
+            f"  full sweep of {sweep['total']:,} people: {sweep_seconds:.1f} s   (target ≤ 10 s at 100,000), status {sweep['status']}"
+        )
+        print(f"  audit drift             {sweep['changed']:7,d} findings repaired   (expected 0)")
 
 
 @dataclass
@@ -526,27 +551,27 @@ def xlsx_benchmark(rows: int | None) -> None:
     rows = rows or bench.default_rows
     spec = discover_services()[bench.service]
     csv_path, xlsx_path = _bench_files(bench, rows)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
-    uploads: dict[str, Upload] = {}
-    try:
-        for label, path, content_type in (("CSV", csv_path, "text/csv"), ("xlsx", xlsx_path, XLSX)):
-            database = f"bench_{int(time.time())}_{bench.service}_{label.lower()}"
-            db_url = prepare_database(infra, spec, database)
-            log_path = workdir / f"{label}.log"
-            service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path)
-            service.start()
-            try:
-                service.wait_ready()
-                print(f"  uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)…", flush=True)
-                uploads[label] = _upload(
-                    service, path, spec.feeds[bench.kind.value], db_url, log_path, rows, content_type
-                )
-            finally:
-                service.stop()
-                asyncio.run(drop_database(infra.server_url, database))
-    finally:
-        infra.stop()
+    with scratch_folder() as workdir:
+        infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+        uploads: dict[str, Upload] = {}
+        try:
+            for label, path, content_type in (("CSV", csv_path, "text/csv"), ("xlsx", xlsx_path, XLSX)):
+                database = f"bench_{int(time.time())}_{bench.service}_{label.lower()}"
+                db_url = prepare_database(infra, spec, database)
+                log_path = workdir / f"{label}.log"
+                service = ServiceProcess(spec, port=free_port(), env=service_env(infra, db_url), log_path=log_path)
+                service.start()
+                try:
+                    service.wait_ready()
+                    print(f"  uploading {path.name} ({path.stat().st_size / 1e6:.1f} MB)…", flush=True)
+                    uploads[label] = _upload(
+                        service, path, spec.feeds[bench.kind.value], db_url, log_path, rows, content_type
+                    )
+                finally:
+                    service.stop()
+                    asyncio.run(drop_database(infra.server_url, database))
+        finally:
+            infra.stop()
     mib = 2**20
     print(
         f"\nxlsx-ingest: {rows:,} {bench.kind.value}, through HTTP to a separate service process, a fresh database each"

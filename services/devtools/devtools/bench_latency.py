@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
 import statistics
-import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +36,7 @@ import asyncpg
 import httpx
 import orjson
 
+from devtools.bench import scratch_folder
 from devtools.demo import FEED_ORDER
 from devtools.demo_clients import FEED_CLIENTS, get_token, start_gateway
 from devtools.embedded import database_url, drop_database, free_port
@@ -283,67 +282,65 @@ def latency(samples: int | None) -> None:
     samples = samples or 200
     specs = discover_services()
     review_month = _previous_month(date.today())
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
-    run = f"latency_{int(time.time())}"
-    names = [*SERVICES, "gateway"]
-    options: dict[str, Any] = {
-        "database_prefix": f"bench_{run}_",
-        "log_dir": workdir,
-        "extra_env": {"KAFKA_TOPIC_PREFIX": f"{run}.", "REVIEW_MONTH": review_month},
-        "ports": {name: free_port() for name in names},
-        "say": lambda _: None,
-    }
-    processes: list[ServiceProcess] = []
-    measured: list[Sample] = []
-    try:
-        print(f"latency: starting {', '.join(names)} on fresh databases…", flush=True)
-        processes += start_services(infra, [specs[name] for name in SERVICES], **options)
-        # The poller asks every POLL_SECONDS: more than the per-client limit that protects a deployment.
-        gateway_env = options["extra_env"] | {"RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000"}
-        gateway, secrets = start_gateway(
-            infra,
-            specs["gateway"],
-            processes,
-            clients_path=workdir / "clients.json",
-            **options | {"extra_env": gateway_env},
-        )
-        processes.append(gateway)
-        access = Access(gateway.url, secrets)
-        targets = {kind: (name, path) for name in SERVICES for kind, path in specs[name].feeds.items()}
-        background = generate_province(people=BACKGROUND_PEOPLE, seed=16, review_month=review_month)
-        print(
-            f"  background: a province of {BACKGROUND_PEOPLE:,} people through the gateway, review month {review_month}…"
-        )
-        loaded = time.perf_counter()
-        _push_background(background, access, targets)
-        _wait_settled(access)
-        print(f"  matched in {time.perf_counter() - loaded:.1f} s; now {samples} samples, one at a time…", flush=True)
-        people = NewPeople(background, review_month)
-        tails = [LogTail(workdir / f"{name}.log") for name in ("registry", "insurance")]
-        paths = {kind: path for kind, (_, path) in targets.items()}
-        matcher_db = database_url(infra.server_url, f"{options['database_prefix']}matcher")
-        # A client per caller: the two uploads of a sample go side by side, the poller asks meanwhile.
-        clients = {name: httpx.Client(timeout=60) for name in ("registry", "insurance", "reader")}
+    with scratch_folder() as workdir:
+        infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+        run = f"latency_{int(time.time())}"
+        names = [*SERVICES, "gateway"]
+        options: dict[str, Any] = {
+            "database_prefix": f"bench_{run}_",
+            "log_dir": workdir,
+            "extra_env": {"KAFKA_TOPIC_PREFIX": f"{run}.", "REVIEW_MONTH": review_month},
+            "ports": {name: free_port() for name in names},
+            "say": lambda _: None,
+        }
+        processes: list[ServiceProcess] = []
+        measured: list[Sample] = []
         try:
-            with ThreadPoolExecutor(2) as pool:
-                for number in range(1, samples + 1):
-                    sample = _measure(number, people, access, clients, pool, tails, paths, matcher_db, run)
-                    measured.append(sample)
-                    time.sleep(0.2)  # light load: the next sample once this one has passed through
+            print(f"latency: starting {', '.join(names)} on fresh databases…", flush=True)
+            processes += start_services(infra, [specs[name] for name in SERVICES], **options)
+            # The poller asks every POLL_SECONDS: more than the per-client limit that protects a deployment.
+            gateway_env = options["extra_env"] | {"RATE_LIMIT_PER_SECOND": "1000", "RATE_LIMIT_BURST": "1000"}
+            gateway, secrets = start_gateway(
+                infra,
+                specs["gateway"],
+                processes,
+                clients_path=workdir / "clients.json",
+                **options | {"extra_env": gateway_env},
+            )
+            processes.append(gateway)
+            access = Access(gateway.url, secrets)
+            targets = {kind: (name, path) for name in SERVICES for kind, path in specs[name].feeds.items()}
+            background = generate_province(people=BACKGROUND_PEOPLE, seed=16, review_month=review_month)
+            print(
+                f"  background: a province of {BACKGROUND_PEOPLE:,} people through the gateway, review month {review_month}…"
+            )
+            loaded = time.perf_counter()
+            _push_background(background, access, targets)
+            _wait_settled(access)
+            print(
+                f"  matched in {time.perf_counter() - loaded:.1f} s; now {samples} samples, one at a time…", flush=True
+            )
+            people = NewPeople(background, review_month)
+            tails = [LogTail(workdir / f"{name}.log") for name in ("registry", "insurance")]
+            paths = {kind: path for kind, (_, path) in targets.items()}
+            matcher_db = database_url(infra.server_url, f"{options['database_prefix']}matcher")
+            # A client per caller: the two uploads of a sample go side by side, the poller asks meanwhile.
+            clients = {name: httpx.Client(timeout=60) for name in ("registry", "insurance", "reader")}
+            try:
+                with ThreadPoolExecutor(2) as pool:
+                    for number in range(1, samples + 1):
+                        sample = _measure(number, people, access, clients, pool, tails, paths, matcher_db, run)
+                        measured.append(sample)
+                        time.sleep(0.2)  # light load: the next sample once this one has passed through
+            finally:
+                for client in clients.values():
+                    client.close()
         finally:
-            for client in clients.values():
-                client.close()
-    finally:
-        for process in reversed(processes):
-            process.stop()
-        for name in names:
-            asyncio.run(drop_database(infra.server_url, f"bench_{run}_{name}"))
-        infra.stop()
-        if len(measured) == samples:
-            shutil.rmtree(workdir)
-        else:
-            print(f"  the services' logs: {workdir}/")
+            for process in reversed(processes):
+                process.stop()
+            for name in names:
+                asyncio.run(drop_database(infra.server_url, f"bench_{run}_{name}"))
+            infra.stop()
     _report(measured, review_month)
 
 

@@ -20,7 +20,6 @@ import asyncio
 import io
 import json
 import re
-import tempfile
 import threading
 import time
 import uuid
@@ -37,6 +36,7 @@ import asyncpg
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from devtools.bench import scratch_folder
 from devtools.embedded import database_url, drop_database, free_port
 from devtools.runner import (
     Infrastructure,
@@ -469,14 +469,14 @@ def measure(infra: Infrastructure, home: Path, province: SyntheticProvince, inst
 
 def scale_out(people: int | None) -> None:
     people = people or 20_000
-    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
-    infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
-    try:
-        print(f"scale-out: generating a province of {people:,} people with 6 months of payments…", flush=True)
-        province = generate_province(people=people, seed=16, review_month=REVIEW_MONTH, months=6)
-        runs = [measure(infra, workdir, province, instances) for instances in (1, 2)]
-    finally:
-        infra.stop()
+    with scratch_folder() as workdir:
+        infra = Infrastructure.start(RunnerSettings(data_dir=workdir / "infra"), say=lambda _: None)
+        try:
+            print(f"scale-out: generating a province of {people:,} people with 6 months of payments…", flush=True)
+            province = generate_province(people=people, seed=16, review_month=REVIEW_MONTH, months=6)
+            runs = [measure(infra, workdir, province, instances) for instances in (1, 2)]
+        finally:
+            infra.stop()
     _report(people, runs)
 
 
