@@ -129,7 +129,7 @@ async def sweep(
     request: SweepRequest, pg: DbTransaction, runtime: RuntimeDep, scope: RegionScopeDep, background: BackgroundTasks
 ) -> Sweep:
     scope.require_region(request.region_code, ["body", "region_code"])  # 000000 (everyone): unrestricted only
-    recorded = await sweeps.record(pg, request.region_code, "requested")
+    recorded = await sweeps.record(pg, request.region_code, "requested", parts=runtime.settings.evaluation_processes)
     background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
     return recorded
 
@@ -142,7 +142,9 @@ async def audit(
     drift, repaired and counted (`changed`). Follow it at `GET /sweeps/{sweep_id}`; `progress` shows the latest.
     409 while a sweep re-evaluates findings (a new review month): audit once it is done."""
     scope.require_region(request.region_code, ["body", "region_code"])
-    recorded = await sweeps.record_audit(pg, request.region_code, request.sample_percent, "requested")
+    recorded = await sweeps.record_audit(
+        pg, request.region_code, request.sample_percent, "requested", parts=runtime.settings.evaluation_processes
+    )
     background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
     return recorded
 
@@ -166,6 +168,6 @@ async def review_month(
     """Findings are re-evaluated for the new month by a sweep of everyone (its progress is returned)."""
     if not scope.covers_provinces():
         raise Forbidden("the review month is the province's: only a province-wide client may set it")
-    recorded = await sweeps.record_review_month(pg, request.review_month)
+    recorded = await sweeps.record_review_month(pg, request.review_month, parts=runtime.settings.evaluation_processes)
     background.add_task(sweeps.run_in_background, runtime, recorded.sweep_id)
     return recorded

@@ -8,6 +8,10 @@ a chunk, it tells each idle helper to make a pass too. The passes share the queu
 instances do (`FOR UPDATE SKIP LOCKED`, chunk by chunk, `evaluation_worker._QueuedChunk`), so no person is
 evaluated twice and each chunk commits its findings with the deletion of its queue rows.
 
+A sweep is split into parts, one per evaluating process (`sweeps`): the process running it tells each idle
+helper to run the parts nobody runs yet (`join_sweep`), and finds the helpers as the evaluation worker's
+(`Helpers.of`).
+
 A helper has no consumer of its own, so it takes the worker's word on whether the inputs have settled: a
 flag in shared memory (`Helpers.settled`) that the worker sets when it judges them settled and clears as
 soon as anything is applied or queued after that. A helper's chunk, like the worker's, takes everyone queued
@@ -37,17 +41,19 @@ log = logging.getLogger(__name__)
 
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: a forked event loop and its sockets are not
 _STOP_SECONDS = 10.0
+_QUEUE = ""  # what a helper is told to make a pass over the queue; otherwise it is told a sweep's id
 
 
 @dataclass
 class _Helper:
     process: BaseProcess
     pipe: Connection
-    busy: bool = False  # told to make a pass, and not done yet
+    busy: bool = False  # told to make a pass or run a sweep's parts, and not done yet
 
 
 class Helpers:
-    """The worker's helper processes: `count` of them, started by `start`, told to make a pass by `join_pass`."""
+    """The worker's helper processes: `count` of them, started by `start`, told to make a pass by `join_pass` and
+    to run a sweep's parts by `join_sweep`."""
 
     def __init__(self, settings: MatcherSettings, count: int) -> None:
         self._settings = settings
@@ -55,6 +61,14 @@ class Helpers:
         self._helpers: list[_Helper] = []
         # Whether the worker judges the inputs settled (1) or not (0): what the helpers' chunks go by.
         self.settled: Synchronized[int] = _SPAWN.Value("b", 0)
+
+    @staticmethod
+    def of(runtime: Runtime[MatcherSettings]) -> Helpers | None:
+        """The helpers of this process's evaluation worker (None: a process without one, such as a helper)."""
+        for worker in runtime.workers:
+            if isinstance(helpers := getattr(worker, "helpers", None), Helpers):
+                return helpers
+        return None
 
     def start(self) -> None:
         self._helpers = [self._spawn() for _ in range(self._count)]
@@ -69,12 +83,18 @@ class Helpers:
         return _Helper(process, ours)
 
     @property
+    def alive(self) -> int:
+        """How many helper processes run (they are started with the worker)."""
+        return sum(helper.process.is_alive() for helper in self._helpers)
+
+    @property
     def busy(self) -> bool:
         """Whether a helper is making a pass it was told to make (as far as `finished` has heard)."""
         return any(helper.busy for helper in self._helpers)
 
     def finished(self) -> int:
-        """How many people the helpers' passes that ended since the last call evaluated (their helpers are idle)."""
+        """How many people the helpers' passes and sweeps that ended since the last call evaluated (their helpers
+        are idle)."""
         evaluated = 0
         for helper in self._helpers:
             with contextlib.suppress(EOFError, OSError):
@@ -84,7 +104,15 @@ class Helpers:
         return evaluated
 
     def join_pass(self) -> None:
-        """Tells every helper that is not making a pass to make one (one that died is started again first)."""
+        """Tells every idle helper to make a pass over the queue."""
+        self._tell(_QUEUE)
+
+    def join_sweep(self, sweep_id: str) -> None:
+        """Tells every idle helper to run the parts of a sweep that nobody runs (`sweeps.run_parts`)."""
+        self._tell(sweep_id)
+
+    def _tell(self, task: str) -> None:
+        """Tells every idle helper to do `task` (one that died is started again first)."""
         self.finished()
         for index, ended in enumerate(self._helpers):
             if not ended.process.is_alive():
@@ -94,7 +122,7 @@ class Helpers:
         for helper in self._helpers:
             if not helper.busy:
                 with contextlib.suppress(OSError):
-                    helper.pipe.send(True)
+                    helper.pipe.send(task)
                     helper.busy = True
 
     def stop(self) -> None:
@@ -108,7 +136,8 @@ class Helpers:
 
 
 def run_helper(settings: MatcherSettings, pipe: Connection, settled: Synchronized[int]) -> None:
-    """A helper process: a pass over the queue each time the worker says so, until the worker's end closes."""
+    """A helper process: a pass over the queue or a sweep's parts each time it is told, until the worker's end
+    closes."""
     from matcher_svc.main import service  # here: the worker's module is imported by main
 
     configure_logging(f"{service.title}-helper", settings.log_level)
@@ -117,28 +146,32 @@ def run_helper(settings: MatcherSettings, pipe: Connection, settled: Synchronize
 
 async def _serve(runtime: Runtime[MatcherSettings], pipe: Connection, settled: Synchronized[int]) -> None:
     from matcher_svc.evaluation_worker import evaluate_queue
+    from matcher_svc.sweeps import run_parts
 
     async def worker_says(_: str) -> bool:
         return bool(settled.value)
 
     loop = asyncio.get_running_loop()
-    told: asyncio.Queue[bool] = asyncio.Queue()
+    told: asyncio.Queue[str | None] = asyncio.Queue()  # None: the worker's process has ended
 
     def readable() -> None:
         try:
             told.put_nowait(pipe.recv())
         except (EOFError, OSError):  # the worker's process has ended
             loop.remove_reader(pipe.fileno())
-            told.put_nowait(False)
+            told.put_nowait(None)
 
     loop.add_reader(pipe.fileno(), readable)
     try:
-        while await told.get():
+        while (task := await told.get()) is not None:
             evaluated = 0
             try:
-                evaluated = await evaluate_queue(runtime, worker_says)
+                if task == _QUEUE:
+                    evaluated = await evaluate_queue(runtime, worker_says)
+                else:
+                    evaluated = await run_parts(runtime, task)
             except Exception:
-                log.exception("an evaluation helper's pass failed")
+                log.exception("an evaluation helper's pass failed", extra={"task": task or "queue"})
             try:
                 pipe.send(evaluated)
             except OSError:

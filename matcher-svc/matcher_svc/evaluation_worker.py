@@ -77,7 +77,7 @@ class EvaluationWorker:
         self._upstream_retry_in = UPSTREAM_RETRY_SECONDS
         self._next_look = IDLE_SECONDS
         self._listener: asyncpg.Connection | None = None
-        self._helpers = Helpers(self.settings, self.settings.evaluation_processes - 1)
+        self.helpers = Helpers(self.settings, self.settings.evaluation_processes - 1)
         for consumer in runtime.consumers:
             consumer.on_progress(self._inputs_moved)
 
@@ -87,7 +87,7 @@ class EvaluationWorker:
 
     def _inputs_moved(self) -> None:
         """This instance's consumer applied a batch (or read to the end after one): not settled until judged again."""
-        self._helpers.settled.value = 0
+        self.helpers.settled.value = 0
         self._wake.set()
 
     def _queued_somewhere(self, *_: object) -> None:
@@ -111,11 +111,11 @@ class EvaluationWorker:
 
     async def run(self) -> None:
         backoff = Backoff()
-        self._helpers.start()
+        self.helpers.start()
         try:
             await self._loop(backoff)
         finally:
-            await asyncio.to_thread(self._helpers.stop)
+            await asyncio.to_thread(self.helpers.stop)
             if self._listener is not None:
                 await self._listener.close()
 
@@ -149,7 +149,7 @@ class EvaluationWorker:
         """Everything the upstream services accepted is published, and this instance's consumer has applied
         all of it (see the module's docstring for when upstream is asked). What the helpers go by too."""
         settled = await self._judge_settled()
-        self._helpers.settled.value = settled
+        self.helpers.settled.value = settled
         return settled
 
     async def _judge_settled(self) -> bool:
@@ -186,7 +186,7 @@ class EvaluationWorker:
             self._next_look = min(self._next_look, due_in)
             return False
         if settled and queued > self.settings.evaluation_chunk:
-            self._helpers.join_pass()
+            self.helpers.join_pass()
 
         async def still_settled(after_key: str) -> bool:
             # The look above stands for the first chunk; each next one looks again: events may have arrived

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -173,9 +174,18 @@ sweeps = Table(
     Column("changed", Integer, nullable=False, server_default="0"),  # findings changed (an audit's: drift)
     Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("finished_at", DateTime(timezone=True)),
-    Column(
-        "after_key", Text, nullable=False, server_default=""
-    ),  # the last person evaluated: where a resumed sweep goes on
+)
+
+# A sweep's people in parts, consecutive ranges of keys that processes run side by side, each with its progress.
+sweep_parts = Table(
+    "sweep_parts",
+    metadata,
+    Column("sweep_id", UUID(as_uuid=True), ForeignKey("sweeps.sweep_id", ondelete="CASCADE"), primary_key=True),
+    Column("part", Integer, primary_key=True),
+    # The last person evaluated (at first: the last person of the part before): where a resumed part goes on.
+    Column("after_key", Text, nullable=False, server_default=""),
+    Column("last_key", Text),  # the part's last person (None: the last part, open-ended)
+    Column("finished", Boolean, nullable=False, server_default=false()),
 )
 
 # People whose inputs changed and who wait to be evaluated: the consumer applies events at once and

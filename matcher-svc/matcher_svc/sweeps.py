@@ -1,10 +1,15 @@
 """Sweeps: re-evaluating every registered person of a region as a job with progress.
 
 A sweep is recorded in the caller's transaction (`record`, `record_review_month`) and runs in the
-background once that has committed (`run_in_background`). It runs in chunks of people in key order;
-each chunk's evaluation and the sweep's progress (`done`, `after_key`, `changed`) commit together, so a
-sweep whose instance stopped or crashed goes on from the next person when an instance picks it up again
-(`resume_orphaned`). A session advisory lock per sweep makes sure only one instance runs it.
+background once that has committed (`run_in_background`). Its people are split into parts, consecutive ranges
+of keys of about as many people each, one per evaluating process (`evaluation_processes`): the rules run in
+Python, so one process goes at one core's pace. The process that runs the sweep (a session advisory lock per
+sweep: one instance does) asks the evaluation worker's helper processes (`evaluation_helpers`) to run parts
+beside it, runs the parts nobody runs (a lock per part), waits for the others and marks the sweep done.
+A part runs in chunks of people in key order; each chunk's evaluation and the progress (the part's `after_key`,
+the sweep's `done` and `changed`) commit together, so a part whose process stopped or crashed goes on from the
+next person when a process takes it again, and a sweep whose instance stopped goes on when an instance picks it
+up again (`resume_orphaned`).
 
 An **audit** is a sweep with another purpose: the findings should already be what the rules make of the
 projection, so it re-evaluates (all or a sample of) a region from the projection, and every finding it
@@ -27,11 +32,14 @@ from kernel.errors import Conflict
 from kernel.scope import EVERYWHERE, RegionScope
 from kernel.service import Runtime
 from matcher_svc import chunks
+from matcher_svc.evaluation_helpers import Helpers
 from matcher_svc.policy import MatcherSettings, set_review_month
 from matcher_svc.queries import SWEEP_COLUMNS
 from matcher_svc.schemas import Purpose, Sweep
 
 log = logging.getLogger(__name__)
+
+PART_WAIT_SECONDS = 0.2  # how often the process running a sweep looks whether the parts others run are finished
 
 # Sweeps this process runs (by id), so that the tasks are not garbage-collected and not started twice.
 _running: dict[str, asyncio.Task] = {}
@@ -45,29 +53,47 @@ IN_SAMPLE = "(hashtext(person_key)::bigint + 2147483648) % 100 < {}"
 
 
 async def record(
-    pg: asyncpg.Connection, region_code: str, reason: str, *, purpose: Purpose = "evaluation", sample_percent: int = 100
+    pg: asyncpg.Connection,
+    region_code: str,
+    reason: str,
+    *,
+    parts: int,
+    purpose: Purpose = "evaluation",
+    sample_percent: int = 100,
 ) -> Sweep:
-    """Records a sweep of `region_code` (000000: everyone), to run once the caller's transaction commits."""
+    """Records a sweep of `region_code` (000000: everyone) in `parts` parts, to run once the caller's transaction
+    commits. The parts split the people registered now; the last part takes whoever comes after them."""
     (pattern,) = RegionScope().patterns(region_code)
     row = await pg.fetchrow(
-        "INSERT INTO sweeps (sweep_id, region_code, reason, status, purpose, sample_percent, total, done) "
-        "SELECT gen_random_uuid(), $1, $2, 'running', $4, $5::int, count(DISTINCT person_key), 0 FROM registrations "
-        f"WHERE region_code LIKE $3 AND {IN_SAMPLE.format('$5::int')} RETURNING {SWEEP_COLUMNS}",
+        "WITH people AS (SELECT DISTINCT person_key FROM registrations "
+        f"WHERE region_code LIKE $3 AND {IN_SAMPLE.format('$5::int')}), "
+        "sweep AS (INSERT INTO sweeps (sweep_id, region_code, reason, status, purpose, sample_percent, total, done) "
+        "SELECT gen_random_uuid(), $1, $2, 'running', $4, $5::int, (SELECT count(*) FROM people), 0 RETURNING *), "
+        "ends AS (SELECT max(person_key) AS last_key FROM "
+        "(SELECT person_key, ntile($6) OVER (ORDER BY person_key) AS part FROM people) split GROUP BY part), "
+        "parts AS (INSERT INTO sweep_parts (sweep_id, part, after_key, last_key) "
+        "SELECT sweep_id, row_number() OVER w - 1, coalesce(lag(last_key) OVER w, ''), "
+        "CASE WHEN row_number() OVER w < count(*) OVER () THEN last_key END FROM ends, sweep "
+        "WINDOW w AS (ORDER BY last_key)) "
+        f"SELECT {SWEEP_COLUMNS} FROM sweep",
         region_code,
         reason,
         pattern,
         purpose,
         sample_percent,
+        max(1, parts),
     )
     return Sweep.model_validate(dict(row))
 
 
-async def record_audit(pg: asyncpg.Connection, region_code: str, sample_percent: int, reason: str) -> Sweep:
+async def record_audit(
+    pg: asyncpg.Connection, region_code: str, sample_percent: int, reason: str, *, parts: int
+) -> Sweep:
     """Records an audit, unless an evaluation sweep runs (it changes findings on purpose: no drift to
     measure until it is done)."""
     if await pg.fetchval("SELECT count(*) FROM sweeps WHERE status = 'running' AND purpose = 'evaluation'"):
         raise Conflict("a sweep is re-evaluating findings now: audit once it is done")
-    return await record(pg, region_code, reason, purpose="audit", sample_percent=sample_percent)
+    return await record(pg, region_code, reason, parts=parts, purpose="audit", sample_percent=sample_percent)
 
 
 async def start_audit_if_due(runtime: Runtime[MatcherSettings]) -> None:
@@ -88,19 +114,24 @@ async def start_audit_if_due(runtime: Runtime[MatcherSettings]) -> None:
         if not due:
             return
         audit = await record(
-            pg, EVERYWHERE, "scheduled audit", purpose="audit", sample_percent=settings.audit_sample_percent
+            pg,
+            EVERYWHERE,
+            "scheduled audit",
+            parts=settings.evaluation_processes,
+            purpose="audit",
+            sample_percent=settings.audit_sample_percent,
         )
     await run_in_background(runtime, audit.sweep_id)
 
 
-async def record_review_month(pg: asyncpg.Connection, month: str) -> Sweep:
+async def record_review_month(pg: asyncpg.Connection, month: str, *, parts: int) -> Sweep:
     """Sets the campaign's review month and records the sweep that re-evaluates everyone for it. A running
     audit stops: the findings change on purpose now, and it would count that as drift."""
     await set_review_month(pg, month)
     await pg.execute(
         "UPDATE sweeps SET status = 'failed', finished_at = now() WHERE purpose = 'audit' AND status = 'running'"
     )
-    return await record(pg, EVERYWHERE, f"review month {month}")
+    return await record(pg, EVERYWHERE, f"review month {month}", parts=parts)
 
 
 async def run_in_background(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
@@ -126,12 +157,19 @@ async def resume_orphaned(runtime: Runtime[MatcherSettings]) -> None:
 
 
 async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
+    """Runs a sweep, unless another process does: its parts, with this process's helpers, then marks it done."""
     async with runtime.db.engine.connect() as lock_conn:
         lock = await driver_connection(lock_conn)
         if not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext('sweep:' || $1::uuid::text))", sweep_id):
             return  # another instance runs it
         try:
-            await _chunks(runtime, sweep_id)
+            sweep = await _sweep(runtime, sweep_id)
+            if sweep is None:
+                return
+            if (helpers := Helpers.of(runtime)) is not None:
+                helpers.join_sweep(sweep_id)
+            await run_parts(runtime, sweep_id, wait_for_others=True)
+            await _finish(runtime, sweep_id, audit=sweep["audit"])
         except Exception:
             log.exception("sweep failed", extra={"sweep_id": sweep_id})
             async with runtime.db.transaction() as conn:
@@ -142,51 +180,97 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
             await lock.execute("SELECT pg_advisory_unlock(hashtext('sweep:' || $1::uuid::text))", sweep_id)
 
 
-async def _chunks(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
-    """Runs the sweep chunk by chunk in key order from its progress, the next chunks opened ahead
-    (`chunks.evaluate_in_order`), and marks it done."""
+async def _sweep(runtime: Runtime[MatcherSettings], sweep_id: str) -> asyncpg.Record | None:
     async with runtime.db.engine.connect() as conn:
-        sweep = await (await driver_connection(conn)).fetchrow(
-            "SELECT sweep_id::text, purpose = 'audit' AS audit, region_code, after_key, sample_percent FROM sweeps "
+        return await (await driver_connection(conn)).fetchrow(
+            "SELECT sweep_id::text, purpose = 'audit' AS audit, region_code, sample_percent, status FROM sweeps "
             "WHERE sweep_id = $1",
             sweep_id,
         )
-    if sweep is None:
-        return
 
-    async def next_chunk(after_key: str) -> _SweepChunk:
-        return _SweepChunk(runtime, sweep, after_key)
 
-    await chunks.evaluate_in_order(next_chunk, after_key=sweep["after_key"])
-    await _finish(runtime, sweep_id, audit=sweep["audit"])
+async def run_parts(runtime: Runtime[MatcherSettings], sweep_id: str, *, wait_for_others: bool = False) -> int:
+    """Runs the sweep's unfinished parts that no process runs, one after the other; returns how many people it
+    evaluated. The process running the sweep (`wait_for_others`) also waits for the parts other processes run
+    (its helpers), and runs any they leave unfinished (a helper that ended or failed midway)."""
+    evaluated = 0
+    while (sweep := await _sweep(runtime, sweep_id)) is not None and sweep["status"] == "running":
+        async with runtime.db.engine.connect() as conn:
+            parts = await (await driver_connection(conn)).fetch(
+                "SELECT part FROM sweep_parts WHERE sweep_id = $1 AND NOT finished ORDER BY part", sweep_id
+            )
+        ran = False
+        for part in parts:
+            if (people := await _run_part(runtime, sweep, part["part"])) is not None:
+                evaluated += people
+                ran = True
+        if not parts or not (ran or wait_for_others):
+            break
+        if not ran:
+            await asyncio.sleep(PART_WAIT_SECONDS)
+    return evaluated
+
+
+async def _run_part(runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, part: int) -> int | None:
+    """Runs a part chunk by chunk in key order from its progress, the next chunks opened ahead
+    (`chunks.evaluate_in_order`), and marks it finished; None when another process runs it."""
+    async with runtime.db.engine.connect() as lock_conn:
+        lock = await driver_connection(lock_conn)
+        name = f"sweep:{sweep['sweep_id']}:{part}"
+        if not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", name):
+            return None
+        try:
+            progress = await lock.fetchrow(
+                "SELECT after_key, last_key, finished FROM sweep_parts WHERE sweep_id = $1 AND part = $2",
+                sweep["sweep_id"],
+                part,
+            )
+            if progress is None or progress["finished"]:
+                return 0  # finished by another process since this one looked
+
+            async def next_chunk(after_key: str) -> _SweepChunk:
+                return _SweepChunk(runtime, sweep, part, progress["last_key"], after_key)
+
+            evaluated = await chunks.evaluate_in_order(next_chunk, after_key=progress["after_key"])
+            await lock.execute(
+                "UPDATE sweep_parts SET finished = true WHERE sweep_id = $1 AND part = $2", sweep["sweep_id"], part
+            )
+            return evaluated
+        finally:
+            await lock.execute("SELECT pg_advisory_unlock(hashtext($1))", name)
 
 
 class _SweepChunk(chunks.Chunk):
-    """A chunk of a sweep: the next people registered in its region (and sample), whose findings commit with
-    the sweep's progress.
+    """A chunk of a sweep's part: the next people of the part registered in the sweep's region (and sample), whose
+    findings commit with the progress.
 
     Its transaction records progress once the chunks before it have committed theirs, and it was opened before:
     it reads committed data (READ COMMITTED). An audit reads its people from one snapshot (REPEATABLE READ, see
     the module's docstring), taken once they are the chunk's: no evaluation of theirs can commit between the
     snapshot and the chunk's commit."""
 
-    def __init__(self, runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, after_key: str) -> None:
+    def __init__(
+        self, runtime: Runtime[MatcherSettings], sweep: asyncpg.Record, part: int, last_key: str | None, after_key: str
+    ) -> None:
         super().__init__(runtime, after_key)
         self.sweep = sweep
+        self.part = part
+        self.last_key = last_key  # the part's last person (None: no end)
         self.evaluated: list[str] = []  # the people evaluated: an audit leaves out whoever waits in the queue
 
     async def _take(self, pg: asyncpg.Connection) -> list[str]:
-        """The next people, unless the sweep no longer runs (it was stopped: nobody)."""
+        """The part's next people, unless the sweep no longer runs (it was stopped: nobody)."""
         if await pg.fetchval("SELECT status FROM sweeps WHERE sweep_id = $1", self.sweep["sweep_id"]) != "running":
             return []
         (pattern,) = RegionScope().patterns(self.sweep["region_code"])
         rows = await pg.fetch(
             "SELECT DISTINCT person_key FROM registrations WHERE region_code LIKE $1 AND person_key > $2 "
-            f"AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
+            f"AND ($5::text IS NULL OR person_key <= $5) AND {IN_SAMPLE.format('$4')} ORDER BY person_key LIMIT $3",
             pattern,
             self.after_key,
             self.runtime.settings.evaluation_chunk,
             self.sweep["sample_percent"],
+            self.last_key,
         )
         self.evaluated = [row["person_key"] for row in rows]
         return self.evaluated
@@ -208,14 +292,16 @@ class _SweepChunk(chunks.Chunk):
             await self._load_from(snapshot, self.evaluated)
 
     async def _record(self, pg: asyncpg.Connection, changed: int) -> None:
-        """The sweep's progress: its people evaluated, the last one (where it goes on), the findings changed."""
+        """The progress: the part's last person evaluated (where it goes on), the sweep's people evaluated and
+        findings changed."""
         await pg.execute(
-            "UPDATE sweeps SET done = least(total, done + $2), after_key = $3, changed = changed + $4 "
-            "WHERE sweep_id = $1",
+            "WITH part AS (UPDATE sweep_parts SET after_key = $3 WHERE sweep_id = $1 AND part = $5) "
+            "UPDATE sweeps SET done = least(total, done + $2), changed = changed + $4 WHERE sweep_id = $1",
             self.sweep["sweep_id"],
             len(self.evaluated),
             self.keys[-1],
             changed,
+            self.part,
         )
 
 

@@ -59,6 +59,7 @@ MATCHER_TABLES = (
     "outbox",
     "matcher_state",
     "sweeps",
+    "sweep_parts",
 )
 
 

@@ -450,8 +450,9 @@ async def test_an_interrupted_sweep_goes_on_from_where_it_stopped(suite, suite_s
         async with pg.transaction():
             await set_review_month(pg, "2025-06")
             sweep_id = await pg.fetchval(
-                "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done, after_key) "
-                "VALUES (gen_random_uuid(), '000000', 'review month 2025-06', 'running', $1, $2, $3) "
+                "WITH sweep AS (INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) "
+                "VALUES (gen_random_uuid(), '000000', 'review month 2025-06', 'running', $1, $2) RETURNING sweep_id) "
+                "INSERT INTO sweep_parts (sweep_id, part, after_key) SELECT sweep_id, 0, $3 FROM sweep "
                 "RETURNING sweep_id::text",
                 len(keys),
                 half,
@@ -557,8 +558,8 @@ async def test_audits_wait_for_a_sweep_and_stay_in_the_callers_regions(suite, su
     pg = await asyncpg.connect(suite_settings["settings"]["matcher"].database_url)
     try:  # a sweep re-evaluating for a new review month changes findings on purpose: no drift to measure
         await pg.execute(
-            "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done, after_key) "
-            "VALUES (gen_random_uuid(), '009999', 'a sweep of nobody that stays running', 'running', 0, 0, '')"
+            "INSERT INTO sweeps (sweep_id, region_code, reason, status, total, done) "
+            "VALUES (gen_random_uuid(), '009999', 'a sweep of nobody that stays running', 'running', 0, 0)"
         )
         refused = await suite["matcher"].post("/api/v1/matcher/audits", json={})
         assert refused.status_code == 409 and "sweep" in refused.json()["detail"][0]["msg"]

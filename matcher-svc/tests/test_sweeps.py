@@ -210,7 +210,7 @@ async def test_a_failed_chunk_leaves_the_chunks_opened_ahead_undone_and_the_swee
     failed = await finished(app.state.client, sweep_id)
     # Two chunks committed with their progress; the third and the ones opened ahead of it rolled back.
     assert failed["status"] == "failed" and failed["done"] == 2 * CHUNK
-    assert await pg.fetchval("SELECT after_key FROM sweeps WHERE sweep_id = $1", sweep_id) == people[2 * CHUNK - 1]
+    assert (await sweep_parts(pg, sweep_id))[0]["after_key"] == people[2 * CHUNK - 1]
     months = {
         row["person_key"]: row["review_month"]
         for row in await pg.fetch("SELECT person_key, review_month FROM findings")
@@ -465,14 +465,14 @@ async def test_a_worker_and_its_helper_evaluate_every_queued_person_once(
         return await evaluate_loaded(pg, loaded, policy)
 
     monkeypatch.setattr(findings, "evaluate_loaded", slowly)
-    worker._helpers.start()
+    worker.helpers.start()
     try:
-        worker._helpers.join_pass()
-        assert await helpers_done(worker._helpers) == 0
+        worker.helpers.join_pass()
+        assert await helpers_done(worker.helpers) == 0
         await drain(worker)
-        by_helper = await helpers_done(worker._helpers)
+        by_helper = await helpers_done(worker.helpers)
     finally:
-        await asyncio.to_thread(worker._helpers.stop)
+        await asyncio.to_thread(worker.helpers.stop)
         await runtime.close()
     # `evaluated` records this process's evaluations only: the helper's are the rest, each person once.
     assert 0 < by_helper < len(people) and len(evaluated) + by_helper == len(people)
@@ -481,3 +481,119 @@ async def test_a_worker_and_its_helper_evaluate_every_queued_person_once(
     assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
     async with queued.transaction():
         assert await findings.evaluate_people(queued, people, Policy(review_month=REVIEW_MONTH)) == 0
+
+
+# A sweep in parts (consecutive ranges of keys), run side by side by the process running it and its helpers.
+
+
+async def new_month_sweep(pg: asyncpg.Connection, parts: int) -> str:
+    """A new review month and its sweep of everyone in `parts` parts, recorded (committed), not running yet."""
+    async with pg.transaction():
+        return (await sweeps.record_review_month(pg, NEXT_MONTH, parts=parts)).sweep_id
+
+
+async def sweep_parts(pg: asyncpg.Connection, sweep_id: str) -> list[asyncpg.Record]:
+    return await pg.fetch(
+        "SELECT part, after_key, last_key, finished FROM sweep_parts WHERE sweep_id = $1 ORDER BY part", sweep_id
+    )
+
+
+def split(people: list[str], parts: list[asyncpg.Record]) -> list[list[str]]:
+    """`people` by the part they are in (its range ends at its `last_key`; the last part has no end)."""
+    ends = [part["last_key"] for part in parts]
+    return [
+        [key for key in people if (i == 0 or key > ends[i - 1]) and (end is None or key <= end)]
+        for i, end in enumerate(ends)
+    ]
+
+
+async def sweep_status(pg: asyncpg.Connection, sweep_id: str) -> asyncpg.Record:
+    return await pg.fetchrow("SELECT status, done, total FROM sweeps WHERE sweep_id = $1", sweep_id)
+
+
+async def test_a_sweeps_parts_split_its_people_evenly_and_the_last_takes_newcomers(pg) -> None:
+    people = await registered(pg)
+    parts = await sweep_parts(pg, await new_month_sweep(pg, 3))
+    assert [part["part"] for part in parts] == [0, 1, 2] and not any(part["finished"] for part in parts)
+    assert parts[0]["after_key"] == "" and parts[-1]["last_key"] is None  # whoever registers meanwhile: the last
+    assert [part["after_key"] for part in parts[1:]] == [part["last_key"] for part in parts[:-1]]
+    sizes = [len(people_of_part) for people_of_part in split(people, parts)]
+    assert sum(sizes) == len(people) and max(sizes) - min(sizes) <= 1
+    # More parts than people: a part a person.
+    assert len(await sweep_parts(pg, await new_month_sweep(pg, len(people) + 5))) == len(people)
+
+
+async def test_a_helper_runs_the_parts_nobody_runs_and_the_sweeps_runner_marks_it_done(pg, province, instances) -> None:
+    people = await registered(pg)
+    sweep_id = await new_month_sweep(pg, 2)
+    helpers = Helpers(instances[0].settings, 1)
+    helpers.start()
+    try:
+        helpers.join_sweep(sweep_id)
+        assert await helpers_done(helpers) == len(people)  # both parts: nobody else runs them
+    finally:
+        await asyncio.to_thread(helpers.stop)
+    assert [part["finished"] for part in await sweep_parts(pg, sweep_id)] == [True, True]
+    # A helper does not mark the sweep done: the process running it does, once every part is finished.
+    assert tuple(await sweep_status(pg, sweep_id)) == ("running", len(people), len(people))
+    await sweeps.resume_orphaned(instances[1])
+
+    async def done() -> bool:
+        return (await sweep_status(pg, sweep_id))["status"] == "done"
+
+    await eventually(done, timeout=30, what="the sweep to be marked done")
+    assert await as_from_scratch(pg, province, NEXT_MONTH) is None
+
+
+async def test_a_sweep_runs_its_parts_beside_its_helper(settings, pg, province, evaluated, monkeypatch) -> None:
+    """This process's chunks are slowed down, so that its helper (up once it has made a pass) takes the other part."""
+    people = await registered(pg)
+    evaluate_loaded = findings.evaluate_loaded
+
+    async def slowly(pg: asyncpg.Connection, loaded: findings.Loaded, policy: Policy) -> int:
+        await asyncio.sleep(0.3)
+        return await evaluate_loaded(pg, loaded, policy)
+
+    monkeypatch.setattr(findings, "evaluate_loaded", slowly)
+    app = create_app(settings.model_copy(update={"evaluation_processes": 2}))
+    async with running(app) as client:
+        helpers = Helpers.of(app.state.runtime)
+        assert helpers is not None
+
+        async def started() -> bool:
+            return helpers.alive == 1
+
+        await eventually(started, timeout=30, what="the worker to start its helper")
+        helpers.join_pass()
+        assert await helpers_done(helpers) == 0  # up: nobody is queued
+        response = await client.put("/api/v1/matcher/review-month", json={"review_month": NEXT_MONTH})
+        sweep = await finished(client, response.json()["sweep_id"])
+    assert sweep["status"] == "done" and sweep["done"] == sweep["total"] == len(people)
+    # `evaluated` records this process's evaluations only: one part, the helper the other.
+    assert evaluated in split(people, await sweep_parts(pg, sweep["sweep_id"]))
+    assert await as_from_scratch(pg, province, NEXT_MONTH) is None
+
+
+async def test_the_sweeps_runner_finishes_a_part_whose_runner_ended(app, settings, pg, province) -> None:
+    people = await registered(pg)
+    sweep_id = await new_month_sweep(pg, 2)
+    # Another process runs the second part (holds its lock), and ends without finishing it.
+    holder = await asyncpg.connect(settings.database_url)
+    try:
+        assert await holder.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", f"sweep:{sweep_id}:1")
+        await sweeps.run_in_background(app.state.runtime, sweep_id)
+
+        async def first_part_finished() -> bool:
+            return (await sweep_parts(pg, sweep_id))[0]["finished"]
+
+        await eventually(first_part_finished, timeout=30, what="the first part to finish")
+        await asyncio.sleep(3 * sweeps.PART_WAIT_SECONDS)
+        status, parts = await sweep_status(pg, sweep_id), await sweep_parts(pg, sweep_id)
+        # Waiting for the other part: its own people evaluated.
+        assert (status["status"], status["done"]) == ("running", len(split(people, parts)[0]))
+        assert [part["finished"] for part in parts] == [True, False]
+    finally:
+        await holder.close()
+    done = await finished(app.state.client, sweep_id)
+    assert done["status"] == "done" and done["done"] == done["total"] == len(people)
+    assert await as_from_scratch(pg, province, NEXT_MONTH) is None
