@@ -163,13 +163,10 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
         if not await lock.fetchval("SELECT pg_try_advisory_lock(hashtext('sweep:' || $1::uuid::text))", sweep_id):
             return  # another instance runs it
         try:
-            sweep = await _sweep(runtime, sweep_id)
-            if sweep is None:
-                return
             if (helpers := Helpers.of(runtime)) is not None:
                 helpers.join_sweep(sweep_id)
             await run_parts(runtime, sweep_id, wait_for_others=True)
-            await _finish(runtime, sweep_id, audit=sweep["audit"])
+            await _finish(runtime, sweep_id)
         except Exception:
             log.exception("sweep failed", extra={"sweep_id": sweep_id})
             async with runtime.db.transaction() as conn:
@@ -180,24 +177,23 @@ async def _run(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
             await lock.execute("SELECT pg_advisory_unlock(hashtext('sweep:' || $1::uuid::text))", sweep_id)
 
 
-async def _sweep(runtime: Runtime[MatcherSettings], sweep_id: str) -> asyncpg.Record | None:
-    async with runtime.db.engine.connect() as conn:
-        return await (await driver_connection(conn)).fetchrow(
-            "SELECT sweep_id::text, purpose = 'audit' AS audit, region_code, sample_percent, status FROM sweeps "
-            "WHERE sweep_id = $1",
-            sweep_id,
-        )
-
-
 async def run_parts(runtime: Runtime[MatcherSettings], sweep_id: str, *, wait_for_others: bool = False) -> int:
     """Runs the sweep's unfinished parts that no process runs, one after the other; returns how many people it
     evaluated. The process running the sweep (`wait_for_others`) also waits for the parts other processes run
     (its helpers), and runs any they leave unfinished (a helper that ended or failed midway)."""
+    async with runtime.db.engine.connect() as conn:
+        sweep = await (await driver_connection(conn)).fetchrow(
+            "SELECT sweep_id::text, purpose = 'audit' AS audit, region_code, sample_percent FROM sweeps "
+            "WHERE sweep_id = $1",
+            sweep_id,
+        )
     evaluated = 0
-    while (sweep := await _sweep(runtime, sweep_id)) is not None and sweep["status"] == "running":
+    while sweep is not None:
         async with runtime.db.engine.connect() as conn:
-            parts = await (await driver_connection(conn)).fetch(
-                "SELECT part FROM sweep_parts WHERE sweep_id = $1 AND NOT finished ORDER BY part", sweep_id
+            parts = await (await driver_connection(conn)).fetch(  # none once the sweep no longer runs
+                "SELECT part FROM sweep_parts JOIN sweeps USING (sweep_id) "
+                "WHERE sweep_id = $1 AND status = 'running' AND NOT finished ORDER BY part",
+                sweep_id,
             )
         ran = False
         for part in parts:
@@ -305,15 +301,15 @@ class _SweepChunk(chunks.Chunk):
         )
 
 
-async def _finish(runtime: Runtime[MatcherSettings], sweep_id: str, *, audit: bool) -> None:
-    """Marks the sweep done, unless it was stopped meanwhile."""
+async def _finish(runtime: Runtime[MatcherSettings], sweep_id: str) -> None:
+    """Marks the sweep done, unless it was stopped meanwhile (or is gone); an audit reports its drift."""
     async with runtime.db.transaction() as conn:
         finished = await (await driver_connection(conn)).fetchrow(
             "UPDATE sweeps SET status = 'done', finished_at = now() WHERE sweep_id = $1 AND status = 'running' "
-            "RETURNING done, changed",
+            "RETURNING purpose = 'audit' AS audit, done, changed",
             sweep_id,
         )
-    if audit and finished is not None:
+    if finished is not None and finished["audit"]:
         _report_audit(sweep_id, finished["done"], finished["changed"])
 
 
