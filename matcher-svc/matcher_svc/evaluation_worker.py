@@ -70,7 +70,7 @@ class EvaluationWorker:
         self.settings = runtime.settings
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()
-        self._last_sweep_check = 0.0
+        self._last_sweep_check: float | None = None  # never yet: at once (the monotonic clock may start near 0)
         # The consumers' applied batches when the upstream outboxes were last seen empty (None: not since the
         # consumers last applied anything): the upstream answer holds while this count stays the same.
         self._upstream_clear_at: int | None = None
@@ -125,7 +125,7 @@ class EvaluationWorker:
                 await self._listen()
                 self._wake.clear()  # whatever happens from here on wakes the wait below
                 worked = await self.evaluate_pending()
-                if time.monotonic() - self._last_sweep_check > SWEEP_CHECK_SECONDS:
+                if self._last_sweep_check is None or time.monotonic() - self._last_sweep_check > SWEEP_CHECK_SECONDS:
                     self._last_sweep_check = time.monotonic()
                     await sweeps.resume_orphaned(self.runtime)
                     await sweeps.start_audit_if_due(self.runtime)

@@ -86,11 +86,11 @@ class Access:
     def __init__(self, gateway_url: str, secrets: dict[str, str]) -> None:
         self.url = gateway_url
         self.secrets = secrets
-        self.taken = 0.0
+        self.taken: float | None = None  # never yet (the monotonic clock may start near 0 at boot)
         self.tokens: dict[str, str] = {}
 
     def headers(self, service: str | None = None) -> dict[str, str]:
-        if time.monotonic() - self.taken > TOKEN_SECONDS:
+        if self.taken is None or time.monotonic() - self.taken > TOKEN_SECONDS:
             clients = FEED_CLIENTS | {"reader": "demo-dashboard"}
             self.tokens = {name: get_token(self.url, client, self.secrets[client]) for name, client in clients.items()}
             self.taken = time.monotonic()
