@@ -173,10 +173,16 @@ class EvaluationWorker:
         look again unless woken). Stopping the worker leaves the chunks opened ahead in the queue."""
         self._next_look = IDLE_SECONDS
         async with self.runtime.db.engine.connect() as conn:
+            # The oldest entry through its index, and whether more than a chunk waits by counting at most that
+            # many: a count of the whole queue read all of it at every look, and the worker looks after every
+            # batch its consumers apply while a load queues a province (a tenth of the matcher's database time
+            # on a 300,000-person load).
             due_in, queued = await (await driver_connection(conn)).fetchrow(
-                "SELECT extract(epoch FROM min(since) + make_interval(secs => $1) - now())::float8, count(*) "
-                "FROM pending_evaluations",
+                "SELECT extract(epoch FROM (SELECT min(since) FROM pending_evaluations) "
+                "+ make_interval(secs => $1) - now())::float8, "
+                "(SELECT count(*) FROM (SELECT FROM pending_evaluations LIMIT $2) AS ahead)",
                 self.settings.evaluation_max_delay_seconds,
+                self.settings.evaluation_chunk + 1,
             )
         if due_in is None:  # the queue is empty
             return False
