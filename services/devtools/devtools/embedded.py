@@ -105,12 +105,21 @@ async def drop_database(server_url: str, database: str) -> None:
         await conn.close()
 
 
+# Every port free_port has handed out in this process: the process given one may not have bound it yet (suites are
+# started side by side, their services import for a second or two before they listen), and the system would hand
+# the same port out again meanwhile.
+_HANDED_OUT: set[int] = set()
+
+
 def free_port(preferred: int | None = None) -> int:
-    if preferred and port_is_free(preferred):
-        return preferred
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on and that this process has not handed out before: `preferred` if it is such a one."""
+    port = preferred if preferred and preferred not in _HANDED_OUT and port_is_free(preferred) else None
+    while port is None or port in _HANDED_OUT:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+    _HANDED_OUT.add(port)
+    return port
 
 
 def port_is_free(port: int) -> bool:

@@ -1,10 +1,12 @@
-"""The embedded PostgreSQL runs with the settings of a database server of its own (`server_settings`)."""
+"""The embedded PostgreSQL runs with the settings of a database server of its own (`server_settings`); free ports
+are handed out once."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
-from devtools.embedded import EmbeddedPostgres, server_settings
+from devtools.embedded import EmbeddedPostgres, free_port, server_settings
 
 
 def _setting(server: EmbeddedPostgres, name: str) -> str:
@@ -30,3 +32,15 @@ def test_the_embedded_server_takes_its_settings_on_its_first_start_and_keeps_the
         assert _setting(again, "max_wal_size") == "8192MB"
     finally:
         again.stop()
+
+
+def test_a_free_port_is_handed_out_once_even_before_anyone_listens_on_it() -> None:
+    """Two suites started side by side pick their ports before their services listen: the system's free port
+    repeats among a few thousand picks (a birthday collision), free_port's must not."""
+    ports = [free_port() for _ in range(3000)]
+    assert len(set(ports)) == len(ports)
+    with socket.socket() as held:  # one that is taken, or handed out before, is not given as the preferred one
+        held.bind(("127.0.0.1", 0))
+        taken = held.getsockname()[1]
+        assert free_port(preferred=taken) != taken
+    assert free_port(preferred=ports[0]) != ports[0]
