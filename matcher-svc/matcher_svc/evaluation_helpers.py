@@ -4,7 +4,9 @@ The rules run in Python, so one process evaluates at one core's pace: after a pr
 queue holds everyone, and the worker alone evaluated 300,000 people in about 37 s while the rest of the
 machine idled. The worker therefore starts `evaluation_processes - 1` helpers (spawned: an interpreter,
 a database pool and unit directories of their own). When it begins a pass over a queue that holds more than
-a chunk, it tells each idle helper to make a pass too. The passes share the queue as the workers of two
+a chunk, it tells each idle helper to make a pass too, and again at each next chunk it takes while the inputs
+stand settled (a helper's pass ends at a chunk that takes nobody: if the inputs moved meanwhile, it would
+otherwise sit out the rest of the worker's pass). The passes share the queue as the workers of two
 instances do (`FOR UPDATE SKIP LOCKED`, chunk by chunk, `evaluation_worker._QueuedChunk`), so no person is
 evaluated twice and each chunk commits its findings with the deletion of its queue rows.
 
@@ -59,6 +61,7 @@ class Helpers:
         self._settings = settings
         self._count = count
         self._helpers: list[_Helper] = []
+        self._evaluated = 0  # people the helpers reported evaluated, not yet counted by `finished`
         # Whether the worker judges the inputs settled (1) or not (0): what the helpers' chunks go by.
         self.settled: Synchronized[int] = _SPAWN.Value("b", 0)
 
@@ -95,13 +98,17 @@ class Helpers:
     def finished(self) -> int:
         """How many people the helpers' passes and sweeps that ended since the last call evaluated (their helpers
         are idle)."""
-        evaluated = 0
+        self._hear()
+        evaluated, self._evaluated = self._evaluated, 0
+        return evaluated
+
+    def _hear(self) -> None:
+        """Takes in what the helpers reported: the passes and sweeps that ended (their helpers are idle)."""
         for helper in self._helpers:
             with contextlib.suppress(EOFError, OSError):
                 while helper.pipe.poll():
-                    evaluated += helper.pipe.recv()
+                    self._evaluated += helper.pipe.recv()
                     helper.busy = False
-        return evaluated
 
     def join_pass(self) -> None:
         """Tells every idle helper to make a pass over the queue."""
@@ -113,7 +120,7 @@ class Helpers:
 
     def _tell(self, task: str) -> None:
         """Tells every idle helper to do `task` (one that died is started again first)."""
-        self.finished()
+        self._hear()
         for index, ended in enumerate(self._helpers):
             if not ended.process.is_alive():
                 log.warning("an evaluation helper ended; starting another", extra={"exitcode": ended.process.exitcode})

@@ -74,6 +74,9 @@ class EvaluationWorker:
         # The consumers' applied batches when the upstream outboxes were last seen empty (None: not since the
         # consumers last applied anything): the upstream answer holds while this count stays the same.
         self._upstream_clear_at: int | None = None
+        # The consumers' applied batches when the inputs were last judged settled (None: not since): the helpers'
+        # flag stands while this count stays the same.
+        self._settled_at: int | None = None
         self._upstream_retry_in = UPSTREAM_RETRY_SECONDS
         self._next_look = IDLE_SECONDS
         self._listener: asyncpg.Connection | None = None
@@ -86,14 +89,23 @@ class EvaluationWorker:
         self._wake.set()
 
     def _inputs_moved(self) -> None:
-        """This instance's consumer applied a batch (or read to the end after one): not settled until judged again."""
-        self.helpers.settled.value = 0
+        """This instance's consumer applied a batch, or read to the end after one: woken to judge again. Not settled
+        until then if it applied anything: a member that merely read to the end after the judgement changed
+        nothing, and clearing the flag then ended the helpers' passes a moment after they began (a chunk taken
+        while the flag is down takes only those who waited too long: nobody, after a load)."""
+        if self._settled_at != self._applied():
+            self._unsettled()
         self._wake.set()
+
+    def _unsettled(self) -> None:
+        self._settled_at = None
+        self.helpers.settled.value = 0
 
     def _queued_somewhere(self, *_: object) -> None:
         """A NOTIFY from `queue`: some instance applied events, so upstream's last answer may be stale."""
         self._upstream_clear_at = None
-        self._inputs_moved()
+        self._unsettled()
+        self._wake.set()
 
     async def _listen(self) -> None:
         """(Re)connects the listener when it is not connected; a failure leaves the safety net to it."""
@@ -148,8 +160,14 @@ class EvaluationWorker:
     async def inputs_settled(self) -> bool:
         """Everything the upstream services accepted is published, and this instance's consumer has applied
         all of it (see the module's docstring for when upstream is asked). What the helpers go by too."""
-        settled = await self._judge_settled()
-        self.helpers.settled.value = settled
+        applied = self._applied()
+        # A batch applied while it judged: judged again once woken for it.
+        settled = await self._judge_settled() and applied == self._applied()
+        if settled:
+            self._settled_at = applied
+            self.helpers.settled.value = 1
+        else:
+            self._unsettled()
         return settled
 
     async def _judge_settled(self) -> bool:
@@ -196,8 +214,13 @@ class EvaluationWorker:
 
         async def still_settled(after_key: str) -> bool:
             # The look above stands for the first chunk; each next one looks again: events may have arrived
-            # since, and then only those who waited too long are due.
-            return await self.inputs_settled() if after_key else settled
+            # since, and then only those who waited too long are due. A next chunk means more than a chunk was
+            # queued: a helper whose pass ended while the inputs moved joins again once they have settled.
+            if not after_key:
+                return settled
+            if settled_now := await self.inputs_settled():
+                self.helpers.join_pass()
+            return settled_now
 
         return await evaluate_queue(self.runtime, still_settled, stopping=self._stopping) > 0
 

@@ -35,6 +35,7 @@ from kernel.db import Database
 from kernel.events import UnitRecordedV1
 from kernel.service import Runtime
 from matcher_svc import chunks, findings, projection, sweeps
+from matcher_svc.consumers import consumers
 from matcher_svc.domain import Policy, Unit
 from matcher_svc.evaluation_helpers import Helpers
 from matcher_svc.evaluation_worker import EvaluationWorker, _QueuedChunk, queue
@@ -481,6 +482,70 @@ async def test_a_worker_and_its_helper_evaluate_every_queued_person_once(
     assert await as_from_scratch(queued, province, REVIEW_MONTH) is None
     async with queued.transaction():
         assert await findings.evaluate_people(queued, people, Policy(review_month=REVIEW_MONTH)) == 0
+
+
+async def test_a_helper_joins_a_pass_once_the_inputs_have_settled_after_it_began(
+    queued, province, settings, evaluated, monkeypatch
+) -> None:
+    """The worker begins a pass over those who waited too long (all of them: no delay) while the inputs have not
+    settled, so it tells no helper; they settle as it takes its next chunk, and its helper joins the pass."""
+    people = await queued_people(queued)
+    runtime = Runtime.create(
+        service,
+        settings.model_copy(update={"evaluation_processes": 2, "evaluation_max_delay_seconds": 0}),
+        Database(settings),
+    )
+    worker = EvaluationWorker(runtime)
+    looks: list[bool] = []
+
+    async def settled_after_the_first_look() -> bool:
+        looks.append(bool(looks))
+        return looks[-1]
+
+    evaluate_loaded = findings.evaluate_loaded
+
+    async def slowly(pg: asyncpg.Connection, loaded: findings.Loaded, policy: Policy) -> int:
+        await asyncio.sleep(0.3)
+        return await evaluate_loaded(pg, loaded, policy)
+
+    monkeypatch.setattr(worker, "_judge_settled", settled_after_the_first_look)
+    monkeypatch.setattr(findings, "evaluate_loaded", slowly)
+    worker.helpers.start()
+    try:
+        assert await worker.evaluate_pending()
+        by_helper = await helpers_done(worker.helpers)
+    finally:
+        await asyncio.to_thread(worker.helpers.stop)
+        await runtime.close()
+    assert looks[0] is False and len(looks) > 1
+    assert 0 < by_helper < len(people) and len(evaluated) + by_helper == len(people)
+    assert await queued_people(queued) == []
+
+
+async def test_the_helpers_go_by_settled_inputs_until_events_are_applied(settings, monkeypatch) -> None:
+    """A consumer member that reads to the end of its partitions wakes the worker but leaves the helpers' flag up
+    (nothing was applied); one that applies a batch, or people queued by any instance, take it down."""
+    runtime = Runtime.create(service, settings.model_copy(update={"evaluation_processes": 2}), Database(settings))
+    runtime.consumers.extend(consumers(runtime))
+    worker = EvaluationWorker(runtime)
+
+    async def settled() -> bool:
+        return True
+
+    monkeypatch.setattr(worker, "_judge_settled", settled)
+    member = runtime.consumers[0]
+    try:
+        assert await worker.inputs_settled() and worker.helpers.settled.value == 1
+        member._progressed()  # read to the end
+        assert worker.helpers.settled.value == 1
+        member.applied_batches += 1
+        member._progressed()
+        assert worker.helpers.settled.value == 0
+        assert await worker.inputs_settled() and worker.helpers.settled.value == 1
+        worker._queued_somewhere()  # another instance queued people
+        assert worker.helpers.settled.value == 0
+    finally:
+        await runtime.close()
 
 
 # A sweep in parts (consecutive ranges of keys), run side by side by the process running it and its helpers.
