@@ -86,9 +86,10 @@ person_payments = Table(
     Index(None, "unit_usccs", postgresql_using="gin"),  # who is paid by a unit (projection.apply_units)
 )
 
-# Which months of which province a feed has delivered data for (the first two digits of 参保地), with
+# Which months of which province the 社保 feed has delivered data for (the first two digits of 参保地), with
 # the paid months behind each: an absence of payments is evidence only where the data has arrived
-# (SI_NONE), and a month whose records were all retracted has not (its row goes).
+# (SI_NONE), and a month whose records were all retracted has not (its row goes). `source` is 'insurance'
+# (the 公积金 feed's months were counted too until 2026-12-14, and never read).
 data_months = Table(
     "data_months",
     metadata,

@@ -141,13 +141,18 @@ async def _apply_months(
     pg: asyncpg.Connection, source: str, payments: Sequence[ContributionsRecordedV1 | DepositsRecordedV1]
 ) -> set[str]:
     keys = [p.person_ref for p in payments]
+    # Only the 社保 feed's months say anything of those who did not pay (SI_NONE: `data_months`); counting the
+    # 公积金 feed's too locked rows that every batch of deposits updates, which the projection's members (and
+    # instances) then waited for in turn, for counts nobody read.
+    counted = source == "insurance"
     replaced = await pg.fetch(
         "WITH replaced AS (DELETE FROM person_payments WHERE person_key = ANY($1) AND source = $2 "
         "RETURNING region_codes, periods) "
         "SELECT left(m.region_code, 2) AS province, m.period FROM replaced, "
-        "unnest(replaced.region_codes, replaced.periods) AS m(region_code, period)",
+        "unnest(replaced.region_codes, replaced.periods) AS m(region_code, period) WHERE $3",
         keys,
         source,
+        counted,
     )
     # Each person's months in (period, unit) order, as the row keeps them (`models.person_payments`); the
     # batch's months as one tuple each, then as columns (one pass: a list per column took three times as long).
@@ -169,12 +174,12 @@ async def _apply_months(
         separator,
         *columns,
     )
-    records = Counter((region_code[:2], period) for _, period, _, _, region_code, *_ in months)
-    records.subtract((row["province"], row["period"]) for row in replaced)
-    changed = await _count_data_months(pg, source, records)
     touched = set(keys)
-    if changed and source == "insurance":
-        touched |= await _registered_in(pg, changed)
+    if counted:
+        records = Counter((region_code[:2], period) for _, period, _, _, region_code, *_ in months)
+        records.subtract((row["province"], row["period"]) for row in replaced)
+        if changed := await _count_data_months(pg, source, records):
+            touched |= await _registered_in(pg, changed)
     return touched
 
 
@@ -202,7 +207,8 @@ async def _count_data_months(
         for row in rows
         if (row["records"] > 0) != (row["records"] - delta[row["province"], row["period"]] > 0)
     }
-    await pg.execute("DELETE FROM data_months WHERE source = $1 AND records <= 0", source)
+    if any(row["records"] <= 0 for row in rows):
+        await pg.execute("DELETE FROM data_months WHERE source = $1 AND records <= 0", source)
     return changed
 
 
