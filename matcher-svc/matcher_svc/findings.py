@@ -85,6 +85,14 @@ _UNITS = (
     "UNION SELECT h.* FROM units b JOIN units h ON h.uscc = b.head_office_uscc WHERE b.uscc = ANY($1)) u "
     "ORDER BY uscc"
 )
+# The 社保 months each province has data for: those counted, with what batches noted and no fold has counted yet
+# (`projection.fold_data_months`), so that a chunk reads what is committed whenever the worker last folded.
+_INSURANCE_MONTHS = (
+    "SELECT province, array_agg(period) AS periods FROM ("
+    "SELECT province, period FROM (SELECT province, period, records FROM data_months WHERE source = 'insurance' "
+    "UNION ALL SELECT province, period, records FROM data_month_changes) AS counted "
+    "GROUP BY province, period HAVING sum(records) > 0) AS held GROUP BY province"
+)
 # The version of the units (stamped by `projection.apply_units`); every unit, with the version the same snapshot holds.
 _UNITS_VERSION = "SELECT value FROM matcher_state WHERE key = 'units_version'"
 _ALL_UNITS = (
@@ -132,12 +140,7 @@ async def load_people(pg: asyncpg.Connection, person_keys: Collection[str]) -> t
     granted: dict[str, list[GrantedExemption]] = defaultdict(list)
     for key, exemption, rule, case_ref in await pg.fetch(_GRANTED, keys):
         granted[key].append(GrantedExemption(Exemption(exemption), None if rule == "*" else Rule(rule), case_ref))
-    insurance_months = {
-        row["province"]: frozenset(row["periods"])
-        for row in await pg.fetch(
-            "SELECT province, array_agg(period) AS periods FROM data_months WHERE source = 'insurance' GROUP BY province"
-        )
-    }
+    insurance_months = {row["province"]: frozenset(row["periods"]) for row in await pg.fetch(_INSURANCE_MONTHS)}
     directory = (
         await _unit_directory(pg, version)
         if version is not None

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     PrimaryKeyConstraint,
@@ -89,7 +90,9 @@ person_payments = Table(
 # Which months of which province the 社保 feed has delivered data for (the first two digits of 参保地), with
 # the paid months behind each: an absence of payments is evidence only where the data has arrived
 # (SI_NONE), and a month whose records were all retracted has not (its row goes). `source` is 'insurance'
-# (the 公积金 feed's months were counted too until 2026-12-14, and never read).
+# (the 公积金 feed's months were counted too until 2026-12-14, and never read). Batches of contributions note
+# their months' changes in `data_month_changes`, and the evaluation worker counts them in
+# (`projection.fold_data_months`): counting in every batch locked these rows until it committed.
 data_months = Table(
     "data_months",
     metadata,
@@ -98,6 +101,15 @@ data_months = Table(
     Column("period", Text, nullable=False),
     Column("records", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("source", "province", "period"),
+)
+
+data_month_changes = Table(
+    "data_month_changes",
+    metadata,
+    Column("change", BigInteger, Identity(), primary_key=True),
+    Column("province", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("records", BigInteger, nullable=False),  # records gained (or, below 0, lost) by one batch
 )
 
 person_statuses = Table(

@@ -4,7 +4,8 @@ Every event states a record's current state (a registration, a unit, or all of a
 or statuses), so applying it is an upsert or a replace: replaying a topic, or receiving an event
 twice, yields the same projection. Each function returns the people whose findings may have changed;
 `APPLY` lists them by payload, in the order a batch applies them (units before the registrations that
-name them).
+name them). Whoever a province's 社保 month that arrived or went away concerns is found when the evaluation
+worker counts the months that batches noted (`fold_data_months`).
 """
 
 from __future__ import annotations
@@ -141,9 +142,8 @@ async def _apply_months(
     pg: asyncpg.Connection, source: str, payments: Sequence[ContributionsRecordedV1 | DepositsRecordedV1]
 ) -> set[str]:
     keys = [p.person_ref for p in payments]
-    # Only the 社保 feed's months say anything of those who did not pay (SI_NONE: `data_months`); counting the
-    # 公积金 feed's too locked rows that every batch of deposits updates, which the projection's members (and
-    # instances) then waited for in turn, for counts nobody read.
+    # Only the 社保 feed's months say anything of those who did not pay (SI_NONE: `data_months`); the 公积金 feed's
+    # were counted too until nobody read them.
     counted = source == "insurance"
     replaced = await pg.fetch(
         "WITH replaced AS (DELETE FROM person_payments WHERE person_key = ANY($1) AND source = $2 "
@@ -174,50 +174,61 @@ async def _apply_months(
         separator,
         *columns,
     )
-    touched = set(keys)
     if counted:
         records = Counter((region_code[:2], period) for _, period, _, _, region_code, *_ in months)
         records.subtract((row["province"], row["period"]) for row in replaced)
-        if changed := await _count_data_months(pg, source, records):
-            touched |= await _registered_in(pg, changed)
-    return touched
+        if deltas := [(province, period, n) for (province, period), n in records.items() if n]:
+            # Noted, not counted here: every batch would lock the same few rows until it commits (`fold_data_months`).
+            await pg.execute(
+                "INSERT INTO data_month_changes (province, period, records) "
+                "SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])",
+                *(list(column) for column in zip(*deltas, strict=True)),
+            )
+    return set(keys)
 
 
-async def _count_data_months(
-    pg: asyncpg.Connection, source: str, records: Counter[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    """Adds `records` (paid months per province and period, gained or lost) to `data_months`; returns the
-    (province, period) pairs whose data arrived or went away with it."""
-    deltas = sorted((key, n) for key, n in records.items() if n)  # sorted: concurrent batches lock in one order
-    if not deltas:
+async def fold_data_months(pg: asyncpg.Connection) -> set[str]:
+    """Counts the 社保 months that batches noted (`data_month_changes`) into `data_months`; returns whoever is
+    registered in a province one of whose months arrived or went away with them (`_registered_in`), to be queued.
+
+    The consumer notes a batch's months rather than counting them: the counts are a few rows (one a province and
+    month) that every batch of contributions would update, each holding them until it commits, so the projection's
+    members and instances applied their batches' ends in turn (with four members, a fifth of the matcher database's
+    busy time was spent waiting for them). Noting takes no lock; the evaluation worker folds what was noted before
+    it looks at the queue. Folds may run side by side (instances): each takes the notes committed so far, and an
+    update of a count waits for another's, so each sees the count before its own change."""
+    folded = await pg.fetch(
+        "WITH noted AS (DELETE FROM data_month_changes RETURNING province, period, records) "
+        "SELECT province, period, sum(records)::bigint AS records FROM noted GROUP BY province, period "
+        "HAVING sum(records) <> 0 ORDER BY province, period"  # ordered: concurrent folds lock in one order
+    )
+    if not folded:
         return set()
     rows = await pg.fetch(
         "INSERT INTO data_months AS d (source, province, period, records) "
-        "SELECT $1, c.province, c.period, c.n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS c(province, period, n) "
+        "SELECT 'insurance', c.province, c.period, c.n FROM unnest($1::text[], $2::text[], $3::bigint[]) "
+        "AS c(province, period, n) "
         "ON CONFLICT (source, province, period) DO UPDATE SET records = d.records + excluded.records "
         "RETURNING d.province, d.period, d.records",
-        source,
-        [province for (province, _), _ in deltas],
-        [period for (_, period), _ in deltas],
-        [n for _, n in deltas],
+        *(list(column) for column in zip(*folded, strict=True)),
     )
-    delta = dict(deltas)
+    delta = {(row["province"], row["period"]): row["records"] for row in folded}
     changed = {
         (row["province"], row["period"])
         for row in rows
         if (row["records"] > 0) != (row["records"] - delta[row["province"], row["period"]] > 0)
     }
     if any(row["records"] <= 0 for row in rows):
-        await pg.execute("DELETE FROM data_months WHERE source = $1 AND records <= 0", source)
-    return changed
+        await pg.execute("DELETE FROM data_months WHERE source = 'insurance' AND records <= 0")
+    return await _registered_in(pg, changed) if changed else set()
 
 
 async def _registered_in(pg: asyncpg.Connection, months: set[tuple[str, str]]) -> set[str]:
     """The people a province's 社保 month that arrived or went away may judge differently: whoever is actively
     registered in the province. A superset of those with no contribution that month (SI_NONE and its evidence,
     whatever the review month): picking those out took a probe of every registered person's months, 4.2 s for
-    100,000 people inside the consumer's transaction on a first load, against queueing the few who paid (their
-    own events queue them anyway when a month's feed arrives)."""
+    100,000 people in one transaction on a first load, against queueing the few who paid (their own events queue
+    them anyway when a month's feed arrives)."""
     rows = await pg.fetch(
         "SELECT DISTINCT person_key FROM registrations WHERE status = 'active' AND left(region_code, 2) = ANY($1)",
         sorted({province for province, _ in months}),

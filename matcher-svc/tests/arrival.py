@@ -37,7 +37,7 @@ from kernel.events import (
     UnitRecordedV1,
 )
 from kernel.privacy import mask_id_number
-from matcher_svc import findings
+from matcher_svc import evaluation_worker, findings, projection
 from matcher_svc.consumers import PROJECTION_HANDLERS
 from matcher_svc.domain import Policy, Rule
 from matcher_svc.rules import ACTIVE, evaluate
@@ -52,6 +52,7 @@ MATCHER_TABLES = (
     "people",
     "person_payments",
     "data_months",
+    "data_month_changes",
     "person_statuses",
     "granted_exemptions",
     "pending_evaluations",
@@ -313,8 +314,14 @@ class Matcher:
                 if by_model.get(model):
                     await handler(self.pg, latest_payloads(model, by_model[model]))
 
+    async def fold(self) -> None:
+        """What the worker does before it looks at the queue: counts the 社保 months batches noted, and queues whoever
+        a month that arrived or went away concerns."""
+        await evaluation_worker.queue(self.pg, await projection.fold_data_months(self.pg))
+
     async def evaluate_queued(self) -> None:
         async with self.pg.transaction():
+            await self.fold()
             keys = [
                 row["person_key"]
                 for row in await self.pg.fetch("SELECT person_key FROM pending_evaluations ORDER BY person_key")

@@ -71,6 +71,7 @@ async def queued(settings, province) -> AsyncIterator[asyncpg.Connection]:
         sources = Sources()
         for kind in KINDS:
             await matcher.consume(sources.upload(Chunk(kind, tuple(getattr(province, kind)), kind)))
+        await matcher.fold()
         yield conn
     finally:
         await conn.close()
