@@ -1,6 +1,6 @@
 """The 公积金 feed's months are no longer counted in `data_months`: only the 社保 feed's say anything of those who
-did not pay (SI_NONE), and every batch of deposits locked the same rows to count them, which the projection's
-consumer members waited for in turn. The counts kept so far go.
+did not pay (SI_NONE), and every batch of deposits updated (and locked until it committed) the same few rows to
+count them for nobody. The counts kept so far go.
 
 Revision ID: 9d2b6f4e1a73
 Revises: 7c41e9a2d6b8
