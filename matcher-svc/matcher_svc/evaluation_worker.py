@@ -190,7 +190,8 @@ class EvaluationWorker:
         (`chunks.evaluate_in_order`); returns whether it evaluated anyone (if not, `_next_look` says when to
         look again unless woken). Stopping the worker leaves the chunks opened ahead in the queue."""
         self._next_look = IDLE_SECONDS
-        await fold_data_months(self.runtime)
+        async with self.runtime.db.transaction() as conn:
+            await fold_data_months(await driver_connection(conn))
         async with self.runtime.db.engine.connect() as conn:
             # The oldest entry through its index, and whether more than a chunk waits by counting at most that
             # many: a count of the whole queue read all of it at every look, and the worker looks after every
@@ -271,12 +272,10 @@ class _QueuedChunk(chunks.Chunk):
         await pg.execute("DELETE FROM pending_evaluations WHERE person_key = ANY($1)", self.keys)
 
 
-async def fold_data_months(runtime: Runtime[MatcherSettings]) -> None:
+async def fold_data_months(pg: asyncpg.Connection) -> None:
     """Counts the 社保 months that batches noted and queues whoever a month that arrived or went away concerns
-    (`projection.fold_data_months`), in one transaction: before a look at the queue, so that they are in it."""
-    async with runtime.db.transaction() as conn:
-        pg = await driver_connection(conn)
-        await queue(pg, await projection.fold_data_months(pg))
+    (`projection.fold_data_months`), in the caller's transaction: before a look at the queue, so that they are in it."""
+    await queue(pg, await projection.fold_data_months(pg))
 
 
 async def queue(pg: asyncpg.Connection, person_keys: set[str]) -> None:

@@ -37,7 +37,7 @@ from kernel.events import (
     UnitRecordedV1,
 )
 from kernel.privacy import mask_id_number
-from matcher_svc import evaluation_worker, findings, projection
+from matcher_svc import evaluation_worker, findings
 from matcher_svc.consumers import PROJECTION_HANDLERS
 from matcher_svc.domain import Policy, Rule
 from matcher_svc.rules import ACTIVE, evaluate
@@ -317,7 +317,7 @@ class Matcher:
     async def fold(self) -> None:
         """What the worker does before it looks at the queue: counts the 社保 months batches noted, and queues whoever
         a month that arrived or went away concerns."""
-        await evaluation_worker.queue(self.pg, await projection.fold_data_months(self.pg))
+        await evaluation_worker.fold_data_months(self.pg)
 
     async def evaluate_queued(self) -> None:
         async with self.pg.transaction():
