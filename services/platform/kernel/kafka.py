@@ -24,6 +24,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=settings.service_name,
         acks="all",
+        compression_type=None if settings.kafka_compression_type == "none" else settings.kafka_compression_type,
         enable_idempotence=settings.kafka_enable_idempotence,
         # No lingering: the relay hands the producer a whole batch of rows without yielding, so the messages are
         # batched already when the producer sends; a wait would only delay a lone record (5 ms it was).
