@@ -66,6 +66,8 @@ registrations = Table(
     Column("registered_on", Date),
     Column("status", Text, nullable=False),
     Column("batch_id", Text),
+    # The registry's revision of the state held (RegistrationRecordedV1.revision): an older state is not taken.
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("category", "certificate_no"),
     Index(None, "person_key"),
     Index(None, "unit_uscc"),

@@ -86,23 +86,28 @@ async def apply_registrations(pg: asyncpg.Connection, latest: list[RegistrationR
         [p.birth_date for p in people],
         [p.id_checksum_failed for p in people],
     )
-    # A certificate that moves to another person leaves the first person's view too.
+    # A certificate that moves to another person leaves the first person's view too. Its states travel in the two
+    # holders' partitions: one older than the state held (by the registry's revision) is not taken.
     moved = await pg.fetch(
-        "SELECT r.person_key FROM registrations r JOIN unnest($1::text[], $2::text[], $3::text[]) AS n(category, cert, person) "
-        "ON r.category = n.category AND r.certificate_no = n.cert WHERE r.person_key <> n.person",
+        "SELECT r.person_key FROM registrations r "
+        "JOIN unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS n(category, cert, person, revision) "
+        "ON r.category = n.category AND r.certificate_no = n.cert WHERE r.person_key <> n.person "
+        "AND r.revision <= n.revision",
         [r.category for r in latest],
         [r.certificate_no for r in latest],
         [r.person_ref for r in latest],
+        [r.revision for r in latest],
     )
     await pg.execute(
         "INSERT INTO registrations (category, certificate_no, person_key, unit_name, unit_name_norm, unit_uscc, "
-        "region_code, registered_on, status, batch_id) "
+        "region_code, registered_on, status, batch_id, revision) "
         "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
-        "$8::date[], $9::text[], $10::text[]) "
+        "$8::date[], $9::text[], $10::text[], $11::bigint[]) "
         "ON CONFLICT (category, certificate_no) DO UPDATE SET (person_key, unit_name, unit_name_norm, unit_uscc, "
-        "region_code, registered_on, status, batch_id) = ROW(excluded.person_key, excluded.unit_name, "
+        "region_code, registered_on, status, batch_id, revision) = ROW(excluded.person_key, excluded.unit_name, "
         "excluded.unit_name_norm, excluded.unit_uscc, excluded.region_code, excluded.registered_on, "
-        "excluded.status, excluded.batch_id)",
+        "excluded.status, excluded.batch_id, excluded.revision) "
+        "WHERE registrations.revision <= excluded.revision",
         [r.category for r in latest],
         [r.certificate_no for r in latest],
         [r.person_ref for r in latest],
@@ -113,6 +118,7 @@ async def apply_registrations(pg: asyncpg.Connection, latest: list[RegistrationR
         [r.registered_on for r in latest],
         [r.status for r in latest],
         [r.batch_id for r in latest],
+        [r.revision for r in latest],
     )
     return {r.person_ref for r in latest} | {row["person_key"] for row in moved}
 

@@ -227,6 +227,7 @@ def _registration_event(held: Held) -> RegistrationRecordedV1:
         valid_until=row.get("valid_until"),
         status=row["status"],
         batch_id=held.batch_id,
+        revision=held.written,  # as the registry's revisions: larger for every later write
     )
 
 

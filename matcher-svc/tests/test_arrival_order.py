@@ -7,9 +7,9 @@ The feeds arrive in-process (arrival.py plays the data services, the bus, and th
 and sweeps) from a small synthetic province of two provinces' people; one matcher database per test, emptied
 between examples. A failure names counts, rules, scenarios and pseudonymous person keys only.
 
-One arrival order is known to break the property — a certificate corrected from one holder to another, its
-two states consumed out of order — and is kept out of the generated corrections: see the strict xfail
-`test_a_certificate_corrected_to_its_holder_stays_with_it` at the end.
+Among the corrections are certificates first recorded under another person: their two states travel in two
+partitions and may be consumed in either order, and the registry's revisions decide (see
+`test_a_certificate_corrected_to_its_holder_stays_with_it` at the end).
 """
 
 from __future__ import annotations
@@ -169,10 +169,10 @@ def at_random(p: SyntheticProvince, seed: int, parts: int) -> list[Chunk]:
     return chunks
 
 
-def earlier_versions(p: SyntheticProvince, seed: int, *, other_holders: bool = False) -> list[Chunk]:
+def earlier_versions(p: SyntheticProvince, seed: int) -> list[Chunk]:
     """Records as the services held them before a correction, one upload per kind: units under a former name,
     not yet linked to their head office, or of another kind; registrations with another status, at another
-    person's unit, or (`other_holders`) of another person — a certificate later corrected to its holder;
+    person's unit, or of another person — a certificate later corrected to its holder;
     payments recorded under another unit name or in the other province; statuses without their date.
     Whichever version was written last is the one held."""
     rng = Random(seed)
@@ -192,7 +192,7 @@ def earlier_versions(p: SyntheticProvince, seed: int, *, other_holders: bool = F
             registrations.append({**row, "status": "cancelled" if row["status"] == "active" else "active"})
         elif change == "unit":
             registrations.append({**row, **{k: other[k] for k in ("unit_name", "unit_uscc", "region_code")}})
-        elif change == "person" and other_holders and other["id_number"] != row["id_number"]:
+        elif change == "person" and other["id_number"] != row["id_number"]:
             registrations.append({**row, "id_number": other["id_number"], "name": other["name"]})
     names = [unit["name"] for unit in p.units]
 
@@ -372,7 +372,6 @@ def test_findings_are_a_function_of_the_data_held_and_the_review_month(matcher_d
     else:
         chunks = at_random(province, data.draw(st.integers(0, 2**32 - 1), label="deal"), 4)
     if data.draw(st.booleans(), label="with earlier versions"):  # sent first, unless in random order
-        # Not of another holder: test_a_certificate_corrected_to_its_holder_stays_with_it, a known defect.
         chunks = earlier_versions(province, data.draw(st.integers(0, 2**32 - 1), label="versions")) + chunks
     order = list(range(len(chunks)))
     if data.draw(st.booleans(), label="in random order"):
@@ -453,20 +452,13 @@ async def corrected_out_of_order(database_url: str, w: World) -> str | None:
     return disagreement(stored, cleared, expected, w.scenario_of)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry events are keyed by person_ref, the matcher's identity of a registration is its certificate: "
-    "a certificate's states under two holders may be applied out of order, and the older one then stays",
-)
 def test_a_certificate_corrected_to_its_holder_stays_with_it(matcher_db: str) -> None:
-    """The one arrival order found to change the findings (so the property test leaves such corrections out).
-
-    The registry publishes a registration keyed by its holder's person_ref (registry_svc.events.REGISTRATIONS),
-    and the consumer applies each partition's batches on their own: a certificate first recorded under one
-    person and corrected to another travels in two partitions, and whichever the matcher consumes last wins.
-    Consumed correction first, the matcher keeps the certificate under the wrong person: the holder's
-    SI_UNIT_MISMATCH goes missing and the other person gets a MULTI_REGISTRATION, until the certificate
-    changes again. (Keying registrations by certificate, or a version the projection compares, would fix it.)
+    """A certificate first recorded under another person and corrected to its holder: the registry keys a
+    registration's events by its holder (registry_svc.events.REGISTRATIONS), so the two states travel in two
+    partitions, which the consumer applies each on their own. Consumed correction first, the matcher kept the
+    older state until the registry numbered its writes (`RegistrationRecordedV1.revision`): the holder's
+    SI_UNIT_MISMATCH went missing and the other person had a MULTI_REGISTRATION, until the certificate changed
+    again. The property test above draws such corrections too.
     """
     problem = asyncio.run(corrected_out_of_order(matcher_db, world(SEEDS[0])))
     assert problem is None, problem

@@ -226,6 +226,45 @@ async def test_resend_without_key_changes_nothing_until_a_record_changes(registr
     assert await db_value(registry_db.url, "SELECT count(*) FROM ingest_batches") == 3
 
 
+async def test_every_write_of_a_certificate_publishes_a_larger_revision(registry, registry_db, infra):
+    """A registration's events are keyed by its holder: a certificate corrected from one person to another travels
+    in two partitions, and its revision tells a consumer which state is the later. A replay publishes the same
+    state with the same revision."""
+    rows = registrations(20)
+
+    async def upload() -> dict:
+        response = await registry.post(f"{API}/registrations", content=csv_bytes(rows, REGISTRATIONS), headers=CSV)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def subject(row: dict) -> str:
+        return f"{row['category']}:{row['certificate_no']}"
+
+    async with TopicTail(infra.bootstrap_servers, REG_TOPIC) as tail:
+        await upload()
+        first = payloads_by_subject(await published(tail, registry_db.url, exactly=20))
+        revisions = [payload["revision"] for payload in first.values()]
+        assert min(revisions) > 0 and len(set(revisions)) == 20
+
+        corrected, moved = rows[3], rows[7]
+        holder = next(row for row in rows if row["id_number"] != corrected["id_number"])
+        rows[3] = {**corrected, "id_number": holder["id_number"], "name": holder["name"]}
+        rows[7] = {**moved, "unit_name": moved["unit_name"] + "第二分公司"}
+        assert (await upload())["changed"] == 2
+        second = payloads_by_subject(await published(tail, registry_db.url, exactly=2))
+        assert set(second) == {subject(corrected), subject(moved)}
+        assert second[subject(corrected)]["person_ref"] == person_key(holder["id_number"])
+        assert first[subject(corrected)]["person_ref"] != person_key(holder["id_number"])
+        assert min(payload["revision"] for payload in second.values()) > max(revisions)
+
+        await upload()  # the same rows again: nothing written, nothing published
+        await published(tail, registry_db.url, exactly=0)
+        response = await registry.post(f"{API}/replay", json={"streams": ["registrations"]})
+        assert response.status_code == 200, response.text
+        replayed = payloads_by_subject(await published(tail, registry_db.url, exactly=20))
+    assert replayed == first | second
+
+
 # --- 3. all or nothing ------------------------------------------------------------------------
 
 

@@ -82,13 +82,20 @@ PayloadHandler = Callable[[asyncpg.Connection, list[Any]], Awaitable[None]]
 
 
 def latest_payloads(model: type[EventPayload], payloads: Sequence[EventPayload]) -> list[EventPayload]:
-    """The payloads to apply: for a model carrying state, the last one per identity (partition order),
-    else all of them in order."""
+    """The payloads to apply: for a model carrying state, the latest one per identity — the largest by its
+    `ordered_by` field where the model has one, else the last in partition order — else all of them in order."""
     if model.identity is None:
         return list(payloads)
     latest: dict[tuple[Any, ...], EventPayload] = {}
     for payload in payloads:
-        latest[tuple(getattr(payload, name) for name in model.identity)] = payload
+        identity = tuple(getattr(payload, name) for name in model.identity)
+        kept = latest.get(identity)
+        if (
+            kept is None
+            or model.ordered_by is None
+            or getattr(payload, model.ordered_by) >= getattr(kept, model.ordered_by)
+        ):
+            latest[identity] = payload
     return list(latest.values())
 
 

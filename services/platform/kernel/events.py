@@ -46,6 +46,10 @@ class EventPayload(BaseModel):
     # several payloads about one record in a batch only the latest need be applied. None for
     # payloads that are acts (a revocation, a granted exemption): each one counts.
     identity: ClassVar[tuple[str, ...] | None] = None
+    # For a record whose states may travel in several partitions (its events are keyed by something else than
+    # the record, so their order is not kept): the field whose larger value is the later state. None where a
+    # record's states share a partition, so that the later one arrives later.
+    ordered_by: ClassVar[str | None] = None
 
 
 class CloudEvent(BaseModel):
@@ -106,11 +110,13 @@ class UnitRecordedV1(EventPayload, UnitV1):
 
 
 class RegistrationRecordedV1(EventPayload):
-    """A registration (注册人员) as the registry now holds it. Keyed by person_ref."""
+    """A registration (注册人员) as the registry now holds it. Keyed by person_ref: a certificate corrected from
+    one holder to another travels in two partitions, and `revision` tells its states apart."""
 
     event_type: ClassVar[str] = "cn.gov.construction.registry.registration.recorded.v1"
     topic: ClassVar[str] = Topics.registry_registrations
     identity: ClassVar[tuple[str, ...] | None] = ("category", "certificate_no")
+    ordered_by: ClassVar[str | None] = "revision"
 
     person_ref: str
     masked_id: str
@@ -132,6 +138,9 @@ class RegistrationRecordedV1(EventPayload):
     # person's ID number fails its check character (accepted: the sending client's profile says so).
     specialties: list[str] = []
     id_checksum_failed: bool = False
+    # Since 2026-12-04 (0 in events published before): the registry's revision of the certificate's row, larger
+    # for every later write of it, whoever holds it; a consumer keeps the state with the largest.
+    revision: int = 0
 
 
 # --- insurance and fund: one event per person per batch, carrying the person's whole record --------

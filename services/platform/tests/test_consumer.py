@@ -347,6 +347,24 @@ def test_latest_payload_per_identity_for_state_and_every_payload_for_acts():
     assert latest_payloads(AppliedV1, acts) == acts  # no identity: each one counts, in order
 
 
+class RevisedV1(StateV1):
+    """A record whose states travel in several partitions (keyed by something else): `revision` orders them."""
+
+    event_type: ClassVar[str] = "test.revised.v1"
+    ordered_by: ClassVar[str | None] = "revision"
+    revision: int
+
+
+def test_of_states_that_travel_in_several_partitions_the_latest_revision_is_applied_whatever_their_order():
+    # A batch reads partition after partition: the certificate's later state may come first.
+    states = [RevisedV1(key="a", value=2, revision=7), RevisedV1(key="b", value=1, revision=3)]
+    states += [RevisedV1(key="a", value=1, revision=5), RevisedV1(key="a", value=3, revision=7)]
+    assert latest_payloads(RevisedV1, states) == [
+        RevisedV1(key="a", value=3, revision=7),  # of one revision (a replay), the later
+        RevisedV1(key="b", value=1, revision=3),
+    ]
+
+
 class CountedV1(EventPayload):
     event_type: ClassVar[str] = "test.counted.v1"
     topic: ClassVar[str] = "test.counted"

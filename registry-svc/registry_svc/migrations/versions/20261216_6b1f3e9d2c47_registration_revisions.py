@@ -1,0 +1,49 @@
+"""Every write of a registration's state gives it a new revision (a sequence, taken by a row trigger once the row is
+locked, so a later write of one certificate always has a larger one), published with its events: a certificate
+corrected from one holder to another travels in two partitions, and a consumer keeps the state with the larger
+revision. A write that changes only the row's change set (a replay) keeps the revision: the same state again.
+
+Revision ID: 6b1f3e9d2c47
+Revises: ac97199bdf2b
+Create Date: 2026-12-16 09:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "6b1f3e9d2c47"
+down_revision = "ac97199bdf2b"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("registrations", sa.Column("revision", sa.BigInteger(), server_default="0", nullable=False))
+    op.execute("CREATE SEQUENCE registration_revisions")
+    op.execute("UPDATE registrations SET revision = nextval('registration_revisions')")  # the rows held
+    op.execute(
+        """
+        CREATE FUNCTION registration_revised() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND to_jsonb(NEW) - '{change_id,updated_at,revision}'::text[]
+                    = to_jsonb(OLD) - '{change_id,updated_at,revision}'::text[] THEN
+                NEW.revision := OLD.revision;
+            ELSE
+                NEW.revision := nextval('registration_revisions');
+            END IF;
+            RETURN NEW;
+        END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER registration_revised BEFORE INSERT OR UPDATE ON registrations "
+        "FOR EACH ROW EXECUTE FUNCTION registration_revised()"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP TRIGGER registration_revised ON registrations")
+    op.execute("DROP FUNCTION registration_revised()")
+    op.execute("DROP SEQUENCE registration_revisions")
+    op.drop_column("registrations", "revision")
