@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -73,9 +74,10 @@ registrations = Table(
     # The change set (see kernel.outbox) that last changed the row: the upload's batch id, or a replay's id.
     Column("change_id", UUID(as_uuid=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    # Set by a row trigger on every write (the migration 6b1f3e9d2c47): larger for every later write of the
-    # certificate, and published (RegistrationRecordedV1.revision) so that consumers keep the latest state.
-    Column("revision", BigInteger, nullable=False, server_default="0"),
+    # Larger for every later write of the certificate's state (this default on an insert, a row trigger on an
+    # update: the migration 6b1f3e9d2c47), and published (RegistrationRecordedV1.revision) so that consumers keep
+    # the latest state.
+    Column("revision", BigInteger, nullable=False, server_default=text("nextval('registration_revisions')")),
     PrimaryKeyConstraint("category", "certificate_no"),
     Index(None, "person_key"),
     Index(None, "region_code", "category", "certificate_no"),
