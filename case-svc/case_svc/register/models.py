@@ -5,7 +5,7 @@ came of it."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Index, PrimaryKeyConstraint, Table, Text, func
+from sqlalchemy import BigInteger, Column, DateTime, Index, PrimaryKeyConstraint, Table, Text, func
 
 from case_svc.db import metadata
 
@@ -19,6 +19,8 @@ registrations = Table(
     Column("status", Text, nullable=False),
     # When case-svc first learned of the registration: a period's table counts who was on the register by its end.
     Column("first_seen", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The registry's revision of the state held (RegistrationRecordedV1.revision): an older state is not taken.
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("category", "certificate_no"),
     Index(None, "region_code", "status"),
 )
