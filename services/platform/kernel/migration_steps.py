@@ -293,3 +293,17 @@ def add_outbox_notify() -> None:
 def drop_outbox_notify() -> None:
     op.execute("DROP TRIGGER outbox_notify ON outbox")
     op.execute("DROP FUNCTION outbox_notify()")
+
+
+# --- 2026-12-16: a consumer's copy of the registrations keeps the registry's revision of each state ------------
+
+
+def add_registration_revision() -> None:
+    """The revision (RegistrationRecordedV1.revision) of each registration a consumer holds, so that it takes a
+    state only when it is not older: a certificate's states travel in its holders' partitions. Rows held so far
+    keep 0, as events published before the registry's revisions say."""
+    op.add_column("registrations", sa.Column("revision", sa.BigInteger(), server_default="0", nullable=False))
+
+
+def drop_registration_revision() -> None:
+    op.drop_column("registrations", "revision")

@@ -8,8 +8,7 @@ Revises: 4a8c2e7f5b19
 Create Date: 2026-12-16 09:00:00
 """
 
-import sqlalchemy as sa
-from alembic import op
+from kernel import migration_steps
 
 revision = "8e2d5c1a7f34"
 down_revision = "4a8c2e7f5b19"
@@ -18,8 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("registrations", sa.Column("revision", sa.BigInteger(), server_default="0", nullable=False))
+    migration_steps.add_registration_revision()
 
 
 def downgrade() -> None:
-    op.drop_column("registrations", "revision")
+    migration_steps.drop_registration_revision()
